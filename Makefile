@@ -1,0 +1,49 @@
+# vigil: the two commands a user needs are `make demo` and `make check`.
+# Everything else here is for developers.
+
+BUILD      ?= build
+BUILD_ASAN ?= build-asan
+JOBS       ?= $(shell nproc)
+VIGIL_CACHE ?= $(HOME)/.cache/vigil
+export VIGIL_CACHE
+DEMO_OUT   ?= out
+
+.PHONY: all bootstrap build asan check check-fast demo bench format clean
+
+all: build
+
+bootstrap:
+	@scripts/bootstrap
+
+$(BUILD)/Makefile: CMakeLists.txt
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+
+build: bootstrap $(BUILD)/Makefile
+	cmake --build $(BUILD) -j$(JOBS)
+
+$(BUILD_ASAN)/Makefile: CMakeLists.txt
+	cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=Debug -DVG_SANITIZE=ON >/dev/null
+
+asan: bootstrap $(BUILD_ASAN)/Makefile
+	cmake --build $(BUILD_ASAN) -j$(JOBS)
+
+# Every test, in the normal build and again under ASan + UBSan.
+check: build asan
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+	cd $(BUILD_ASAN) && ctest --output-on-failure -j$(JOBS)
+
+# Only the normal build (quicker while developing).
+check-fast: build
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+
+demo: build
+	@scripts/demo $(BUILD)/vigil $(DEMO_OUT)
+
+bench: build
+	$(BUILD)/vigil bench detect $(VIGIL_CACHE)/videos/vtest.avi
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD) $(BUILD_ASAN)

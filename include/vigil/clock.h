@@ -1,0 +1,20 @@
+/*
+ * Monotonic clock helpers.
+ *
+ *   int64_t t0 = vg_clock_ns();  ...  double s = (vg_clock_ns() - t0) / 1e9;
+ */
+#ifndef VIGIL_CLOCK_H
+#define VIGIL_CLOCK_H
+
+#include <stdint.h>
+
+/* Nanoseconds on CLOCK_MONOTONIC. Thread-safe. */
+int64_t vg_clock_ns(void);
+
+/* Peak resident set size of this process in bytes (getrusage), 0 if unknown. */
+uint64_t vg_peak_rss_bytes(void);
+
+/* Current resident set size in bytes (/proc/self/statm), 0 if unknown. */
+uint64_t vg_rss_bytes(void);
+
+#endif

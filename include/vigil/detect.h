@@ -1,0 +1,115 @@
+/*
+ * vg_detector: an object detector = an ONNX session + a detection head that
+ * decodes its outputs (NanoDet, YOLOv5-style [1,N,5+C], YOLOv8/11-style
+ * [1,4+C,N]) + score threshold, class filter and class-aware NMS.
+ *
+ *   vg_detector_opts o;
+ *   vg_detector_opts_default(&o);
+ *   vg_detector *d;
+ *   if (vg_detector_create(ctx, "nanodet.onnx", &o, &d) < 0) { ... }
+ *   vg_tensor_spec spec;
+ *   vg_detector_input_spec(d, &spec);          // hand to vg_source_opts
+ *   vg_detection dets[256]; int n;
+ *   vg_detector_run(d, &frame, dets, 256, &n); // boxes in source pixels
+ *   vg_detector_destroy(&d);
+ *
+ * Thread-safety: one detector is run by one thread at a time.
+ */
+#ifndef VIGIL_DETECT_H
+#define VIGIL_DETECT_H
+
+#include <stdint.h>
+
+#include "vigil/context.h"
+#include "vigil/frame.h"
+#include "vigil/session.h"
+#include "vigil/tensor.h"
+
+#define VG_MAX_CLASSES 1024
+
+typedef struct vg_detector vg_detector;
+
+typedef struct vg_box {
+    float x, y, w, h; /* top-left corner and size, pixels */
+} vg_box;
+
+typedef struct vg_detection {
+    vg_box box;
+    float score;
+    int class_id;
+} vg_detection;
+
+enum vg_head_kind {
+    VG_HEAD_AUTO = 0, /* chosen from the output shapes */
+    VG_HEAD_NANODET,
+    VG_HEAD_YOLOV5, /* [1,N,5+C]: cx,cy,w,h,objectness,class scores */
+    VG_HEAD_YOLOV8  /* [1,4+C,N]: cx,cy,w,h,class scores */
+};
+
+typedef struct vg_detector_opts {
+    vg_session_opts session;
+    int head;             /* enum vg_head_kind */
+    float score_threshold; /* default 0.35 */
+    float nms_iou;        /* default 0.5 */
+    int class_agnostic_nms; /* 0 (default): NMS within each class */
+    int max_detections;   /* after NMS (default 300) */
+    /* Class filter: when n_classes_keep > 0 only those class ids are kept. */
+    int classes_keep[VG_MAX_CLASSES];
+    int n_classes_keep;
+    /* Input size for models with dynamic spatial dims (default 640). */
+    int input_size;
+} vg_detector_opts;
+
+void vg_detector_opts_default(vg_detector_opts *o);
+
+/* Loads the model and picks its head. Fails with the session's codes, or
+ * VG_EHEAD when the outputs match no head (message lists the shapes found).
+ * On failure *out is NULL and nothing is held. Caller destroys. */
+int vg_detector_create(vg_context *ctx, const char *model_path,
+                       const vg_detector_opts *o, vg_detector **out);
+
+/* The input the model wants, for the source's pre-processing. */
+void vg_detector_input_spec(const vg_detector *d, vg_tensor_spec *out);
+
+/* Head in use and its name ("nanodet", "yolov5", "yolov8"). */
+int vg_detector_head(const vg_detector *d);
+const char *vg_detector_head_name(const vg_detector *d);
+
+/* Number of classes and the name of one ("person"); COCO names for 80-class
+ * models, "classN" otherwise. */
+int vg_detector_class_count(const vg_detector *d);
+const char *vg_detector_class_name(const vg_detector *d, int class_id);
+
+/* Looks a COCO class name up; returns its id or -1. */
+int vg_coco_class_id(const char *name);
+
+/* Runs inference on frame->tensor and decodes up to cap detections into dets
+ * (boxes mapped back to source pixels through frame->lb, clipped to the
+ * picture), best first within each class after NMS. *n receives the count.
+ * Returns 0, VG_EINVAL (no tensor) or VG_EINFER. No heap allocation after the
+ * first call. */
+int vg_detector_run(vg_detector *d, const vg_frame *frame, vg_detection *dets,
+                    int cap, int *n);
+
+/* Decodes raw outputs already computed (used by run and by tests). */
+int vg_detector_decode(vg_detector *d, const float **outs,
+                       const vg_letterbox *lb, vg_detection *dets, int cap,
+                       int *n);
+
+/* The detector's session (for benchmarks that time inference alone). */
+vg_session *vg_detector_session(vg_detector *d);
+
+const char *vg_detector_errmsg(const vg_detector *d);
+
+void vg_detector_destroy(vg_detector **d);
+
+/* Class-aware (or agnostic) greedy NMS in place over dets[0..n): sorts by
+ * score, keeps boxes whose IoU with a kept box of the same class (any class
+ * when agnostic) is <= iou, stops at max_keep. Returns the kept count.
+ * scratch must hold n ints. No allocation. */
+int vg_nms(vg_detection *dets, int n, float iou, int agnostic, int max_keep,
+           int *scratch);
+
+float vg_box_iou(const vg_box *a, const vg_box *b);
+
+#endif

@@ -1,0 +1,50 @@
+/*
+ * vg_frame: one decoded and pre-processed video frame as it travels between
+ * stages. The pixel data live in pooled, refcounted buffers; a vg_frame value
+ * holds one reference to each buffer it names.
+ *
+ *   vg_frame f;
+ *   while (vg_source_read(src, &f) == 0) {
+ *       ... use f.tensor (model input) and f.image (RGB24 picture) ...
+ *       vg_frame_release(&f);     // the buffers go back to their pools
+ *   }
+ */
+#ifndef VIGIL_FRAME_H
+#define VIGIL_FRAME_H
+
+#include <stdint.h>
+
+#include "vigil/pool.h"
+
+/* How a source frame was placed into the model's input tensor:
+ * tensor_x = src_x * scale + pad_x, tensor_y = src_y * scale + pad_y. */
+typedef struct vg_letterbox {
+    float scale;
+    float pad_x, pad_y;
+    int src_w, src_h; /* source picture size */
+    int dst_w, dst_h; /* tensor size */
+} vg_letterbox;
+
+typedef struct vg_frame {
+    int64_t index;       /* 0-based index of the decoded frame in its stream */
+    int64_t pts;         /* presentation time stamp, stream time base */
+    double time_s;       /* presentation time in seconds */
+    int width, height;   /* source picture size */
+    vg_buf *tensor;      /* model input (layout per vg_tensor_spec), or NULL */
+    vg_letterbox lb;     /* valid when tensor is set */
+    vg_buf *image;       /* RGB24 source picture, or NULL when not kept */
+    int image_stride;    /* bytes per row of image */
+} vg_frame;
+
+/* Drops the frame's buffer references and clears it; accepts NULL. */
+void vg_frame_release(vg_frame *f);
+
+/* Maps a point from tensor coordinates back to source pixels. */
+static inline void vg_letterbox_unmap(const vg_letterbox *lb, float tx,
+                                      float ty, float *sx, float *sy)
+{
+    *sx = (tx - lb->pad_x) / lb->scale;
+    *sy = (ty - lb->pad_y) / lb->scale;
+}
+
+#endif

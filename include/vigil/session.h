@@ -1,0 +1,80 @@
+/*
+ * vg_session: one ONNX Runtime inference session with explicit options.
+ *
+ *   vg_session_opts so;
+ *   vg_session_opts_default(&so);
+ *   so.intra_threads = 2;
+ *   vg_session *s;
+ *   if (vg_session_create(ctx, "model.onnx", &so, &s) < 0) { ... }
+ *   const float *outs[8]; ...
+ *   vg_session_run(s, input, outs);
+ *   vg_session_destroy(&s);
+ *
+ * Inputs are float32. Output buffers are owned by the session, reserved at
+ * load for the model's fixed shapes, and valid until the next run.
+ * Thread-safety: one session is run by one thread at a time.
+ */
+#ifndef VIGIL_SESSION_H
+#define VIGIL_SESSION_H
+
+#include <stdint.h>
+
+#include "vigil/context.h"
+
+#define VG_MAX_DIMS 8
+#define VG_MAX_OUTPUTS 16
+#define VG_MAX_PROVIDERS 4
+
+typedef struct vg_session vg_session;
+
+typedef struct vg_session_opts {
+    int intra_threads; /* 0: ONNX Runtime's default */
+    int inter_threads; /* 0: default */
+    int graph_opt;     /* 0 none, 1 basic, 2 extended, 3 all (default 3) */
+    int mem_arena;     /* CPU memory arena on (1, default) or off (0) */
+    /* Execution providers in order of preference ("cuda", "cpu"); CPU is
+     * always appended when missing. n_providers 0 means {"cpu"}. */
+    const char *providers[VG_MAX_PROVIDERS];
+    int n_providers;
+} vg_session_opts;
+
+typedef struct vg_tensor_info {
+    char name[128];
+    int ndim;
+    int64_t dims[VG_MAX_DIMS]; /* -1 for a dynamic dimension */
+    int elem_type;             /* ONNX TensorProto element type, 1 = float */
+} vg_tensor_info;
+
+void vg_session_opts_default(vg_session_opts *o);
+
+/* Loads model_path. Fails with VG_ENOENT, VG_EMODEL (not an ONNX model or
+ * rejected by ONNX Runtime; message names the file and ONNX Runtime's
+ * reason), VG_ENOTSUP (more than one input, non-float input) or VG_ENOMEM.
+ * On failure *out is NULL and nothing is held. Caller destroys. */
+int vg_session_create(vg_context *ctx, const char *model_path,
+                      const vg_session_opts *o, vg_session **out);
+
+int vg_session_input(const vg_session *s, vg_tensor_info *out);
+int vg_session_output_count(const vg_session *s);
+int vg_session_output(const vg_session *s, int i, vg_tensor_info *out);
+
+/* Fixes dynamic input dimensions (batch, height, width) before the first run;
+ * dims has the input's ndim entries. */
+int vg_session_set_input_shape(vg_session *s, const int64_t *dims);
+
+/* Runs the model on input (float32, the input shape's element count).
+ * outs[i] receives output i (float32, row-major, shape from
+ * vg_session_output() with dynamic dimensions resolved by the run).
+ * Returns 0 or VG_EINFER / VG_ENOMEM with the reason in vg_session_errmsg. */
+int vg_session_run(vg_session *s, const float *input, const float **outs);
+
+/* Shape of output i after the last run. */
+int vg_session_output_shape(const vg_session *s, int i, vg_tensor_info *out);
+
+/* Name of the provider the session runs on ("CPUExecutionProvider"). */
+const char *vg_session_provider(const vg_session *s);
+const char *vg_session_errmsg(const vg_session *s);
+
+void vg_session_destroy(vg_session **s);
+
+#endif

@@ -1,0 +1,81 @@
+/*
+ * vg_source: frames from a video file, an image file or a network URL
+ * (rtsp://, http://), decoded with FFmpeg and pre-processed straight into
+ * pooled model-input tensors.
+ *
+ *   vg_source_opts o;
+ *   vg_source_opts_default(&o);
+ *   o.tensor = spec;                 // from vg_detector_input_spec()
+ *   vg_source *src;
+ *   if (vg_source_open(ctx, "vtest.avi", &o, &src) < 0) {
+ *       fprintf(stderr, "%s\n", vg_context_errmsg(ctx)); return 1;
+ *   }
+ *   vg_frame f;
+ *   int rc;
+ *   while ((rc = vg_source_read(src, &f)) == 0) { ...; vg_frame_release(&f); }
+ *   // rc == VG_EOF at a clean end, VG_ETRUNCATED when the input was cut off,
+ *   // another code on error; vg_source_errmsg(src) says what happened.
+ *   vg_source_close(&src);
+ *
+ * After warm-up, vg_source_read performs no heap allocation in vigil's code:
+ * tensors and pictures come from pools sized at open.
+ * Thread-safety: one source is used by one thread at a time; frames it hands
+ * out may be used and released from any thread.
+ */
+#ifndef VIGIL_SOURCE_H
+#define VIGIL_SOURCE_H
+
+#include <stdint.h>
+
+#include "vigil/context.h"
+#include "vigil/frame.h"
+#include "vigil/tensor.h"
+
+typedef struct vg_source vg_source;
+
+typedef struct vg_source_opts {
+    vg_tensor_spec tensor; /* width/height 0: produce no tensor (decode only) */
+    int keep_image;        /* also hand out the RGB24 picture (frame.image) */
+    unsigned pool_size;    /* frames that may be out at once (default 4) */
+    int timeout_ms;        /* network open/read timeout (default 5000) */
+    int max_width, max_height; /* larger pictures are refused (default 16384) */
+    int decoder_threads;   /* 0: FFmpeg's choice */
+} vg_source_opts;
+
+typedef struct vg_source_info {
+    int width, height;
+    double fps;          /* 0 when unknown */
+    int64_t frame_count; /* -1 when unknown (live streams) */
+    double duration_s;   /* -1 when unknown */
+    char codec[32];      /* decoder name */
+    char format[32];     /* container name */
+    int is_image;        /* a single still picture */
+    int is_live;         /* network stream */
+} vg_source_info;
+
+void vg_source_opts_default(vg_source_opts *o);
+
+/* Opens url and its best video stream. Fails with a one-line message in ctx
+ * naming url and the cause: VG_ENOENT (missing), VG_EFORMAT (empty, not a
+ * media file, no video stream), VG_ECODEC (no decoder), VG_ERANGE (picture
+ * too small or too large), VG_ETIMEOUT / VG_ENET (network), VG_ENOMEM.
+ * On failure *out is NULL and nothing is held. Caller closes. */
+int vg_source_open(vg_context *ctx, const char *url, const vg_source_opts *o,
+                   vg_source **out);
+
+void vg_source_get_info(const vg_source *src, vg_source_info *out);
+
+/* Decodes the next frame into *f (the caller releases it). Returns 0,
+ * VG_EOF at the end, VG_ETRUNCATED when the input ends early or is corrupt
+ * (frames before it were delivered), or another negative code. Blocks while
+ * all pool buffers are out. */
+int vg_source_read(vg_source *src, vg_frame *f);
+
+/* Message of the last failure of this source ("" when none). */
+const char *vg_source_errmsg(const vg_source *src);
+
+/* Closes the source and sets *src to NULL; accepts NULL. Frames still out stay
+ * valid until released. */
+void vg_source_close(vg_source **src);
+
+#endif
