@@ -58,6 +58,9 @@ typedef struct vg_detector_opts {
     int n_classes_keep;
     /* Input size for models with dynamic spatial dims (default 640). */
     int input_size;
+    /* NanoDet cell centres: 0 (default, NanoDet's own convention) at
+     * (col * stride, row * stride), 1 at ((col + 0.5) * stride, ...). */
+    int nanodet_center_offset;
 } vg_detector_opts;
 
 void vg_detector_opts_default(vg_detector_opts *o);
@@ -86,12 +89,16 @@ int vg_coco_class_id(const char *name);
 /* Runs inference on frame->tensor and decodes up to cap detections into dets
  * (boxes mapped back to source pixels through frame->lb, clipped to the
  * picture), best first within each class after NMS. *n receives the count.
- * Returns 0, VG_EINVAL (no tensor) or VG_EINFER. No heap allocation after the
- * first call. */
+ * Returns 0, VG_EINVAL (no tensor, or one smaller than the model input) or
+ * VG_EINFER. No heap allocation in vigil's code: the candidate arrays are
+ * reserved at create. A class filter keeps, per anchor, the best of the kept
+ * classes. */
 int vg_detector_run(vg_detector *d, const vg_frame *frame, vg_detection *dets,
                     int cap, int *n);
 
-/* Decodes raw outputs already computed (used by run and by tests). */
+/* Decodes raw outputs already computed (used by run and by tests); outs[i]
+ * holds output i in the shapes the detector was created for. lb NULL means
+ * tensor pixels are source pixels (boxes clipped to the input size). */
 int vg_detector_decode(vg_detector *d, const float **outs,
                        const vg_letterbox *lb, vg_detection *dets, int cap,
                        int *n);
@@ -105,8 +112,9 @@ void vg_detector_destroy(vg_detector **d);
 
 /* Class-aware (or agnostic) greedy NMS in place over dets[0..n): sorts by
  * score, keeps boxes whose IoU with a kept box of the same class (any class
- * when agnostic) is <= iou, stops at max_keep. Returns the kept count.
- * scratch must hold n ints. No allocation. */
+ * when agnostic) is <= iou, stops at max_keep. The kept boxes end up in
+ * dets[0..count), best first. Returns the kept count. scratch is reserved
+ * (the sort is in place) and may be NULL. No allocation. */
 int vg_nms(vg_detection *dets, int n, float iou, int agnostic, int max_keep,
            int *scratch);
 

@@ -27,10 +27,10 @@ typedef struct vg_pool vg_pool;
 typedef struct vg_buf vg_buf;
 
 typedef struct vg_pool_stats {
-    size_t buf_size;    /* bytes per buffer */
-    unsigned count;     /* buffers in the pool */
-    unsigned in_use;    /* buffers currently out */
-    unsigned high_water; /* most buffers ever out at once */
+    size_t buf_size;          /* bytes per buffer */
+    unsigned count;           /* buffers in the pool */
+    unsigned in_use;          /* buffers currently out */
+    unsigned high_water;      /* most buffers ever out at once */
     unsigned long long gets;  /* successful vg_pool_get calls */
     unsigned long long waits; /* gets that had to wait for a buffer */
 } vg_pool_stats;

@@ -33,13 +33,17 @@
 
 typedef struct vg_source vg_source;
 
+/* Pictures narrower or lower than this are refused with VG_ERANGE. */
+#define VG_SOURCE_MIN_SIDE 16
+
 typedef struct vg_source_opts {
     vg_tensor_spec tensor; /* width/height 0: produce no tensor (decode only) */
     int keep_image;        /* also hand out the RGB24 picture (frame.image) */
     unsigned pool_size;    /* frames that may be out at once (default 4) */
     int timeout_ms;        /* network open/read timeout (default 5000) */
-    int max_width, max_height; /* larger pictures are refused (default 16384) */
-    int decoder_threads;   /* 0: FFmpeg's choice */
+    int max_width, max_height; /* larger pictures are refused (default 16384),
+                                  before any picture is decoded */
+    int decoder_threads;       /* 0: FFmpeg's choice */
 } vg_source_opts;
 
 typedef struct vg_source_info {
@@ -55,11 +59,17 @@ typedef struct vg_source_info {
 
 void vg_source_opts_default(vg_source_opts *o);
 
-/* Opens url and its best video stream. Fails with a one-line message in ctx
- * naming url and the cause: VG_ENOENT (missing), VG_EFORMAT (empty, not a
- * media file, no video stream), VG_ECODEC (no decoder), VG_ERANGE (picture
- * too small or too large), VG_ETIMEOUT / VG_ENET (network), VG_ENOMEM.
- * On failure *out is NULL and nothing is held. Caller closes. */
+/* Opens url and its best video stream. Sources are local paths (or file:),
+ * image files (png, jpg, ... through FFmpeg's image2 demuxer) and network
+ * URLs; for network URLs opts.timeout_ms bounds the open and every read.
+ * Pictures are pre-processed as opts.tensor says: letterbox (aspect kept,
+ * centred, padded with pad_value; see vg_letterbox) or stretch, colour order,
+ * value = (pixel - mean[c]) * scale[c], float32 NCHW or NHWC. Fails with a
+ * one-line message in ctx naming url and the cause: VG_ENOENT (missing),
+ * VG_EFORMAT (empty, not a media file, no video stream), VG_ECODEC (no
+ * decoder), VG_ERANGE (picture too small or too large), VG_ETIMEOUT / VG_ENET
+ * (network), VG_ENOMEM. On failure *out is NULL and nothing is held. Caller
+ * closes. */
 int vg_source_open(vg_context *ctx, const char *url, const vg_source_opts *o,
                    vg_source **out);
 
@@ -68,7 +78,14 @@ void vg_source_get_info(const vg_source *src, vg_source_info *out);
 /* Decodes the next frame into *f (the caller releases it). Returns 0,
  * VG_EOF at the end, VG_ETRUNCATED when the input ends early or is corrupt
  * (frames before it were delivered), or another negative code. Blocks while
- * all pool buffers are out. */
+ * all pool buffers are out. On failure *f is cleared.
+ * VG_ETRUNCATED is returned (once the decoder is drained) when the demuxer
+ * stopped on an error other than end of file, when the decoder rejected the
+ * last packets before the end, or when a file said it holds N frames
+ * (container count, else duration * fps) and fewer than N - max(2, N / 50)
+ * came out. Network streams report VG_ENET / VG_ETIMEOUT instead.
+ * A picture whose size changes mid-stream is scaled to the size reported at
+ * open, so that frame geometry stays fixed. */
 int vg_source_read(vg_source *src, vg_frame *f);
 
 /* Message of the last failure of this source ("" when none). */

@@ -1,12 +1,56 @@
+/* vigil: the command-line interface, a thin layer over libvigil. */
 #include <stdio.h>
 #include <string.h>
 
-#include "vigil/vigil.h"
+#include "cli/cli.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: vigil COMMAND [OPTIONS]\n"
+            "\n"
+            "Multi-stream video analytics with disciplined memory.\n"
+            "\n"
+            "commands:\n"
+            "  detect INPUT     detect objects in a video, image or stream;\n"
+            "                   writes dets.txt (MOTChallenge), dets.jsonl and report.json\n"
+            "  info INPUT       print a stream's properties\n"
+            "  probe            print the CPU, memory and GPUs found and the\n"
+            "                   configuration vigil would choose\n"
+            "  bench detect INPUT\n"
+            "                   measure decode, inference and end-to-end fps\n"
+            "\n"
+            "Run 'vigil COMMAND --help' for a command's options.\n"
+            "Exit status: 0 success, 1 error, 2 bad usage, 3 input truncated\n"
+            "(outputs up to the cut are kept).\n");
+}
 
 int main(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    printf("vigil %s\n", VG_VERSION);
-    return 0;
+    const char *cmd;
+
+    if (argc < 2) {
+        usage(stderr);
+        return VG_EXIT_USAGE;
+    }
+    cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        usage(stdout);
+        return VG_EXIT_OK;
+    }
+    if (!strcmp(cmd, "--version")) {
+        printf("vigil %s\n", VG_VERSION);
+        return VG_EXIT_OK;
+    }
+    if (!strcmp(cmd, "detect"))
+        return cmd_detect(argc - 1, argv + 1);
+    if (!strcmp(cmd, "info"))
+        return cmd_info(argc - 1, argv + 1);
+    if (!strcmp(cmd, "probe"))
+        return cmd_probe(argc - 1, argv + 1);
+    if (!strcmp(cmd, "bench"))
+        return cmd_bench(argc - 1, argv + 1);
+    fprintf(stderr, "vigil: unknown command '%s'\n", cmd);
+    usage(stderr);
+    return VG_EXIT_USAGE;
 }

@@ -1,0 +1,80 @@
+/*
+ * vg_settings: every knob of a detection run, each with where its value came
+ * from. Resolution order: explicit (command line, then config file) > probed
+ * hardware > built-in fallback.
+ *
+ *   vg_settings s;
+ *   vg_settings_builtin(&s);              // fallback values
+ *   vg_settings_probe(&s, &sysinfo);       // what the machine suggests
+ *   if (vg_settings_load(ctx, "site.yaml", &s) < 0)   // explicit
+ *       fprintf(stderr, "%s\n", vg_context_errmsg(ctx)); // file:line:col: ...
+ *
+ * Config file (YAML):
+ *   detector: {model: PATH, head: auto|nanodet|yolov5|yolov8,
+ *              score_threshold: 0..1, nms_iou: 0..1, classes: [person, ...],
+ *              max_detections: N}
+ *   runtime:  {threads: N, graph_optimization: none|basic|extended|all,
+ *              memory_arena: bool, providers: [cuda, cpu], queue_depth: N}
+ *   input:    {timeout_ms: N}
+ * Errors name the file, line and column and what was expected.
+ */
+#ifndef VIGIL_CONFIG_H
+#define VIGIL_CONFIG_H
+
+#include "vigil/context.h"
+#include "vigil/sysinfo.h"
+
+#define VG_PATH_MAX 1024
+#define VG_MAX_CLASS_FILTER 80
+
+enum vg_origin {
+    VG_ORIGIN_BUILTIN = 0,
+    VG_ORIGIN_PROBED = 1,
+    VG_ORIGIN_CONFIG = 2,
+    VG_ORIGIN_CLI = 3
+};
+
+typedef struct vg_settings {
+    char model[VG_PATH_MAX];
+    int head; /* enum vg_head_kind */
+    float score_threshold;
+    float nms_iou;
+    char classes[VG_MAX_CLASS_FILTER][32];
+    int n_classes;
+    int max_detections;
+    int threads;
+    int graph_opt;
+    int mem_arena;
+    char providers[4][16];
+    int n_providers;
+    int queue_depth;
+    int timeout_ms;
+    struct {
+        int model, head, score_threshold, nms_iou, classes, max_detections,
+            threads, graph_opt, mem_arena, providers, queue_depth, timeout_ms;
+    } origin; /* enum vg_origin of each field */
+} vg_settings;
+
+/* Built-in fallback values (default model from the model cache). */
+void vg_settings_builtin(vg_settings *s);
+
+/* Applies what the machine suggests (threads = usable cores, providers =
+ * cuda first when a GPU and ONNX Runtime's CUDA provider exist). Only fields
+ * still at their built-in value change. */
+void vg_settings_probe(vg_settings *s, const vg_sysinfo *si);
+
+/* Reads a YAML config file over s. Returns 0, VG_ENOENT, or VG_ECONFIG with
+ * "FILE:LINE:COL: what is wrong, what was expected" in ctx; on failure s
+ * may be partly updated (callers stop anyway). */
+int vg_settings_load(vg_context *ctx, const char *path, vg_settings *s);
+
+/* Default model cache directory: $VIGIL_CACHE/models or
+ * $HOME/.cache/vigil/models, written into buf. */
+void vg_default_model_dir(char *buf, size_t size);
+
+const char *vg_origin_name(int origin);
+const char *vg_head_kind_name(int head);
+/* Parses "auto", "nanodet", "yolov5", "yolov8"/"yolo11"; -1 if unknown. */
+int vg_head_kind_parse(const char *s);
+
+#endif

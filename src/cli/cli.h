@@ -1,0 +1,79 @@
+/* Internal to the vigil CLI: the subcommands and their shared helpers. */
+#ifndef VIGIL_CLI_H
+#define VIGIL_CLI_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "vigil/vigil.h"
+#include "vigil/config.h"
+#include "vigil/sysinfo.h"
+
+/* Exit codes of every command (documented in the README). */
+enum {
+    VG_EXIT_OK = 0,
+    VG_EXIT_ERROR = 1,     /* bad input, model or config; nothing or part done */
+    VG_EXIT_USAGE = 2,     /* bad command line */
+    VG_EXIT_TRUNCATED = 3  /* the input was cut off; outputs up to the cut kept */
+};
+
+int cmd_detect(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+int cmd_probe(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+
+/* Prints "vigil: error: <msg>" on stderr and returns VG_EXIT_ERROR. */
+int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints a usage error plus a hint to --help; returns VG_EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Common detection options shared by detect and bench. */
+typedef struct cli_detect_args {
+    const char *input;
+    const char *config;
+    const char *out_dir;
+    int64_t max_frames;
+    int quiet;
+    int progress; /* -1 auto (terminal), 0 off, 1 on */
+    vg_settings settings;
+    vg_sysinfo sysinfo;
+} cli_detect_args;
+
+/* Parses one common option at argv[*i]; returns 1 when consumed, 0 when not
+ * a common option, or -1 after printing a usage error. */
+int cli_parse_common(const char *cmd, int argc, char **argv, int *i,
+                     cli_detect_args *a);
+
+/* builtin < probed < config < command line; returns 0 or prints the error
+ * and returns VG_EXIT_ERROR. cli_set marks options given on the command line
+ * (applied last). */
+int cli_resolve_settings(vg_context *ctx, cli_detect_args *a);
+
+/* Creates the detector of the settings; prints the error on failure. */
+int cli_open_detector(vg_context *ctx, const vg_settings *s, vg_detector **out);
+
+/* ---- progress ---- */
+typedef struct cli_progress {
+    int enabled;
+    int64_t total;
+    int64_t start_ns;
+    int64_t last_ns;
+} cli_progress;
+
+void cli_progress_start(cli_progress *p, int mode, int64_t total);
+void cli_progress_update(cli_progress *p, int64_t done);
+void cli_progress_end(cli_progress *p);
+
+/* ---- JSON ---- */
+void cli_json_string(FILE *f, const char *s);
+
+/* Human-readable bytes ("123.4 MiB") into buf. */
+const char *cli_bytes(uint64_t n, char *buf, size_t size);
+
+/* 1 when SIGINT or SIGTERM arrived (signals are blocked and polled so that
+ * no handler and no global flag is needed; see cli_signals_block). */
+int cli_interrupted(void);
+void cli_signals_block(void);
+
+#endif

@@ -1,0 +1,176 @@
+/* vigil bench detect INPUT: decode-only, inference-only and end-to-end fps
+ * measured in one run, with peak RSS. */
+#include <string.h>
+
+#include "cli/cli.h"
+#include "vigil/pipeline.h"
+
+static void bench_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: vigil bench detect INPUT [--json] [--frames N] [detect options]\n"
+            "\n"
+            "Measures, in one run and with the same model and threads:\n"
+            "  decode_fps  decode + pre-process alone (the decode thread's stage)\n"
+            "  infer_fps   ONNX Runtime alone on one real input tensor\n"
+            "  e2e_fps     the whole detect pipeline (decode thread -> bounded\n"
+            "              queue -> inference + head), nothing written\n"
+            "and the peak RSS. The ceiling is min(decode_fps, infer_fps); the\n"
+            "report gives e2e_fps / ceiling.\n"
+            "  --json       {\"decode_fps\":..,\"infer_fps\":..,\"e2e_fps\":..,\"peak_rss_bytes\":..}\n"
+            "  --frames N   frames per phase (default: the whole input; inference\n"
+            "               alone runs min(N, 200) times)\n");
+}
+
+static int open_source(vg_context *ctx, const cli_detect_args *a,
+                       vg_detector *det, unsigned pool, vg_source **out)
+{
+    vg_source_opts so;
+    vg_source_opts_default(&so);
+    vg_detector_input_spec(det, &so.tensor);
+    so.pool_size = pool;
+    so.timeout_ms = a->settings.timeout_ms;
+    if (vg_source_open(ctx, a->input, &so, out) < 0)
+        return cli_error("%s", vg_context_errmsg(ctx));
+    return 0;
+}
+
+int cmd_bench(int argc, char **argv)
+{
+    cli_detect_args a;
+    vg_context *ctx = NULL;
+    vg_detector *det = NULL;
+    vg_source *src = NULL;
+    vg_session *sess;
+    vg_frame frame;
+    vg_detect_opts dopts;
+    vg_detect_stats st;
+    const float *outs[VG_MAX_OUTPUTS];
+    int json = 0, exit_code = VG_EXIT_ERROR, rc;
+    int64_t frames = 0, n_infer, t0;
+    double decode_fps = 0, infer_fps = 0, e2e_fps = 0, ceiling;
+
+    memset(&a, 0, sizeof(a));
+    memset(&frame, 0, sizeof(frame));
+    if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        bench_usage(stdout);
+        return VG_EXIT_OK;
+    }
+    if (argc < 2 || strcmp(argv[1], "detect") != 0)
+        return cli_usage_error("bench", "expected 'bench detect INPUT'");
+    for (int i = 2; i < argc; i++) {
+        int r;
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            bench_usage(stdout);
+            return VG_EXIT_OK;
+        }
+        if (!strcmp(argv[i], "--json")) {
+            json = 1;
+            continue;
+        }
+        if (!strcmp(argv[i], "--frames")) {
+            argv[i] = "--max-frames"; /* same meaning */
+        }
+        r = cli_parse_common("bench", argc, argv, &i, &a);
+        if (r < 0)
+            return VG_EXIT_USAGE;
+        if (r == 1)
+            continue;
+        if (argv[i][0] == '-' && argv[i][1])
+            return cli_usage_error("bench", "unknown option '%s'", argv[i]);
+        if (a.input)
+            return cli_usage_error("bench", "one INPUT only");
+        a.input = argv[i];
+    }
+    if (!a.input)
+        return cli_usage_error("bench", "missing INPUT");
+    if (vg_context_create(&ctx) < 0)
+        return cli_error("out of memory");
+    if (cli_resolve_settings(ctx, &a) != 0 ||
+        cli_open_detector(ctx, &a.settings, &det) != 0)
+        goto out;
+    vg_detect_opts_default(&dopts);
+    dopts.queue_depth = (unsigned)a.settings.queue_depth;
+    dopts.max_frames = a.max_frames;
+
+    /* 1. decode + pre-process alone */
+    if (open_source(ctx, &a, det, 4, &src) != 0)
+        goto out;
+    t0 = vg_clock_ns();
+    while ((a.max_frames <= 0 || frames < a.max_frames) &&
+           (rc = vg_source_read(src, &frame)) == 0) {
+        frames++;
+        vg_frame_release(&frame);
+    }
+    decode_fps = (double)frames / ((double)(vg_clock_ns() - t0) / 1e9);
+    vg_source_close(&src);
+    if (frames == 0) {
+        cli_error("%s: no frame decoded", a.input);
+        goto out;
+    }
+
+    /* 2. ONNX Runtime alone, on the first real frame */
+    if (open_source(ctx, &a, det, 4, &src) != 0)
+        goto out;
+    if (vg_source_read(src, &frame) != 0) {
+        cli_error("%s: %s", a.input, vg_source_errmsg(src));
+        goto out;
+    }
+    sess = vg_detector_session(det);
+    for (int i = 0; i < 3; i++) /* warm-up */
+        if (vg_session_run(sess, vg_buf_data(frame.tensor), outs) < 0) {
+            cli_error("%s", vg_session_errmsg(sess));
+            goto out;
+        }
+    n_infer = frames < 200 ? frames : 200;
+    t0 = vg_clock_ns();
+    for (int64_t i = 0; i < n_infer; i++)
+        if (vg_session_run(sess, vg_buf_data(frame.tensor), outs) < 0) {
+            cli_error("%s", vg_session_errmsg(sess));
+            goto out;
+        }
+    infer_fps = (double)n_infer / ((double)(vg_clock_ns() - t0) / 1e9);
+    vg_frame_release(&frame);
+    vg_source_close(&src);
+
+    /* 3. the whole pipeline */
+    if (open_source(ctx, &a, det, vg_detect_pool_size(&dopts), &src) != 0)
+        goto out;
+    rc = vg_detect_run(ctx, src, det, &dopts, NULL, NULL, &st);
+    if (rc < 0 && rc != VG_ETRUNCATED) {
+        cli_error("%s", vg_context_errmsg(ctx));
+        goto out;
+    }
+    e2e_fps = st.wall_s > 0 ? (double)st.frames / st.wall_s : 0;
+    ceiling = decode_fps < infer_fps ? decode_fps : infer_fps;
+
+    if (json) {
+        printf("{\"decode_fps\":%.2f,\"infer_fps\":%.2f,\"e2e_fps\":%.2f,"
+               "\"peak_rss_bytes\":%llu,\"ceiling_fps\":%.2f,\"e2e_ratio\":%.3f,"
+               "\"frames\":%lld,\"threads\":%d,\"queue_depth\":%d,\"model\":",
+               decode_fps, infer_fps, e2e_fps,
+               (unsigned long long)vg_peak_rss_bytes(), ceiling,
+               ceiling > 0 ? e2e_fps / ceiling : 0, (long long)st.frames,
+               a.settings.threads, a.settings.queue_depth);
+        cli_json_string(stdout, a.settings.model);
+        printf(",\"cpu\":");
+        cli_json_string(stdout, a.sysinfo.cpu_model);
+        printf(",\"cores\":%d}\n", a.sysinfo.cpu_cores);
+    } else {
+        char b[32];
+        printf("input      %s (%lld frames)\n", a.input, (long long)st.frames);
+        printf("model      %s, %d threads\n", a.settings.model, a.settings.threads);
+        printf("decode     %8.1f fps  (decode + pre-process alone)\n", decode_fps);
+        printf("inference  %8.1f fps  (ONNX Runtime alone)\n", infer_fps);
+        printf("end-to-end %8.1f fps  = %.2f x min(decode, inference)\n", e2e_fps,
+               ceiling > 0 ? e2e_fps / ceiling : 0);
+        printf("peak RSS   %s\n", cli_bytes(vg_peak_rss_bytes(), b, sizeof(b)));
+    }
+    exit_code = VG_EXIT_OK;
+out:
+    vg_frame_release(&frame);
+    vg_source_close(&src);
+    vg_detector_destroy(&det);
+    vg_context_destroy(&ctx);
+    return exit_code;
+}

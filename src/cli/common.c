@@ -1,0 +1,318 @@
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+
+int cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("vigil: error: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return VG_EXIT_ERROR;
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "vigil %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry 'vigil %s --help'.\n", cmd);
+    return VG_EXIT_USAGE;
+}
+
+static int need_value(const char *cmd, int argc, char **argv, int i)
+{
+    if (i + 1 >= argc) {
+        cli_usage_error(cmd, "option %s needs a value", argv[i]);
+        return 0;
+    }
+    return 1;
+}
+
+static int parse_int(const char *cmd, const char *opt, const char *v, long lo,
+                     long hi, long *out)
+{
+    char *end;
+    long x;
+    errno = 0;
+    x = strtol(v, &end, 10);
+    if (errno || end == v || *end || x < lo || x > hi) {
+        cli_usage_error(cmd, "%s expects an integer in [%ld, %ld], got '%s'",
+                        opt, lo, hi, v);
+        return -1;
+    }
+    *out = x;
+    return 0;
+}
+
+static int parse_float01(const char *cmd, const char *opt, const char *v,
+                         float *out)
+{
+    char *end;
+    double x;
+    errno = 0;
+    x = strtod(v, &end);
+    if (errno || end == v || *end || x < 0 || x > 1) {
+        cli_usage_error(cmd, "%s expects a number in [0, 1], got '%s'", opt, v);
+        return -1;
+    }
+    *out = (float)x;
+    return 0;
+}
+
+int cli_parse_common(const char *cmd, int argc, char **argv, int *i,
+                     cli_detect_args *a)
+{
+    const char *o = argv[*i];
+    vg_settings *s = &a->settings;
+    long x;
+
+    if (!strcmp(o, "--model") || !strcmp(o, "-m")) {
+        if (!need_value(cmd, argc, argv, *i))
+            return -1;
+        snprintf(s->model, sizeof(s->model), "%s", argv[++*i]);
+        s->origin.model = VG_ORIGIN_CLI;
+    } else if (!strcmp(o, "--config") || !strcmp(o, "-c")) {
+        if (!need_value(cmd, argc, argv, *i))
+            return -1;
+        a->config = argv[++*i];
+    } else if (!strcmp(o, "--out") || !strcmp(o, "-o")) {
+        if (!need_value(cmd, argc, argv, *i))
+            return -1;
+        a->out_dir = argv[++*i];
+    } else if (!strcmp(o, "--classes")) {
+        char buf[2048], *tok, *save = NULL;
+        if (!need_value(cmd, argc, argv, *i))
+            return -1;
+        snprintf(buf, sizeof(buf), "%s", argv[++*i]);
+        s->n_classes = 0;
+        for (tok = strtok_r(buf, ",", &save); tok;
+             tok = strtok_r(NULL, ",", &save)) {
+            if (vg_coco_class_id(tok) < 0) {
+                cli_usage_error(cmd, "--classes: unknown class '%s' (expected COCO names such as person,car)", tok);
+                return -1;
+            }
+            if (s->n_classes < VG_MAX_CLASS_FILTER)
+                snprintf(s->classes[s->n_classes++], sizeof(s->classes[0]), "%s", tok);
+        }
+        s->origin.classes = VG_ORIGIN_CLI;
+    } else if (!strcmp(o, "--threads")) {
+        if (!need_value(cmd, argc, argv, *i) ||
+            parse_int(cmd, o, argv[++*i], 1, 256, &x) < 0)
+            return -1;
+        s->threads = (int)x;
+        s->origin.threads = VG_ORIGIN_CLI;
+    } else if (!strcmp(o, "--queue")) {
+        if (!need_value(cmd, argc, argv, *i) ||
+            parse_int(cmd, o, argv[++*i], 1, 64, &x) < 0)
+            return -1;
+        s->queue_depth = (int)x;
+        s->origin.queue_depth = VG_ORIGIN_CLI;
+    } else if (!strcmp(o, "--timeout-ms")) {
+        if (!need_value(cmd, argc, argv, *i) ||
+            parse_int(cmd, o, argv[++*i], 1, 3600000, &x) < 0)
+            return -1;
+        s->timeout_ms = (int)x;
+        s->origin.timeout_ms = VG_ORIGIN_CLI;
+    } else if (!strcmp(o, "--score")) {
+        if (!need_value(cmd, argc, argv, *i) ||
+            parse_float01(cmd, o, argv[++*i], &s->score_threshold) < 0)
+            return -1;
+        s->origin.score_threshold = VG_ORIGIN_CLI;
+    } else if (!strcmp(o, "--iou")) {
+        if (!need_value(cmd, argc, argv, *i) ||
+            parse_float01(cmd, o, argv[++*i], &s->nms_iou) < 0)
+            return -1;
+        s->origin.nms_iou = VG_ORIGIN_CLI;
+    } else if (!strcmp(o, "--head")) {
+        int h;
+        if (!need_value(cmd, argc, argv, *i))
+            return -1;
+        h = vg_head_kind_parse(argv[++*i]);
+        if (h < 0) {
+            cli_usage_error(cmd, "--head expects auto, nanodet, yolov5 or yolov8, got '%s'", argv[*i]);
+            return -1;
+        }
+        s->head = h;
+        s->origin.head = VG_ORIGIN_CLI;
+    } else if (!strcmp(o, "--max-frames")) {
+        if (!need_value(cmd, argc, argv, *i) ||
+            parse_int(cmd, o, argv[++*i], 1, 1L << 40, &x) < 0)
+            return -1;
+        a->max_frames = x;
+    } else if (!strcmp(o, "--quiet") || !strcmp(o, "-q")) {
+        a->quiet = 1;
+    } else if (!strcmp(o, "--progress")) {
+        a->progress = 1;
+    } else if (!strcmp(o, "--no-progress")) {
+        a->progress = 0;
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
+int cli_resolve_settings(vg_context *ctx, cli_detect_args *a)
+{
+    vg_settings cli = a->settings; /* what the command line set */
+    vg_settings *s = &a->settings;
+
+    vg_settings_builtin(s);
+    if (a->config && vg_settings_load(ctx, a->config, s) < 0)
+        return cli_error("%s", vg_context_errmsg(ctx));
+#define TAKE(field)                                                            \
+    if (cli.origin.field == VG_ORIGIN_CLI) {                                   \
+        s->field = cli.field;                                                  \
+        s->origin.field = VG_ORIGIN_CLI;                                       \
+    }
+    if (cli.origin.model == VG_ORIGIN_CLI) {
+        memcpy(s->model, cli.model, sizeof(s->model));
+        s->origin.model = VG_ORIGIN_CLI;
+    }
+    if (cli.origin.classes == VG_ORIGIN_CLI) {
+        memcpy(s->classes, cli.classes, sizeof(s->classes));
+        s->n_classes = cli.n_classes;
+        s->origin.classes = VG_ORIGIN_CLI;
+    }
+    TAKE(threads)
+    TAKE(queue_depth)
+    TAKE(timeout_ms)
+    TAKE(score_threshold)
+    TAKE(nms_iou)
+    TAKE(head)
+#undef TAKE
+    vg_sysinfo_probe(ctx, &a->sysinfo);
+    vg_settings_probe(s, &a->sysinfo);
+    return 0;
+}
+
+int cli_open_detector(vg_context *ctx, const vg_settings *s, vg_detector **out)
+{
+    vg_detector_opts o;
+    int rc;
+
+    vg_detector_opts_default(&o);
+    o.session.intra_threads = s->threads;
+    o.session.graph_opt = s->graph_opt;
+    o.session.mem_arena = s->mem_arena;
+    o.session.n_providers = s->n_providers;
+    for (int i = 0; i < s->n_providers && i < VG_MAX_PROVIDERS; i++)
+        o.session.providers[i] = s->providers[i];
+    o.head = s->head;
+    o.score_threshold = s->score_threshold;
+    o.nms_iou = s->nms_iou;
+    o.max_detections = s->max_detections;
+    o.n_classes_keep = 0;
+    for (int i = 0; i < s->n_classes; i++)
+        o.classes_keep[o.n_classes_keep++] = vg_coco_class_id(s->classes[i]);
+    rc = vg_detector_create(ctx, s->model, &o, out);
+    if (rc < 0) {
+        if (rc == VG_ENOENT)
+            return cli_error("%s: model file not found (run scripts/bootstrap to fetch the default models, or pass --model)",
+                             s->model);
+        return cli_error("%s", vg_context_errmsg(ctx)[0] ? vg_context_errmsg(ctx)
+                                                          : vg_strerror(rc));
+    }
+    return 0;
+}
+
+void cli_json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c == '\n')
+            fputs("\\n", f);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+const char *cli_bytes(uint64_t n, char *buf, size_t size)
+{
+    if (n >= (1ull << 30))
+        snprintf(buf, size, "%.2f GiB", (double)n / (1ull << 30));
+    else if (n >= (1ull << 20))
+        snprintf(buf, size, "%.1f MiB", (double)n / (1ull << 20));
+    else
+        snprintf(buf, size, "%.1f KiB", (double)n / 1024.0);
+    return buf;
+}
+
+void cli_signals_block(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+int cli_interrupted(void)
+{
+    sigset_t pending;
+    if (sigpending(&pending) != 0)
+        return 0;
+    return sigismember(&pending, SIGINT) == 1 ||
+           sigismember(&pending, SIGTERM) == 1;
+}
+
+void cli_progress_start(cli_progress *p, int mode, int64_t total)
+{
+    memset(p, 0, sizeof(*p));
+    p->enabled = mode < 0 ? isatty(STDERR_FILENO) : mode;
+    p->total = total;
+    p->start_ns = vg_clock_ns();
+}
+
+void cli_progress_update(cli_progress *p, int64_t done)
+{
+    int64_t now = vg_clock_ns();
+    double el, fps;
+    char bar[31];
+    int width = 30, fill;
+
+    if (!p->enabled || now - p->last_ns < 100000000LL)
+        return;
+    p->last_ns = now;
+    el = (double)(now - p->start_ns) / 1e9;
+    fps = el > 0 ? (double)done / el : 0;
+    if (p->total > 0) {
+        double eta = fps > 0 ? (double)(p->total - done) / fps : 0;
+        fill = (int)((double)width * (double)done / (double)p->total);
+        if (fill > width)
+            fill = width;
+        memset(bar, '#', (size_t)fill);
+        memset(bar + fill, '.', (size_t)(width - fill));
+        bar[width] = '\0';
+        fprintf(stderr, "\r[%s] %lld/%lld frames  %.1f fps  ETA %d:%02d ",
+                bar, (long long)done, (long long)p->total, fps,
+                (int)eta / 60, (int)eta % 60);
+    } else {
+        fprintf(stderr, "\r%lld frames  %.1f fps ", (long long)done, fps);
+    }
+    fflush(stderr);
+}
+
+void cli_progress_end(cli_progress *p)
+{
+    if (p->enabled) {
+        p->last_ns = 0;
+        fputc('\n', stderr);
+    }
+}

@@ -1,0 +1,412 @@
+#include "vigil/config.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <yaml.h>
+
+#include "vigil/detect.h"
+
+void vg_default_model_dir(char *buf, size_t size)
+{
+    const char *cache = getenv("VIGIL_CACHE");
+    const char *home = getenv("HOME");
+
+    if (cache && *cache)
+        snprintf(buf, size, "%s/models", cache);
+    else
+        snprintf(buf, size, "%s/.cache/vigil/models", home ? home : ".");
+}
+
+void vg_settings_builtin(vg_settings *s)
+{
+    char dir[VG_PATH_MAX - 16];
+
+    memset(s, 0, sizeof(*s));
+    vg_default_model_dir(dir, sizeof(dir));
+    snprintf(s->model, sizeof(s->model), "%s/nanodet.onnx", dir);
+    s->head = VG_HEAD_AUTO;
+    s->score_threshold = 0.35f;
+    s->nms_iou = 0.5f;
+    s->max_detections = 300;
+    s->threads = 1;
+    s->graph_opt = 3;
+    s->mem_arena = 1;
+    snprintf(s->providers[0], sizeof(s->providers[0]), "cpu");
+    s->n_providers = 1;
+    s->queue_depth = 4;
+    s->timeout_ms = 5000;
+}
+
+void vg_settings_probe(vg_settings *s, const vg_sysinfo *si)
+{
+    if (s->origin.threads == VG_ORIGIN_BUILTIN && si->cpu_cores > 0) {
+        s->threads = si->cpu_cores;
+        s->origin.threads = VG_ORIGIN_PROBED;
+    }
+    if (s->origin.providers == VG_ORIGIN_BUILTIN && si->gpu_count > 0 &&
+        si->ort_has_cuda) {
+        snprintf(s->providers[0], sizeof(s->providers[0]), "cuda");
+        snprintf(s->providers[1], sizeof(s->providers[1]), "cpu");
+        s->n_providers = 2;
+        s->origin.providers = VG_ORIGIN_PROBED;
+    }
+}
+
+const char *vg_origin_name(int origin)
+{
+    switch (origin) {
+    case VG_ORIGIN_PROBED:
+        return "probed";
+    case VG_ORIGIN_CONFIG:
+        return "config";
+    case VG_ORIGIN_CLI:
+        return "command line";
+    default:
+        return "built-in";
+    }
+}
+
+const char *vg_head_kind_name(int head)
+{
+    switch (head) {
+    case VG_HEAD_NANODET:
+        return "nanodet";
+    case VG_HEAD_YOLOV5:
+        return "yolov5";
+    case VG_HEAD_YOLOV8:
+        return "yolov8";
+    default:
+        return "auto";
+    }
+}
+
+int vg_head_kind_parse(const char *s)
+{
+    if (strcmp(s, "auto") == 0)
+        return VG_HEAD_AUTO;
+    if (strcmp(s, "nanodet") == 0)
+        return VG_HEAD_NANODET;
+    if (strcmp(s, "yolov5") == 0)
+        return VG_HEAD_YOLOV5;
+    if (strcmp(s, "yolov8") == 0 || strcmp(s, "yolo11") == 0)
+        return VG_HEAD_YOLOV8;
+    return -1;
+}
+
+/* ---- YAML walking -------------------------------------------------------- */
+
+typedef struct loader {
+    vg_context *ctx;
+    const char *path;
+    yaml_document_t *doc;
+    vg_settings *s;
+} loader;
+
+static int at(loader *l, const yaml_node_t *n, const char *fmt, const char *a,
+              const char *b)
+{
+    char what[384];
+    snprintf(what, sizeof(what), fmt, a, b);
+    return vg_fail(l->ctx, VG_ECONFIG, "%s:%zu:%zu: %s", l->path,
+                   n->start_mark.line + 1, n->start_mark.column + 1, what);
+}
+
+static const char *scalar(const yaml_node_t *n)
+{
+    return n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value
+                                       : NULL;
+}
+
+static int get_int(loader *l, const yaml_node_t *n, const char *key, long lo,
+                   long hi, int *out)
+{
+    const char *v = scalar(n);
+    char *end;
+    long x;
+    char range[96];
+
+    snprintf(range, sizeof(range), "an integer in [%ld, %ld]", lo, hi);
+    if (!v)
+        return at(l, n, "'%s' expects %s", key, range);
+    errno = 0;
+    x = strtol(v, &end, 10);
+    if (errno || end == v || *end || x < lo || x > hi) {
+        char msg[256];
+        snprintf(msg, sizeof(msg), "%s, got '%.64s'", range, v);
+        return at(l, n, "'%s' expects %s", key, msg);
+    }
+    *out = (int)x;
+    return 0;
+}
+
+static int get_float(loader *l, const yaml_node_t *n, const char *key,
+                     double lo, double hi, float *out)
+{
+    const char *v = scalar(n);
+    char *end;
+    double x;
+    char msg[256];
+
+    errno = 0;
+    x = v ? strtod(v, &end) : 0;
+    if (!v || errno || end == v || *end || x < lo || x > hi) {
+        snprintf(msg, sizeof(msg), "a number in [%g, %g], got '%.64s'", lo,
+                 hi, v ? v : "(not a scalar)");
+        return at(l, n, "'%s' expects %s", key, msg);
+    }
+    *out = (float)x;
+    return 0;
+}
+
+static int get_bool(loader *l, const yaml_node_t *n, const char *key, int *out)
+{
+    const char *v = scalar(n);
+    if (v && (!strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "on"))) {
+        *out = 1;
+        return 0;
+    }
+    if (v && (!strcmp(v, "false") || !strcmp(v, "no") || !strcmp(v, "off"))) {
+        *out = 0;
+        return 0;
+    }
+    return at(l, n, "'%s' expects true or false, got '%.64s'", key,
+              v ? v : "(not a scalar)");
+}
+
+static int get_string(loader *l, const yaml_node_t *n, const char *key,
+                      char *out, size_t size)
+{
+    const char *v = scalar(n);
+    if (!v || !*v)
+        return at(l, n, "'%s' expects a string%s", key, "");
+    if (strlen(v) >= size)
+        return at(l, n, "'%s' is too long%s", key, "");
+    memcpy(out, v, strlen(v) + 1);
+    return 0;
+}
+
+/* Resolves a model path relative to the config file's directory. */
+static void resolve_model(loader *l, const char *v, char *out, size_t size)
+{
+    const char *slash = strrchr(l->path, '/');
+    if (v[0] == '/' || !slash)
+        snprintf(out, size, "%s", v);
+    else
+        snprintf(out, size, "%.*s/%s", (int)(slash - l->path), l->path, v);
+}
+
+static int load_detector(loader *l, yaml_node_t *map)
+{
+    vg_settings *s = l->s;
+    yaml_node_pair_t *p;
+    int rc = 0;
+
+    for (p = map->data.mapping.pairs.start;
+         rc == 0 && p < map->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = yaml_document_get_node(l->doc, p->key);
+        yaml_node_t *v = yaml_document_get_node(l->doc, p->value);
+        const char *key = scalar(k);
+        if (!key) {
+            rc = at(l, k, "expected a key%s%s", "", "");
+        } else if (!strcmp(key, "model")) {
+            char tmp[VG_PATH_MAX];
+            rc = get_string(l, v, key, tmp, sizeof(tmp));
+            if (rc == 0) {
+                resolve_model(l, tmp, s->model, sizeof(s->model));
+                s->origin.model = VG_ORIGIN_CONFIG;
+            }
+        } else if (!strcmp(key, "head")) {
+            const char *h = scalar(v);
+            int kind = h ? vg_head_kind_parse(h) : -1;
+            if (kind < 0)
+                rc = at(l, v, "'head' expects auto, nanodet, yolov5 or yolov8, got '%.64s'%s",
+                        h ? h : "(not a scalar)", "");
+            s->head = kind;
+            s->origin.head = VG_ORIGIN_CONFIG;
+        } else if (!strcmp(key, "score_threshold")) {
+            rc = get_float(l, v, key, 0, 1, &s->score_threshold);
+            s->origin.score_threshold = VG_ORIGIN_CONFIG;
+        } else if (!strcmp(key, "nms_iou")) {
+            rc = get_float(l, v, key, 0, 1, &s->nms_iou);
+            s->origin.nms_iou = VG_ORIGIN_CONFIG;
+        } else if (!strcmp(key, "max_detections")) {
+            rc = get_int(l, v, key, 1, 512, &s->max_detections);
+            s->origin.max_detections = VG_ORIGIN_CONFIG;
+        } else if (!strcmp(key, "classes")) {
+            yaml_node_item_t *it;
+            if (v->type != YAML_SEQUENCE_NODE) {
+                rc = at(l, v, "'classes' expects a list of class names%s%s", "", "");
+                break;
+            }
+            s->n_classes = 0;
+            for (it = v->data.sequence.items.start;
+                 rc == 0 && it < v->data.sequence.items.top; it++) {
+                yaml_node_t *c = yaml_document_get_node(l->doc, *it);
+                const char *name = scalar(c);
+                if (!name || vg_coco_class_id(name) < 0)
+                    rc = at(l, c, "unknown class '%.64s'%s (expected a COCO class name such as person, car)",
+                            name ? name : "(not a scalar)", "");
+                else if (s->n_classes >= VG_MAX_CLASS_FILTER)
+                    rc = at(l, c, "too many classes%s%s", "", "");
+                else
+                    snprintf(s->classes[s->n_classes++], sizeof(s->classes[0]), "%s", name);
+            }
+            s->origin.classes = VG_ORIGIN_CONFIG;
+        } else {
+            rc = at(l, k, "unknown key '%.64s' in 'detector' (expected model, head, score_threshold, nms_iou, classes, max_detections)%s",
+                    key, "");
+        }
+    }
+    return rc;
+}
+
+static int load_runtime(loader *l, yaml_node_t *map)
+{
+    vg_settings *s = l->s;
+    yaml_node_pair_t *p;
+    int rc = 0;
+
+    for (p = map->data.mapping.pairs.start;
+         rc == 0 && p < map->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = yaml_document_get_node(l->doc, p->key);
+        yaml_node_t *v = yaml_document_get_node(l->doc, p->value);
+        const char *key = scalar(k);
+        if (!key) {
+            rc = at(l, k, "expected a key%s%s", "", "");
+        } else if (!strcmp(key, "threads")) {
+            rc = get_int(l, v, key, 1, 256, &s->threads);
+            s->origin.threads = VG_ORIGIN_CONFIG;
+        } else if (!strcmp(key, "queue_depth")) {
+            rc = get_int(l, v, key, 1, 64, &s->queue_depth);
+            s->origin.queue_depth = VG_ORIGIN_CONFIG;
+        } else if (!strcmp(key, "memory_arena")) {
+            rc = get_bool(l, v, key, &s->mem_arena);
+            s->origin.mem_arena = VG_ORIGIN_CONFIG;
+        } else if (!strcmp(key, "graph_optimization")) {
+            static const char *const levels[] = {"none", "basic", "extended", "all"};
+            const char *g = scalar(v);
+            int found = -1;
+            for (int i = 0; g && i < 4; i++)
+                if (!strcmp(g, levels[i]))
+                    found = i;
+            if (found < 0)
+                rc = at(l, v, "'graph_optimization' expects none, basic, extended or all, got '%.64s'%s",
+                        g ? g : "(not a scalar)", "");
+            s->graph_opt = found;
+            s->origin.graph_opt = VG_ORIGIN_CONFIG;
+        } else if (!strcmp(key, "providers")) {
+            yaml_node_item_t *it;
+            if (v->type != YAML_SEQUENCE_NODE) {
+                rc = at(l, v, "'providers' expects a list such as [cuda, cpu]%s%s", "", "");
+                break;
+            }
+            s->n_providers = 0;
+            for (it = v->data.sequence.items.start;
+                 rc == 0 && it < v->data.sequence.items.top; it++) {
+                yaml_node_t *c = yaml_document_get_node(l->doc, *it);
+                const char *name = scalar(c);
+                if (!name || (strcmp(name, "cpu") && strcmp(name, "cuda")))
+                    rc = at(l, c, "unknown provider '%.64s'%s (expected cuda or cpu)",
+                            name ? name : "(not a scalar)", "");
+                else if (s->n_providers >= 4)
+                    rc = at(l, c, "too many providers%s%s", "", "");
+                else
+                    snprintf(s->providers[s->n_providers++], sizeof(s->providers[0]), "%s", name);
+            }
+            s->origin.providers = VG_ORIGIN_CONFIG;
+        } else {
+            rc = at(l, k, "unknown key '%.64s' in 'runtime' (expected threads, graph_optimization, memory_arena, providers, queue_depth)%s",
+                    key, "");
+        }
+    }
+    return rc;
+}
+
+static int load_input(loader *l, yaml_node_t *map)
+{
+    yaml_node_pair_t *p;
+    int rc = 0;
+
+    for (p = map->data.mapping.pairs.start;
+         rc == 0 && p < map->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = yaml_document_get_node(l->doc, p->key);
+        yaml_node_t *v = yaml_document_get_node(l->doc, p->value);
+        const char *key = scalar(k);
+        if (key && !strcmp(key, "timeout_ms")) {
+            rc = get_int(l, v, key, 1, 3600000, &l->s->timeout_ms);
+            l->s->origin.timeout_ms = VG_ORIGIN_CONFIG;
+        } else {
+            rc = at(l, k, "unknown key '%.64s' in 'input' (expected timeout_ms)%s",
+                    key ? key : "?", "");
+        }
+    }
+    return rc;
+}
+
+int vg_settings_load(vg_context *ctx, const char *path, vg_settings *s)
+{
+    yaml_parser_t parser;
+    yaml_document_t doc;
+    yaml_node_t *root;
+    yaml_node_pair_t *p;
+    loader l;
+    FILE *f;
+    int rc = 0;
+
+    f = fopen(path, "rb");
+    if (!f)
+        return vg_fail(ctx, errno == ENOENT ? VG_ENOENT : VG_EIO,
+                       "%s: cannot open config (%s)", path, strerror(errno));
+    if (!yaml_parser_initialize(&parser)) {
+        fclose(f);
+        return vg_fail(ctx, VG_ENOMEM, "%s: out of memory", path);
+    }
+    yaml_parser_set_input_file(&parser, f);
+    if (!yaml_parser_load(&parser, &doc)) {
+        rc = vg_fail(ctx, VG_ECONFIG, "%s:%zu:%zu: %s", path,
+                     parser.problem_mark.line + 1,
+                     parser.problem_mark.column + 1,
+                     parser.problem ? parser.problem : "invalid YAML");
+        goto out_parser;
+    }
+    l.ctx = ctx;
+    l.path = path;
+    l.doc = &doc;
+    l.s = s;
+    root = yaml_document_get_root_node(&doc);
+    if (!root) /* empty file: nothing set */
+        goto out_doc;
+    if (root->type != YAML_MAPPING_NODE) {
+        rc = at(&l, root, "expected a mapping of sections (detector, runtime, input)%s%s", "", "");
+        goto out_doc;
+    }
+    for (p = root->data.mapping.pairs.start;
+         rc == 0 && p < root->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = yaml_document_get_node(&doc, p->key);
+        yaml_node_t *v = yaml_document_get_node(&doc, p->value);
+        const char *key = scalar(k);
+        if (!key) {
+            rc = at(&l, k, "expected a section name%s%s", "", "");
+        } else if (v->type != YAML_MAPPING_NODE) {
+            rc = at(&l, v, "section '%.64s' expects a mapping%s", key, "");
+        } else if (!strcmp(key, "detector")) {
+            rc = load_detector(&l, v);
+        } else if (!strcmp(key, "runtime")) {
+            rc = load_runtime(&l, v);
+        } else if (!strcmp(key, "input")) {
+            rc = load_input(&l, v);
+        } else {
+            rc = at(&l, k, "unknown section '%.64s' (expected detector, runtime, input)%s", key, "");
+        }
+    }
+out_doc:
+    yaml_document_delete(&doc);
+out_parser:
+    yaml_parser_delete(&parser);
+    fclose(f);
+    return rc;
+}

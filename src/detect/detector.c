@@ -1,0 +1,438 @@
+/*
+ * vg_detector: session + head selection + decode, threshold, class filter,
+ * mapping to source pixels and NMS. Candidate storage for every anchor of the
+ * model is reserved at create, so decoding never allocates.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "detect/detect_internal.h"
+
+#define CLASS_NAME_LEN 16
+
+struct vg_detector {
+    vg_context *ctx;
+    vg_session *session;
+    char *path;
+    vg_detector_opts opts;
+    int head;
+    vgi_yolo yolo;
+    vgi_nanodet nanodet;
+    int classes;
+    int anchors;
+    vg_detection *cands; /* anchors entries */
+    char *class_names;   /* classes * CLASS_NAME_LEN, when not COCO */
+    unsigned char keep[VG_MAX_CLASSES];
+    int filtered;        /* a class filter is set */
+    vg_tensor_spec spec;
+    int n_outputs;
+    vg_tensor_info outputs[VG_MAX_OUTPUTS]; /* resolved shapes */
+    size_t input_count;
+    char errmsg[512];
+};
+
+void vg_detector_opts_default(vg_detector_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    vg_session_opts_default(&o->session);
+    o->head = VG_HEAD_AUTO;
+    o->score_threshold = 0.35f;
+    o->nms_iou = 0.5f;
+    o->max_detections = 300;
+    o->input_size = 640;
+}
+
+static const char *head_name(int head)
+{
+    switch (head) {
+    case VG_HEAD_NANODET: return "nanodet";
+    case VG_HEAD_YOLOV5: return "yolov5";
+    case VG_HEAD_YOLOV8: return "yolov8";
+    default: return "auto";
+    }
+}
+
+static int check_opts(vg_context *ctx, const char *path,
+                      const vg_detector_opts *o)
+{
+    if (o->head < VG_HEAD_AUTO || o->head > VG_HEAD_YOLOV8)
+        return vg_fail(ctx, VG_EINVAL, "%s: unknown head %d", path, o->head);
+    if (!(o->score_threshold >= 0.0f && o->score_threshold <= 1.0f) ||
+        !(o->nms_iou >= 0.0f && o->nms_iou <= 1.0f))
+        return vg_fail(ctx, VG_EINVAL,
+                       "%s: score threshold %g and NMS IoU %g must be in 0..1",
+                       path, (double)o->score_threshold, (double)o->nms_iou);
+    if (o->max_detections <= 0 || o->input_size <= 0 ||
+        o->input_size > 16384 || o->n_classes_keep < 0 ||
+        o->n_classes_keep > VG_MAX_CLASSES)
+        return vg_fail(ctx, VG_EINVAL,
+                       "%s: max_detections %d, input_size %d or class filter "
+                       "size %d out of range",
+                       path, o->max_detections, o->input_size,
+                       o->n_classes_keep);
+    return 0;
+}
+
+/* Reads the image input's layout and size, fixing dynamic dimensions. */
+static int setup_input(vg_detector *d, int *layout, int *w, int *h)
+{
+    vg_tensor_info in;
+    int64_t dims[VG_MAX_DIMS];
+    int hd, wd, dynamic = 0;
+    vg_session_input(d->session, &in);
+    if (in.ndim != 4)
+        goto not_image;
+    if (in.dims[1] == 3) {
+        *layout = VG_LAYOUT_NCHW;
+        hd = 2;
+        wd = 3;
+    } else if (in.dims[3] == 3) {
+        *layout = VG_LAYOUT_NHWC;
+        hd = 1;
+        wd = 2;
+    } else {
+        goto not_image;
+    }
+    memcpy(dims, in.dims, sizeof(dims));
+    if (dims[0] != 1) {
+        if (dims[0] != -1)
+            return vg_fail(d->ctx, VG_ENOTSUP,
+                           "%s: input batch %lld, only batch 1 is supported",
+                           d->path, (long long)dims[0]);
+        dims[0] = 1;
+        dynamic = 1;
+    }
+    if (dims[hd] < 0 || dims[wd] < 0) {
+        dims[hd] = dims[hd] < 0 ? d->opts.input_size : dims[hd];
+        dims[wd] = dims[wd] < 0 ? d->opts.input_size : dims[wd];
+        dynamic = 1;
+    }
+    if (dynamic && vg_session_set_input_shape(d->session, dims) < 0)
+        return vg_fail(d->ctx, VG_EINVAL, "%s",
+                       vg_session_errmsg(d->session));
+    *h = (int)dims[hd];
+    *w = (int)dims[wd];
+    d->input_count = (size_t)dims[1] * (size_t)dims[2] * (size_t)dims[3];
+    return 0;
+not_image:
+    return vg_fail(d->ctx, VG_ENOTSUP,
+                   "%s: input %s of rank %d is not an image tensor "
+                   "[1,3,H,W] or [1,H,W,3]",
+                   d->path, in.name, in.ndim);
+}
+
+/* Output shapes; a warm-up run on zeros resolves dynamic dimensions. */
+static int read_outputs(vg_detector *d)
+{
+    const float *outs[VG_MAX_OUTPUTS];
+    float *zeros;
+    int dynamic = 0, rc;
+    d->n_outputs = vg_session_output_count(d->session);
+    for (int i = 0; i < d->n_outputs; i++) {
+        vg_session_output(d->session, i, &d->outputs[i]);
+        for (int k = 0; k < d->outputs[i].ndim; k++)
+            if (d->outputs[i].dims[k] < 0)
+                dynamic = 1;
+    }
+    if (!dynamic)
+        return 0;
+    zeros = vg_calloc(d->ctx, d->input_count, sizeof(float));
+    if (zeros == NULL)
+        return vg_fail(d->ctx, VG_ENOMEM, "%s: out of memory", d->path);
+    rc = vg_session_run(d->session, zeros, outs);
+    vg_free(d->ctx, zeros);
+    if (rc < 0)
+        return vg_fail(d->ctx, rc, "%s", vg_session_errmsg(d->session));
+    for (int i = 0; i < d->n_outputs; i++)
+        vg_session_output_shape(d->session, i, &d->outputs[i]);
+    return 0;
+}
+
+static void format_shapes(const vg_detector *d, char *buf, size_t cap)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < d->n_outputs && len < cap; i++) {
+        const vg_tensor_info *t = &d->outputs[i];
+        len += (size_t)snprintf(buf + len, cap - len, "%s[", i ? ", " : "");
+        for (int k = 0; k < t->ndim && len < cap; k++)
+            len += (size_t)snprintf(buf + len, cap - len, "%s%lld",
+                                    k ? "," : "", (long long)t->dims[k]);
+        if (len < cap)
+            len += (size_t)snprintf(buf + len, cap - len, "]");
+    }
+}
+
+static int pick_head(vg_detector *d, int w, int h)
+{
+    int want = d->opts.head;
+    char shapes[400];
+    if ((want == VG_HEAD_AUTO || want == VG_HEAD_NANODET) &&
+        vgi_nanodet_match(d->outputs, d->n_outputs, w, h, &d->nanodet) == 0) {
+        d->head = VG_HEAD_NANODET;
+        d->nanodet.center_offset = d->opts.nanodet_center_offset ? 1 : 0;
+        d->classes = d->nanodet.classes;
+        d->anchors = vgi_nanodet_anchors(&d->nanodet);
+        return 0;
+    }
+    if (want != VG_HEAD_NANODET &&
+        vgi_yolo_match(d->outputs, d->n_outputs, want, &d->yolo) == 0) {
+        d->head = d->yolo.kind;
+        d->classes = d->yolo.classes;
+        d->anchors = d->yolo.n;
+        return 0;
+    }
+    format_shapes(d, shapes, sizeof(shapes));
+    if (want != VG_HEAD_AUTO)
+        return vg_fail(d->ctx, VG_EHEAD,
+                       "%s: outputs %s do not match the %s head", d->path,
+                       shapes, head_name(want));
+    return vg_fail(d->ctx, VG_EHEAD,
+                   "%s: outputs %s match no detection head (nanodet, yolov5 "
+                   "[1,N,5+C], yolov8 [1,4+C,N])",
+                   d->path, shapes);
+}
+
+static int setup_classes(vg_detector *d)
+{
+    if (d->classes != VGI_COCO_CLASSES) {
+        d->class_names = vg_calloc(d->ctx, (size_t)d->classes, CLASS_NAME_LEN);
+        if (d->class_names == NULL)
+            return vg_fail(d->ctx, VG_ENOMEM, "%s: out of memory", d->path);
+        for (int c = 0; c < d->classes; c++)
+            snprintf(d->class_names + (size_t)c * CLASS_NAME_LEN,
+                     CLASS_NAME_LEN, "class%d", c);
+    }
+    d->filtered = d->opts.n_classes_keep > 0;
+    for (int i = 0; i < d->opts.n_classes_keep; i++) {
+        int c = d->opts.classes_keep[i];
+        if (c < 0 || c >= d->classes)
+            return vg_fail(d->ctx, VG_EINVAL,
+                           "%s: class filter names class %d, the model has "
+                           "%d classes",
+                           d->path, c, d->classes);
+        d->keep[c] = 1;
+    }
+    return 0;
+}
+
+int vg_detector_create(vg_context *ctx, const char *model_path,
+                       const vg_detector_opts *o, vg_detector **out)
+{
+    vg_detector *d;
+    vg_detector_opts defaults;
+    int rc, layout = VG_LAYOUT_NCHW, w = 0, h = 0;
+
+    if (out == NULL || model_path == NULL)
+        return vg_fail(ctx, VG_EINVAL, "vg_detector_create: NULL argument");
+    *out = NULL;
+    if (o == NULL) {
+        vg_detector_opts_default(&defaults);
+        o = &defaults;
+    }
+    rc = check_opts(ctx, model_path, o);
+    if (rc < 0)
+        return rc;
+    d = vg_calloc(ctx, 1, sizeof(*d));
+    if (d == NULL)
+        return vg_fail(ctx, VG_ENOMEM, "%s: out of memory", model_path);
+    d->ctx = ctx;
+    d->opts = *o;
+    d->path = vg_strdup(ctx, model_path);
+    if (d->path == NULL) {
+        rc = vg_fail(ctx, VG_ENOMEM, "%s: out of memory", model_path);
+        goto fail;
+    }
+    rc = vg_session_create(ctx, model_path, &o->session, &d->session);
+    if (rc < 0)
+        goto fail; /* the session recorded its message */
+    rc = setup_input(d, &layout, &w, &h);
+    if (rc == 0)
+        rc = read_outputs(d);
+    if (rc == 0)
+        rc = pick_head(d, w, h);
+    if (rc == 0)
+        rc = setup_classes(d);
+    if (rc < 0)
+        goto fail;
+    d->cands = vg_calloc(ctx, (size_t)d->anchors, sizeof(vg_detection));
+    if (d->cands == NULL) {
+        rc = vg_fail(ctx, VG_ENOMEM, "%s: out of memory for %d candidates",
+                     model_path, d->anchors);
+        goto fail;
+    }
+    if (d->head == VG_HEAD_NANODET)
+        vgi_nanodet_spec(w, h, layout, &d->spec);
+    else
+        vgi_yolo_spec(w, h, layout, &d->spec);
+    vg_log(ctx, VG_LOG_DEBUG, "%s: %s head, %d classes, %d anchors, %dx%d",
+           model_path, head_name(d->head), d->classes, d->anchors, w, h);
+    *out = d;
+    return 0;
+fail:
+    vg_detector_destroy(&d);
+    return rc;
+}
+
+void vg_detector_input_spec(const vg_detector *d, vg_tensor_spec *out)
+{
+    *out = d->spec;
+}
+
+int vg_detector_head(const vg_detector *d)
+{
+    return d->head;
+}
+
+const char *vg_detector_head_name(const vg_detector *d)
+{
+    return head_name(d->head);
+}
+
+int vg_detector_class_count(const vg_detector *d)
+{
+    return d->classes;
+}
+
+const char *vg_detector_class_name(const vg_detector *d, int class_id)
+{
+    if (class_id < 0 || class_id >= d->classes)
+        return "unknown";
+    if (d->class_names == NULL)
+        return vgi_coco_name(class_id);
+    return d->class_names + (size_t)class_id * CLASS_NAME_LEN;
+}
+
+static float clampf(float v, float lo, float hi)
+{
+    return v < lo ? lo : (v > hi ? hi : v);
+}
+
+/* Maps candidates from tensor to source pixels, clips, drops empty boxes. */
+static int map_to_source(const vg_detector *d, const vg_letterbox *lb,
+                         vg_detection *c, int n)
+{
+    float max_x = lb != NULL ? (float)lb->src_w : (float)d->spec.width;
+    float max_y = lb != NULL ? (float)lb->src_h : (float)d->spec.height;
+    int kept = 0;
+    for (int i = 0; i < n; i++) {
+        float x1 = c[i].box.x, y1 = c[i].box.y;
+        float x2 = x1 + c[i].box.w, y2 = y1 + c[i].box.h;
+        if (lb != NULL) {
+            vg_letterbox_unmap(lb, x1, y1, &x1, &y1);
+            vg_letterbox_unmap(lb, x2, y2, &x2, &y2);
+        }
+        x1 = clampf(x1, 0.0f, max_x);
+        x2 = clampf(x2, 0.0f, max_x);
+        y1 = clampf(y1, 0.0f, max_y);
+        y2 = clampf(y2, 0.0f, max_y);
+        if (!(x2 > x1 && y2 > y1))
+            continue;
+        c[kept] = c[i];
+        c[kept].box.x = x1;
+        c[kept].box.y = y1;
+        c[kept].box.w = x2 - x1;
+        c[kept].box.h = y2 - y1;
+        kept++;
+    }
+    return kept;
+}
+
+int vg_detector_decode(vg_detector *d, const float **outs,
+                       const vg_letterbox *lb, vg_detection *dets, int cap,
+                       int *n)
+{
+    vgi_filter f;
+    int count, kept;
+    if (n != NULL)
+        *n = 0;
+    if (d == NULL || outs == NULL || n == NULL || (dets == NULL && cap > 0) ||
+        cap < 0)
+        return VG_EINVAL;
+    if (lb != NULL && (lb->src_w <= 0 || lb->src_h <= 0 ||
+                       !(lb->scale > 0.0f || (lb->scale_x > 0.0f &&
+                                              lb->scale_y > 0.0f)))) {
+        snprintf(d->errmsg, sizeof(d->errmsg), "%s: invalid letterbox",
+                 d->path);
+        return VG_EINVAL;
+    }
+    for (int i = 0; i < d->n_outputs; i++)
+        if (outs[i] == NULL)
+            return VG_EINVAL;
+    f.threshold = d->opts.score_threshold;
+    f.keep = d->filtered ? d->keep : NULL;
+    if (d->head == VG_HEAD_NANODET)
+        count = vgi_nanodet_decode(&d->nanodet, outs, &f, d->cands, d->anchors);
+    else
+        count = vgi_yolo_decode(&d->yolo, outs[0], &f, d->cands, d->anchors);
+    count = map_to_source(d, lb, d->cands, count);
+    kept = vg_nms(d->cands, count, d->opts.nms_iou,
+                  d->opts.class_agnostic_nms, d->opts.max_detections, NULL);
+    if (kept > cap)
+        kept = cap;
+    if (kept > 0)
+        memcpy(dets, d->cands, (size_t)kept * sizeof(*dets));
+    *n = kept;
+    return 0;
+}
+
+int vg_detector_run(vg_detector *d, const vg_frame *frame, vg_detection *dets,
+                    int cap, int *n)
+{
+    const float *outs[VG_MAX_OUTPUTS];
+    int rc;
+    if (n != NULL)
+        *n = 0;
+    if (d == NULL || frame == NULL || n == NULL)
+        return VG_EINVAL;
+    if (frame->tensor == NULL ||
+        vg_buf_size(frame->tensor) < d->input_count * sizeof(float)) {
+        snprintf(d->errmsg, sizeof(d->errmsg),
+                 "%s: frame %lld has no model input tensor of %zu floats",
+                 d->path, (long long)frame->index, d->input_count);
+        return VG_EINVAL;
+    }
+    rc = vg_session_run(d->session, vg_buf_data(frame->tensor), outs);
+    if (rc < 0) {
+        snprintf(d->errmsg, sizeof(d->errmsg), "%s",
+                 vg_session_errmsg(d->session));
+        return rc;
+    }
+    for (int i = 0; i < d->n_outputs; i++) {
+        vg_tensor_info t;
+        vg_session_output_shape(d->session, i, &t);
+        if (t.ndim != d->outputs[i].ndim ||
+            memcmp(t.dims, d->outputs[i].dims,
+                   (size_t)t.ndim * sizeof(t.dims[0])) != 0) {
+            snprintf(d->errmsg, sizeof(d->errmsg),
+                     "%s: output %s changed shape between runs", d->path,
+                     t.name);
+            return VG_EINFER;
+        }
+    }
+    return vg_detector_decode(d, outs, &frame->lb, dets, cap, n);
+}
+
+vg_session *vg_detector_session(vg_detector *d)
+{
+    return d == NULL ? NULL : d->session;
+}
+
+const char *vg_detector_errmsg(const vg_detector *d)
+{
+    return d == NULL ? "" : d->errmsg;
+}
+
+void vg_detector_destroy(vg_detector **dp)
+{
+    vg_detector *d;
+    if (dp == NULL || *dp == NULL)
+        return;
+    d = *dp;
+    vg_session_destroy(&d->session);
+    vg_free(d->ctx, d->cands);
+    vg_free(d->ctx, d->class_names);
+    vg_free(d->ctx, d->path);
+    vg_free(d->ctx, d);
+    *dp = NULL;
+}

@@ -1,0 +1,856 @@
+/*
+ * vg_source: FFmpeg demux + decode + swscale, pre-processing into pooled
+ * tensors. Everything the read path needs (packet, frame, scaler contexts,
+ * intermediate picture, lookup tables, pools) is made at open; reading then
+ * takes buffers from the pools and touches no heap in vigil's code.
+ */
+#include "vigil/source.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/imgutils.h>
+#include <libavutil/pixdesc.h>
+#include <libavutil/time.h>
+#include <libswscale/swscale.h>
+
+#include "io/source_internal.h"
+
+#define VG_SOURCE_ERRMSG_MAX 512
+#define VG_ROW_ALIGN 64
+
+struct vg_source {
+    vg_context *ctx;
+    char *url;
+    vg_source_opts opts;
+    vg_source_info info;
+    int is_file; /* local path: size checks and header sniffing apply */
+
+    AVFormatContext *fmt;
+    AVCodecContext *dec;
+    int stream_index;
+    AVRational time_base;
+    int64_t start_pts;
+    AVPacket *pkt;
+    AVFrame *frame;
+
+    /* network deadline, checked by the interrupt callback */
+    int64_t deadline_us; /* 0: none */
+    int timed_out;
+
+    /* scaler state: decoded picture -> tensor-sized / full-size RGB */
+    struct SwsContext *sws_tensor;
+    struct SwsContext *sws_image;
+    int sws_w, sws_h, sws_fmt; /* source geometry the scalers were made for */
+    uint8_t *rgb_block;        /* raw allocation of the intermediate */
+    uint8_t *rgb;              /* scaled picture, nw x nh, 3 bytes/pixel */
+    int rgb_stride;
+    int scaled_w, scaled_h; /* picture area inside the tensor */
+    int pad_x, pad_y;
+    vg_letterbox lb;
+    float lut[3][256]; /* (v - mean[c]) * scale[c] */
+    float pad_norm[3];
+    int image_stride;
+
+    vg_pool *tensor_pool;
+    vg_pool *image_pool;
+
+    int64_t next_index;
+    int demux_done;  /* flush packet sent */
+    int demux_error; /* demuxer stopped on an error other than EOF */
+    int bad_tail;    /* the decoder rejected the latest packet(s) */
+    int finished;    /* last code returned, sticky */
+    int finish_code;
+    char errmsg[VG_SOURCE_ERRMSG_MAX];
+};
+
+void vg_source_opts_default(vg_source_opts *o)
+{
+    if (!o)
+        return;
+    memset(o, 0, sizeof(*o));
+    o->tensor.layout = VG_LAYOUT_NCHW;
+    o->tensor.channels = VG_CHANNELS_RGB;
+    o->tensor.resize = VG_RESIZE_LETTERBOX;
+    for (int c = 0; c < 3; c++)
+        o->tensor.scale[c] = 1.0f;
+    o->pool_size = 4;
+    o->timeout_ms = 5000;
+    o->max_width = 16384;
+    o->max_height = 16384;
+}
+
+/* ---- errors ---------------------------------------------------------------*/
+
+static int src_fail(vg_source *s, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int src_fail(vg_source *s, int code, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(s->errmsg, sizeof(s->errmsg), fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+static int is_network_error(int averr)
+{
+    return averr == AVERROR(ECONNREFUSED) || averr == AVERROR(ECONNRESET) ||
+           averr == AVERROR(EHOSTUNREACH) || averr == AVERROR(ENETUNREACH) ||
+           averr == AVERROR(ENETDOWN) || averr == AVERROR(EPIPE) ||
+           averr == AVERROR(ECONNABORTED) || averr == AVERROR(EIO) ||
+           averr == AVERROR_HTTP_BAD_REQUEST ||
+           averr == AVERROR_HTTP_UNAUTHORIZED ||
+           averr == AVERROR_HTTP_FORBIDDEN || averr == AVERROR_HTTP_NOT_FOUND ||
+           averr == AVERROR_HTTP_OTHER_4XX ||
+           averr == AVERROR_HTTP_SERVER_ERROR ||
+           averr == AVERROR_STREAM_NOT_FOUND;
+}
+
+/* Translates an FFmpeg error met while opening into a vg code. */
+static int map_open_error(const vg_source *s, int averr)
+{
+    if (s->timed_out || averr == AVERROR(ETIMEDOUT) || averr == AVERROR_EXIT)
+        return VG_ETIMEOUT;
+    if (averr == AVERROR(ENOMEM))
+        return VG_ENOMEM;
+    if (averr == AVERROR(ENOENT))
+        return s->info.is_live ? VG_ENET : VG_ENOENT;
+    if (averr == AVERROR_PROTOCOL_NOT_FOUND)
+        return VG_ENOTSUP;
+    if (averr == AVERROR_DECODER_NOT_FOUND)
+        return VG_ECODEC;
+    if (s->info.is_live && (is_network_error(averr) || averr == AVERROR_EOF))
+        return VG_ENET;
+    if (averr == AVERROR(EIO) || averr == AVERROR(EACCES))
+        return VG_EIO;
+    return VG_EFORMAT;
+}
+
+static int interrupt_cb(void *opaque)
+{
+    vg_source *s = opaque;
+
+    if (s->deadline_us > 0 && av_gettime_relative() > s->deadline_us) {
+        s->timed_out = 1;
+        return 1;
+    }
+    return 0;
+}
+
+static void arm_deadline(vg_source *s)
+{
+    s->timed_out = 0;
+    if (s->info.is_live && s->opts.timeout_ms > 0)
+        s->deadline_us =
+            av_gettime_relative() + (int64_t)s->opts.timeout_ms * 1000;
+    else
+        s->deadline_us = 0;
+}
+
+/* ---- url kinds --------------------------------------------------------- */
+
+/* Returns the local path of url, or NULL for a network URL. */
+static const char *local_path(const char *url)
+{
+    const char *colon = strstr(url, "://");
+
+    if (strncmp(url, "file:", 5) == 0)
+        return url + 5 + (strncmp(url + 5, "//", 2) == 0 ? 2 : 0);
+    if (!colon)
+        return url;
+    for (const char *p = url; p < colon; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+              (*p >= '0' && *p <= '9') || *p == '+' || *p == '-' || *p == '.'))
+            return url; /* not a scheme */
+    return NULL;
+}
+
+static int check_local_file(vg_source *s, const char *path)
+{
+    struct stat st;
+
+    if (stat(path, &st) != 0) {
+        if (errno == ENOENT || errno == ENOTDIR)
+            return src_fail(s, VG_ENOENT, "%s: no such file", s->url);
+        return src_fail(s, VG_EIO, "%s: cannot access: %s", s->url,
+                        strerror(errno));
+    }
+    if (S_ISDIR(st.st_mode))
+        return src_fail(s, VG_EFORMAT, "%s: is a directory", s->url);
+    if (S_ISREG(st.st_mode) && st.st_size == 0)
+        return src_fail(s, VG_EFORMAT, "%s: empty file", s->url);
+    return 0;
+}
+
+static int check_dims(vg_source *s, int w, int h, const char *when)
+{
+    if (w <= 0 || h <= 0)
+        return 0; /* not known yet */
+    if (w > s->opts.max_width || h > s->opts.max_height)
+        return src_fail(
+            s, VG_ERANGE, "%s: picture %dx%d is larger than the limit %dx%d%s",
+            s->url, w, h, s->opts.max_width, s->opts.max_height, when);
+    if (w < VG_SOURCE_MIN_SIDE || h < VG_SOURCE_MIN_SIDE)
+        return src_fail(s, VG_ERANGE,
+                        "%s: picture %dx%d is smaller than the minimum %dx%d",
+                        s->url, w, h, VG_SOURCE_MIN_SIDE, VG_SOURCE_MIN_SIDE);
+    return 0;
+}
+
+/* ---- open ---------------------------------------------------------------*/
+
+static int validate_opts(vg_context *ctx, const char *url,
+                         const vg_source_opts *o)
+{
+    const vg_tensor_spec *t = &o->tensor;
+
+    if (o->pool_size == 0 || o->pool_size > 1024)
+        return vg_fail(ctx, VG_EINVAL, "%s: pool_size %u out of 1..1024", url,
+                       o->pool_size);
+    if (o->max_width < VG_SOURCE_MIN_SIDE || o->max_height < VG_SOURCE_MIN_SIDE)
+        return vg_fail(ctx, VG_EINVAL, "%s: max size %dx%d too small", url,
+                       o->max_width, o->max_height);
+    if (t->width == 0 && t->height == 0)
+        return 0;
+    if (t->width < 1 || t->height < 1 || t->width > 16384 || t->height > 16384)
+        return vg_fail(ctx, VG_EINVAL, "%s: tensor size %dx%d out of range",
+                       url, t->width, t->height);
+    if ((t->layout != VG_LAYOUT_NCHW && t->layout != VG_LAYOUT_NHWC) ||
+        (t->channels != VG_CHANNELS_RGB && t->channels != VG_CHANNELS_BGR) ||
+        (t->resize != VG_RESIZE_LETTERBOX && t->resize != VG_RESIZE_STRETCH))
+        return vg_fail(ctx, VG_EINVAL,
+                       "%s: tensor spec has an unknown layout, channel order "
+                       "or resize mode",
+                       url);
+    return 0;
+}
+
+static enum AVPixelFormat unjpeg_format(enum AVPixelFormat f, int *full_range)
+{
+    *full_range = 0;
+    switch (f) {
+    case AV_PIX_FMT_YUVJ420P:
+        *full_range = 1;
+        return AV_PIX_FMT_YUV420P;
+    case AV_PIX_FMT_YUVJ422P:
+        *full_range = 1;
+        return AV_PIX_FMT_YUV422P;
+    case AV_PIX_FMT_YUVJ444P:
+        *full_range = 1;
+        return AV_PIX_FMT_YUV444P;
+    case AV_PIX_FMT_YUVJ440P:
+        *full_range = 1;
+        return AV_PIX_FMT_YUV440P;
+    case AV_PIX_FMT_YUVJ411P:
+        *full_range = 1;
+        return AV_PIX_FMT_YUV411P;
+    default:
+        return f;
+    }
+}
+
+static struct SwsContext *make_scaler(struct SwsContext *old, int sw, int sh,
+                                      enum AVPixelFormat sf, int full_range,
+                                      int dw, int dh, enum AVPixelFormat df)
+{
+    struct SwsContext *c;
+    int *inv, *tab, src_range, dst_range, bri, con, sat;
+
+    c = sws_getCachedContext(old, sw, sh, sf, dw, dh, df,
+                             SWS_BILINEAR | SWS_ACCURATE_RND, NULL, NULL, NULL);
+    if (!c)
+        return NULL;
+    if (full_range &&
+        sws_getColorspaceDetails(c, &inv, &src_range, &tab, &dst_range, &bri,
+                                 &con, &sat) >= 0)
+        sws_setColorspaceDetails(c, inv, 1, tab, dst_range, bri, con, sat);
+    return c;
+}
+
+/* (Re)creates the scalers for a decoded picture of w x h in format pf. */
+static int setup_scalers(vg_source *s, int w, int h, int pf)
+{
+    enum AVPixelFormat tensor_fmt;
+    enum AVPixelFormat sf;
+    int full;
+
+    if (s->sws_w == w && s->sws_h == h && s->sws_fmt == pf &&
+        (s->sws_tensor || s->sws_image))
+        return 0;
+    sf = unjpeg_format((enum AVPixelFormat)pf, &full);
+    if (s->tensor_pool) {
+        tensor_fmt = s->opts.tensor.channels == VG_CHANNELS_BGR
+                         ? AV_PIX_FMT_BGR24
+                         : AV_PIX_FMT_RGB24;
+        s->sws_tensor = make_scaler(s->sws_tensor, w, h, sf, full, s->scaled_w,
+                                    s->scaled_h, tensor_fmt);
+        if (!s->sws_tensor)
+            return src_fail(s, VG_ENOMEM,
+                            "%s: cannot scale %dx%d %s to the tensor", s->url,
+                            w, h, av_get_pix_fmt_name(pf));
+    }
+    if (s->image_pool) {
+        s->sws_image = make_scaler(s->sws_image, w, h, sf, full, s->info.width,
+                                   s->info.height, AV_PIX_FMT_RGB24);
+        if (!s->sws_image)
+            return src_fail(s, VG_ENOMEM, "%s: cannot convert %dx%d %s to RGB",
+                            s->url, w, h, av_get_pix_fmt_name(pf));
+    }
+    s->sws_w = w;
+    s->sws_h = h;
+    s->sws_fmt = pf;
+    return 0;
+}
+
+/* Letterbox geometry, lookup tables, intermediate picture and pools. */
+static int setup_preprocess(vg_source *s)
+{
+    const vg_tensor_spec *t = &s->opts.tensor;
+    int w = s->info.width, h = s->info.height;
+    char name[64];
+    int rc;
+
+    if (t->width > 0) {
+        if (t->resize == VG_RESIZE_STRETCH) {
+            s->scaled_w = t->width;
+            s->scaled_h = t->height;
+            s->lb.scale_x = (float)t->width / (float)w;
+            s->lb.scale_y = (float)t->height / (float)h;
+            s->lb.scale = fminf(s->lb.scale_x, s->lb.scale_y);
+        } else {
+            double k = fmin((double)t->width / w, (double)t->height / h);
+            s->scaled_w = (int)lrint(w * k);
+            s->scaled_h = (int)lrint(h * k);
+            if (s->scaled_w < 1)
+                s->scaled_w = 1;
+            if (s->scaled_h < 1)
+                s->scaled_h = 1;
+            if (s->scaled_w > t->width)
+                s->scaled_w = t->width;
+            if (s->scaled_h > t->height)
+                s->scaled_h = t->height;
+            s->pad_x = (t->width - s->scaled_w) / 2;
+            s->pad_y = (t->height - s->scaled_h) / 2;
+            s->lb.scale = (float)k;
+            s->lb.scale_x = (float)s->scaled_w / (float)w;
+            s->lb.scale_y = (float)s->scaled_h / (float)h;
+        }
+        s->lb.pad_x = (float)s->pad_x;
+        s->lb.pad_y = (float)s->pad_y;
+        s->lb.src_w = w;
+        s->lb.src_h = h;
+        s->lb.dst_w = t->width;
+        s->lb.dst_h = t->height;
+        for (int c = 0; c < 3; c++) {
+            for (int v = 0; v < 256; v++)
+                s->lut[c][v] = ((float)v - t->mean[c]) * t->scale[c];
+            s->pad_norm[c] = (t->pad_value - t->mean[c]) * t->scale[c];
+        }
+        s->rgb_stride = FFALIGN(s->scaled_w * 3, VG_ROW_ALIGN);
+        s->rgb_block = vg_malloc(s->ctx, (size_t)s->rgb_stride * s->scaled_h +
+                                             VG_ROW_ALIGN);
+        if (!s->rgb_block)
+            return src_fail(s, VG_ENOMEM, "%s: out of memory", s->url);
+        s->rgb = (uint8_t *)FFALIGN((uintptr_t)s->rgb_block, VG_ROW_ALIGN);
+        snprintf(name, sizeof(name), "tensor %dx%d", t->width, t->height);
+        rc = vg_pool_create(s->ctx, name,
+                            (size_t)3 * t->width * t->height * sizeof(float),
+                            s->opts.pool_size, &s->tensor_pool);
+        if (rc < 0)
+            return src_fail(s, rc, "%s: cannot create the tensor pool", s->url);
+    }
+    if (s->opts.keep_image) {
+        s->image_stride = FFALIGN(w * 3, VG_ROW_ALIGN);
+        snprintf(name, sizeof(name), "image %dx%d", w, h);
+        rc = vg_pool_create(s->ctx, name, (size_t)s->image_stride * h,
+                            s->opts.pool_size, &s->image_pool);
+        if (rc < 0)
+            return src_fail(s, rc, "%s: cannot create the picture pool",
+                            s->url);
+    }
+    return 0;
+}
+
+static void fill_info(vg_source *s, AVStream *st)
+{
+    vg_source_info *in = &s->info;
+    AVRational fr = av_guess_frame_rate(s->fmt, st, NULL);
+    const char *fmtname = s->fmt->iformat->name;
+    size_t n;
+
+    in->width = st->codecpar->width;
+    in->height = st->codecpar->height;
+    in->fps = (fr.num > 0 && fr.den > 0) ? av_q2d(fr) : 0.0;
+    in->duration_s = -1.0;
+    if (s->fmt->duration != AV_NOPTS_VALUE && s->fmt->duration > 0)
+        in->duration_s = (double)s->fmt->duration / AV_TIME_BASE;
+    else if (st->duration != AV_NOPTS_VALUE && st->duration > 0)
+        in->duration_s = (double)st->duration * av_q2d(st->time_base);
+    snprintf(in->codec, sizeof(in->codec), "%s", s->dec->codec->name);
+    snprintf(in->format, sizeof(in->format), "%s", fmtname);
+    n = strlen(fmtname);
+    in->is_image = strcmp(fmtname, "image2") == 0 ||
+                   (n > 5 && strcmp(fmtname + n - 5, "_pipe") == 0);
+    if (in->is_live)
+        in->frame_count = -1;
+    else if (in->is_image)
+        in->frame_count = st->nb_frames > 0 ? st->nb_frames : 1;
+    else if (st->nb_frames > 0)
+        in->frame_count = st->nb_frames;
+    else if (in->duration_s > 0 && in->fps > 0)
+        in->frame_count = (int64_t)llrint(in->duration_s * in->fps);
+    else
+        in->frame_count = -1;
+}
+
+static int open_input(vg_source *s)
+{
+    AVDictionary *opts = NULL;
+    AVDictionary **stream_opts = NULL;
+    const AVCodec *codec = NULL;
+    AVStream *st;
+    const char *path = local_path(s->url);
+    int rc, ret, sw = 0, sh = 0;
+    char tmo[32], buf[AV_ERROR_MAX_STRING_SIZE];
+
+    s->info.is_live = path == NULL;
+    s->is_file = path != NULL;
+    if (path) {
+        rc = check_local_file(s, path);
+        if (rc < 0)
+            return rc;
+        /* refuse oversized still pictures before FFmpeg decodes one */
+        if (vgi_sniff_image_size(path, &sw, &sh) == 0) {
+            rc = check_dims(s, sw, sh, " (from the file header)");
+            if (rc < 0)
+                return rc;
+        }
+    }
+
+    s->fmt = avformat_alloc_context();
+    if (!s->fmt)
+        return src_fail(s, VG_ENOMEM, "%s: out of memory", s->url);
+    s->fmt->interrupt_callback.callback = interrupt_cb;
+    s->fmt->interrupt_callback.opaque = s;
+    if (s->info.is_live && s->opts.timeout_ms > 0) {
+        snprintf(tmo, sizeof(tmo), "%lld",
+                 (long long)s->opts.timeout_ms * 1000LL);
+        /* FFmpeg 5.x: rtsp and http "timeout" is the socket I/O timeout in
+         * microseconds (rtsp's old "stimeout" is gone); rw_timeout covers
+         * other protocols. */
+        av_dict_set(&opts, "timeout", tmo, 0);
+        av_dict_set(&opts, "rw_timeout", tmo, 0);
+    }
+    arm_deadline(s);
+    ret = avformat_open_input(&s->fmt, s->url, NULL, &opts);
+    av_dict_free(&opts);
+    if (ret < 0) {
+        rc = map_open_error(s, ret);
+        av_strerror(ret, buf, sizeof(buf));
+        if (rc == VG_ETIMEOUT)
+            return src_fail(s, rc, "%s: no answer within %d ms", s->url,
+                            s->opts.timeout_ms);
+        if (rc == VG_EFORMAT)
+            return src_fail(s, rc, "%s: not a recognised media file (%s)",
+                            s->url, buf);
+        return src_fail(s, rc, "%s: cannot open: %s", s->url, buf);
+    }
+
+    /* containers that state the picture size up front are checked now */
+    for (unsigned i = 0; i < s->fmt->nb_streams; i++) {
+        AVCodecParameters *p = s->fmt->streams[i]->codecpar;
+        if (p->codec_type != AVMEDIA_TYPE_VIDEO)
+            continue;
+        if (p->width > s->opts.max_width || p->height > s->opts.max_height)
+            return check_dims(s, p->width, p->height, "");
+    }
+
+    if (s->fmt->nb_streams > 0) {
+        stream_opts = av_calloc(s->fmt->nb_streams, sizeof(*stream_opts));
+        if (!stream_opts)
+            return src_fail(s, VG_ENOMEM, "%s: out of memory", s->url);
+        for (unsigned i = 0; i < s->fmt->nb_streams; i++)
+            av_dict_set_int(&stream_opts[i], "max_pixels",
+                            (int64_t)s->opts.max_width * s->opts.max_height, 0);
+    }
+    arm_deadline(s);
+    ret = avformat_find_stream_info(s->fmt, stream_opts);
+    for (unsigned i = 0; stream_opts && i < s->fmt->nb_streams; i++)
+        av_dict_free(&stream_opts[i]);
+    av_freep(&stream_opts);
+    if (ret < 0) {
+        rc = map_open_error(s, ret);
+        av_strerror(ret, buf, sizeof(buf));
+        if (rc == VG_ETIMEOUT)
+            return src_fail(s, rc, "%s: no stream information within %d ms",
+                            s->url, s->opts.timeout_ms);
+        return src_fail(s, rc, "%s: cannot read stream information: %s", s->url,
+                        buf);
+    }
+
+    ret = av_find_best_stream(s->fmt, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
+    if (ret == AVERROR_DECODER_NOT_FOUND || (ret >= 0 && !codec)) {
+        /* name what the container said the codec is */
+        for (unsigned i = 0; i < s->fmt->nb_streams; i++) {
+            AVCodecParameters *p = s->fmt->streams[i]->codecpar;
+            char tag[AV_FOURCC_MAX_STRING_SIZE];
+            if (p->codec_type != AVMEDIA_TYPE_VIDEO)
+                continue;
+            av_fourcc_make_string(tag, p->codec_tag);
+            return src_fail(s, VG_ECODEC,
+                            "%s: no decoder for the video codec %s (tag %s)",
+                            s->url, avcodec_get_name(p->codec_id), tag);
+        }
+        return src_fail(s, VG_ECODEC, "%s: no decoder for the video stream",
+                        s->url);
+    }
+    if (ret < 0)
+        return src_fail(s, VG_EFORMAT, "%s: no video stream", s->url);
+    s->stream_index = ret;
+    st = s->fmt->streams[ret];
+    s->time_base = st->time_base;
+    s->start_pts = st->start_time != AV_NOPTS_VALUE ? st->start_time : 0;
+
+    if (st->codecpar->width <= 0 || st->codecpar->height <= 0) {
+        if (sw > 0 && sh > 0)
+            return check_dims(s, sw, sh, "");
+        return src_fail(s, VG_EFORMAT,
+                        "%s: picture size unknown (corrupt or oversized?)",
+                        s->url);
+    }
+    rc = check_dims(s, st->codecpar->width, st->codecpar->height, "");
+    if (rc < 0)
+        return rc;
+
+    s->dec = avcodec_alloc_context3(codec);
+    if (!s->dec)
+        return src_fail(s, VG_ENOMEM, "%s: out of memory", s->url);
+    ret = avcodec_parameters_to_context(s->dec, st->codecpar);
+    if (ret < 0)
+        return src_fail(s, VG_ECODEC, "%s: cannot configure decoder %s", s->url,
+                        codec->name);
+    s->dec->pkt_timebase = st->time_base;
+    s->dec->thread_count =
+        s->opts.decoder_threads > 0 ? s->opts.decoder_threads : 0;
+    s->dec->max_pixels = (int64_t)s->opts.max_width * s->opts.max_height;
+    ret = avcodec_open2(s->dec, codec, NULL);
+    if (ret < 0) {
+        av_strerror(ret, buf, sizeof(buf));
+        return src_fail(s, VG_ECODEC, "%s: cannot open decoder %s: %s", s->url,
+                        codec->name, buf);
+    }
+    fill_info(s, st);
+    s->pkt = av_packet_alloc();
+    s->frame = av_frame_alloc();
+    if (!s->pkt || !s->frame)
+        return src_fail(s, VG_ENOMEM, "%s: out of memory", s->url);
+    return 0;
+}
+
+static void source_free(vg_source *s)
+{
+    vg_context *ctx = s->ctx;
+
+    sws_freeContext(s->sws_tensor);
+    sws_freeContext(s->sws_image);
+    av_packet_free(&s->pkt);
+    av_frame_free(&s->frame);
+    avcodec_free_context(&s->dec);
+    avformat_close_input(&s->fmt);
+    vg_pool_destroy(&s->tensor_pool);
+    vg_pool_destroy(&s->image_pool);
+    vg_free(ctx, s->rgb_block);
+    vg_free(ctx, s->url);
+    vg_free(ctx, s);
+}
+
+int vg_source_open(vg_context *ctx, const char *url, const vg_source_opts *o,
+                   vg_source **out)
+{
+    vg_source_opts defaults;
+    vg_source *s;
+    int rc;
+
+    if (!out)
+        return VG_EINVAL;
+    *out = NULL;
+    if (!url || !*url)
+        return vg_fail(ctx, VG_EINVAL, "source: empty url");
+    if (!o) {
+        vg_source_opts_default(&defaults);
+        o = &defaults;
+    }
+    rc = validate_opts(ctx, url, o);
+    if (rc < 0)
+        return rc;
+    s = vg_calloc(ctx, 1, sizeof(*s));
+    if (!s)
+        return vg_fail(ctx, VG_ENOMEM, "%s: out of memory", url);
+    s->ctx = ctx;
+    s->opts = *o;
+    s->url = vg_strdup(ctx, url);
+    if (!s->url) {
+        rc = src_fail(s, VG_ENOMEM, "%s: out of memory", url);
+        goto fail;
+    }
+    rc = open_input(s);
+    if (rc < 0)
+        goto fail;
+    rc = setup_preprocess(s);
+    if (rc < 0)
+        goto fail;
+    rc = setup_scalers(s, s->dec->width > 0 ? s->dec->width : s->info.width,
+                       s->dec->height > 0 ? s->dec->height : s->info.height,
+                       s->dec->pix_fmt != AV_PIX_FMT_NONE ? s->dec->pix_fmt
+                                                          : AV_PIX_FMT_YUV420P);
+    if (rc < 0)
+        goto fail;
+    s->errmsg[0] = '\0';
+    *out = s;
+    return 0;
+
+fail:
+    vg_fail(ctx, rc, "%s", s->errmsg);
+    source_free(s);
+    return rc;
+}
+
+void vg_source_get_info(const vg_source *src, vg_source_info *out)
+{
+    if (!out)
+        return;
+    if (!src) {
+        memset(out, 0, sizeof(*out));
+        return;
+    }
+    *out = src->info;
+}
+
+const char *vg_source_errmsg(const vg_source *src)
+{
+    return src ? src->errmsg : "";
+}
+
+void vg_source_close(vg_source **src)
+{
+    if (!src || !*src)
+        return;
+    source_free(*src);
+    *src = NULL;
+}
+
+/* ---- read ---------------------------------------------------------------*/
+
+static void normalise(const vg_source *s, float *t)
+{
+    const vg_tensor_spec *sp = &s->opts.tensor;
+    const int W = sp->width, H = sp->height;
+    const int x0 = s->pad_x, x1 = s->pad_x + s->scaled_w;
+    const int y0 = s->pad_y, y1 = s->pad_y + s->scaled_h;
+
+    if (sp->layout == VG_LAYOUT_NCHW) {
+        for (int c = 0; c < 3; c++) {
+            float *plane = t + (size_t)c * W * H;
+            const float *lut = s->lut[c];
+            const float pad = s->pad_norm[c];
+            for (int y = 0; y < H; y++) {
+                float *row = plane + (size_t)y * W;
+                if (y < y0 || y >= y1) {
+                    for (int x = 0; x < W; x++)
+                        row[x] = pad;
+                    continue;
+                }
+                const uint8_t *in =
+                    s->rgb + (size_t)(y - y0) * s->rgb_stride + c;
+                for (int x = 0; x < x0; x++)
+                    row[x] = pad;
+                for (int x = x0; x < x1; x++)
+                    row[x] = lut[in[(x - x0) * 3]];
+                for (int x = x1; x < W; x++)
+                    row[x] = pad;
+            }
+        }
+        return;
+    }
+    for (int y = 0; y < H; y++) {
+        float *row = t + (size_t)y * W * 3;
+        const uint8_t *in = (y >= y0 && y < y1)
+                                ? s->rgb + (size_t)(y - y0) * s->rgb_stride
+                                : NULL;
+        for (int x = 0; x < W; x++) {
+            float *px = row + (size_t)x * 3;
+            if (!in || x < x0 || x >= x1) {
+                px[0] = s->pad_norm[0];
+                px[1] = s->pad_norm[1];
+                px[2] = s->pad_norm[2];
+            } else {
+                const uint8_t *p = in + (size_t)(x - x0) * 3;
+                px[0] = s->lut[0][p[0]];
+                px[1] = s->lut[1][p[1]];
+                px[2] = s->lut[2][p[2]];
+            }
+        }
+    }
+}
+
+static int emit_frame(vg_source *s, vg_frame *f)
+{
+    AVFrame *fr = s->frame;
+    const uint8_t *const *src = (const uint8_t *const *)fr->data;
+    int64_t pts = fr->best_effort_timestamp;
+    int rc;
+
+    rc = setup_scalers(s, fr->width, fr->height, fr->format);
+    if (rc < 0)
+        return rc;
+    if (s->tensor_pool) {
+        uint8_t *dst[4] = {s->rgb, NULL, NULL, NULL};
+        int dst_stride[4] = {s->rgb_stride, 0, 0, 0};
+        rc = vg_pool_get(s->tensor_pool, -1, &f->tensor);
+        if (rc < 0)
+            return src_fail(s, rc, "%s: tensor pool: %s", s->url,
+                            vg_strerror(rc));
+        sws_scale(s->sws_tensor, src, fr->linesize, 0, fr->height, dst,
+                  dst_stride);
+        normalise(s, vg_buf_data(f->tensor));
+        f->lb = s->lb;
+    }
+    if (s->image_pool) {
+        uint8_t *dst[4] = {NULL, NULL, NULL, NULL};
+        int dst_stride[4] = {s->image_stride, 0, 0, 0};
+        rc = vg_pool_get(s->image_pool, -1, &f->image);
+        if (rc < 0) {
+            vg_frame_release(f);
+            return src_fail(s, rc, "%s: picture pool: %s", s->url,
+                            vg_strerror(rc));
+        }
+        dst[0] = vg_buf_data(f->image);
+        sws_scale(s->sws_image, src, fr->linesize, 0, fr->height, dst,
+                  dst_stride);
+        f->image_stride = s->image_stride;
+    }
+    f->index = s->next_index++;
+    f->pts = pts;
+    f->width = s->info.width;
+    f->height = s->info.height;
+    f->time_s = pts == AV_NOPTS_VALUE
+                    ? (s->info.fps > 0 ? (double)f->index / s->info.fps : 0.0)
+                    : (double)(pts - s->start_pts) * av_q2d(s->time_base);
+    av_frame_unref(fr);
+    return 0;
+}
+
+/* Decides how a drained decoder ends the stream. */
+static int finish(vg_source *s)
+{
+    int64_t expect = s->info.frame_count;
+    int64_t got = s->next_index;
+    int64_t slack;
+
+    if (s->demux_error || s->bad_tail)
+        return src_fail(s, VG_ETRUNCATED,
+                        "%s: corrupt or truncated data after frame %lld",
+                        s->url, (long long)got);
+    if (!s->info.is_live && !s->info.is_image && expect > 0) {
+        slack = expect / 50 > 2 ? expect / 50 : 2;
+        if (got + slack < expect)
+            return src_fail(s, VG_ETRUNCATED,
+                            "%s: input ends after %lld of %lld frames", s->url,
+                            (long long)got, (long long)expect);
+    }
+    return VG_EOF;
+}
+
+/* Feeds the decoder one packet of our stream, or the flush packet. */
+static int feed(vg_source *s)
+{
+    char buf[AV_ERROR_MAX_STRING_SIZE];
+    int ret;
+
+    for (;;) {
+        arm_deadline(s);
+        ret = av_read_frame(s->fmt, s->pkt);
+        if (ret < 0)
+            break;
+        if (s->pkt->stream_index != s->stream_index) {
+            av_packet_unref(s->pkt);
+            continue;
+        }
+        ret = avcodec_send_packet(s->dec, s->pkt);
+        av_packet_unref(s->pkt);
+        if (ret == AVERROR(EAGAIN))
+            return 0; /* cannot happen after a drained receive */
+        if (ret < 0 && ret != AVERROR(ENOMEM)) {
+            s->bad_tail = 1; /* corrupt packet: skipped */
+            return 0;
+        }
+        if (ret < 0)
+            return src_fail(s, VG_ENOMEM, "%s: out of memory decoding", s->url);
+        s->bad_tail = 0;
+        return 0;
+    }
+    if (s->info.is_live && ret != AVERROR_EOF) {
+        if (s->timed_out || ret == AVERROR(ETIMEDOUT) || ret == AVERROR_EXIT)
+            return src_fail(s, VG_ETIMEOUT, "%s: no data within %d ms", s->url,
+                            s->opts.timeout_ms);
+        av_strerror(ret, buf, sizeof(buf));
+        return src_fail(s, VG_ENET, "%s: read failed: %s", s->url, buf);
+    }
+    if (ret != AVERROR_EOF)
+        s->demux_error = 1;
+    if (ret == AVERROR_EOF && s->fmt->pb && s->fmt->pb->error < 0)
+        s->demux_error = 1;
+    s->demux_done = 1;
+    avcodec_send_packet(s->dec, NULL); /* flush: the last frames come out */
+    return 0;
+}
+
+int vg_source_read(vg_source *s, vg_frame *f)
+{
+    int ret, rc;
+
+    if (!f)
+        return VG_EINVAL;
+    memset(f, 0, sizeof(*f));
+    if (!s)
+        return VG_EINVAL;
+    if (s->finished)
+        return s->finish_code;
+    for (;;) {
+        ret = avcodec_receive_frame(s->dec, s->frame);
+        if (ret == 0) {
+            rc = emit_frame(s, f);
+            if (rc < 0) {
+                av_frame_unref(s->frame);
+                vg_frame_release(f);
+            }
+            return rc;
+        }
+        if (ret == AVERROR_EOF) {
+            rc = finish(s);
+            break;
+        }
+        if (ret != AVERROR(EAGAIN)) {
+            /* a frame failed to decode; carry on with the next packet */
+            s->bad_tail = 1;
+            if (s->demux_done) {
+                rc = finish(s);
+                break;
+            }
+        }
+        rc = feed(s);
+        if (rc < 0)
+            break;
+    }
+    s->finished = 1;
+    s->finish_code = rc;
+    return rc;
+}

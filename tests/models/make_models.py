@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""Writes the small ONNX models that vigil's tests load.
+
+Usage (run with a Python that has onnx and numpy, e.g. $VIGIL_PYTHON):
+  make_models.py affine OUT.onnx
+      y = x * 2 + 1, x float32 [1,3,4,4]
+  make_models.py affine_dynamic OUT.onnx
+      y = x * 2 + 1, x float32 [batch,3] with a dynamic batch dimension
+  make_models.py const OUT.onnx --input 1,3,640,640 \
+                 --output NAME=D0,D1,D2:DATA.bin [--output ...]
+      every output is the constant read from DATA.bin (raw float32, row-major,
+      the shape's element count) plus 0 * ReduceSum(input), so that ONNX
+      Runtime keeps the input; outputs appear in the order given.
+"""
+import argparse
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+OPSET = 13
+
+
+def save(graph, path):
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", OPSET)],
+        producer_name="vigil-tests")
+    model.ir_version = 7
+    onnx.checker.check_model(model)
+    onnx.save(model, path)
+
+
+def affine(path, dims):
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, dims)
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, dims)
+    two = numpy_helper.from_array(np.array(2.0, dtype=np.float32), "two")
+    one = numpy_helper.from_array(np.array(1.0, dtype=np.float32), "one")
+    nodes = [
+        helper.make_node("Mul", ["x", "two"], ["x2"]),
+        helper.make_node("Add", ["x2", "one"], ["y"]),
+    ]
+    save(helper.make_graph(nodes, "affine", [x], [y], [two, one]), path)
+
+
+def declared(dims, prefix):
+    return [d if d > 0 else "%s%d" % (prefix, k) for k, d in enumerate(dims)]
+
+
+def const(path, in_dims, outputs):
+    x = helper.make_tensor_value_info("images", TensorProto.FLOAT,
+                                      declared(in_dims, "in"))
+    zero = numpy_helper.from_array(np.array(0.0, dtype=np.float32), "zero")
+    nodes = [
+        helper.make_node("ReduceSum", ["images"], ["sum"], keepdims=0),
+        helper.make_node("Mul", ["sum", "zero"], ["nil"]),
+    ]
+    inits = [zero]
+    outs = []
+    for spec in outputs:
+        name, rest = spec.split("=", 1)
+        shape_s, data_path = rest.split(":", 1)
+        shape = [int(d.lstrip("~")) for d in shape_s.split(",")]
+        decl = [-1 if d.startswith("~") else int(d) for d in shape_s.split(",")]
+        data = np.fromfile(data_path, dtype=np.float32)
+        if data.size != int(np.prod(shape)):
+            sys.exit("%s: %d values for shape %s" % (data_path, data.size, shape))
+        inits.append(numpy_helper.from_array(data.reshape(shape), name + "_c"))
+        nodes.append(helper.make_node("Add", [name + "_c", "nil"], [name]))
+        outs.append(helper.make_tensor_value_info(
+            name, TensorProto.FLOAT, declared(decl, name + "_d")))
+    save(helper.make_graph(nodes, "const", [x], outs, inits), path)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("kind", choices=["affine", "affine_dynamic", "const"])
+    ap.add_argument("out")
+    ap.add_argument("--input", default="1,3,640,640")
+    ap.add_argument("--output", action="append", default=[])
+    a = ap.parse_args()
+    if a.kind == "affine":
+        affine(a.out, [1, 3, 4, 4])
+    elif a.kind == "affine_dynamic":
+        affine(a.out, ["batch", 3])
+    else:
+        const(a.out, [int(d) for d in a.input.split(",")], a.output)
+
+
+if __name__ == "__main__":
+    main()
