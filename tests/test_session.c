@@ -269,16 +269,26 @@ static void test_allocation_failures_are_enomem_without_leaks(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_static_model_computes_exact_outputs, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_static_output_buffer_is_reused_across_runs, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_introspection_reports_names_and_shapes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_dynamic_batch_needs_shape_then_runs, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_missing_file_is_enoent, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_text_file_is_emodel_with_reason, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_graph_levels_and_arena_off_are_accepted, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_options_are_einval, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_cuda_request_falls_back_or_runs, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_allocation_failures_are_enomem_without_leaks, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_static_model_computes_exact_outputs, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_static_output_buffer_is_reused_across_runs, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_introspection_reports_names_and_shapes, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_dynamic_batch_needs_shape_then_runs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_missing_file_is_enoent, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_text_file_is_emodel_with_reason,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_graph_levels_and_arena_off_are_accepted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_options_are_einval, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_cuda_request_falls_back_or_runs,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_allocation_failures_are_enomem_without_leaks, setup, teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

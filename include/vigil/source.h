@@ -91,6 +91,12 @@ int vg_source_read(vg_source *src, vg_frame *f);
 /* Message of the last failure of this source ("" when none). */
 const char *vg_source_errmsg(const vg_source *src);
 
+/* Sets how much FFmpeg itself prints on stderr (its warnings about corrupt
+ * packets and the like): VG_LOG_QUIET, VG_LOG_ERROR, VG_LOG_WARN, ...
+ * This is FFmpeg's process-wide setting, so it belongs to the program (the
+ * CLI calls it once at start), never to a library component. */
+void vg_source_set_ffmpeg_log_level(int vg_level);
+
 /* Closes the source and sets *src to NULL; accepts NULL. Frames still out stay
  * valid until released. */
 void vg_source_close(vg_source **src);

@@ -1,5 +1,6 @@
 /* vigil: the command-line interface, a thin layer over libvigil. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -34,6 +35,11 @@ int main(int argc, char **argv)
         return VG_EXIT_USAGE;
     }
     cmd = argv[1];
+    /* FFmpeg's own chatter (concealed macroblocks in a damaged file and the
+     * like) is not for users; vigil reports the outcome itself. Set
+     * VIGIL_FFMPEG_LOG=1 to see it. */
+    vg_source_set_ffmpeg_log_level(getenv("VIGIL_FFMPEG_LOG") ? VG_LOG_INFO
+                                                             : VG_LOG_QUIET);
     if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
         usage(stdout);
         return VG_EXIT_OK;

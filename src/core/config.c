@@ -347,6 +347,19 @@ static int load_input(loader *l, yaml_node_t *map)
     return rc;
 }
 
+/* Sections of the same file that other modules read with their own loaders
+ * (vg_rules_load and the `vigil run` job). */
+static int is_other_module_section(const char *key)
+{
+    static const char *const others[] = {"zones",  "rules",     "rules_options",
+                                         "tracker", "events",   "snapshots",
+                                         "video",   "telemetry"};
+    for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++)
+        if (!strcmp(key, others[i]))
+            return 1;
+    return 0;
+}
+
 int vg_settings_load(vg_context *ctx, const char *path, vg_settings *s)
 {
     yaml_parser_t parser;
@@ -391,6 +404,8 @@ int vg_settings_load(vg_context *ctx, const char *path, vg_settings *s)
         const char *key = scalar(k);
         if (!key) {
             rc = at(&l, k, "expected a section name%s%s", "", "");
+        } else if (is_other_module_section(key)) {
+            continue; /* read by the rules, tracker and sink loaders */
         } else if (v->type != YAML_MAPPING_NODE) {
             rc = at(&l, v, "section '%.64s' expects a mapping%s", key, "");
         } else if (!strcmp(key, "detector")) {
@@ -400,7 +415,7 @@ int vg_settings_load(vg_context *ctx, const char *path, vg_settings *s)
         } else if (!strcmp(key, "input")) {
             rc = load_input(&l, v);
         } else {
-            rc = at(&l, k, "unknown section '%.64s' (expected detector, runtime, input)%s", key, "");
+            rc = at(&l, k, "unknown section '%.64s' (expected detector, runtime, input, tracker, zones, rules, events, snapshots, video)%s", key, "");
         }
     }
 out_doc:

@@ -28,8 +28,8 @@ static inline int vgi_class_kept(const vgi_filter *f, int c)
 
 /* ---- YOLO (v5: [1,N,5+C], v8/11: [1,4+C,N]) ---- */
 typedef struct vgi_yolo {
-    int kind;  /* VG_HEAD_YOLOV5 or VG_HEAD_YOLOV8 */
-    int n;     /* anchors */
+    int kind; /* VG_HEAD_YOLOV5 or VG_HEAD_YOLOV8 */
+    int n;    /* anchors */
     int classes;
 } vgi_yolo;
 

@@ -23,7 +23,7 @@ struct vg_detector {
     vg_detection *cands; /* anchors entries */
     char *class_names;   /* classes * CLASS_NAME_LEN, when not COCO */
     unsigned char keep[VG_MAX_CLASSES];
-    int filtered;        /* a class filter is set */
+    int filtered; /* a class filter is set */
     vg_tensor_spec spec;
     int n_outputs;
     vg_tensor_info outputs[VG_MAX_OUTPUTS]; /* resolved shapes */
@@ -45,10 +45,14 @@ void vg_detector_opts_default(vg_detector_opts *o)
 static const char *head_name(int head)
 {
     switch (head) {
-    case VG_HEAD_NANODET: return "nanodet";
-    case VG_HEAD_YOLOV5: return "yolov5";
-    case VG_HEAD_YOLOV8: return "yolov8";
-    default: return "auto";
+    case VG_HEAD_NANODET:
+        return "nanodet";
+    case VG_HEAD_YOLOV5:
+        return "yolov5";
+    case VG_HEAD_YOLOV8:
+        return "yolov8";
+    default:
+        return "auto";
     }
 }
 
@@ -62,9 +66,8 @@ static int check_opts(vg_context *ctx, const char *path,
         return vg_fail(ctx, VG_EINVAL,
                        "%s: score threshold %g and NMS IoU %g must be in 0..1",
                        path, (double)o->score_threshold, (double)o->nms_iou);
-    if (o->max_detections <= 0 || o->input_size <= 0 ||
-        o->input_size > 16384 || o->n_classes_keep < 0 ||
-        o->n_classes_keep > VG_MAX_CLASSES)
+    if (o->max_detections <= 0 || o->input_size <= 0 || o->input_size > 16384 ||
+        o->n_classes_keep < 0 || o->n_classes_keep > VG_MAX_CLASSES)
         return vg_fail(ctx, VG_EINVAL,
                        "%s: max_detections %d, input_size %d or class filter "
                        "size %d out of range",
@@ -108,8 +111,7 @@ static int setup_input(vg_detector *d, int *layout, int *w, int *h)
         dynamic = 1;
     }
     if (dynamic && vg_session_set_input_shape(d->session, dims) < 0)
-        return vg_fail(d->ctx, VG_EINVAL, "%s",
-                       vg_session_errmsg(d->session));
+        return vg_fail(d->ctx, VG_EINVAL, "%s", vg_session_errmsg(d->session));
     *h = (int)dims[hd];
     *w = (int)dims[wd];
     d->input_count = (size_t)dims[1] * (size_t)dims[2] * (size_t)dims[3];
@@ -349,9 +351,9 @@ int vg_detector_decode(vg_detector *d, const float **outs,
     if (d == NULL || outs == NULL || n == NULL || (dets == NULL && cap > 0) ||
         cap < 0)
         return VG_EINVAL;
-    if (lb != NULL && (lb->src_w <= 0 || lb->src_h <= 0 ||
-                       !(lb->scale > 0.0f || (lb->scale_x > 0.0f &&
-                                              lb->scale_y > 0.0f)))) {
+    if (lb != NULL &&
+        (lb->src_w <= 0 || lb->src_h <= 0 ||
+         !(lb->scale > 0.0f || (lb->scale_x > 0.0f && lb->scale_y > 0.0f)))) {
         snprintf(d->errmsg, sizeof(d->errmsg), "%s: invalid letterbox",
                  d->path);
         return VG_EINVAL;
@@ -366,8 +368,8 @@ int vg_detector_decode(vg_detector *d, const float **outs,
     else
         count = vgi_yolo_decode(&d->yolo, outs[0], &f, d->cands, d->anchors);
     count = map_to_source(d, lb, d->cands, count);
-    kept = vg_nms(d->cands, count, d->opts.nms_iou,
-                  d->opts.class_agnostic_nms, d->opts.max_detections, NULL);
+    kept = vg_nms(d->cands, count, d->opts.nms_iou, d->opts.class_agnostic_nms,
+                  d->opts.max_detections, NULL);
     if (kept > cap)
         kept = cap;
     if (kept > 0)

@@ -16,12 +16,12 @@
 #include "vigil/session.h"
 
 typedef struct session_output {
-    vg_tensor_info info;  /* as declared by the model (-1: dynamic) */
-    vg_tensor_info last;  /* shape after the last run */
-    char *name;           /* full name for Run */
-    float *buf;           /* vigil-owned buffer when the shape is static */
-    size_t count;         /* element count of buf */
-    OrtValue *value;      /* bound value (static) or ORT's last result */
+    vg_tensor_info info; /* as declared by the model (-1: dynamic) */
+    vg_tensor_info last; /* shape after the last run */
+    char *name;          /* full name for Run */
+    float *buf;          /* vigil-owned buffer when the shape is static */
+    size_t count;        /* element count of buf */
+    OrtValue *value;     /* bound value (static) or ORT's last result */
 } session_output;
 
 struct vg_session {
@@ -78,11 +78,20 @@ static int status_fail(vg_session *s, OrtStatus *st, int code, const char *fmt,
 static int ort_graph_level(int level, GraphOptimizationLevel *out)
 {
     switch (level) {
-    case 0: *out = ORT_DISABLE_ALL; return 0;
-    case 1: *out = ORT_ENABLE_BASIC; return 0;
-    case 2: *out = ORT_ENABLE_EXTENDED; return 0;
-    case 3: *out = ORT_ENABLE_ALL; return 0;
-    default: return -1;
+    case 0:
+        *out = ORT_DISABLE_ALL;
+        return 0;
+    case 1:
+        *out = ORT_ENABLE_BASIC;
+        return 0;
+    case 2:
+        *out = ORT_ENABLE_EXTENDED;
+        return 0;
+    case 3:
+        *out = ORT_ENABLE_ALL;
+        return 0;
+    default:
+        return -1;
     }
 }
 
@@ -121,8 +130,9 @@ static int try_cuda(vg_session *s, OrtSessionOptions *so)
         st = api->SessionOptionsAppendExecutionProvider_CUDA_V2(so, cuda);
     api->ReleaseCUDAProviderOptions(cuda);
     if (st != NULL) {
-        vg_log(s->ctx, VG_LOG_WARN, "%s: CUDA provider unavailable (%s), using CPU",
-               s->path, api->GetErrorMessage(st));
+        vg_log(s->ctx, VG_LOG_WARN,
+               "%s: CUDA provider unavailable (%s), using CPU", s->path,
+               api->GetErrorMessage(st));
         api->ReleaseStatus(st);
         return 0;
     }
@@ -141,9 +151,8 @@ static int make_options(vg_session *s, const vg_session_opts *o,
 
     *out = NULL;
     if (ort_graph_level(o->graph_opt, &level) < 0)
-        return status_fail(s, NULL, VG_EINVAL,
-                           "%s: graph_opt %d is not 0..3", s->path,
-                           o->graph_opt);
+        return status_fail(s, NULL, VG_EINVAL, "%s: graph_opt %d is not 0..3",
+                           s->path, o->graph_opt);
     if (o->intra_threads < 0 || o->inter_threads < 0 || o->n_providers < 0 ||
         o->n_providers > VG_MAX_PROVIDERS)
         return status_fail(s, NULL, VG_EINVAL,
@@ -178,9 +187,10 @@ static int make_options(vg_session *s, const vg_session_opts *o,
             if (!on_cuda && try_cuda(s, so))
                 on_cuda = 1;
         } else {
-            rc = status_fail(s, NULL, VG_EINVAL,
-                             "%s: unknown execution provider \"%s\" (cuda, cpu)",
-                             s->path, p);
+            rc =
+                status_fail(s, NULL, VG_EINVAL,
+                            "%s: unknown execution provider \"%s\" (cuda, cpu)",
+                            s->path, p);
             goto fail;
         }
     }
@@ -233,8 +243,8 @@ static int read_info(vg_session *s, int is_input, size_t i,
         goto done;
     }
     if (ot != ONNX_TYPE_TENSOR) {
-        rc = status_fail(s, NULL, VG_ENOTSUP, "%s: %s is not a tensor",
-                         s->path, info->name);
+        rc = status_fail(s, NULL, VG_ENOTSUP, "%s: %s is not a tensor", s->path,
+                         info->name);
         goto done;
     }
     st = api->CastTypeInfoToTensorInfo(ti, &tsi);
@@ -336,8 +346,8 @@ static int load(vg_session *s, const vg_session_opts *o)
                                s->path);
         if (ec == ORT_NO_SUCHFILE)
             return status_fail(s, st, VG_ENOENT, "%s: cannot open", s->path);
-        return status_fail(s, st, VG_EMODEL,
-                           "%s: rejected by ONNX Runtime", s->path);
+        return status_fail(s, st, VG_EMODEL, "%s: rejected by ONNX Runtime",
+                           s->path);
     }
     st = api->CreateCpuMemoryInfo(OrtDeviceAllocator, OrtMemTypeDefault,
                                   &s->mem);
@@ -351,7 +361,8 @@ static int load(vg_session *s, const vg_session_opts *o)
     if (n_in != 1)
         return status_fail(s, NULL, VG_ENOTSUP,
                            "%s: %zu inputs, only single-input models are "
-                           "supported", s->path, n_in);
+                           "supported",
+                           s->path, n_in);
     if (n_out < 1 || n_out > VG_MAX_OUTPUTS)
         return status_fail(s, NULL, VG_ENOTSUP, "%s: %zu outputs (1..%d)",
                            s->path, n_out, VG_MAX_OUTPUTS);
@@ -454,12 +465,11 @@ int vg_session_set_input_shape(vg_session *s, const int64_t *dims)
         return VG_EINVAL;
     t = s->input;
     for (int k = 0; k < t.ndim; k++) {
-        if (dims[k] <= 0 ||
-            (s->input_declared.dims[k] > 0 &&
-             dims[k] != s->input_declared.dims[k]))
+        if (dims[k] <= 0 || (s->input_declared.dims[k] > 0 &&
+                             dims[k] != s->input_declared.dims[k]))
             return status_fail(s, NULL, VG_EINVAL,
-                               "%s: input dimension %d cannot be %lld",
-                               s->path, k, (long long)dims[k]);
+                               "%s: input dimension %d cannot be %lld", s->path,
+                               k, (long long)dims[k]);
         t.dims[k] = dims[k];
     }
     memcpy(s->input.dims, t.dims, sizeof(t.dims));
@@ -484,8 +494,8 @@ static int read_result_shape(vg_session *s, int i)
         st = api->GetDimensions(tsi, so->last.dims, nd);
     api->ReleaseTensorTypeAndShapeInfo(tsi);
     if (st != NULL)
-        return status_fail(s, st, VG_EINFER, "%s: shape of output %s",
-                           s->path, so->info.name);
+        return status_fail(s, st, VG_EINFER, "%s: shape of output %s", s->path,
+                           so->info.name);
     if (nd > VG_MAX_DIMS)
         return status_fail(s, NULL, VG_EINFER, "%s: output %s has rank %zu",
                            s->path, so->info.name, nd);

@@ -69,6 +69,29 @@ struct vg_source {
     char errmsg[VG_SOURCE_ERRMSG_MAX];
 };
 
+void vg_source_set_ffmpeg_log_level(int vg_level)
+{
+    int level;
+    switch (vg_level) {
+    case VG_LOG_QUIET:
+        level = AV_LOG_QUIET;
+        break;
+    case VG_LOG_ERROR:
+        level = AV_LOG_ERROR;
+        break;
+    case VG_LOG_WARN:
+        level = AV_LOG_WARNING;
+        break;
+    case VG_LOG_INFO:
+        level = AV_LOG_INFO;
+        break;
+    default:
+        level = AV_LOG_DEBUG;
+        break;
+    }
+    av_log_set_level(level);
+}
+
 void vg_source_opts_default(vg_source_opts *o)
 {
     if (!o)

@@ -62,8 +62,7 @@ static inline int model_make(const char *args)
 }
 
 /* Writes n floats to path; returns 0 or -1. */
-static inline int model_write_floats(const char *path, const float *v,
-                                     size_t n)
+static inline int model_write_floats(const char *path, const float *v, size_t n)
 {
     FILE *f = fopen(path, "wb");
     size_t w;

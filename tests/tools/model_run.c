@@ -2,7 +2,8 @@
  * model_run: runs an ONNX model on real video frames through vigil's own
  * input path (vg_source decode + pre-processing into the model's tensor) and
  * inference (vg_session), and dumps everything for comparison with a
- * reference implementation (tests/test_conversion.sh, tools/models/tfjs_ref.js).
+ * reference implementation (tests/test_conversion.sh,
+ * tools/models/tfjs_ref.js).
  *
  *   model_run MODEL.onnx VIDEO OUTDIR [options]
  *     --size WxH              tensor size (default: from the model input)
@@ -42,11 +43,10 @@ typedef struct run_args {
 
 static int usage(void)
 {
-    fprintf(stderr,
-            "usage: model_run MODEL.onnx VIDEO OUTDIR [--size WxH] "
-            "[--layout nchw|nhwc] [--order rgb|bgr] "
-            "[--resize stretch|letterbox] [--mean M] [--scale S] "
-            "[--frames I,J,...]\n");
+    fprintf(stderr, "usage: model_run MODEL.onnx VIDEO OUTDIR [--size WxH] "
+                    "[--layout nchw|nhwc] [--order rgb|bgr] "
+                    "[--resize stretch|letterbox] [--mean M] [--scale S] "
+                    "[--frames I,J,...]\n");
     return 1;
 }
 
@@ -169,7 +169,8 @@ static int write_manifest(const run_args *a, const vg_session *s,
         fprintf(stderr, "model_run: %s: %s\n", path, strerror(errno));
         return -1;
     }
-    fprintf(f, "{\"model\": \"%s\",\n \"input\": {\"name\": \"%s\", \"shape\": ",
+    fprintf(f,
+            "{\"model\": \"%s\",\n \"input\": {\"name\": \"%s\", \"shape\": ",
             a->model, in->name);
     print_dims(f, in);
     fprintf(f, "},\n \"outputs\": [");
@@ -177,7 +178,8 @@ static int write_manifest(const run_args *a, const vg_session *s,
     for (int i = 0; i < n; i++) {
         vg_tensor_info t;
         vg_session_output_shape(s, i, &t);
-        fprintf(f, "%s\n  {\"name\": \"%s\", \"shape\": ", i ? "," : "", t.name);
+        fprintf(f, "%s\n  {\"name\": \"%s\", \"shape\": ", i ? "," : "",
+                t.name);
         print_dims(f, &t);
         fputc('}', f);
     }

@@ -300,6 +300,9 @@ class Converter:
             self.onnx_nodes.append(helper.make_node(
                 "Identity", [src], [onnx_name], name="output/" + onnx_name))
             shp = self.shape.get(src)
+            if shp is not None:  # dynamic batch stays symbolic
+                shp = [("N" if i == 0 else None) if d < 0 else d
+                       for i, d in enumerate(shp)]
             onnx_outputs.append(helper.make_tensor_value_info(
                 onnx_name, TensorProto.FLOAT, shp))
 
@@ -624,7 +627,15 @@ def _bcast(a, b):
     r = max(len(a), len(b))
     a = [1] * (r - len(a)) + a
     b = [1] * (r - len(b)) + b
-    return [max(x, y) if min(x, y) != 0 else 0 for x, y in zip(a, b)]
+    out = []
+    for x, y in zip(a, b):
+        if x == 1 or y == 1:
+            out.append(y if x == 1 else x)  # -1 (dynamic) survives
+        elif x < 0 or y < 0:
+            out.append(max(x, y))
+        else:
+            out.append(max(x, y) if min(x, y) != 0 else 0)
+    return out
 
 
 def _binary(onnx_op):

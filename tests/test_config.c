@@ -1,0 +1,199 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "vigil/config.h"
+#include "vigil/detect.h"
+
+typedef struct fixture {
+    vg_context *ctx;
+    char dir[64];
+    char path[128];
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof(*f));
+    snprintf(f->dir, sizeof(f->dir), "/tmp/vgcfgXXXXXX");
+    if (!mkdtemp(f->dir))
+        return -1;
+    snprintf(f->path, sizeof(f->path), "%s/c.yaml", f->dir);
+    vg_context_create(&f->ctx);
+    vg_context_set_log_level(f->ctx, VG_LOG_QUIET);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    unlink(f->path);
+    rmdir(f->dir);
+    vg_context_destroy(&f->ctx);
+    free(f);
+    return 0;
+}
+
+static int load(fixture *f, const char *yaml, vg_settings *s)
+{
+    FILE *fp = fopen(f->path, "w");
+    fputs(yaml, fp);
+    fclose(fp);
+    vg_settings_builtin(s);
+    return vg_settings_load(f->ctx, f->path, s);
+}
+
+/* The error must start with FILE:LINE:COL. */
+static void assert_error_at(fixture *f, int line, int col, const char *what)
+{
+    char prefix[192];
+    snprintf(prefix, sizeof(prefix), "%s:%d:%d: ", f->path, line, col);
+    assert_memory_equal(vg_context_errmsg(f->ctx), prefix, strlen(prefix));
+    assert_non_null(strstr(vg_context_errmsg(f->ctx), what));
+}
+
+static void test_values_and_origins_are_taken_from_the_file(void **state)
+{
+    fixture *f = *state;
+    vg_settings s;
+    assert_int_equal(load(f,
+                          "detector:\n"
+                          "  model: m.onnx\n"
+                          "  head: yolov8\n"
+                          "  score_threshold: 0.6\n"
+                          "  classes: [person, car]\n"
+                          "runtime:\n"
+                          "  threads: 3\n"
+                          "  graph_optimization: basic\n"
+                          "  memory_arena: false\n"
+                          "  providers: [cuda, cpu]\n"
+                          "input:\n"
+                          "  timeout_ms: 900\n",
+                          &s),
+                     0);
+    /* relative model paths resolve against the config's folder */
+    assert_non_null(strstr(s.model, f->dir));
+    assert_non_null(strstr(s.model, "/m.onnx"));
+    assert_int_equal(s.head, VG_HEAD_YOLOV8);
+    assert_true(s.score_threshold > 0.59f && s.score_threshold < 0.61f);
+    assert_int_equal(s.n_classes, 2);
+    assert_string_equal(s.classes[1], "car");
+    assert_int_equal(s.threads, 3);
+    assert_int_equal(s.graph_opt, 1);
+    assert_int_equal(s.mem_arena, 0);
+    assert_int_equal(s.n_providers, 2);
+    assert_int_equal(s.timeout_ms, 900);
+    assert_int_equal(s.origin.threads, VG_ORIGIN_CONFIG);
+    assert_int_equal(s.origin.nms_iou, VG_ORIGIN_BUILTIN);
+}
+
+static void test_probe_changes_only_builtin_values(void **state)
+{
+    fixture *f = *state;
+    vg_settings s;
+    vg_sysinfo si;
+    memset(&si, 0, sizeof(si));
+    si.cpu_cores = 16;
+    si.gpu_count = 1;
+    si.ort_has_cuda = 1;
+    assert_int_equal(load(f, "runtime:\n  threads: 2\n", &s), 0);
+    vg_settings_probe(&s, &si);
+    assert_int_equal(s.threads, 2); /* explicit wins */
+    assert_int_equal(s.origin.threads, VG_ORIGIN_CONFIG);
+    assert_string_equal(s.providers[0], "cuda"); /* probed */
+    assert_int_equal(s.origin.providers, VG_ORIGIN_PROBED);
+    vg_settings_builtin(&s);
+    vg_settings_probe(&s, &si);
+    assert_int_equal(s.threads, 16);
+}
+
+static void test_sections_of_other_modules_are_left_to_them(void **state)
+{
+    fixture *f = *state;
+    vg_settings s;
+    assert_int_equal(load(f, "zones:\n  - name: a\nrules: []\nruntime:\n  threads: 1\n", &s), 0);
+    assert_int_equal(s.threads, 1);
+}
+
+static void test_empty_file_changes_nothing(void **state)
+{
+    fixture *f = *state;
+    vg_settings s, builtin;
+    assert_int_equal(load(f, "", &s), 0);
+    vg_settings_builtin(&builtin);
+    assert_memory_equal(&s, &builtin, sizeof(s));
+}
+
+static void test_unknown_key_names_line_and_column(void **state)
+{
+    fixture *f = *state;
+    vg_settings s;
+    assert_int_equal(load(f, "runtime:\n  threads: 1\n  thread: 2\n", &s), VG_ECONFIG);
+    assert_error_at(f, 3, 3, "unknown key 'thread'");
+}
+
+static void test_unknown_section_is_an_error(void **state)
+{
+    fixture *f = *state;
+    vg_settings s;
+    assert_int_equal(load(f, "detectr:\n  model: x\n", &s), VG_ECONFIG);
+    assert_error_at(f, 1, 1, "unknown section 'detectr'");
+}
+
+static void test_wrong_types_are_errors(void **state)
+{
+    fixture *f = *state;
+    vg_settings s;
+    assert_int_equal(load(f, "detector:\n  score_threshold: high\n", &s), VG_ECONFIG);
+    assert_error_at(f, 2, 20, "expects a number in [0, 1]");
+    assert_int_equal(load(f, "runtime:\n  memory_arena: 3\n", &s), VG_ECONFIG);
+    assert_error_at(f, 2, 17, "expects true or false");
+    assert_int_equal(load(f, "runtime:\n  threads: -4\n", &s), VG_ECONFIG);
+    assert_error_at(f, 2, 12, "expects an integer");
+    assert_int_equal(load(f, "detector:\n  classes: person\n", &s), VG_ECONFIG);
+    assert_error_at(f, 2, 12, "expects a list");
+    assert_int_equal(load(f, "detector:\n  classes: [person, unicorn]\n", &s), VG_ECONFIG);
+    assert_error_at(f, 2, 21, "unknown class 'unicorn'");
+    assert_int_equal(load(f, "runtime: 3\n", &s), VG_ECONFIG);
+    assert_error_at(f, 1, 10, "expects a mapping");
+}
+
+static void test_yaml_syntax_error_names_the_place(void **state)
+{
+    fixture *f = *state;
+    vg_settings s;
+    assert_int_equal(load(f, "runtime:\n  threads: [1\n", &s), VG_ECONFIG);
+    assert_non_null(strstr(vg_context_errmsg(f->ctx), f->path));
+}
+
+static void test_missing_file_is_enoent(void **state)
+{
+    fixture *f = *state;
+    vg_settings s;
+    vg_settings_builtin(&s);
+    assert_int_equal(vg_settings_load(f->ctx, "/nonexistent/x.yaml", &s), VG_ENOENT);
+    assert_non_null(strstr(vg_context_errmsg(f->ctx), "/nonexistent/x.yaml"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_values_and_origins_are_taken_from_the_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_probe_changes_only_builtin_values, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sections_of_other_modules_are_left_to_them, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_empty_file_changes_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_key_names_line_and_column, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_section_is_an_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wrong_types_are_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_yaml_syntax_error_names_the_place, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_missing_file_is_enoent, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
