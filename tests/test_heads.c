@@ -378,9 +378,9 @@ static void test_max_detections_and_cap_limit_the_output(void **state)
     assert_int_equal(dets[1].class_id, 2);
 }
 
-/* NanoDet person at stride 16, cell (row 10, col 12): centre (192,160),
- * distances 3,2,4,5 strides -> tensor box 144..256 x 128..240; source
- * x = t * 768/416, y = (t - 52) * 768/416. */
+/* NanoDet person at stride 16, cell (row 10, col 12): centre at the cell's
+ * middle (200,168) by default, distances 3,2,4,5 strides -> tensor box
+ * 152..264 x 136..248; source x = t * 768/416, y = (t - 52) * 768/416. */
 static void test_nanodet_decodes_distribution_boxes(void **state)
 {
     fixture *fx = *state;
@@ -388,9 +388,9 @@ static void test_nanodet_decodes_distribution_boxes(void **state)
     vg_detection dets[16];
     int n = detect(fx, fx->nanodet, NULL, &lb416, dets, 16);
     assert_int_equal(n, 2);
-    assert_det(&dets[0], 0, 0.8f, 144 * k, 76 * k, 112 * k, 112 * k);
-    /* car at stride 32, cell (3,5): centre (160,96), all distances 1 */
-    assert_det(&dets[1], 2, 0.5f, 128 * k, 12 * k, 64 * k, 64 * k);
+    assert_det(&dets[0], 0, 0.8f, 152 * k, 84 * k, 112 * k, 112 * k);
+    /* car at stride 32, cell (3,5): centre (176,112), all distances 1 */
+    assert_det(&dets[1], 2, 0.5f, 144 * k, 28 * k, 64 * k, 64 * k);
 }
 
 static void test_nanodet_center_offset_option_shifts_half_a_cell(void **state)
@@ -400,9 +400,9 @@ static void test_nanodet_center_offset_option_shifts_half_a_cell(void **state)
     vg_detector_opts o;
     vg_detection dets[16];
     vg_detector_opts_default(&o);
-    o.nanodet_center_offset = 1;
+    o.nanodet_center_offset = 0; /* cell corners: centre (192,160) */
     assert_int_equal(detect(fx, fx->nanodet, &o, &lb416, dets, 16), 2);
-    assert_det(&dets[0], 0, 0.8f, 152 * k, 84 * k, 112 * k, 112 * k);
+    assert_det(&dets[0], 0, 0.8f, 144 * k, 76 * k, 112 * k, 112 * k);
 }
 
 static void test_auto_selection_picks_each_head(void **state)

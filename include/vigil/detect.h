@@ -58,8 +58,10 @@ typedef struct vg_detector_opts {
     int n_classes_keep;
     /* Input size for models with dynamic spatial dims (default 640). */
     int input_size;
-    /* NanoDet cell centres: 0 (default, NanoDet's own convention) at
-     * (col * stride, row * stride), 1 at ((col + 0.5) * stride, ...). */
+    /* NanoDet cell centres: 1 (default) at ((col + 0.5) * stride,
+     * (row + 0.5) * stride), which is what the default model was trained
+     * with (models/README.md: mirrored frames give boxes that agree to
+     * 0.5 px only with it); 0 at (col * stride, row * stride). */
     int nanodet_center_offset;
 } vg_detector_opts;
 

@@ -40,6 +40,7 @@ void vg_detector_opts_default(vg_detector_opts *o)
     o->nms_iou = 0.5f;
     o->max_detections = 300;
     o->input_size = 640;
+    o->nanodet_center_offset = 1;
 }
 
 static const char *head_name(int head)
