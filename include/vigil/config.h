@@ -14,7 +14,8 @@
  *              score_threshold: 0..1, nms_iou: 0..1, classes: [person, ...],
  *              max_detections: N}
  *   runtime:  {threads: N, graph_optimization: none|basic|extended|all,
- *              memory_arena: bool, providers: [cuda, cpu], queue_depth: N}
+ *              memory_arena: bool, thread_spinning: bool,
+ *              providers: [cuda, cpu], queue_depth: N}
  *   input:    {timeout_ms: N}
  * Errors name the file, line and column and what was expected.
  */
@@ -45,13 +46,15 @@ typedef struct vg_settings {
     int threads;
     int graph_opt;
     int mem_arena;
+    int spin;
     char providers[4][16];
     int n_providers;
     int queue_depth;
     int timeout_ms;
     struct {
         int model, head, score_threshold, nms_iou, classes, max_detections,
-            threads, graph_opt, mem_arena, providers, queue_depth, timeout_ms;
+            threads, graph_opt, mem_arena, spin, providers, queue_depth,
+            timeout_ms;
     } origin; /* enum vg_origin of each field */
 } vg_settings;
 

@@ -32,6 +32,9 @@ typedef struct vg_session_opts {
     int inter_threads; /* 0: default */
     int graph_opt;     /* 0 none, 1 basic, 2 extended, 3 all (default 3) */
     int mem_arena;     /* CPU memory arena on (1, default) or off (0) */
+    /* Intra-op threads spin-wait between operators (1, ONNX Runtime's
+     * default) or sleep (0), leaving the cores to the other stages. */
+    int spin;
     /* Execution providers in order of preference ("cuda", "cpu"); CPU is
      * always appended when missing. n_providers 0 means {"cpu"}. */
     const char *providers[VG_MAX_PROVIDERS];

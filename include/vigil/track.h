@@ -73,10 +73,10 @@ typedef struct vg_tracker_opts {
 } vg_tracker_opts;
 
 typedef struct vg_track {
-    int64_t id;       /* >= 1 */
-    vg_box box;       /* Kalman-filtered box */
-    vg_box det_box;   /* the detection matched last */
-    float score;      /* score of the detection matched last */
+    int64_t id;     /* >= 1 */
+    vg_box box;     /* Kalman-filtered box */
+    vg_box det_box; /* the detection matched last */
+    float score;    /* score of the detection matched last */
     int class_id;
     int state;                 /* enum vg_track_state */
     int64_t age;               /* frames since the track started (1 = new) */
@@ -85,16 +85,16 @@ typedef struct vg_track {
 } vg_track;
 
 typedef struct vg_tracker_stats {
-    int tracked;       /* confirmed tracks matched recently */
-    int lost;          /* confirmed tracks in the lost buffer */
-    int tentative;     /* tracks seen once, not yet confirmed */
-    int64_t frames;    /* updates so far */
-    int64_t created;   /* tracks started (tentative ones included) */
-    int64_t confirmed; /* ids handed out */
-    int64_t removed;   /* confirmed tracks ended (evicted included) */
-    int64_t evicted;   /* lost tracks ended early to make room */
-    int64_t refused;   /* new tracks not started: every slot was busy */
-    size_t bytes_held; /* heap held by the tracker; fixed at create */
+    int tracked;         /* confirmed tracks matched recently */
+    int lost;            /* confirmed tracks in the lost buffer */
+    int tentative;       /* tracks seen once, not yet confirmed */
+    int64_t frames;      /* updates so far */
+    int64_t created;     /* tracks started (tentative ones included) */
+    int64_t confirmed;   /* ids handed out */
+    int64_t removed;     /* confirmed tracks ended (evicted included) */
+    int64_t evicted;     /* lost tracks ended early to make room */
+    int64_t refused;     /* new tracks not started: every slot was busy */
+    size_t bytes_held;   /* heap held by the tracker; fixed at create */
     int max_lost_frames; /* lost_seconds * fps, rounded */
 } vg_tracker_stats;
 

@@ -11,6 +11,7 @@
 #include "vigil/session.h"
 #include "vigil/source.h"
 #include "vigil/tensor.h"
+#include "vigil/track.h"
 
 #define VG_VERSION "0.1.0"
 

@@ -205,6 +205,7 @@ int cli_open_detector(vg_context *ctx, const vg_settings *s, vg_detector **out)
     o.session.intra_threads = s->threads;
     o.session.graph_opt = s->graph_opt;
     o.session.mem_arena = s->mem_arena;
+    o.session.spin = s->spin;
     o.session.n_providers = s->n_providers;
     for (int i = 0; i < s->n_providers && i < VG_MAX_PROVIDERS; i++)
         o.session.providers[i] = s->providers[i];

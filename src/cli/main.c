@@ -15,6 +15,9 @@ static void usage(FILE *f)
             "commands:\n"
             "  detect INPUT     detect objects in a video, image or stream;\n"
             "                   writes dets.txt (MOTChallenge), dets.jsonl and report.json\n"
+            "  track --dets FILE\n"
+            "                   run the tracker alone on MOTChallenge detections;\n"
+            "                   writes MOTChallenge tracks\n"
             "  info INPUT       print a stream's properties\n"
             "  probe            print the CPU, memory and GPUs found and the\n"
             "                   configuration vigil would choose\n"
@@ -54,6 +57,8 @@ int main(int argc, char **argv)
         return cmd_info(argc - 1, argv + 1);
     if (!strcmp(cmd, "probe"))
         return cmd_probe(argc - 1, argv + 1);
+    if (!strcmp(cmd, "track"))
+        return cmd_track(argc - 1, argv + 1);
     if (!strcmp(cmd, "bench"))
         return cmd_bench(argc - 1, argv + 1);
     fprintf(stderr, "vigil: unknown command '%s'\n", cmd);

@@ -35,6 +35,7 @@ void vg_settings_builtin(vg_settings *s)
     s->threads = 1;
     s->graph_opt = 3;
     s->mem_arena = 1;
+    s->spin = 1;
     snprintf(s->providers[0], sizeof(s->providers[0]), "cpu");
     s->n_providers = 1;
     s->queue_depth = 4;
@@ -283,6 +284,9 @@ static int load_runtime(loader *l, yaml_node_t *map)
         } else if (!strcmp(key, "queue_depth")) {
             rc = get_int(l, v, key, 1, 64, &s->queue_depth);
             s->origin.queue_depth = VG_ORIGIN_CONFIG;
+        } else if (!strcmp(key, "thread_spinning")) {
+            rc = get_bool(l, v, key, &s->spin);
+            s->origin.spin = VG_ORIGIN_CONFIG;
         } else if (!strcmp(key, "memory_arena")) {
             rc = get_bool(l, v, key, &s->mem_arena);
             s->origin.mem_arena = VG_ORIGIN_CONFIG;
@@ -319,7 +323,7 @@ static int load_runtime(loader *l, yaml_node_t *map)
             }
             s->origin.providers = VG_ORIGIN_CONFIG;
         } else {
-            rc = at(l, k, "unknown key '%.64s' in 'runtime' (expected threads, graph_optimization, memory_arena, providers, queue_depth)%s",
+            rc = at(l, k, "unknown key '%.64s' in 'runtime' (expected threads, graph_optimization, memory_arena, thread_spinning, providers, queue_depth)%s",
                     key, "");
         }
     }

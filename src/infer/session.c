@@ -50,6 +50,7 @@ void vg_session_opts_default(vg_session_opts *o)
     memset(o, 0, sizeof(*o));
     o->graph_opt = 3;
     o->mem_arena = 1;
+    o->spin = 1;
 }
 
 /* Copies ORT's message into s->errmsg after a prefix, releases the status and
@@ -169,6 +170,9 @@ static int make_options(vg_session *s, const vg_session_opts *o,
     if (st == NULL)
         st = o->mem_arena ? api->EnableCpuMemArena(so)
                           : api->DisableCpuMemArena(so);
+    if (st == NULL && !o->spin)
+        st = api->AddSessionConfigEntry(so, "session.intra_op.allow_spinning",
+                                        "0");
     if (st != NULL) {
         rc = status_fail(s, st, VG_EINVAL, "%s: session options rejected",
                          s->path);

@@ -1,0 +1,546 @@
+/* ByteTrack over a fixed track store: see include/vigil/track.h. */
+#include <math.h>
+#include <stdalign.h>
+#include <string.h>
+
+#include "track/track_internal.h"
+#include "vigil/track.h"
+
+/* Cost of a pair that may not match (other class): above every gate. */
+#define FORBIDDEN_COST 2.0f
+#define MAX_SIZE_OPT 65536
+
+typedef struct track_slot {
+    vgi_kalman kf;
+    vg_box pred; /* box of the filter's state, after this frame's step */
+    vg_box det_box;
+    int64_t id; /* 0 while tentative */
+    int64_t start_frame, last_frame, hits;
+    float score;
+    int class_id;
+    int state;
+} track_slot;
+
+struct vg_tracker {
+    vg_context *ctx;
+    vg_tracker_opts o;
+    int max_lost_frames;
+    void *arena;
+    size_t bytes;
+
+    track_slot *slots;
+    int *active; /* slot indices in creation order */
+    int n_active;
+    int *free_slots; /* stack */
+    int n_free;
+    int *pool, *pool2;
+    int64_t *removed;
+    int n_removed;
+    float *cost;
+    int *row_to_col, *col_to_row;
+    int *high, *low;
+    unsigned char *det_used;
+    void *lap;
+
+    int64_t frame, next_id;
+    int64_t created, removed_total, evicted, refused;
+};
+
+void vg_tracker_opts_default(vg_tracker_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->high_thresh = 0.5f;
+    o->low_thresh = 0.1f;
+    o->new_track_thresh = 0.6f;
+    o->match_thresh = 0.8f;
+    o->low_match_thresh = 0.5f;
+    o->new_match_thresh = 0.7f;
+    o->fps = 30.0;
+    o->lost_seconds = 3.0;
+    o->max_tracks = 512;
+    o->max_detections = 512;
+    o->class_agnostic = 0;
+}
+
+static int check_unit(vg_context *ctx, const char *name, float v)
+{
+    if (!(v >= 0.0f && v <= 1.0f))
+        return vg_fail(ctx, VG_EINVAL,
+                       "tracker option %s = %g: expected a value in [0, 1]",
+                       name, (double)v);
+    return 0;
+}
+
+static int check_opts(vg_context *ctx, const vg_tracker_opts *o)
+{
+    int rc;
+    if ((rc = check_unit(ctx, "high_thresh", o->high_thresh)) < 0 ||
+        (rc = check_unit(ctx, "low_thresh", o->low_thresh)) < 0 ||
+        (rc = check_unit(ctx, "new_track_thresh", o->new_track_thresh)) < 0 ||
+        (rc = check_unit(ctx, "match_thresh", o->match_thresh)) < 0 ||
+        (rc = check_unit(ctx, "low_match_thresh", o->low_match_thresh)) < 0 ||
+        (rc = check_unit(ctx, "new_match_thresh", o->new_match_thresh)) < 0)
+        return rc;
+    if (o->low_thresh > o->high_thresh)
+        return vg_fail(
+            ctx, VG_EINVAL,
+            "tracker option low_thresh = %g is above high_thresh = %g",
+            (double)o->low_thresh, (double)o->high_thresh);
+    if (!(o->fps > 0) || !isfinite(o->fps))
+        return vg_fail(ctx, VG_EINVAL,
+                       "tracker option fps = %g: expected a positive number",
+                       o->fps);
+    if (!(o->lost_seconds >= 0) || !isfinite(o->lost_seconds) ||
+        o->lost_seconds * o->fps > 1e9)
+        return vg_fail(ctx, VG_EINVAL,
+                       "tracker option lost_seconds = %g: expected a number "
+                       ">= 0 (at most 1e9 frames)",
+                       o->lost_seconds);
+    if (o->max_tracks < 1 || o->max_tracks > MAX_SIZE_OPT)
+        return vg_fail(ctx, VG_EINVAL,
+                       "tracker option max_tracks = %d: expected 1..%d",
+                       o->max_tracks, MAX_SIZE_OPT);
+    if (o->max_detections < 1 || o->max_detections > MAX_SIZE_OPT)
+        return vg_fail(ctx, VG_EINVAL,
+                       "tracker option max_detections = %d: expected 1..%d",
+                       o->max_detections, MAX_SIZE_OPT);
+    return 0;
+}
+
+/* Reserves size bytes at *off in the arena plan, aligned for any field. */
+static size_t take(size_t *off, size_t size)
+{
+    size_t a = alignof(max_align_t), at = (*off + a - 1) / a * a;
+    *off = at + size;
+    return at;
+}
+
+static void free_all_slots(vg_tracker *t)
+{
+    t->n_active = 0;
+    t->n_free = 0;
+    for (int i = t->o.max_tracks - 1; i >= 0; i--) {
+        t->slots[i].state = VG_TRACK_REMOVED;
+        t->free_slots[t->n_free++] = i;
+    }
+}
+
+int vg_tracker_create(vg_context *ctx, const vg_tracker_opts *opts,
+                      vg_tracker **out)
+{
+    vg_tracker_opts def;
+    vg_tracker *t = NULL;
+    size_t off = 0, o_slots, o_active, o_free, o_pool, o_pool2, o_removed,
+           o_cost, o_r2c, o_c2r, o_high, o_low, o_used, o_lap;
+    size_t nt, nd;
+    unsigned char *base;
+    int rc;
+
+    if (!out)
+        return VG_EINVAL;
+    *out = NULL;
+    if (!opts) {
+        vg_tracker_opts_default(&def);
+        opts = &def;
+    }
+    if ((rc = check_opts(ctx, opts)) < 0)
+        return rc;
+    nt = (size_t)opts->max_tracks;
+    nd = (size_t)opts->max_detections;
+    o_slots = take(&off, nt * sizeof(track_slot));
+    o_active = take(&off, nt * sizeof(int));
+    o_free = take(&off, nt * sizeof(int));
+    o_pool = take(&off, nt * sizeof(int));
+    o_pool2 = take(&off, nt * sizeof(int));
+    o_removed = take(&off, nt * sizeof(int64_t));
+    o_cost = take(&off, nt * nd * sizeof(float));
+    o_r2c = take(&off, nt * sizeof(int));
+    o_c2r = take(&off, nd * sizeof(int));
+    o_high = take(&off, nd * sizeof(int));
+    o_low = take(&off, nd * sizeof(int));
+    o_used = take(&off, nd);
+    o_lap = take(&off, vgi_lap_scratch_bytes((int)nt, (int)nd));
+
+    t = vg_calloc(ctx, 1, sizeof(*t));
+    if (!t) {
+        rc = vg_fail(ctx, VG_ENOMEM, "tracker: out of memory");
+        goto fail;
+    }
+    t->arena = vg_calloc(ctx, 1, off);
+    if (!t->arena) {
+        rc = vg_fail(ctx, VG_ENOMEM,
+                     "tracker: out of memory reserving %zu bytes for %d "
+                     "tracks x %d detections",
+                     off, opts->max_tracks, opts->max_detections);
+        goto fail;
+    }
+    base = t->arena;
+    t->ctx = ctx;
+    t->o = *opts;
+    t->bytes = sizeof(*t) + off;
+    t->max_lost_frames = (int)lround(opts->lost_seconds * opts->fps);
+    t->slots = (track_slot *)(base + o_slots);
+    t->active = (int *)(base + o_active);
+    t->free_slots = (int *)(base + o_free);
+    t->pool = (int *)(base + o_pool);
+    t->pool2 = (int *)(base + o_pool2);
+    t->removed = (int64_t *)(base + o_removed);
+    t->cost = (float *)(base + o_cost);
+    t->row_to_col = (int *)(base + o_r2c);
+    t->col_to_row = (int *)(base + o_c2r);
+    t->high = (int *)(base + o_high);
+    t->low = (int *)(base + o_low);
+    t->det_used = base + o_used;
+    t->lap = base + o_lap;
+    t->next_id = 1;
+    free_all_slots(t);
+    *out = t;
+    return 0;
+
+fail:
+    vg_free(ctx, t);
+    return rc;
+}
+
+void vg_tracker_destroy(vg_tracker **tp)
+{
+    vg_tracker *t;
+    if (!tp || !*tp)
+        return;
+    t = *tp;
+    vg_free(t->ctx, t->arena);
+    vg_free(t->ctx, t);
+    *tp = NULL;
+}
+
+/* ---- boxes and the filter ---------------------------------------------------
+ */
+
+static void box_to_z(const vg_box *b, double z[4])
+{
+    z[0] = (double)b->x + 0.5 * (double)b->w;
+    z[1] = (double)b->y + 0.5 * (double)b->h;
+    z[2] = (double)b->w / (double)b->h;
+    z[3] = (double)b->h;
+}
+
+static vg_box state_box(const vgi_kalman *k)
+{
+    vg_box b;
+    double w = k->mean[2] * k->mean[3];
+    b.x = (float)(k->mean[0] - 0.5 * w);
+    b.y = (float)(k->mean[1] - 0.5 * k->mean[3]);
+    b.w = (float)w;
+    b.h = (float)k->mean[3];
+    return b;
+}
+
+static int valid_det(const vg_detection *d)
+{
+    return isfinite(d->score) && isfinite(d->box.x) && isfinite(d->box.y) &&
+           isfinite(d->box.w) && isfinite(d->box.h) && d->box.w > 0 &&
+           d->box.h > 0;
+}
+
+static void fill_track(const vg_tracker *t, const track_slot *s, vg_track *o)
+{
+    o->id = s->id;
+    o->box = s->pred;
+    o->det_box = s->det_box;
+    o->score = s->score;
+    o->class_id = s->class_id;
+    o->state = s->state;
+    o->age = t->frame - s->start_frame + 1;
+    o->hits = s->hits;
+    o->time_since_update = t->frame - s->last_frame;
+}
+
+/* ---- association ------------------------------------------------------------
+ */
+
+static void apply_match(vg_tracker *t, track_slot *s, const vg_detection *d)
+{
+    double z[4];
+    box_to_z(&d->box, z);
+    if (vgi_kalman_update(&s->kf, z) < 0)
+        vgi_kalman_init(&s->kf, z); /* degenerate covariance: start over */
+    s->pred = state_box(&s->kf);
+    s->det_box = d->box;
+    s->score = d->score;
+    if (t->o.class_agnostic)
+        s->class_id = d->class_id;
+    s->last_frame = t->frame;
+    s->hits++;
+    if (s->state == VG_TRACK_NEW)
+        s->id = t->next_id++;
+    s->state = VG_TRACK_TRACKED;
+}
+
+/* Matches tracks slots[rows[0..nr)] to dets[cols[0..nc)] by 1 - IoU with the
+ * gate; applies the matches and marks the detections used. */
+static void associate(vg_tracker *t, const int *rows, int nr, const int *cols,
+                      int nc, const vg_detection *dets, float gate)
+{
+    if (nr == 0 || nc == 0)
+        return;
+    for (int r = 0; r < nr; r++) {
+        const track_slot *s = &t->slots[rows[r]];
+        float *line = t->cost + (size_t)r * (size_t)nc;
+        for (int c = 0; c < nc; c++) {
+            const vg_detection *d = &dets[cols[c]];
+            if (!t->o.class_agnostic && d->class_id != s->class_id)
+                line[c] = FORBIDDEN_COST;
+            else
+                line[c] = 1.0f - vg_box_iou(&s->pred, &d->box);
+        }
+    }
+    vgi_lap_solve(t->cost, nr, nc, gate, t->row_to_col, t->col_to_row, t->lap);
+    for (int r = 0; r < nr; r++) {
+        int c = t->row_to_col[r];
+        if (c < 0)
+            continue;
+        apply_match(t, &t->slots[rows[r]], &dets[cols[c]]);
+        t->det_used[cols[c]] = 1;
+    }
+}
+
+static void end_track(vg_tracker *t, int slot, int report)
+{
+    track_slot *s = &t->slots[slot];
+    if (report && s->id > 0) {
+        t->removed[t->n_removed++] = s->id;
+        t->removed_total++;
+    }
+    s->state = VG_TRACK_REMOVED;
+    t->free_slots[t->n_free++] = slot;
+}
+
+static void compact_active(vg_tracker *t)
+{
+    int k = 0;
+    for (int i = 0; i < t->n_active; i++)
+        if (t->slots[t->active[i]].state != VG_TRACK_REMOVED)
+            t->active[k++] = t->active[i];
+    t->n_active = k;
+}
+
+/* A free slot for a new track: from the free stack, else the lost track that
+ * has been missing longest. -1 when every slot is busy. */
+static int take_slot(vg_tracker *t)
+{
+    int best = -1;
+    int64_t best_last = 0;
+    if (t->n_free > 0)
+        return t->free_slots[--t->n_free];
+    for (int k = 0; k < t->n_active; k++) {
+        track_slot *s = &t->slots[t->active[k]];
+        if (s->state == VG_TRACK_LOST &&
+            (best < 0 || s->last_frame < best_last)) {
+            best = t->active[k];
+            best_last = s->last_frame;
+        }
+    }
+    if (best < 0)
+        return -1;
+    end_track(t, best, 1);
+    t->evicted++;
+    compact_active(t); /* the slot's old position goes; it comes back last */
+    return t->free_slots[--t->n_free];
+}
+
+int vg_tracker_update(vg_tracker *t, const vg_detection *dets, int n,
+                      vg_track *out, int cap, int *n_out)
+{
+    int nh = 0, nl = 0, np = 0, np2 = 0, nout = 0;
+
+    if (n_out)
+        *n_out = 0;
+    if (!t || n < 0 || (n > 0 && !dets) || cap < 0 || (cap > 0 && !out))
+        return VG_EINVAL;
+    if (n > t->o.max_detections)
+        return vg_fail(t->ctx, VG_ERANGE,
+                       "tracker: %d detections in one frame, more than "
+                       "max_detections = %d",
+                       n, t->o.max_detections);
+    t->frame++;
+    t->n_removed = 0;
+
+    /* Predict every track one frame on; a track not matched last frame does
+     * not keep growing or shrinking. */
+    for (int k = 0; k < t->n_active; k++) {
+        track_slot *s = &t->slots[t->active[k]];
+        if (s->state != VG_TRACK_TRACKED)
+            s->kf.mean[7] = 0;
+        vgi_kalman_predict(&s->kf);
+        s->pred = state_box(&s->kf);
+    }
+
+    for (int i = 0; i < n; i++) {
+        t->det_used[i] = 0;
+        if (!valid_det(&dets[i]) || dets[i].score < t->o.low_thresh)
+            continue;
+        if (dets[i].score >= t->o.high_thresh)
+            t->high[nh++] = i;
+        else
+            t->low[nl++] = i;
+    }
+
+    /* 1: high-score detections against confirmed tracks, tracked and lost */
+    for (int k = 0; k < t->n_active; k++) {
+        int st = t->slots[t->active[k]].state;
+        if (st == VG_TRACK_TRACKED || st == VG_TRACK_LOST)
+            t->pool[np++] = t->active[k];
+    }
+    associate(t, t->pool, np, t->high, nh, dets, t->o.match_thresh);
+
+    /* 2: low-score detections against the tracked ones still unmatched */
+    for (int k = 0; k < np; k++) {
+        track_slot *s = &t->slots[t->pool[k]];
+        if (s->state == VG_TRACK_TRACKED && s->last_frame != t->frame)
+            t->pool2[np2++] = t->pool[k];
+    }
+    associate(t, t->pool2, np2, t->low, nl, dets, t->o.low_match_thresh);
+    for (int k = 0; k < np2; k++) {
+        track_slot *s = &t->slots[t->pool2[k]];
+        if (s->last_frame != t->frame)
+            s->state = VG_TRACK_LOST;
+    }
+
+    /* 3: tentative tracks against the high detections left; a tentative
+     * track not matched now is dropped */
+    np = 0;
+    for (int k = 0; k < t->n_active; k++)
+        if (t->slots[t->active[k]].state == VG_TRACK_NEW)
+            t->pool[np++] = t->active[k];
+    {
+        int nrest = 0;
+        for (int k = 0; k < nh; k++)
+            if (!t->det_used[t->high[k]])
+                t->high[nrest++] = t->high[k];
+        nh = nrest;
+    }
+    associate(t, t->pool, np, t->high, nh, dets, t->o.new_match_thresh);
+    for (int k = 0; k < np; k++)
+        if (t->slots[t->pool[k]].state == VG_TRACK_NEW)
+            end_track(t, t->pool[k], 0);
+
+    /* 4: lost too long */
+    for (int k = 0; k < t->n_active; k++) {
+        track_slot *s = &t->slots[t->active[k]];
+        if (s->state == VG_TRACK_LOST &&
+            t->frame - s->last_frame > t->max_lost_frames)
+            end_track(t, t->active[k], 1);
+    }
+    compact_active(t);
+
+    /* 5: new tracks from the confident high detections left */
+    for (int k = 0; k < nh; k++) {
+        const vg_detection *d = &dets[t->high[k]];
+        track_slot *s;
+        double z[4];
+        int slot;
+        if (t->det_used[t->high[k]] || d->score < t->o.new_track_thresh)
+            continue;
+        slot = take_slot(t);
+        if (slot < 0) {
+            t->refused++;
+            continue;
+        }
+        s = &t->slots[slot];
+        memset(s, 0, sizeof(*s));
+        box_to_z(&d->box, z);
+        vgi_kalman_init(&s->kf, z);
+        s->pred = d->box;
+        s->det_box = d->box;
+        s->score = d->score;
+        s->class_id = d->class_id;
+        s->state = VG_TRACK_NEW;
+        s->start_frame = s->last_frame = t->frame;
+        s->hits = 1;
+        t->active[t->n_active++] = slot;
+        t->created++;
+    }
+
+    for (int k = 0; k < t->n_active; k++) {
+        const track_slot *s = &t->slots[t->active[k]];
+        if (s->state != VG_TRACK_TRACKED || s->last_frame != t->frame)
+            continue;
+        if (nout < cap)
+            fill_track(t, s, &out[nout++]);
+    }
+    if (n_out)
+        *n_out = nout;
+    return 0;
+}
+
+void vg_tracker_removed(const vg_tracker *t, const int64_t **ids, int *n)
+{
+    if (ids)
+        *ids = t ? t->removed : NULL;
+    if (n)
+        *n = t ? t->n_removed : 0;
+}
+
+int vg_tracker_tracks(const vg_tracker *t, vg_track *out, int cap)
+{
+    int count = 0;
+    if (!t)
+        return 0;
+    for (int k = 0; k < t->n_active; k++) {
+        const track_slot *s = &t->slots[t->active[k]];
+        if (s->state != VG_TRACK_TRACKED && s->state != VG_TRACK_LOST)
+            continue;
+        if (out && count < cap)
+            fill_track(t, s, &out[count]);
+        count++;
+    }
+    return count;
+}
+
+void vg_tracker_stats_get(const vg_tracker *t, vg_tracker_stats *out)
+{
+    if (!out)
+        return;
+    memset(out, 0, sizeof(*out));
+    if (!t)
+        return;
+    for (int k = 0; k < t->n_active; k++) {
+        switch (t->slots[t->active[k]].state) {
+        case VG_TRACK_NEW:
+            out->tentative++;
+            break;
+        case VG_TRACK_TRACKED:
+            out->tracked++;
+            break;
+        case VG_TRACK_LOST:
+            out->lost++;
+            break;
+        default:
+            break;
+        }
+    }
+    out->frames = t->frame;
+    out->created = t->created;
+    out->confirmed = t->next_id - 1;
+    out->removed = t->removed_total;
+    out->evicted = t->evicted;
+    out->refused = t->refused;
+    out->bytes_held = t->bytes;
+    out->max_lost_frames = t->max_lost_frames;
+}
+
+void vg_tracker_reset(vg_tracker *t)
+{
+    if (!t)
+        return;
+    t->n_removed = 0;
+    for (int k = 0; k < t->n_active; k++) {
+        const track_slot *s = &t->slots[t->active[k]];
+        if (s->id > 0 && s->state != VG_TRACK_REMOVED) {
+            t->removed[t->n_removed++] = s->id;
+            t->removed_total++;
+        }
+    }
+    free_all_slots(t);
+    t->frame = 0;
+}
