@@ -85,6 +85,9 @@ const char *vg_detector_head_name(const vg_detector *d);
 int vg_detector_class_count(const vg_detector *d);
 const char *vg_detector_class_name(const vg_detector *d, int class_id);
 
+/* Name of COCO class id ("person" for 0), or NULL outside 0..79. */
+const char *vg_coco_class_name(int class_id);
+
 /* Looks a COCO class name up; returns its id or -1. */
 int vg_coco_class_id(const char *name);
 

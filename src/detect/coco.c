@@ -39,6 +39,11 @@ const char *vgi_coco_name(int class_id)
     return coco_names[class_id];
 }
 
+const char *vg_coco_class_name(int class_id)
+{
+    return vgi_coco_name(class_id);
+}
+
 int vg_coco_class_id(const char *name)
 {
     if (name == NULL)

@@ -1,0 +1,826 @@
+/* vg_rules_config: building, checking, and loading the zones:, rules: and
+ * rules_options: sections of a YAML config (libyaml document API). */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <yaml.h>
+
+#include "vigil/detect.h"
+#include "rules/rules_internal.h"
+
+#define DEFAULT_CAPACITY 1024
+#define DEFAULT_TTL_S 30.0
+#define DEFAULT_COOLDOWN_S 10.0
+#define MAX_CAPACITY (1 << 20)
+/* Normalised coordinates may stray this far outside [0, 1]. */
+#define NORMALIZED_TOLERANCE 0.01
+
+const char *vg_event_kind_name(int kind)
+{
+    switch (kind) {
+    case VG_EVENT_INTRUSION:
+        return "intrusion";
+    case VG_EVENT_DWELL:
+        return "dwell";
+    case VG_EVENT_CROSSING:
+        return "line_crossing";
+    case VG_EVENT_OCCUPANCY:
+        return "occupancy";
+    default:
+        return "unknown";
+    }
+}
+
+int vg_event_kind_parse(const char *s)
+{
+    if (s == NULL)
+        return -1;
+    if (!strcmp(s, "intrusion"))
+        return VG_EVENT_INTRUSION;
+    if (!strcmp(s, "dwell") || !strcmp(s, "loitering"))
+        return VG_EVENT_DWELL;
+    if (!strcmp(s, "line_crossing") || !strcmp(s, "crossing"))
+        return VG_EVENT_CROSSING;
+    if (!strcmp(s, "occupancy"))
+        return VG_EVENT_OCCUPANCY;
+    return -1;
+}
+
+const char *vgi_rules_class_name(int class_id)
+{
+    const char *n = vg_coco_class_name(class_id);
+    return n ? n : "";
+}
+
+void vg_rules_config_init(vg_rules_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->capacity = DEFAULT_CAPACITY;
+    cfg->state_ttl_s = DEFAULT_TTL_S;
+    cfg->cooldown_s = DEFAULT_COOLDOWN_S;
+}
+
+void vg_rules_config_free(vg_context *ctx, vg_rules_config *cfg)
+{
+    if (cfg == NULL)
+        return;
+    vg_free(ctx, cfg->zones);
+    vg_free(ctx, cfg->rules);
+    vg_rules_config_init(cfg);
+}
+
+/* Makes room for one more item in an array of count items (capacity 4,
+ * then doubling at each power of two). */
+static int grow(vg_context *ctx, void **arr, int count, size_t item)
+{
+    void *p;
+    int cap;
+
+    if (count == 0)
+        cap = 4;
+    else if (count >= 4 && (count & (count - 1)) == 0)
+        cap = count * 2;
+    else
+        return 0;
+    p = vg_realloc(ctx, *arr, (size_t)cap * item);
+    if (p == NULL)
+        return VG_ENOMEM;
+    *arr = p;
+    return 0;
+}
+
+int vg_rules_config_add_zone(vg_context *ctx, vg_rules_config *cfg,
+                             const vg_zone_def *zone)
+{
+    void *arr = cfg->zones;
+
+    if (cfg->n_zones >= VG_RULES_MAX_ZONES)
+        return vg_fail(ctx, VG_ERANGE, "rules config: more than %d zones",
+                       VG_RULES_MAX_ZONES);
+    if (grow(ctx, &arr, cfg->n_zones, sizeof(vg_zone_def)) < 0)
+        return vg_fail(ctx, VG_ENOMEM, "rules config: out of memory");
+    cfg->zones = arr;
+    cfg->zones[cfg->n_zones++] = *zone;
+    return 0;
+}
+
+int vg_rules_config_add_rule(vg_context *ctx, vg_rules_config *cfg,
+                             const vg_rule_def *rule)
+{
+    void *arr = cfg->rules;
+
+    if (cfg->n_rules >= VG_RULES_MAX_RULES)
+        return vg_fail(ctx, VG_ERANGE, "rules config: more than %d rules",
+                       VG_RULES_MAX_RULES);
+    if (grow(ctx, &arr, cfg->n_rules, sizeof(vg_rule_def)) < 0)
+        return vg_fail(ctx, VG_ENOMEM, "rules config: out of memory");
+    cfg->rules = arr;
+    cfg->rules[cfg->n_rules++] = *rule;
+    return 0;
+}
+
+int vgi_rules_find_zone(const vg_rules_config *cfg, const char *name)
+{
+    for (int i = 0; i < cfg->n_zones; i++)
+        if (!strcmp(cfg->zones[i].name, name))
+            return i;
+    return -1;
+}
+
+void vgi_zone_to_pixels(const vg_zone_def *z, int width, int height,
+                        vg_point *pts)
+{
+    for (int i = 0; i < z->n_points; i++) {
+        pts[i] = z->points[i];
+        if (z->units == VG_UNITS_NORMALIZED) {
+            pts[i].x *= (float)width;
+            pts[i].y *= (float)height;
+        }
+    }
+}
+
+double vgi_rule_cooldown(const vg_rules_config *cfg, const vg_rule_def *r)
+{
+    return r->cooldown_s >= 0 ? r->cooldown_s : cfg->cooldown_s;
+}
+
+/* ---- checks ---------------------------------------------------------------
+ * Messages start "FILE:LINE:COL: " when the item came from a file. */
+
+static int fail_at(vg_context *ctx, const vg_rules_config *cfg, int line,
+                   int col, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static int fail_at(vg_context *ctx, const vg_rules_config *cfg, int line,
+                   int col, const char *fmt, ...)
+{
+    char what[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    if (cfg->source[0] && line > 0)
+        return vg_fail(ctx, VG_ECONFIG, "%s:%d:%d: %s", cfg->source, line, col,
+                       what);
+    if (cfg->source[0])
+        return vg_fail(ctx, VG_ECONFIG, "%s: %s", cfg->source, what);
+    return vg_fail(ctx, VG_ECONFIG, "rules config: %s", what);
+}
+
+static double polygon_area2(const vg_point *p, int n)
+{
+    double a = 0;
+    for (int i = 0, j = n - 1; i < n; j = i++)
+        a += (double)p[j].x * p[i].y - (double)p[i].x * p[j].y;
+    return a;
+}
+
+static int check_zone(vg_context *ctx, const vg_rules_config *cfg, int zi,
+                      int width, int height)
+{
+    const vg_zone_def *z = &cfg->zones[zi];
+    int ea, eb;
+
+    if (!z->name[0])
+        return fail_at(ctx, cfg, z->line, z->column, "a zone needs a name");
+    for (int j = 0; j < zi; j++)
+        if (!strcmp(cfg->zones[j].name, z->name))
+            return fail_at(ctx, cfg, z->line, z->column,
+                           "zone '%s' is defined twice", z->name);
+    if (z->units != VG_UNITS_PIXELS && z->units != VG_UNITS_NORMALIZED)
+        return fail_at(ctx, cfg, z->line, z->column, "zone '%s': unknown units",
+                       z->name);
+    for (int i = 0; i < z->n_points; i++)
+        if (!isfinite(z->points[i].x) || !isfinite(z->points[i].y))
+            return fail_at(ctx, cfg, z->point_line[i], z->point_column[i],
+                           "zone '%s': point %d is not a finite number",
+                           z->name, i);
+    if (z->kind == VG_ZONE_POLYGON) {
+        if (z->n_points < 3 || z->n_points > VG_ZONE_MAX_POINTS)
+            return fail_at(ctx, cfg, z->line, z->column,
+                           "zone '%s': a polygon needs 3 to %d points, got %d",
+                           z->name, VG_ZONE_MAX_POINTS, z->n_points);
+        if (vg_polygon_self_intersects(z->points, z->n_points, &ea, &eb))
+            return fail_at(ctx, cfg, z->line, z->column,
+                           "zone '%s': polygon edges %d-%d and %d-%d cross or "
+                           "overlap (expected a simple polygon, vertices in "
+                           "order around it)",
+                           z->name, ea, (ea + 1) % z->n_points, eb,
+                           (eb + 1) % z->n_points);
+        if (fabs(polygon_area2(z->points, z->n_points)) < 1e-12)
+            return fail_at(ctx, cfg, z->line, z->column,
+                           "zone '%s': polygon has no area", z->name);
+    } else if (z->kind == VG_ZONE_LINE) {
+        if (z->n_points != 2)
+            return fail_at(ctx, cfg, z->line, z->column,
+                           "zone '%s': a line needs 2 points (A, B), got %d",
+                           z->name, z->n_points);
+        if (z->points[0].x == z->points[1].x &&
+            z->points[0].y == z->points[1].y)
+            return fail_at(ctx, cfg, z->line, z->column,
+                           "zone '%s': line end points A and B are the same",
+                           z->name);
+    } else {
+        return fail_at(ctx, cfg, z->line, z->column,
+                       "zone '%s': unknown zone kind", z->name);
+    }
+    for (int i = 0; i < z->n_points; i++) {
+        vg_point p = z->points[i];
+        double tol = NORMALIZED_TOLERANCE;
+        if (z->units == VG_UNITS_NORMALIZED &&
+            (p.x < -tol || p.x > 1 + tol || p.y < -tol || p.y > 1 + tol))
+            return fail_at(ctx, cfg, z->point_line[i], z->point_column[i],
+                           "zone '%s': point %d (%g, %g) is outside [0, 1] "
+                           "(units: normalized)",
+                           z->name, i, p.x, p.y);
+    }
+    if (width > 0 && height > 0) {
+        vg_point px[VG_ZONE_MAX_POINTS];
+        float tol = VG_ZONE_FRAME_TOLERANCE;
+        vgi_zone_to_pixels(z, width, height, px);
+        for (int i = 0; i < z->n_points; i++)
+            if (px[i].x < -tol || px[i].x > (float)width + tol ||
+                px[i].y < -tol || px[i].y > (float)height + tol)
+                return fail_at(ctx, cfg, z->point_line[i], z->point_column[i],
+                               "zone '%s': point %d (%g, %g) is outside the "
+                               "%dx%d frame",
+                               z->name, i, px[i].x, px[i].y, width, height);
+    }
+    return 0;
+}
+
+static int check_rule(vg_context *ctx, const vg_rules_config *cfg, int ri)
+{
+    const vg_rule_def *r = &cfg->rules[ri];
+    int zi;
+
+    if (!r->name[0])
+        return fail_at(ctx, cfg, r->line, r->column, "a rule needs a name");
+    for (int j = 0; j < ri; j++)
+        if (!strcmp(cfg->rules[j].name, r->name))
+            return fail_at(ctx, cfg, r->line, r->column,
+                           "rule '%s' is defined twice", r->name);
+    if (r->kind < VG_EVENT_INTRUSION || r->kind > VG_EVENT_OCCUPANCY)
+        return fail_at(ctx, cfg, r->line, r->column,
+                       "rule '%s': unknown kind %d", r->name, r->kind);
+    if (r->n_classes < 0 || r->n_classes > VG_RULE_MAX_CLASSES)
+        return fail_at(ctx, cfg, r->line, r->column,
+                       "rule '%s': 0 to %d classes expected", r->name,
+                       VG_RULE_MAX_CLASSES);
+    for (int i = 0; i < r->n_classes; i++)
+        if (vg_coco_class_name(r->classes[i]) == NULL)
+            return fail_at(ctx, cfg, r->line, r->column,
+                           "rule '%s': unknown class id %d", r->name,
+                           r->classes[i]);
+    if (!(r->seconds >= 0) || !isfinite(r->seconds))
+        return fail_at(ctx, cfg, r->line, r->column,
+                       "rule '%s': seconds must be >= 0", r->name);
+    if (!isfinite(r->cooldown_s))
+        return fail_at(ctx, cfg, r->line, r->column,
+                       "rule '%s': cooldown must be a number", r->name);
+    if (r->kind == VG_EVENT_OCCUPANCY && r->more_than < 0)
+        return fail_at(ctx, cfg, r->line, r->column,
+                       "rule '%s': more_than must be >= 0", r->name);
+    if (r->direction < VG_CROSS_BOTH || r->direction > VG_CROSS_B_TO_A)
+        return fail_at(ctx, cfg, r->line, r->column,
+                       "rule '%s': unknown direction", r->name);
+    zi = vgi_rules_find_zone(cfg, r->zone);
+    if (zi < 0)
+        return fail_at(ctx, cfg, r->zone_line, r->zone_column,
+                       "rule '%s' names zone '%s', which is not defined",
+                       r->name, r->zone);
+    if (r->kind == VG_EVENT_CROSSING && cfg->zones[zi].kind != VG_ZONE_LINE)
+        return fail_at(ctx, cfg, r->zone_line, r->zone_column,
+                       "rule '%s': a line_crossing rule needs a line, '%s' "
+                       "is a polygon",
+                       r->name, r->zone);
+    if (r->kind != VG_EVENT_CROSSING && cfg->zones[zi].kind != VG_ZONE_POLYGON)
+        return fail_at(ctx, cfg, r->zone_line, r->zone_column,
+                       "rule '%s': a %s rule needs a polygon zone, '%s' is a "
+                       "line",
+                       r->name, vg_event_kind_name(r->kind), r->zone);
+    return 0;
+}
+
+int vg_rules_config_check(vg_context *ctx, const vg_rules_config *cfg,
+                          int width, int height)
+{
+    int rc;
+
+    if (cfg == NULL)
+        return vg_fail(ctx, VG_EINVAL, "rules config: NULL");
+    if (cfg->capacity < 1 || cfg->capacity > MAX_CAPACITY)
+        return fail_at(ctx, cfg, 0, 0, "capacity must be in [1, %d]",
+                       MAX_CAPACITY);
+    if (!(cfg->state_ttl_s > 0) || !isfinite(cfg->state_ttl_s))
+        return fail_at(ctx, cfg, 0, 0, "state_ttl must be > 0");
+    if (!(cfg->cooldown_s >= 0) || !isfinite(cfg->cooldown_s))
+        return fail_at(ctx, cfg, 0, 0, "cooldown must be >= 0");
+    if (cfg->n_zones < 0 || cfg->n_zones > VG_RULES_MAX_ZONES ||
+        cfg->n_rules < 0 || cfg->n_rules > VG_RULES_MAX_RULES ||
+        (cfg->n_zones > 0 && cfg->zones == NULL) ||
+        (cfg->n_rules > 0 && cfg->rules == NULL))
+        return vg_fail(ctx, VG_EINVAL, "rules config: bad zone/rule arrays");
+    for (int i = 0; i < cfg->n_zones; i++)
+        if ((rc = check_zone(ctx, cfg, i, width, height)) < 0)
+            return rc;
+    for (int i = 0; i < cfg->n_rules; i++)
+        if ((rc = check_rule(ctx, cfg, i)) < 0)
+            return rc;
+    return 0;
+}
+
+/* ---- YAML ------------------------------------------------------------------
+ */
+
+typedef struct loader {
+    vg_context *ctx;
+    const char *path;
+    yaml_document_t *doc;
+    vg_rules_config *cfg;
+} loader;
+
+static int at(loader *l, const yaml_node_t *n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int at(loader *l, const yaml_node_t *n, const char *fmt, ...)
+{
+    char what[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    return vg_fail(l->ctx, VG_ECONFIG, "%s:%zu:%zu: %s", l->path,
+                   n->start_mark.line + 1, n->start_mark.column + 1, what);
+}
+
+static int line_of(const yaml_node_t *n)
+{
+    return (int)n->start_mark.line + 1;
+}
+
+static int col_of(const yaml_node_t *n)
+{
+    return (int)n->start_mark.column + 1;
+}
+
+static const char *scalar(const yaml_node_t *n)
+{
+    return n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value
+                                       : NULL;
+}
+
+static const char *shown(const yaml_node_t *n)
+{
+    const char *v = scalar(n);
+    return v ? v : (n->type == YAML_SEQUENCE_NODE ? "(a list)" : "(a mapping)");
+}
+
+static yaml_node_t *node(loader *l, int id)
+{
+    return yaml_document_get_node(l->doc, id);
+}
+
+static int get_number(loader *l, const yaml_node_t *n, const char *key,
+                      double lo, const char *expect, double *out)
+{
+    const char *v = scalar(n);
+    char *end;
+    double x;
+
+    errno = 0;
+    x = v ? strtod(v, &end) : 0;
+    if (!v || errno || end == v || *end || !isfinite(x) || x < lo)
+        return at(l, n, "'%s' expects %s, got '%.64s'", key, expect, shown(n));
+    *out = x;
+    return 0;
+}
+
+static int get_int(loader *l, const yaml_node_t *n, const char *key, long lo,
+                   long hi, int *out)
+{
+    const char *v = scalar(n);
+    char *end;
+    long x;
+
+    errno = 0;
+    x = v ? strtol(v, &end, 10) : 0;
+    if (!v || errno || end == v || *end || x < lo || x > hi)
+        return at(l, n, "'%s' expects an integer in [%ld, %ld], got '%.64s'",
+                  key, lo, hi, shown(n));
+    *out = (int)x;
+    return 0;
+}
+
+static int get_name(loader *l, const yaml_node_t *n, const char *key, char *out,
+                    size_t size)
+{
+    const char *v = scalar(n);
+
+    if (!v || !*v)
+        return at(l, n, "'%s' expects a name, got '%.64s'", key, shown(n));
+    if (strlen(v) >= size)
+        return at(l, n, "'%s' is longer than %zu characters", key, size - 1);
+    memcpy(out, v, strlen(v) + 1);
+    return 0;
+}
+
+/* A point: [x, y]. */
+static int get_point(loader *l, yaml_node_t *n, vg_point *p)
+{
+    double v[2];
+    int rc;
+
+    if (n->type != YAML_SEQUENCE_NODE ||
+        n->data.sequence.items.top - n->data.sequence.items.start != 2)
+        return at(l, n, "a point is expected as [x, y], got '%.64s'", shown(n));
+    for (int i = 0; i < 2; i++) {
+        yaml_node_t *c = node(l, n->data.sequence.items.start[i]);
+        rc = get_number(l, c, i ? "y" : "x", -HUGE_VAL, "a number", &v[i]);
+        if (rc < 0)
+            return rc;
+    }
+    p->x = (float)v[0];
+    p->y = (float)v[1];
+    return 0;
+}
+
+static int get_points(loader *l, yaml_node_t *n, const char *key,
+                      vg_zone_def *z)
+{
+    yaml_node_item_t *it;
+    int rc;
+
+    if (n->type != YAML_SEQUENCE_NODE)
+        return at(l, n,
+                  "'%s' expects a list of points [[x, y], ...], got "
+                  "'%.64s'",
+                  key, shown(n));
+    z->n_points = 0;
+    z->line = line_of(n);
+    z->column = col_of(n);
+    for (it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+         it++) {
+        yaml_node_t *c = node(l, *it);
+        if (z->n_points >= VG_ZONE_MAX_POINTS)
+            return at(l, c, "zone '%s' has more than %d points", z->name,
+                      VG_ZONE_MAX_POINTS);
+        if ((rc = get_point(l, c, &z->points[z->n_points])) < 0)
+            return rc;
+        z->point_line[z->n_points] = line_of(c);
+        z->point_column[z->n_points] = col_of(c);
+        z->n_points++;
+    }
+    return 0;
+}
+
+static int load_zone(loader *l, yaml_node_t *map)
+{
+    vg_zone_def z;
+    yaml_node_pair_t *p;
+    yaml_node_t *geom = NULL, *dir_names = NULL;
+    int rc;
+
+    memset(&z, 0, sizeof(z));
+    if (map->type != YAML_MAPPING_NODE)
+        return at(l, map,
+                  "a zone is expected as a mapping {name, polygon "
+                  "or line, units}, got '%.64s'",
+                  shown(map));
+    z.line = line_of(map);
+    z.column = col_of(map);
+    /* name first, for the messages about the rest */
+    for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+         p++) {
+        const char *key = scalar(node(l, p->key));
+        if (key && !strcmp(key, "name") &&
+            (rc = get_name(l, node(l, p->value), key, z.name, sizeof(z.name))) <
+                0)
+            return rc;
+    }
+    if (!z.name[0])
+        return at(l, map, "zone has no 'name'");
+    for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+         p++) {
+        yaml_node_t *k = node(l, p->key), *v = node(l, p->value);
+        const char *key = scalar(k);
+        rc = 0;
+        if (!key) {
+            rc = at(l, k, "expected a key");
+        } else if (!strcmp(key, "name")) {
+            continue;
+        } else if (!strcmp(key, "polygon") || !strcmp(key, "line")) {
+            if (geom)
+                return at(l, k,
+                          "zone '%s' has both 'polygon' and 'line' "
+                          "(expected one)",
+                          z.name);
+            geom = k;
+            z.kind = key[0] == 'p' ? VG_ZONE_POLYGON : VG_ZONE_LINE;
+            rc = get_points(l, v, key, &z);
+        } else if (!strcmp(key, "units")) {
+            const char *u = scalar(v);
+            if (u && !strcmp(u, "pixels"))
+                z.units = VG_UNITS_PIXELS;
+            else if (u &&
+                     (!strcmp(u, "normalized") || !strcmp(u, "normalised")))
+                z.units = VG_UNITS_NORMALIZED;
+            else
+                rc = at(l, v,
+                        "'units' expects pixels or normalized, got "
+                        "'%.64s'",
+                        shown(v));
+        } else if (!strcmp(key, "a_to_b") || !strcmp(key, "b_to_a")) {
+            dir_names = k;
+            rc = get_name(l, v, key, key[0] == 'a' ? z.a_to_b : z.b_to_a,
+                          sizeof(z.a_to_b));
+        } else {
+            rc = at(l, k,
+                    "unknown key '%.64s' in zone '%s' (expected name, "
+                    "polygon, line, units, a_to_b, b_to_a)",
+                    key, z.name);
+        }
+        if (rc < 0)
+            return rc;
+    }
+    if (!geom)
+        return at(l, map, "zone '%s' has neither 'polygon' nor 'line'", z.name);
+    if (dir_names && z.kind != VG_ZONE_LINE)
+        return at(l, dir_names,
+                  "'a_to_b'/'b_to_a' name the directions of a "
+                  "line; zone '%s' is a polygon",
+                  z.name);
+    return vg_rules_config_add_zone(l->ctx, l->cfg, &z);
+}
+
+static int load_classes(loader *l, yaml_node_t *v, vg_rule_def *r)
+{
+    yaml_node_item_t *it;
+
+    r->n_classes = 0;
+    if (v->type == YAML_SCALAR_NODE) { /* classes: person */
+        int id = vg_coco_class_id(scalar(v));
+        if (id < 0)
+            return at(l, v,
+                      "unknown class '%.64s' (expected a COCO class "
+                      "name such as person, car)",
+                      scalar(v));
+        r->classes[r->n_classes++] = id;
+        return 0;
+    }
+    if (v->type != YAML_SEQUENCE_NODE)
+        return at(l, v, "'classes' expects a list of class names");
+    for (it = v->data.sequence.items.start; it < v->data.sequence.items.top;
+         it++) {
+        yaml_node_t *c = node(l, *it);
+        const char *name = scalar(c);
+        int id = name ? vg_coco_class_id(name) : -1;
+        if (id < 0)
+            return at(l, c,
+                      "unknown class '%.64s' (expected a COCO class "
+                      "name such as person, car)",
+                      shown(c));
+        if (r->n_classes >= VG_RULE_MAX_CLASSES)
+            return at(l, c, "more than %d classes", VG_RULE_MAX_CLASSES);
+        r->classes[r->n_classes++] = id;
+    }
+    return 0;
+}
+
+static int load_rule(loader *l, yaml_node_t *map)
+{
+    vg_rule_def r;
+    yaml_node_pair_t *p;
+    yaml_node_t *kind_node = NULL, *zone_node = NULL, *seconds_node = NULL,
+                *more_node = NULL, *dir_node = NULL;
+    int rc;
+
+    memset(&r, 0, sizeof(r));
+    r.cooldown_s = -1;
+    r.direction = VG_CROSS_BOTH;
+    if (map->type != YAML_MAPPING_NODE)
+        return at(l, map,
+                  "a rule is expected as a mapping {name, kind, "
+                  "zone, ...}, got '%.64s'",
+                  shown(map));
+    r.line = line_of(map);
+    r.column = col_of(map);
+    for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+         p++) {
+        const char *key = scalar(node(l, p->key));
+        if (key && !strcmp(key, "name") &&
+            (rc = get_name(l, node(l, p->value), key, r.name, sizeof(r.name))) <
+                0)
+            return rc;
+    }
+    if (!r.name[0])
+        return at(l, map, "rule has no 'name'");
+    for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+         p++) {
+        yaml_node_t *k = node(l, p->key), *v = node(l, p->value);
+        const char *key = scalar(k);
+        rc = 0;
+        if (!key) {
+            rc = at(l, k, "expected a key");
+        } else if (!strcmp(key, "name")) {
+            continue;
+        } else if (!strcmp(key, "kind")) {
+            kind_node = v;
+            r.kind = vg_event_kind_parse(scalar(v));
+            if (r.kind < 0)
+                rc = at(l, v,
+                        "unknown rule kind '%.64s' (expected "
+                        "intrusion, dwell, line_crossing or occupancy)",
+                        shown(v));
+        } else if (!strcmp(key, "zone") || !strcmp(key, "line")) {
+            if (zone_node)
+                return at(l, k, "rule '%s' names its zone twice", r.name);
+            zone_node = v;
+            r.zone_line = line_of(v);
+            r.zone_column = col_of(v);
+            rc = get_name(l, v, key, r.zone, sizeof(r.zone));
+        } else if (!strcmp(key, "classes")) {
+            rc = load_classes(l, v, &r);
+        } else if (!strcmp(key, "seconds")) {
+            seconds_node = k;
+            rc = get_number(l, v, key, 0, "a time in seconds >= 0", &r.seconds);
+        } else if (!strcmp(key, "cooldown")) {
+            rc = get_number(l, v, key, 0, "a time in seconds >= 0",
+                            &r.cooldown_s);
+        } else if (!strcmp(key, "more_than")) {
+            more_node = k;
+            rc = get_int(l, v, key, 0, 1000000, &r.more_than);
+        } else if (!strcmp(key, "direction")) {
+            const char *d = scalar(v);
+            dir_node = k;
+            if (d && !strcmp(d, "both"))
+                r.direction = VG_CROSS_BOTH;
+            else if (d && (!strcmp(d, "a_to_b") || !strcmp(d, "A>B")))
+                r.direction = VG_CROSS_A_TO_B;
+            else if (d && (!strcmp(d, "b_to_a") || !strcmp(d, "B>A")))
+                r.direction = VG_CROSS_B_TO_A;
+            else
+                rc = at(l, v,
+                        "'direction' expects a_to_b, b_to_a or both, "
+                        "got '%.64s'",
+                        shown(v));
+        } else {
+            rc = at(l, k,
+                    "unknown key '%.64s' in rule '%s' (expected name, "
+                    "kind, zone, line, classes, seconds, more_than, "
+                    "direction, cooldown)",
+                    key, r.name);
+        }
+        if (rc < 0)
+            return rc;
+    }
+    if (!kind_node)
+        return at(l, map,
+                  "rule '%s' has no 'kind' (expected intrusion, "
+                  "dwell, line_crossing or occupancy)",
+                  r.name);
+    if (!zone_node)
+        return at(l, map, "rule '%s' has no 'zone'", r.name);
+    if (r.kind == VG_EVENT_DWELL && !seconds_node)
+        return at(l, map, "dwell rule '%s' needs 'seconds'", r.name);
+    if (r.kind == VG_EVENT_OCCUPANCY && !more_node)
+        return at(l, map, "occupancy rule '%s' needs 'more_than'", r.name);
+    if (seconds_node && r.kind != VG_EVENT_DWELL &&
+        r.kind != VG_EVENT_OCCUPANCY)
+        return at(l, seconds_node,
+                  "'seconds' applies to dwell and occupancy "
+                  "rules, not %s",
+                  vg_event_kind_name(r.kind));
+    if (more_node && r.kind != VG_EVENT_OCCUPANCY)
+        return at(l, more_node,
+                  "'more_than' applies to occupancy rules, "
+                  "not %s",
+                  vg_event_kind_name(r.kind));
+    if (dir_node && r.kind != VG_EVENT_CROSSING)
+        return at(l, dir_node,
+                  "'direction' applies to line_crossing rules, "
+                  "not %s",
+                  vg_event_kind_name(r.kind));
+    return vg_rules_config_add_rule(l->ctx, l->cfg, &r);
+}
+
+static int load_list(loader *l, yaml_node_t *v, const char *section,
+                     int (*one)(loader *, yaml_node_t *))
+{
+    yaml_node_item_t *it;
+    int rc;
+
+    if (v->type == YAML_SCALAR_NODE && !*scalar(v))
+        return 0; /* "zones:" with nothing under it */
+    if (v->type != YAML_SEQUENCE_NODE)
+        return at(l, v, "section '%s' expects a list, got '%.64s'", section,
+                  shown(v));
+    for (it = v->data.sequence.items.start; it < v->data.sequence.items.top;
+         it++)
+        if ((rc = one(l, node(l, *it))) < 0)
+            return rc;
+    return 0;
+}
+
+static int load_options(loader *l, yaml_node_t *map)
+{
+    yaml_node_pair_t *p;
+    int rc;
+
+    if (map->type != YAML_MAPPING_NODE)
+        return at(l, map, "section 'rules_options' expects a mapping");
+    for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+         p++) {
+        yaml_node_t *k = node(l, p->key), *v = node(l, p->value);
+        const char *key = scalar(k);
+        if (key && !strcmp(key, "capacity"))
+            rc = get_int(l, v, key, 1, MAX_CAPACITY, &l->cfg->capacity);
+        else if (key && !strcmp(key, "state_ttl"))
+            rc = get_number(l, v, key, 1e-3, "a time in seconds > 0",
+                            &l->cfg->state_ttl_s);
+        else if (key && !strcmp(key, "cooldown"))
+            rc = get_number(l, v, key, 0, "a time in seconds >= 0",
+                            &l->cfg->cooldown_s);
+        else
+            rc = at(l, k,
+                    "unknown key '%.64s' in 'rules_options' (expected "
+                    "capacity, state_ttl, cooldown)",
+                    key ? key : "?");
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+int vg_rules_load(vg_context *ctx, const char *path, vg_rules_config *cfg)
+{
+    yaml_parser_t parser;
+    yaml_document_t doc;
+    yaml_node_t *root;
+    yaml_node_pair_t *p;
+    loader l;
+    FILE *f;
+    int rc = 0;
+
+    vg_rules_config_init(cfg);
+    f = fopen(path, "rb");
+    if (!f)
+        return vg_fail(ctx, errno == ENOENT ? VG_ENOENT : VG_EIO,
+                       "%s: cannot open config (%s)", path, strerror(errno));
+    if (!yaml_parser_initialize(&parser)) {
+        fclose(f);
+        return vg_fail(ctx, VG_ENOMEM, "%s: out of memory", path);
+    }
+    yaml_parser_set_input_file(&parser, f);
+    if (!yaml_parser_load(&parser, &doc)) {
+        rc = vg_fail(ctx, VG_ECONFIG, "%s:%zu:%zu: %s", path,
+                     parser.problem_mark.line + 1,
+                     parser.problem_mark.column + 1,
+                     parser.problem ? parser.problem : "invalid YAML");
+        goto out_parser;
+    }
+    snprintf(cfg->source, sizeof(cfg->source), "%s", path);
+    l.ctx = ctx;
+    l.path = path;
+    l.doc = &doc;
+    l.cfg = cfg;
+    root = yaml_document_get_root_node(&doc);
+    if (!root) /* empty file: no zones, no rules */
+        goto out_doc;
+    if (root->type != YAML_MAPPING_NODE) {
+        rc = at(&l, root,
+                "expected a mapping of sections (zones, rules, "
+                "rules_options, ...)");
+        goto out_doc;
+    }
+    for (p = root->data.mapping.pairs.start;
+         rc == 0 && p < root->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = node(&l, p->key), *v = node(&l, p->value);
+        const char *key = scalar(k);
+        if (!key)
+            rc = at(&l, k, "expected a section name");
+        else if (!strcmp(key, "zones"))
+            rc = load_list(&l, v, key, load_zone);
+        else if (!strcmp(key, "rules"))
+            rc = load_list(&l, v, key, load_rule);
+        else if (!strcmp(key, "rules_options"))
+            rc = load_options(&l, v);
+        /* other sections belong to other loaders */
+    }
+    if (rc == 0)
+        rc = vg_rules_config_check(ctx, cfg, 0, 0);
+out_doc:
+    yaml_document_delete(&doc);
+out_parser:
+    yaml_parser_delete(&parser);
+    fclose(f);
+    if (rc < 0)
+        vg_rules_config_free(ctx, cfg);
+    return rc;
+}
