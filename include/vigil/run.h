@@ -1,0 +1,99 @@
+/*
+ * vg_run_stream: the CCTV monitoring job on one stream. Three threads joined
+ * by bounded queues:
+ *
+ *   decode thread          caller's thread                 sink thread
+ *   source → tensor  ──►   detect → track → rules   ──►    events (SQLite +
+ *   + picture (pools)      (forget ended tracks)           JSONL), snapshots,
+ *                                                          tracks.txt, overlay
+ *                                                          → annotated video
+ *
+ *   vg_run_opts o;
+ *   vg_run_opts_default(&o);
+ *   o.out_dir = "out";
+ *   o.rules = &rules_cfg;                    // from vg_rules_load()
+ *   vg_run_stats st;
+ *   rc = vg_run_stream(ctx, "vtest.avi", det, &o, &st);
+ *
+ * Returns 0 (end of input, or stopped by o.should_stop), VG_ETRUNCATED (the
+ * input was cut off: every frame before the cut went through every stage),
+ * or the code of the stage that failed (message in ctx). The video file and
+ * the event store are finalised in every case. No heap allocation per frame.
+ */
+#ifndef VIGIL_RUN_H
+#define VIGIL_RUN_H
+
+#include <stdint.h>
+
+#include "vigil/detect.h"
+#include "vigil/events.h"
+#include "vigil/rules.h"
+#include "vigil/snapshot.h"
+#include "vigil/track.h"
+#include "vigil/video_writer.h"
+
+#define VG_RUN_MAX_TRACKS 256 /* tracks carried per frame to the sinks */
+#define VG_RUN_MAX_EVENTS 32  /* events raised per frame */
+
+typedef struct vg_run_opts {
+    const char *out_dir;     /* created if needed */
+    const char *stream_name; /* NULL: the input's base name */
+    const char *suffix;      /* appended to tracks/annotated file names, or NULL */
+    const vg_rules_config *rules; /* NULL: no rules (tracks only) */
+    vg_tracker_opts tracker; /* fps is taken from the stream when 0 */
+    vg_events_opts events;
+    vg_snapshots_opts snapshots;
+    int write_snapshots;     /* default 1 */
+    vg_video_writer_opts video;
+    int write_video;         /* default 1 */
+    unsigned queue_depth;    /* each of the two queues (default 4) */
+    int64_t max_frames;      /* <= 0: all */
+    int timeout_ms;          /* network timeout for the source */
+    /* Polled once per frame in the caller's thread; non-zero stops the run
+     * (what was decoded so far is finished and written). */
+    int (*should_stop)(void *user);
+    /* Called once per frame with the number of frames done. */
+    void (*progress)(void *user, int64_t frames);
+    void *user;
+} vg_run_opts;
+
+typedef struct vg_run_stats {
+    int width, height;
+    double fps;
+    int64_t frames;
+    int64_t detections;
+    int64_t events;
+    int64_t events_by_kind[4]; /* enum vg_event_kind */
+    int64_t snapshots;
+    int64_t snapshot_failures;
+    double wall_s;
+    double decode_busy_s, infer_busy_s, track_busy_s, rules_busy_s,
+        sink_busy_s;
+    unsigned decode_queue_high_water, sink_queue_high_water;
+    vg_tracker_stats tracker;
+    vg_rules_stats rules;
+    vg_events_stats store;
+    vg_snapshots_stats snapshot_store;
+    int n_rules;
+    struct {
+        char name[64];
+        int kind; /* enum vg_event_kind */
+        uint64_t fired, suppressed, crossed_a_to_b, crossed_b_to_a;
+    } rule[16]; /* the first 16 rules, config order */
+    int stopped;       /* 1 when should_stop ended the run */
+    int end_code;      /* VG_EOF, VG_ETRUNCATED or an error code */
+    char end_message[256];
+    char tracks_path[1200];
+    char video_path[1200];
+} vg_run_stats;
+
+void vg_run_opts_default(vg_run_opts *o);
+
+/* Runs the job on input with detector det (shared: it is only used from the
+ * calling thread). Appends to OUT/events.db and OUT/events.jsonl; writes
+ * OUT/tracks[SUFFIX].txt (MOTChallenge) and OUT/annotated[SUFFIX].mp4 and
+ * snapshots under OUT/snapshots/. stats may be NULL. */
+int vg_run_stream(vg_context *ctx, const char *input, vg_detector *det,
+                  const vg_run_opts *o, vg_run_stats *stats);
+
+#endif

@@ -1,0 +1,88 @@
+/*
+ * vg_video_writer: annotated output video. RGB24 pictures in, H.264
+ * (libx264, yuv420p) in an MP4 file out; when libx264 is missing from
+ * libavcodec it falls back to MPEG-4 part 2 (see vg_video_writer_codec).
+ *
+ *   vg_video_writer_opts o;
+ *   vg_video_writer_opts_default(&o);        // superfast, crf 23, 2 threads
+ *   vg_video_writer *vw;
+ *   if (vg_video_writer_open(ctx, "out/annotated.mp4", w, h, 25.0, &o,
+ *                            &vw) < 0) { ... }
+ *   while (...) vg_video_writer_write(vw, rgb, stride, frame.index);
+ *   vg_video_writer_close(vw);               // finalises; idempotent
+ *   vg_video_writer_destroy(&vw);            // closes when not yet closed
+ *
+ * Finalising: close drains the encoder and writes the MP4 trailer; it is
+ * safe to call after a normal end, from a SIGINT/SIGTERM path that polled a
+ * flag, after a write failed, or twice. A writer closed with no frame
+ * written removes its file (an MP4 without samples is not playable). With
+ * opts.fragmented the file is fragmented MP4, which stays playable up to
+ * the last fragment even when the process dies without closing.
+ *
+ * Thread-safety: one handle is used by one thread at a time. No heap
+ * allocation in vigil's code per frame (one AVFrame, one AVPacket and the
+ * colour converter are made at open).
+ */
+#ifndef VIGIL_VIDEO_WRITER_H
+#define VIGIL_VIDEO_WRITER_H
+
+#include <stdint.h>
+
+#include "vigil/context.h"
+
+typedef struct vg_video_writer vg_video_writer;
+
+typedef struct vg_video_writer_opts {
+    int crf;          /* libx264 constant rate factor 0..51 (default 23);
+                         used when bitrate is 0 */
+    int64_t bitrate;  /* bits per second; 0 (default): crf */
+    char preset[16];  /* libx264 preset (default "superfast") */
+    int threads;      /* encoder threads; 0: codec's choice (default 2) */
+    int gop;          /* frames between keyframes; 0: 2 x fps (default) */
+    int fragmented;   /* 1: fragmented MP4 (survives a crash); default 0 */
+    char encoder[32]; /* libavcodec encoder name; "" (default): libx264,
+                         else mpeg4 */
+} vg_video_writer_opts;
+
+typedef struct vg_video_writer_stats {
+    uint64_t frames;  /* frames sent to the encoder */
+    uint64_t packets; /* packets written to the file */
+    uint64_t bytes;   /* bytes of those packets */
+} vg_video_writer_stats;
+
+void vg_video_writer_opts_default(vg_video_writer_opts *o);
+
+/* Opens path for writing (replacing a file there) for width x height (both
+ * even, as yuv420p needs) at fps frames per second. o may be NULL. Returns 0,
+ * VG_EINVAL, VG_ECODEC (no usable encoder), VG_EIO or VG_ENOMEM with a message
+ * in ctx; on failure *out is NULL and no file is left. Caller destroys. */
+int vg_video_writer_open(vg_context *ctx, const char *path, int width,
+                         int height, double fps, const vg_video_writer_opts *o,
+                         vg_video_writer **out);
+
+/* Encodes one RGB24 picture of the open size (rows stride bytes apart; only
+ * read) as the frame with index frame_index, shown at frame_index / fps
+ * (gaps in the indices are kept as gaps in time). frame_index < 0 means the
+ * one after the last. Returns 0, VG_EINVAL (indices not increasing, bad
+ * arguments), VG_ECLOSED (after close) or VG_EIO (encoding or writing
+ * failed; the writer can still be closed). */
+int vg_video_writer_write(vg_video_writer *w, const uint8_t *rgb, int stride,
+                          int64_t frame_index);
+
+/* Drains the encoder, writes the trailer and closes the file. Idempotent:
+ * later calls return 0. Returns 0 or VG_EIO. w may be NULL. */
+int vg_video_writer_close(vg_video_writer *w);
+
+/* Closes when not yet closed, frees the handle and sets *w to NULL; accepts
+ * NULL. */
+void vg_video_writer_destroy(vg_video_writer **w);
+
+/* Name of the encoder in use ("libx264", "mpeg4"). */
+const char *vg_video_writer_codec(const vg_video_writer *w);
+
+void vg_video_writer_stats_get(const vg_video_writer *w,
+                               vg_video_writer_stats *out);
+
+const char *vg_video_writer_errmsg(const vg_video_writer *w);
+
+#endif

@@ -1,0 +1,509 @@
+#include "vigil/run.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "pipeline/pipeline_internal.h"
+#include "vigil/clock.h"
+#include "vigil/overlay.h"
+#include "vigil/pipeline.h"
+
+#define MAX_ZONES 32
+
+/* What the caller's thread hands to the sink thread for one frame. */
+typedef struct sink_item {
+    vg_frame frame; /* holds the picture reference (the tensor is dropped) */
+    int end;        /* 1: no more items */
+    int n_tracks;
+    vg_track tracks[VG_RUN_MAX_TRACKS];
+    int n_events;
+    vg_event events[VG_RUN_MAX_EVENTS];
+} sink_item;
+
+typedef struct zone_copy {
+    int kind;
+    int n;
+    float xy[2 * 64];
+} zone_copy;
+
+/* The whole job's state: one allocation at start, nothing per frame. */
+typedef struct job {
+    vg_context *ctx;
+    const vg_run_opts *o;
+    vg_detector *det;
+    vg_source *src;
+    vg_tracker *tracker;
+    vg_rules *rules;
+    vg_events *events;
+    vg_snapshots *snaps;
+    vg_video_writer *video;
+    vg_overlay *overlay;
+    vg_queue *sink_q;
+    FILE *tracks_file;
+    char stream[64];
+    int width, height;
+    int n_zones;
+    zone_copy zones[MAX_ZONES];
+    /* sink thread results */
+    pthread_t sink_thread;
+    int sink_started;
+    int sink_error;
+    char sink_message[256];
+    double sink_busy_s;
+    int64_t n_events, events_by_kind[4], snapshots, snapshot_failures;
+    /* the caller's thread */
+    vg_detection dets[VG_MAX_DETECTIONS];
+    vg_rules_object objs[VG_RUN_MAX_TRACKS];
+    sink_item out;  /* filled by the caller's thread */
+    sink_item in;   /* popped by the sink thread */
+    char tracks_buf[1 << 16];
+} job;
+
+void vg_run_opts_default(vg_run_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->out_dir = "out";
+    vg_tracker_opts_default(&o->tracker);
+    o->tracker.fps = 0; /* from the stream */
+    vg_events_opts_default(&o->events);
+    vg_snapshots_opts_default(&o->snapshots);
+    vg_video_writer_opts_default(&o->video);
+    o->write_snapshots = 1;
+    o->write_video = 1;
+    o->queue_depth = 4;
+    o->timeout_ms = 5000;
+}
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void base_name(const char *path, char *out, size_t size)
+{
+    const char *b = strrchr(path, '/');
+    b = b ? b + 1 : path;
+    snprintf(out, size, "%s", *b ? b : path);
+}
+
+static void sink_fail(job *j, const char *what, const char *msg)
+{
+    if (!j->sink_error) {
+        j->sink_error = VG_EIO;
+        snprintf(j->sink_message, sizeof(j->sink_message), "%s: %s", what, msg);
+    }
+    vg_log(j->ctx, VG_LOG_ERROR, "%s: %s", what, msg);
+}
+
+static void draw_annotations(job *j, sink_item *it, uint8_t *rgb, int stride)
+{
+    for (int z = 0; z < j->n_zones; z++) {
+        const zone_copy *zc = &j->zones[z];
+        if (zc->kind == VG_ZONE_LINE && zc->n == 2)
+            vg_overlay_draw_directed_line(rgb, j->width, j->height, stride,
+                                          zc->xy[0], zc->xy[1], zc->xy[2],
+                                          zc->xy[3], 0, 255, 200, 0);
+        else
+            vg_overlay_draw_polygon(rgb, j->width, j->height, stride, zc->xy,
+                                    zc->n, 2, 0, 200, 255);
+    }
+    for (int i = 0; i < it->n_tracks; i++) {
+        const vg_track *t = &it->tracks[i];
+        vg_overlay_draw_track(rgb, j->width, j->height, stride, &t->box,
+                              t->id, vg_detector_class_name(j->det, t->class_id),
+                              -1.0f);
+    }
+    vg_overlay_draw_events(j->overlay, rgb, j->width, j->height, stride);
+}
+
+static void sink_one(job *j, sink_item *it)
+{
+    const uint8_t *image = it->frame.image ? vg_buf_data(it->frame.image) : NULL;
+    int stride = it->frame.image_stride;
+
+    for (int e = 0; e < it->n_events; e++) {
+        vg_event *ev = &it->events[e];
+        snprintf(ev->stream, sizeof(ev->stream), "%s", j->stream);
+        ev->wall_ms = wall_ms();
+        if (vg_events_add(j->events, ev) < 0) {
+            sink_fail(j, "events.db", vg_events_errmsg(j->events));
+            continue;
+        }
+        j->n_events++;
+        if (ev->kind >= 0 && ev->kind < 4)
+            j->events_by_kind[ev->kind]++;
+        if (j->snaps && image && vg_snapshots_enabled(j->snaps)) {
+            if (vg_snapshots_write(j->snaps, ev, image, j->width, j->height,
+                                   stride, ev->snapshot,
+                                   sizeof(ev->snapshot)) == 0) {
+                j->snapshots++;
+                if (vg_events_set_snapshot(j->events, ev->id, ev->snapshot) < 0)
+                    sink_fail(j, "events.db", vg_events_errmsg(j->events));
+            } else {
+                /* logged by the store; the event is kept without one */
+                j->snapshot_failures++;
+            }
+        }
+        if (j->overlay)
+            vg_overlay_push_event(j->overlay, ev);
+    }
+    if (j->tracks_file) {
+        for (int i = 0; i < it->n_tracks; i++) {
+            const vg_track *t = &it->tracks[i];
+            fprintf(j->tracks_file,
+                    "%lld,%lld,%.2f,%.2f,%.2f,%.2f,%.4f,-1,-1,-1\n",
+                    (long long)(it->frame.index + 1), (long long)t->id,
+                    t->box.x, t->box.y, t->box.w, t->box.h, t->score);
+        }
+    }
+    if (j->video && it->frame.image) {
+        if (vg_buf_writable(it->frame.image)) {
+            uint8_t *rgb = vg_buf_data(it->frame.image);
+            draw_annotations(j, it, rgb, stride);
+        }
+        if (vg_video_writer_write(j->video, vg_buf_data(it->frame.image),
+                                  stride, it->frame.index) < 0)
+            sink_fail(j, "annotated video", vg_context_errmsg(j->ctx));
+    }
+    if (vg_events_tick(j->events) < 0)
+        sink_fail(j, "events.db", vg_events_errmsg(j->events));
+}
+
+static void *sink_main(void *p)
+{
+    job *j = p;
+
+    while (vg_queue_pop(j->sink_q, &j->in, -1) == 0) {
+        int64_t t0;
+        if (j->in.end)
+            break;
+        t0 = vg_clock_ns();
+        sink_one(j, &j->in);
+        vg_frame_release(&j->in.frame);
+        j->sink_busy_s += (double)(vg_clock_ns() - t0) / 1e9;
+    }
+    /* release anything left after an early end */
+    while (vg_queue_pop(j->sink_q, &j->in, 0) == 0)
+        if (!j->in.end)
+            vg_frame_release(&j->in.frame);
+    if (vg_events_flush(j->events) < 0)
+        sink_fail(j, "events.db", vg_events_errmsg(j->events));
+    return NULL;
+}
+
+static int make_dir(const char *path)
+{
+    char buf[1024];
+    snprintf(buf, sizeof(buf), "%s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    }
+    return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+static void copy_zones(job *j)
+{
+    int n = j->rules ? vg_rules_zone_count(j->rules) : 0;
+    for (int z = 0; z < n && j->n_zones < MAX_ZONES; z++) {
+        vg_zone_view v;
+        zone_copy *zc = &j->zones[j->n_zones];
+        if (vg_rules_zone(j->rules, z, &v) < 0)
+            continue;
+        zc->kind = v.kind;
+        zc->n = v.n_points < 64 ? v.n_points : 64;
+        for (int i = 0; i < zc->n; i++) {
+            zc->xy[2 * i] = v.points[i].x;
+            zc->xy[2 * i + 1] = v.points[i].y;
+        }
+        j->n_zones++;
+    }
+}
+
+static void fill_stats(job *j, vg_run_stats *st)
+{
+    st->events = j->n_events;
+    memcpy(st->events_by_kind, j->events_by_kind, sizeof(st->events_by_kind));
+    st->snapshots = j->snapshots;
+    st->snapshot_failures = j->snapshot_failures;
+    st->sink_busy_s = j->sink_busy_s;
+    if (j->tracker)
+        vg_tracker_stats_get(j->tracker, &st->tracker);
+    if (j->rules) {
+        vg_rules_stats_get(j->rules, &st->rules);
+        st->n_rules = st->rules.n_rules < 16 ? st->rules.n_rules : 16;
+        for (int i = 0; i < st->n_rules; i++) {
+            vg_rule_stats rs;
+            if (vg_rules_rule_stats(j->rules, i, &rs) < 0)
+                continue;
+            snprintf(st->rule[i].name, sizeof(st->rule[i].name), "%s", rs.name);
+            st->rule[i].kind = rs.kind;
+            st->rule[i].fired = rs.fired;
+            st->rule[i].suppressed = rs.suppressed;
+            st->rule[i].crossed_a_to_b = rs.crossed_a_to_b;
+            st->rule[i].crossed_b_to_a = rs.crossed_b_to_a;
+        }
+    }
+    if (j->events)
+        vg_events_stats_get(j->events, &st->store);
+    if (j->snaps)
+        vg_snapshots_stats_get(j->snaps, &st->snapshot_store);
+}
+
+/* The caller's thread: detect, track, rules, hand over. Returns 0 or the
+ * failing stage's code; *end gets the decoder's end code. */
+static int process(job *j, vgi_decoder *dec, vg_run_stats *st, int *end)
+{
+    const vg_run_opts *o = j->o;
+    vgi_frame_item it;
+    int rc = 0;
+
+    *end = VG_EOF;
+    while (vg_queue_pop(dec->q, &it, -1) == 0) {
+        sink_item *out = &j->out;
+        const int64_t *removed;
+        int n_dets = 0, n_tracks = 0, n_removed = 0, n_events = 0;
+        int64_t t0;
+
+        if (it.end_code != 0) {
+            *end = it.end_code;
+            break;
+        }
+        t0 = vg_clock_ns();
+        rc = vg_detector_run(j->det, &it.frame, j->dets, VG_MAX_DETECTIONS,
+                             &n_dets);
+        st->infer_busy_s += (double)(vg_clock_ns() - t0) / 1e9;
+        if (rc < 0) {
+            vg_fail(j->ctx, rc, "%s", vg_detector_errmsg(j->det));
+            vg_frame_release(&it.frame);
+            break;
+        }
+        t0 = vg_clock_ns();
+        rc = vg_tracker_update(j->tracker, j->dets, n_dets, out->tracks,
+                               VG_RUN_MAX_TRACKS, &n_tracks);
+        if (rc < 0) {
+            vg_fail(j->ctx, rc, "tracker: %s", vg_strerror(rc));
+            vg_frame_release(&it.frame);
+            break;
+        }
+        vg_tracker_removed(j->tracker, &removed, &n_removed);
+        st->track_busy_s += (double)(vg_clock_ns() - t0) / 1e9;
+        t0 = vg_clock_ns();
+        if (j->rules) {
+            for (int i = 0; i < n_removed; i++)
+                vg_rules_forget(j->rules, removed[i]);
+            for (int i = 0; i < n_tracks; i++) {
+                j->objs[i].track_id = out->tracks[i].id;
+                j->objs[i].box = out->tracks[i].box;
+                j->objs[i].class_id = out->tracks[i].class_id;
+                j->objs[i].score = out->tracks[i].score;
+            }
+            rc = vg_rules_update(j->rules, it.frame.time_s, it.frame.index,
+                                 j->objs, n_tracks, out->events,
+                                 VG_RUN_MAX_EVENTS, &n_events);
+            if (rc < 0) {
+                vg_fail(j->ctx, rc, "rules: %s", vg_strerror(rc));
+                vg_frame_release(&it.frame);
+                break;
+            }
+        }
+        st->rules_busy_s += (double)(vg_clock_ns() - t0) / 1e9;
+        st->frames++;
+        st->detections += n_dets;
+
+        /* Hand the picture over; the tensor goes back to its pool now. */
+        vg_buf_unref(&it.frame.tensor);
+        out->frame = it.frame;
+        out->end = 0;
+        out->n_tracks = n_tracks;
+        out->n_events = n_events;
+        if (vg_queue_push(j->sink_q, out, -1) < 0) {
+            vg_frame_release(&out->frame);
+            rc = vg_fail(j->ctx, VG_EIO, "sink stage stopped");
+            break;
+        }
+        if (o->progress)
+            o->progress(o->user, st->frames);
+        if (o->should_stop && o->should_stop(o->user)) {
+            st->stopped = 1;
+            break;
+        }
+    }
+    return rc;
+}
+
+int vg_run_stream(vg_context *ctx, const char *input, vg_detector *det,
+                  const vg_run_opts *o, vg_run_stats *stats)
+{
+    vg_run_opts defaults;
+    vg_run_stats st;
+    vg_source_opts so;
+    vg_source_info si;
+    vg_tracker_opts to;
+    vgi_decoder dec;
+    char path[1200];
+    job *j;
+    int64_t t_start = vg_clock_ns();
+    int rc = 0, end = VG_EOF, decoder_started = 0;
+    unsigned depth;
+
+    if (!input || !det)
+        return vg_fail(ctx, VG_EINVAL, "run: no input or detector");
+    if (!o) {
+        vg_run_opts_default(&defaults);
+        o = &defaults;
+    }
+    memset(&st, 0, sizeof(st));
+    memset(&dec, 0, sizeof(dec));
+    depth = o->queue_depth ? o->queue_depth : 4;
+    j = vg_calloc(ctx, 1, sizeof(*j));
+    if (!j)
+        return vg_fail(ctx, VG_ENOMEM, "run: out of memory");
+    j->ctx = ctx;
+    j->o = o;
+    j->det = det;
+    if (o->stream_name)
+        snprintf(j->stream, sizeof(j->stream), "%s", o->stream_name);
+    else
+        base_name(input, j->stream, sizeof(j->stream));
+
+    vg_source_opts_default(&so);
+    vg_detector_input_spec(det, &so.tensor);
+    so.keep_image = 1;
+    so.pool_size = 2 * depth + 3; /* two queues + decode, infer and sink */
+    so.timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 5000;
+    rc = vg_source_open(ctx, input, &so, &j->src);
+    if (rc < 0)
+        goto out;
+    vg_source_get_info(j->src, &si);
+    j->width = st.width = si.width;
+    j->height = st.height = si.height;
+    st.fps = si.fps > 0 ? si.fps : 25.0;
+
+    to = o->tracker;
+    if (to.fps <= 0)
+        to.fps = st.fps;
+    rc = vg_tracker_create(ctx, &to, &j->tracker);
+    if (rc < 0)
+        goto out;
+    if (o->rules) {
+        rc = vg_rules_create(ctx, o->rules, si.width, si.height, &j->rules);
+        if (rc < 0)
+            goto out;
+        copy_zones(j);
+    }
+    if (make_dir(o->out_dir) != 0) {
+        rc = vg_fail(ctx, VG_EIO, "%s: cannot create output directory (%s)",
+                     o->out_dir, strerror(errno));
+        goto out;
+    }
+    rc = vg_events_open(ctx, o->out_dir, &o->events, &j->events);
+    if (rc < 0)
+        goto out;
+    if (o->write_snapshots) {
+        vg_snapshots_opts sno = o->snapshots;
+        if (sno.max_width < si.width)
+            sno.max_width = si.width;
+        if (sno.max_height < si.height)
+            sno.max_height = si.height;
+        rc = vg_snapshots_open(ctx, o->out_dir, &sno, &j->snaps);
+        if (rc < 0)
+            goto out;
+    }
+    snprintf(path, sizeof(path), "%s/tracks%s.txt", o->out_dir,
+             o->suffix ? o->suffix : "");
+    snprintf(st.tracks_path, sizeof(st.tracks_path), "%s", path);
+    j->tracks_file = fopen(path, "w");
+    if (!j->tracks_file) {
+        rc = vg_fail(ctx, VG_EIO, "%s: cannot write (%s)", path, strerror(errno));
+        goto out;
+    }
+    setvbuf(j->tracks_file, j->tracks_buf, _IOFBF, sizeof(j->tracks_buf));
+    if (o->write_video) {
+        snprintf(path, sizeof(path), "%s/annotated%s.mp4", o->out_dir,
+                 o->suffix ? o->suffix : "");
+        snprintf(st.video_path, sizeof(st.video_path), "%s", path);
+        rc = vg_video_writer_open(ctx, path, si.width, si.height, st.fps,
+                                  &o->video, &j->video);
+        if (rc < 0)
+            goto out;
+        rc = vg_overlay_create(ctx, 6, &j->overlay);
+        if (rc < 0)
+            goto out;
+    }
+    rc = vg_queue_create(ctx, sizeof(sink_item), depth, VG_QUEUE_BLOCK, NULL,
+                         NULL, &j->sink_q);
+    if (rc < 0)
+        goto out;
+    if (pthread_create(&j->sink_thread, NULL, sink_main, j) != 0) {
+        rc = vg_fail(ctx, VG_ENOMEM, "cannot start the sink thread");
+        goto out;
+    }
+    j->sink_started = 1;
+    rc = vgi_decoder_start(ctx, &dec, j->src, depth, o->max_frames);
+    if (rc < 0)
+        goto out;
+    decoder_started = 1;
+
+    rc = process(j, &dec, &st, &end);
+
+out:
+    if (decoder_started) {
+        if (rc < 0 || st.stopped)
+            vgi_decoder_request_stop(&dec);
+        st.decode_queue_high_water = vgi_decoder_finish(&dec);
+        st.decode_busy_s = dec.busy_s;
+    }
+    if (j->sink_started) {
+        vg_queue_stats qs;
+        memset(&j->out, 0, sizeof(j->out));
+        j->out.end = 1;
+        vg_queue_push(j->sink_q, &j->out, -1);
+        pthread_join(j->sink_thread, NULL);
+        vg_queue_stats_get(j->sink_q, &qs);
+        st.sink_queue_high_water = qs.high_water;
+    }
+    vg_queue_destroy(&j->sink_q);
+    if (j->video && vg_video_writer_close(j->video) < 0 && rc == 0)
+        rc = vg_fail(ctx, VG_EIO, "%s: cannot finalise the video", st.video_path);
+    if (j->tracks_file && fclose(j->tracks_file) != 0 && rc == 0)
+        rc = vg_fail(ctx, VG_EIO, "%s: write failed", st.tracks_path);
+    j->tracks_file = NULL;
+    fill_stats(j, &st);
+    if (rc == 0 && j->sink_error)
+        rc = vg_fail(ctx, j->sink_error, "%s", j->sink_message);
+    if (j->events && vg_events_close(&j->events) < 0 && rc == 0)
+        rc = vg_fail(ctx, VG_EIO, "events.db: final commit failed");
+    vg_events_close(&j->events);
+    vg_snapshots_close(&j->snaps);
+    vg_video_writer_destroy(&j->video);
+    vg_overlay_destroy(&j->overlay);
+    vg_rules_destroy(&j->rules);
+    vg_tracker_destroy(&j->tracker);
+    vg_source_close(&j->src);
+    vg_free(ctx, j);
+
+    st.wall_s = (double)(vg_clock_ns() - t_start) / 1e9;
+    if (end == VG_ECLOSED)
+        end = VG_EOF;
+    st.end_code = rc < 0 ? rc : st.stopped ? VG_EOF : end;
+    snprintf(st.end_message, sizeof(st.end_message), "%s",
+             rc < 0 ? vg_context_errmsg(ctx) : dec.message);
+    if (stats)
+        *stats = st;
+    if (rc < 0)
+        return rc;
+    if (st.stopped || end == VG_EOF)
+        return 0;
+    return vg_fail(ctx, end, "%s", dec.message);
+}
