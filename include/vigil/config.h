@@ -17,6 +17,12 @@
  *              memory_arena: bool, thread_spinning: bool,
  *              providers: [cuda, cpu], queue_depth: N}
  *   input:    {timeout_ms: N}
+ *   tracker:  {lost_seconds: S, high_threshold: T, low_threshold: T,
+ *              new_track_threshold: T}
+ *   events:   {batch: N, max_delay_ms: N}
+ *   snapshots: {enabled: bool, max_age_days: D, max_total_bytes: N}
+ *   video:    {enabled: bool, crf: N, preset: NAME}
+ *   zones, rules, rules_options: read by vg_rules_load (include/vigil/rules.h)
  * Errors name the file, line and column and what was expected.
  */
 #ifndef VIGIL_CONFIG_H
@@ -51,6 +57,17 @@ typedef struct vg_settings {
     int n_providers;
     int queue_depth;
     int timeout_ms;
+    /* the CCTV job (`vigil run`) */
+    double lost_seconds;      /* tracker: lost-track buffer (3) */
+    float track_high, track_low, track_new; /* tracker thresholds */
+    double snap_max_age_days; /* snapshots retention (30) */
+    double snap_max_bytes;    /* (1 GiB) */
+    int snap_enabled;         /* (true) */
+    int video_enabled;        /* annotated video (true) */
+    int video_crf;            /* (23) */
+    char video_preset[16];    /* ("superfast") */
+    int events_batch;         /* events per commit (16) */
+    int events_delay_ms;      /* commit age bound (500) */
     struct {
         int model, head, score_threshold, nms_iou, classes, max_detections,
             threads, graph_opt, mem_arena, spin, providers, queue_depth,

@@ -13,6 +13,9 @@ static void usage(FILE *f)
             "Multi-stream video analytics with disciplined memory.\n"
             "\n"
             "commands:\n"
+            "  run [INPUT ...]  the CCTV job: detect, track, zone rules, events,\n"
+            "                   snapshots, annotated video (default: vtest.avi\n"
+            "                   with examples/site.yaml)\n"
             "  detect INPUT     detect objects in a video, image or stream;\n"
             "                   writes dets.txt (MOTChallenge), dets.jsonl and report.json\n"
             "  track --dets FILE\n"
@@ -57,6 +60,8 @@ int main(int argc, char **argv)
         return cmd_info(argc - 1, argv + 1);
     if (!strcmp(cmd, "probe"))
         return cmd_probe(argc - 1, argv + 1);
+    if (!strcmp(cmd, "run"))
+        return cmd_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "track"))
         return cmd_track(argc - 1, argv + 1);
     if (!strcmp(cmd, "bench"))

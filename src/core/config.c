@@ -40,6 +40,18 @@ void vg_settings_builtin(vg_settings *s)
     s->n_providers = 1;
     s->queue_depth = 4;
     s->timeout_ms = 5000;
+    s->lost_seconds = 3.0;
+    s->track_high = 0.5f;
+    s->track_low = 0.1f;
+    s->track_new = 0.6f;
+    s->snap_max_age_days = 30;
+    s->snap_max_bytes = 1024.0 * 1024 * 1024;
+    s->snap_enabled = 1;
+    s->video_enabled = 1;
+    s->video_crf = 23;
+    snprintf(s->video_preset, sizeof(s->video_preset), "superfast");
+    s->events_batch = 16;
+    s->events_delay_ms = 500;
 }
 
 void vg_settings_probe(vg_settings *s, const vg_sysinfo *si)
@@ -194,10 +206,18 @@ static int get_string(loader *l, const yaml_node_t *n, const char *key,
 static void resolve_model(loader *l, const char *v, char *out, size_t size)
 {
     const char *slash = strrchr(l->path, '/');
-    if (v[0] == '/' || !slash)
-        snprintf(out, size, "%s", v);
-    else
-        snprintf(out, size, "%.*s/%s", (int)(slash - l->path), l->path, v);
+    size_t dir = slash ? (size_t)(slash - l->path) + 1 : 0;
+    size_t len = strlen(v);
+
+    if (v[0] == '/')
+        dir = 0;
+    if (dir + len + 1 > size) { /* too long: keep it as written */
+        dir = 0;
+        len = len < size ? len : size - 1;
+    }
+    memcpy(out, l->path, dir);
+    memcpy(out + dir, v, len);
+    out[dir + len] = '\0';
 }
 
 static int load_detector(loader *l, yaml_node_t *map)
@@ -351,13 +371,89 @@ static int load_input(loader *l, yaml_node_t *map)
     return rc;
 }
 
+static int get_double(loader *l, const yaml_node_t *n, const char *key,
+                      double lo, double hi, double *out)
+{
+    float f;
+    int rc = get_float(l, n, key, lo, hi, &f);
+    if (rc == 0) {
+        const char *v = scalar(n);
+        *out = strtod(v, NULL);
+    }
+    return rc;
+}
+
+/* tracker, events, snapshots and video: settings of the CCTV job. */
+static int load_job_section(loader *l, const char *section, yaml_node_t *map)
+{
+    vg_settings *s = l->s;
+    yaml_node_pair_t *p;
+    int rc = 0;
+
+    for (p = map->data.mapping.pairs.start;
+         rc == 0 && p < map->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = yaml_document_get_node(l->doc, p->key);
+        yaml_node_t *v = yaml_document_get_node(l->doc, p->value);
+        const char *key = scalar(k);
+        const char *expected = "";
+        if (!key)
+            return at(l, k, "expected a key%s%s", "", "");
+        if (!strcmp(section, "tracker")) {
+            expected = "lost_seconds, high_threshold, low_threshold, new_track_threshold";
+            if (!strcmp(key, "lost_seconds"))
+                rc = get_double(l, v, key, 0, 3600, &s->lost_seconds);
+            else if (!strcmp(key, "high_threshold"))
+                rc = get_float(l, v, key, 0, 1, &s->track_high);
+            else if (!strcmp(key, "low_threshold"))
+                rc = get_float(l, v, key, 0, 1, &s->track_low);
+            else if (!strcmp(key, "new_track_threshold"))
+                rc = get_float(l, v, key, 0, 1, &s->track_new);
+            else
+                expected = NULL;
+        } else if (!strcmp(section, "events")) {
+            expected = "batch, max_delay_ms";
+            if (!strcmp(key, "batch"))
+                rc = get_int(l, v, key, 1, 1024, &s->events_batch);
+            else if (!strcmp(key, "max_delay_ms"))
+                rc = get_int(l, v, key, 0, 3600000, &s->events_delay_ms);
+            else
+                expected = NULL;
+        } else if (!strcmp(section, "snapshots")) {
+            expected = "enabled, max_age_days, max_total_bytes";
+            if (!strcmp(key, "enabled"))
+                rc = get_bool(l, v, key, &s->snap_enabled);
+            else if (!strcmp(key, "max_age_days"))
+                rc = get_double(l, v, key, 0, 36500, &s->snap_max_age_days);
+            else if (!strcmp(key, "max_total_bytes"))
+                rc = get_double(l, v, key, 0, 1e15, &s->snap_max_bytes);
+            else
+                expected = NULL;
+        } else { /* video */
+            expected = "enabled, crf, preset";
+            if (!strcmp(key, "enabled"))
+                rc = get_bool(l, v, key, &s->video_enabled);
+            else if (!strcmp(key, "crf"))
+                rc = get_int(l, v, key, 0, 51, &s->video_crf);
+            else if (!strcmp(key, "preset"))
+                rc = get_string(l, v, key, s->video_preset, sizeof(s->video_preset));
+            else
+                expected = NULL;
+        }
+        if (rc == 0 && !expected) {
+            char what[160];
+            snprintf(what, sizeof(what), "in '%s'", section);
+            rc = at(l, k, "unknown key '%.64s' %s", key, what);
+        }
+    }
+    return rc;
+}
+
 /* Sections of the same file that other modules read with their own loaders
  * (vg_rules_load and the `vigil run` job). */
 static int is_other_module_section(const char *key)
 {
-    static const char *const others[] = {"zones",  "rules",     "rules_options",
-                                         "tracker", "events",   "snapshots",
-                                         "video",   "telemetry"};
+    static const char *const others[] = {"zones", "rules", "rules_options",
+                                         "telemetry"};
     for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++)
         if (!strcmp(key, others[i]))
             return 1;
@@ -418,6 +514,9 @@ int vg_settings_load(vg_context *ctx, const char *path, vg_settings *s)
             rc = load_runtime(&l, v);
         } else if (!strcmp(key, "input")) {
             rc = load_input(&l, v);
+        } else if (!strcmp(key, "tracker") || !strcmp(key, "events") ||
+                   !strcmp(key, "snapshots") || !strcmp(key, "video")) {
+            rc = load_job_section(&l, key, v);
         } else {
             rc = at(&l, k, "unknown section '%.64s' (expected detector, runtime, input, tracker, zones, rules, events, snapshots, video)%s", key, "");
         }

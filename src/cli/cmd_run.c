@@ -1,0 +1,358 @@
+/* vigil run [INPUT ...] [-c CONFIG] [--out DIR]: the CCTV monitoring job. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "vigil/run.h"
+
+#ifndef VG_DATA_DIR
+#define VG_DATA_DIR "."
+#endif
+
+#define MAX_INPUTS 16
+
+static void run_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: vigil run [INPUT ...] [-c CONFIG] [--out DIR] [OPTIONS]\n"
+            "\n"
+            "Watches each INPUT (video file, image, rtsp:// or http:// stream):\n"
+            "detects objects, tracks them (ByteTrack), applies the zone rules of\n"
+            "CONFIG (intrusion, dwell, line crossing, occupancy) and writes to DIR:\n"
+            "  events.db       SQLite events (schema: docs/events.md)\n"
+            "  events.jsonl    the same events, one JSON object per line\n"
+            "  snapshots/      DATE/EVENT_ID.jpg, the event's object outlined\n"
+            "  annotated.mp4   H.264 with boxes, track ids, zones, recent events\n"
+            "  tracks.txt      MOTChallenge tracks: frame,id,x,y,w,h,score,-1,-1,-1\n"
+            "  report.json     frames, fps per stage, events per rule, memory\n"
+            "With several inputs, tracks and video get a _STREAM suffix.\n"
+            "With no INPUT: the bundled vtest.avi with examples/site.yaml.\n"
+            "\n"
+            "options:\n"
+            "  -c, --config FILE   YAML: detector, runtime, tracker, zones, rules,\n"
+            "                      events, snapshots, video (docs/config.md)\n"
+            "  -o, --out DIR       output directory (default out)\n"
+            "  -m, --model FILE    ONNX detector (default: the cached NanoDet)\n"
+            "      --classes LIST  COCO classes to detect, e.g. person,car\n"
+            "      --threads N     inference threads\n"
+            "      --max-frames N  stop each input after N frames\n"
+            "      --no-video      do not write annotated.mp4\n"
+            "      --no-snapshots  do not write snapshots\n"
+            "      --progress / --no-progress, -q/--quiet\n"
+            "\n"
+            "Exit status: 0 success, 1 error, 2 bad usage, 3 input truncated\n"
+            "(everything before the cut is written), 130 interrupted.\n");
+}
+
+typedef struct run_cli {
+    cli_progress progress;
+} run_cli;
+
+static int should_stop(void *user)
+{
+    (void)user;
+    return cli_interrupted();
+}
+
+static void on_progress(void *user, int64_t frames)
+{
+    run_cli *r = user;
+    cli_progress_update(&r->progress, frames);
+}
+
+static void write_report(FILE *f, const cli_detect_args *a,
+                         const char *config, const char **inputs, int n_inputs,
+                         const vg_run_stats *st, int n_st, const char *status,
+                         const char *error)
+{
+    fprintf(f, "{\n  \"command\": \"run\",\n  \"config\": ");
+    cli_json_string(f, config ? config : "");
+    fprintf(f, ",\n  \"model\": ");
+    cli_json_string(f, a->settings.model);
+    fprintf(f, ",\n  \"status\": \"%s\",\n  \"error\": ", status);
+    cli_json_string(f, error);
+    fprintf(f, ",\n  \"streams\": [");
+    for (int i = 0; i < n_st; i++) {
+        const vg_run_stats *s = &st[i];
+        double e2e = s->wall_s > 0 ? (double)s->frames / s->wall_s : 0;
+        fprintf(f, "%s\n    {\"input\": ", i ? "," : "");
+        cli_json_string(f, i < n_inputs ? inputs[i] : "");
+        fprintf(f, ", \"width\": %d, \"height\": %d, \"fps\": %.3f,\n", s->width,
+                s->height, s->fps);
+        fprintf(f, "     \"frames\": %lld, \"detections\": %lld, \"events\": %lld,\n",
+                (long long)s->frames, (long long)s->detections,
+                (long long)s->events);
+        fprintf(f, "     \"events_by_kind\": {\"intrusion\": %lld, \"dwell\": %lld, "
+                   "\"line_crossing\": %lld, \"occupancy\": %lld},\n",
+                (long long)s->events_by_kind[0], (long long)s->events_by_kind[1],
+                (long long)s->events_by_kind[2], (long long)s->events_by_kind[3]);
+        fprintf(f, "     \"rules\": [");
+        for (int r = 0; r < s->n_rules; r++) {
+            fprintf(f, "%s{\"name\": ", r ? ", " : "");
+            cli_json_string(f, s->rule[r].name);
+            fprintf(f, ", \"kind\": \"%s\", \"fired\": %llu, \"suppressed\": %llu, "
+                       "\"crossed_a_to_b\": %llu, \"crossed_b_to_a\": %llu}",
+                    vg_event_kind_name(s->rule[r].kind),
+                    (unsigned long long)s->rule[r].fired,
+                    (unsigned long long)s->rule[r].suppressed,
+                    (unsigned long long)s->rule[r].crossed_a_to_b,
+                    (unsigned long long)s->rule[r].crossed_b_to_a);
+        }
+        fprintf(f, "],\n     \"snapshots\": {\"written\": %lld, \"failed\": %lld, "
+                   "\"files\": %llu, \"bytes\": %llu, \"deleted\": %llu, \"disabled\": %s},\n",
+                (long long)s->snapshots, (long long)s->snapshot_failures,
+                (unsigned long long)s->snapshot_store.files,
+                (unsigned long long)s->snapshot_store.total_bytes,
+                (unsigned long long)s->snapshot_store.deleted,
+                s->snapshot_store.disabled ? "true" : "false");
+        fprintf(f, "     \"tracker\": {\"confirmed\": %lld, \"removed\": %lld, "
+                   "\"evicted\": %lld, \"refused\": %lld, \"tracked_now\": %d, "
+                   "\"lost_now\": %d, \"bytes_held\": %zu},\n",
+                (long long)s->tracker.confirmed, (long long)s->tracker.removed,
+                (long long)s->tracker.evicted, (long long)s->tracker.refused,
+                s->tracker.tracked, s->tracker.lost, s->tracker.bytes_held);
+        fprintf(f, "     \"rule_state\": {\"entries\": %d, \"capacity\": %d, "
+                   "\"evictions\": %llu, \"expirations\": %llu, \"forgotten\": %llu},\n",
+                s->rules.entries, s->rules.capacity,
+                (unsigned long long)s->rules.evictions,
+                (unsigned long long)s->rules.expirations,
+                (unsigned long long)s->rules.forgotten);
+        fprintf(f, "     \"timing\": {\"wall_s\": %.3f, \"e2e_fps\": %.2f, "
+                   "\"decode_busy_s\": %.3f, \"infer_busy_s\": %.3f, "
+                   "\"track_busy_s\": %.3f, \"rules_busy_s\": %.3f, "
+                   "\"sink_busy_s\": %.3f, \"decode_queue_high_water\": %u, "
+                   "\"sink_queue_high_water\": %u},\n",
+                s->wall_s, e2e, s->decode_busy_s, s->infer_busy_s,
+                s->track_busy_s, s->rules_busy_s, s->sink_busy_s,
+                s->decode_queue_high_water, s->sink_queue_high_water);
+        fprintf(f, "     \"outputs\": {\"tracks\": ");
+        cli_json_string(f, s->tracks_path);
+        fprintf(f, ", \"video\": ");
+        cli_json_string(f, s->video_path);
+        fprintf(f, "}, \"end\": \"%s\"}", s->end_code == VG_ETRUNCATED ? "truncated"
+                                          : s->stopped                 ? "interrupted"
+                                          : s->end_code == VG_EOF      ? "end"
+                                                                       : "error");
+    }
+    fprintf(f, "\n  ],\n  \"memory\": {\"peak_rss_bytes\": %llu}\n}\n",
+            (unsigned long long)vg_peak_rss_bytes());
+}
+
+static void print_summary(const vg_run_stats *s, const char *input)
+{
+    char b[32];
+    printf("%s: %lld frames in %.1f s (%.1f fps end to end), %lld events, "
+           "%lld tracks, %lld snapshots; peak RSS %s\n",
+           input, (long long)s->frames, s->wall_s,
+           s->wall_s > 0 ? (double)s->frames / s->wall_s : 0,
+           (long long)s->events, (long long)s->tracker.confirmed,
+           (long long)s->snapshots, cli_bytes(vg_peak_rss_bytes(), b, sizeof(b)));
+    if (s->n_rules > 0) {
+        printf("  %-24s %-14s %7s  %s\n", "rule", "kind", "events", "notes");
+        for (int r = 0; r < s->n_rules; r++) {
+            char note[64] = "";
+            if (s->rule[r].kind == VG_EVENT_CROSSING)
+                snprintf(note, sizeof(note), "crossings A>B %llu, B>A %llu",
+                         (unsigned long long)s->rule[r].crossed_a_to_b,
+                         (unsigned long long)s->rule[r].crossed_b_to_a);
+            printf("  %-24s %-14s %7llu  %s\n", s->rule[r].name,
+                   vg_event_kind_name(s->rule[r].kind),
+                   (unsigned long long)s->rule[r].fired, note);
+        }
+    }
+}
+
+int cmd_run(int argc, char **argv)
+{
+    cli_detect_args a;
+    const char *inputs[MAX_INPUTS];
+    char default_input[1024], default_config[1024];
+    int n_inputs = 0, write_video = 1, write_snaps = 1;
+    vg_context *ctx = NULL;
+    vg_detector *det = NULL;
+    vg_rules_config rules;
+    int have_rules = 0, exit_code = VG_EXIT_ERROR, n_done = 0;
+    vg_run_stats *stats = NULL;
+    const char *status = "ok";
+    char errbuf[512] = "", path[1100];
+    run_cli r;
+
+    memset(&a, 0, sizeof(a));
+    memset(&rules, 0, sizeof(rules));
+    a.out_dir = "out";
+    a.progress = -1;
+    for (int i = 1; i < argc; i++) {
+        int rc;
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            run_usage(stdout);
+            return VG_EXIT_OK;
+        }
+        if (!strcmp(argv[i], "--no-video")) {
+            write_video = 0;
+            continue;
+        }
+        if (!strcmp(argv[i], "--no-snapshots")) {
+            write_snaps = 0;
+            continue;
+        }
+        rc = cli_parse_common("run", argc, argv, &i, &a);
+        if (rc < 0)
+            return VG_EXIT_USAGE;
+        if (rc == 1)
+            continue;
+        if (argv[i][0] == '-' && argv[i][1])
+            return cli_usage_error("run", "unknown option '%s'", argv[i]);
+        if (n_inputs >= MAX_INPUTS)
+            return cli_usage_error("run", "at most %d inputs", MAX_INPUTS);
+        inputs[n_inputs++] = argv[i];
+    }
+    if (n_inputs == 0) {
+        const char *cache = getenv("VIGIL_CACHE");
+        const char *home = getenv("HOME");
+        const char *data = getenv("VIGIL_DATA");
+        if (cache && *cache)
+            snprintf(default_input, sizeof(default_input), "%s/videos/vtest.avi", cache);
+        else
+            snprintf(default_input, sizeof(default_input),
+                     "%s/.cache/vigil/videos/vtest.avi", home ? home : ".");
+        inputs[n_inputs++] = default_input;
+        if (!a.config) {
+            snprintf(default_config, sizeof(default_config), "%s/examples/site.yaml",
+                     data && *data ? data : VG_DATA_DIR);
+            a.config = default_config;
+        }
+    }
+
+    if (vg_context_create(&ctx) < 0)
+        return cli_error("out of memory");
+    vg_context_set_log_level(ctx, VG_LOG_WARN);
+    cli_signals_block();
+    /* Everything in the configuration is checked before any frame. */
+    if (cli_resolve_settings(ctx, &a) != 0)
+        goto out;
+    if (a.config) {
+        if (vg_rules_load(ctx, a.config, &rules) < 0) {
+            cli_error("%s", vg_context_errmsg(ctx));
+            goto out;
+        }
+        have_rules = 1;
+        if (vg_rules_config_check(ctx, &rules, 0, 0) < 0) {
+            cli_error("%s", vg_context_errmsg(ctx));
+            goto out;
+        }
+    }
+    if (cli_open_detector(ctx, &a.settings, &det) != 0)
+        goto out;
+    stats = vg_calloc(ctx, (size_t)n_inputs, sizeof(*stats));
+    if (!stats) {
+        cli_error("out of memory");
+        goto out;
+    }
+
+    exit_code = VG_EXIT_OK;
+    for (int i = 0; i < n_inputs; i++) {
+        vg_run_opts o;
+        vg_source *probe_src = NULL;
+        char suffix[80] = "";
+        int64_t total = -1;
+        int rc;
+
+        vg_run_opts_default(&o);
+        o.out_dir = a.out_dir;
+        o.rules = have_rules ? &rules : NULL;
+        o.queue_depth = (unsigned)a.settings.queue_depth;
+        o.max_frames = a.max_frames;
+        o.timeout_ms = a.settings.timeout_ms;
+        o.tracker.lost_seconds = a.settings.lost_seconds;
+        o.tracker.high_thresh = a.settings.track_high;
+        o.tracker.low_thresh = a.settings.track_low;
+        o.tracker.new_track_thresh = a.settings.track_new;
+        o.events.batch = a.settings.events_batch;
+        o.events.max_delay_ms = a.settings.events_delay_ms;
+        o.snapshots.max_age_days = a.settings.snap_max_age_days;
+        o.snapshots.max_total_bytes = (uint64_t)a.settings.snap_max_bytes;
+        o.write_snapshots = write_snaps && a.settings.snap_enabled;
+        o.write_video = write_video && a.settings.video_enabled;
+        o.video.crf = a.settings.video_crf;
+        snprintf(o.video.preset, sizeof(o.video.preset), "%s", a.settings.video_preset);
+        if (n_inputs > 1) {
+            const char *b = strrchr(inputs[i], '/');
+            snprintf(suffix, sizeof(suffix), "_%.60s", b ? b + 1 : inputs[i]);
+            for (char *p = suffix; *p; p++)
+                if (*p == '.' || *p == ':' || *p == '/')
+                    *p = '_';
+            o.suffix = suffix;
+        }
+        o.should_stop = should_stop;
+        o.progress = on_progress;
+        o.user = &r;
+        /* frame count for the progress bar */
+        {
+            vg_source_opts so;
+            vg_source_info si;
+            vg_source_opts_default(&so);
+            so.timeout_ms = o.timeout_ms;
+            if (vg_source_open(ctx, inputs[i], &so, &probe_src) == 0) {
+                vg_source_get_info(probe_src, &si);
+                total = si.frame_count;
+                vg_source_close(&probe_src);
+            }
+        }
+        if (a.max_frames > 0 && (total < 0 || a.max_frames < total))
+            total = a.max_frames;
+        cli_progress_start(&r.progress, a.quiet ? 0 : a.progress, total);
+        rc = vg_run_stream(ctx, inputs[i], det, &o, &stats[i]);
+        cli_progress_end(&r.progress);
+        n_done = i + 1;
+        if (!a.quiet)
+            print_summary(&stats[i], inputs[i]);
+        if (stats[i].stopped) {
+            snprintf(errbuf, sizeof(errbuf), "interrupted after %lld frames of %s",
+                     (long long)stats[i].frames, inputs[i]);
+            status = "interrupted";
+            exit_code = 130;
+            break;
+        }
+        if (rc == VG_ETRUNCATED) {
+            snprintf(errbuf, sizeof(errbuf), "%s (the %lld frames before the cut were processed and written)",
+                     vg_context_errmsg(ctx), (long long)stats[i].frames);
+            status = "truncated";
+            if (exit_code == VG_EXIT_OK)
+                exit_code = VG_EXIT_TRUNCATED;
+        } else if (rc < 0) {
+            snprintf(errbuf, sizeof(errbuf), "%s", vg_context_errmsg(ctx)[0]
+                                                       ? vg_context_errmsg(ctx)
+                                                       : vg_strerror(rc));
+            status = "error";
+            exit_code = VG_EXIT_ERROR;
+            if (stats[i].frames == 0 && n_inputs == 1)
+                break;
+        }
+        if (errbuf[0] && rc < 0)
+            fprintf(stderr, "vigil: error: %s\n", errbuf);
+    }
+    if (n_done > 0) {
+        FILE *f;
+        snprintf(path, sizeof(path), "%s/report.json", a.out_dir);
+        f = fopen(path, "w");
+        if (f) {
+            write_report(f, &a, a.config, inputs, n_inputs, stats, n_done, status, errbuf);
+            fclose(f);
+        } else {
+            fprintf(stderr, "vigil: warning: %s: cannot write (%s)\n", path, strerror(errno));
+        }
+        if (exit_code == 130)
+            fprintf(stderr, "vigil: stopped: %s\n", errbuf);
+        if (!a.quiet)
+            printf("outputs in %s/: events.db events.jsonl snapshots/ tracks*.txt%s report.json\n",
+                   a.out_dir, write_video ? " annotated*.mp4" : "");
+    }
+out:
+    vg_free(ctx, stats);
+    if (have_rules)
+        vg_rules_config_free(ctx, &rules);
+    vg_detector_destroy(&det);
+    vg_context_destroy(&ctx);
+    return exit_code;
+}
