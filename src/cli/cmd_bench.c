@@ -1,14 +1,21 @@
 /* vigil bench detect INPUT: decode-only, inference-only and end-to-end fps
  * measured in one run, with peak RSS. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
 #include "vigil/pipeline.h"
+#include "vigil/run.h"
+
+#ifndef VG_DATA_DIR
+#define VG_DATA_DIR "."
+#endif
 
 static void bench_usage(FILE *f)
 {
     fprintf(f,
             "usage: vigil bench detect INPUT [--json] [--frames N] [detect options]\n"
+            "       vigil bench run [INPUT] [-c CONFIG] [--out DIR] [--json] [--frames N]\n"
             "\n"
             "Measures, in one run and with the same model and threads:\n"
             "  decode_fps  decode + pre-process alone (the decode thread's stage)\n"
@@ -17,6 +24,10 @@ static void bench_usage(FILE *f)
             "              queue -> inference + head), nothing written\n"
             "and the peak RSS. The ceiling is min(decode_fps, infer_fps); the\n"
             "report gives e2e_fps / ceiling.\n"
+            "'bench run' times the whole CCTV job instead (tracking, rules, event\n"
+            "store, snapshots, annotated video; outputs in --out, default\n"
+            "out/bench) against the same ceilings (default: vtest.avi with\n"
+            "examples/site.yaml).\n"
             "  --json       {\"decode_fps\":..,\"infer_fps\":..,\"e2e_fps\":..,\"peak_rss_bytes\":..}\n"
             "  --frames N   frames per phase (default: the whole input; inference\n"
             "               alone runs min(N, 200) times)\n");
@@ -46,18 +57,25 @@ int cmd_bench(int argc, char **argv)
     vg_detect_opts dopts;
     vg_detect_stats st;
     const float *outs[VG_MAX_OUTPUTS];
-    int json = 0, exit_code = VG_EXIT_ERROR, rc;
+    int json = 0, exit_code = VG_EXIT_ERROR, rc, job = 0;
+    char default_input[1024], default_config[1024];
+    vg_rules_config rules;
+    int have_rules = 0;
+    vg_run_stats rs;
     int64_t frames = 0, n_infer, t0;
     double decode_fps = 0, infer_fps = 0, e2e_fps = 0, ceiling;
 
     memset(&a, 0, sizeof(a));
     memset(&frame, 0, sizeof(frame));
+    memset(&rules, 0, sizeof(rules));
+    memset(&rs, 0, sizeof(rs));
     if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
         bench_usage(stdout);
         return VG_EXIT_OK;
     }
-    if (argc < 2 || strcmp(argv[1], "detect") != 0)
-        return cli_usage_error("bench", "expected 'bench detect INPUT'");
+    if (argc < 2 || (strcmp(argv[1], "detect") != 0 && strcmp(argv[1], "run") != 0))
+        return cli_usage_error("bench", "expected 'bench detect INPUT' or 'bench run [INPUT]'");
+    job = !strcmp(argv[1], "run");
     for (int i = 2; i < argc; i++) {
         int r;
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -82,13 +100,45 @@ int cmd_bench(int argc, char **argv)
             return cli_usage_error("bench", "one INPUT only");
         a.input = argv[i];
     }
+    if (!a.input && job) {
+        const char *cache = getenv("VIGIL_CACHE");
+        const char *home = getenv("HOME");
+        const char *data = getenv("VIGIL_DATA");
+        if (cache && *cache)
+            snprintf(default_input, sizeof(default_input), "%s/videos/vtest.avi", cache);
+        else
+            snprintf(default_input, sizeof(default_input),
+                     "%s/.cache/vigil/videos/vtest.avi", home ? home : ".");
+        a.input = default_input;
+        if (!a.config) {
+            snprintf(default_config, sizeof(default_config), "%s/examples/site.yaml",
+                     data && *data ? data : VG_DATA_DIR);
+            a.config = default_config;
+        }
+    }
     if (!a.input)
         return cli_usage_error("bench", "missing INPUT");
+    if (!a.out_dir)
+        a.out_dir = "out/bench";
     if (vg_context_create(&ctx) < 0)
         return cli_error("out of memory");
     if (cli_resolve_settings(ctx, &a) != 0 ||
         cli_open_detector(ctx, &a.settings, &det) != 0)
         goto out;
+    if (job && a.settings.origin.spin == VG_ORIGIN_BUILTIN) {
+        /* as vigil run does: see cmd_run.c */
+        a.settings.spin = 0;
+        vg_detector_destroy(&det);
+        if (cli_open_detector(ctx, &a.settings, &det) != 0)
+            goto out;
+    }
+    if (job && a.config) {
+        if (vg_rules_load(ctx, a.config, &rules) < 0) {
+            cli_error("%s", vg_context_errmsg(ctx));
+            goto out;
+        }
+        have_rules = 1;
+    }
     vg_detect_opts_default(&dopts);
     dopts.queue_depth = (unsigned)a.settings.queue_depth;
     dopts.max_frames = a.max_frames;
@@ -134,12 +184,32 @@ int cmd_bench(int argc, char **argv)
     vg_source_close(&src);
 
     /* 3. the whole pipeline */
-    if (open_source(ctx, &a, det, vg_detect_pool_size(&dopts), &src) != 0)
-        goto out;
-    rc = vg_detect_run(ctx, src, det, &dopts, NULL, NULL, &st);
-    if (rc < 0 && rc != VG_ETRUNCATED) {
-        cli_error("%s", vg_context_errmsg(ctx));
-        goto out;
+    memset(&st, 0, sizeof(st));
+    if (job) {
+        vg_run_opts ro;
+        vg_run_opts_default(&ro);
+        ro.out_dir = a.out_dir;
+        ro.rules = have_rules ? &rules : NULL;
+        ro.queue_depth = (unsigned)a.settings.queue_depth;
+        ro.max_frames = a.max_frames;
+        ro.tracker.lost_seconds = a.settings.lost_seconds;
+        ro.video.crf = a.settings.video_crf;
+        snprintf(ro.video.preset, sizeof(ro.video.preset), "%s", a.settings.video_preset);
+        rc = vg_run_stream(ctx, a.input, det, &ro, &rs);
+        if (rc < 0 && rc != VG_ETRUNCATED) {
+            cli_error("%s", vg_context_errmsg(ctx));
+            goto out;
+        }
+        st.frames = rs.frames;
+        st.wall_s = rs.wall_s;
+    } else {
+        if (open_source(ctx, &a, det, vg_detect_pool_size(&dopts), &src) != 0)
+            goto out;
+        rc = vg_detect_run(ctx, src, det, &dopts, NULL, NULL, &st);
+        if (rc < 0 && rc != VG_ETRUNCATED) {
+            cli_error("%s", vg_context_errmsg(ctx));
+            goto out;
+        }
     }
     e2e_fps = st.wall_s > 0 ? (double)st.frames / st.wall_s : 0;
     ceiling = decode_fps < infer_fps ? decode_fps : infer_fps;
@@ -147,11 +217,14 @@ int cmd_bench(int argc, char **argv)
     if (json) {
         printf("{\"decode_fps\":%.2f,\"infer_fps\":%.2f,\"e2e_fps\":%.2f,"
                "\"peak_rss_bytes\":%llu,\"ceiling_fps\":%.2f,\"e2e_ratio\":%.3f,"
-               "\"frames\":%lld,\"threads\":%d,\"queue_depth\":%d,\"model\":",
+               "\"infer_ratio\":%.3f,\"frames\":%lld,\"threads\":%d,\"queue_depth\":%d,"
+               "\"job\":\"%s\",\"events\":%lld,\"model\":",
                decode_fps, infer_fps, e2e_fps,
                (unsigned long long)vg_peak_rss_bytes(), ceiling,
-               ceiling > 0 ? e2e_fps / ceiling : 0, (long long)st.frames,
-               a.settings.threads, a.settings.queue_depth);
+               ceiling > 0 ? e2e_fps / ceiling : 0,
+               infer_fps > 0 ? e2e_fps / infer_fps : 0, (long long)st.frames,
+               a.settings.threads, a.settings.queue_depth, job ? "run" : "detect",
+               (long long)rs.events);
         cli_json_string(stdout, a.settings.model);
         printf(",\"cpu\":");
         cli_json_string(stdout, a.sysinfo.cpu_model);
@@ -162,12 +235,15 @@ int cmd_bench(int argc, char **argv)
         printf("model      %s, %d threads\n", a.settings.model, a.settings.threads);
         printf("decode     %8.1f fps  (decode + pre-process alone)\n", decode_fps);
         printf("inference  %8.1f fps  (ONNX Runtime alone)\n", infer_fps);
-        printf("end-to-end %8.1f fps  = %.2f x min(decode, inference)\n", e2e_fps,
-               ceiling > 0 ? e2e_fps / ceiling : 0);
+        printf("end-to-end %8.1f fps  = %.2f x min(decode, inference)%s\n", e2e_fps,
+               ceiling > 0 ? e2e_fps / ceiling : 0,
+               job ? " (detect, track, rules, events, snapshots, video)" : "");
         printf("peak RSS   %s\n", cli_bytes(vg_peak_rss_bytes(), b, sizeof(b)));
     }
     exit_code = VG_EXIT_OK;
 out:
+    if (have_rules)
+        vg_rules_config_free(ctx, &rules);
     vg_frame_release(&frame);
     vg_source_close(&src);
     vg_detector_destroy(&det);

@@ -231,6 +231,11 @@ int cmd_run(int argc, char **argv)
     /* Everything in the configuration is checked before any frame. */
     if (cli_resolve_settings(ctx, &a) != 0)
         goto out;
+    /* The job shares two cores between inference, decoding and encoding:
+     * inference threads that sleep instead of spinning leave the cycles to
+     * the other stages (bench/README.md). Explicit settings win. */
+    if (a.settings.origin.spin == VG_ORIGIN_BUILTIN)
+        a.settings.spin = 0;
     if (a.config) {
         if (vg_rules_load(ctx, a.config, &rules) < 0) {
             cli_error("%s", vg_context_errmsg(ctx));
@@ -326,11 +331,14 @@ int cmd_run(int argc, char **argv)
                                                        : vg_strerror(rc));
             status = "error";
             exit_code = VG_EXIT_ERROR;
-            if (stats[i].frames == 0 && n_inputs == 1)
-                break;
         }
         if (errbuf[0] && rc < 0)
             fprintf(stderr, "vigil: error: %s\n", errbuf);
+        if (rc < 0 && rc != VG_ETRUNCATED && stats[i].frames == 0) {
+            n_done--; /* nothing was processed: no report for it */
+            if (n_inputs == 1)
+                break;
+        }
     }
     if (n_done > 0) {
         FILE *f;

@@ -49,7 +49,7 @@ void vg_settings_builtin(vg_settings *s)
     s->snap_enabled = 1;
     s->video_enabled = 1;
     s->video_crf = 23;
-    snprintf(s->video_preset, sizeof(s->video_preset), "superfast");
+    snprintf(s->video_preset, sizeof(s->video_preset), "ultrafast");
     s->events_batch = 16;
     s->events_delay_ms = 500;
 }

@@ -288,7 +288,7 @@ static struct SwsContext *make_scaler(struct SwsContext *old, int sw, int sh,
     int *inv, *tab, src_range, dst_range, bri, con, sat;
 
     c = sws_getCachedContext(old, sw, sh, sf, dw, dh, df,
-                             SWS_BILINEAR | SWS_ACCURATE_RND, NULL, NULL, NULL);
+                             SWS_BILINEAR, NULL, NULL, NULL);
     if (!c)
         return NULL;
     if (full_range &&
