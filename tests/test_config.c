@@ -118,7 +118,9 @@ static void test_sections_of_other_modules_are_left_to_them(void **state)
 {
     fixture *f = *state;
     vg_settings s;
-    assert_int_equal(load(f, "zones:\n  - name: a\nrules: []\nruntime:\n  threads: 1\n", &s), 0);
+    assert_int_equal(
+        load(f, "zones:\n  - name: a\nrules: []\nruntime:\n  threads: 1\n", &s),
+        0);
     assert_int_equal(s.threads, 1);
 }
 
@@ -135,7 +137,8 @@ static void test_unknown_key_names_line_and_column(void **state)
 {
     fixture *f = *state;
     vg_settings s;
-    assert_int_equal(load(f, "runtime:\n  threads: 1\n  thread: 2\n", &s), VG_ECONFIG);
+    assert_int_equal(load(f, "runtime:\n  threads: 1\n  thread: 2\n", &s),
+                     VG_ECONFIG);
     assert_error_at(f, 3, 3, "unknown key 'thread'");
 }
 
@@ -151,7 +154,8 @@ static void test_wrong_types_are_errors(void **state)
 {
     fixture *f = *state;
     vg_settings s;
-    assert_int_equal(load(f, "detector:\n  score_threshold: high\n", &s), VG_ECONFIG);
+    assert_int_equal(load(f, "detector:\n  score_threshold: high\n", &s),
+                     VG_ECONFIG);
     assert_error_at(f, 2, 20, "expects a number in [0, 1]");
     assert_int_equal(load(f, "runtime:\n  memory_arena: 3\n", &s), VG_ECONFIG);
     assert_error_at(f, 2, 17, "expects true or false");
@@ -159,7 +163,8 @@ static void test_wrong_types_are_errors(void **state)
     assert_error_at(f, 2, 12, "expects an integer");
     assert_int_equal(load(f, "detector:\n  classes: person\n", &s), VG_ECONFIG);
     assert_error_at(f, 2, 12, "expects a list");
-    assert_int_equal(load(f, "detector:\n  classes: [person, unicorn]\n", &s), VG_ECONFIG);
+    assert_int_equal(load(f, "detector:\n  classes: [person, unicorn]\n", &s),
+                     VG_ECONFIG);
     assert_error_at(f, 2, 21, "unknown class 'unicorn'");
     assert_int_equal(load(f, "runtime: 3\n", &s), VG_ECONFIG);
     assert_error_at(f, 1, 10, "expects a mapping");
@@ -178,22 +183,32 @@ static void test_missing_file_is_enoent(void **state)
     fixture *f = *state;
     vg_settings s;
     vg_settings_builtin(&s);
-    assert_int_equal(vg_settings_load(f->ctx, "/nonexistent/x.yaml", &s), VG_ENOENT);
+    assert_int_equal(vg_settings_load(f->ctx, "/nonexistent/x.yaml", &s),
+                     VG_ENOENT);
     assert_non_null(strstr(vg_context_errmsg(f->ctx), "/nonexistent/x.yaml"));
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_values_and_origins_are_taken_from_the_file, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_probe_changes_only_builtin_values, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sections_of_other_modules_are_left_to_them, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_empty_file_changes_nothing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_unknown_key_names_line_and_column, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_unknown_section_is_an_error, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_wrong_types_are_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_yaml_syntax_error_names_the_place, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_missing_file_is_enoent, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_values_and_origins_are_taken_from_the_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_probe_changes_only_builtin_values,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_sections_of_other_modules_are_left_to_them, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_empty_file_changes_nothing, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_key_names_line_and_column,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_section_is_an_error, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_wrong_types_are_errors, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_yaml_syntax_error_names_the_place,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_missing_file_is_enoent, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,8 +1,8 @@
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <pthread.h>
 
 #include <cmocka.h>
 
@@ -13,7 +13,9 @@ static void test_items_come_out_in_order(void **state)
     vg_queue *q;
     int v;
     (void)state;
-    assert_int_equal(vg_queue_create(NULL, sizeof(int), 3, VG_QUEUE_BLOCK, NULL, NULL, &q), 0);
+    assert_int_equal(
+        vg_queue_create(NULL, sizeof(int), 3, VG_QUEUE_BLOCK, NULL, NULL, &q),
+        0);
     for (int i = 1; i <= 3; i++)
         assert_int_equal(vg_queue_push(q, &i, 0), 0);
     for (int i = 1; i <= 3; i++) {
@@ -30,7 +32,9 @@ static void test_full_queue_blocks_then_times_out(void **state)
     vg_queue *q;
     int v = 7;
     (void)state;
-    assert_int_equal(vg_queue_create(NULL, sizeof(int), 1, VG_QUEUE_BLOCK, NULL, NULL, &q), 0);
+    assert_int_equal(
+        vg_queue_create(NULL, sizeof(int), 1, VG_QUEUE_BLOCK, NULL, NULL, &q),
+        0);
     assert_int_equal(vg_queue_push(q, &v, 0), 0);
     assert_int_equal(vg_queue_push(q, &v, 0), VG_EAGAIN);
     assert_int_equal(vg_queue_push(q, &v, 20), VG_EAGAIN);
@@ -49,7 +53,9 @@ static void test_drop_oldest_evicts_and_counts(void **state)
     vg_queue_stats st;
     int sum = 0, v;
     (void)state;
-    assert_int_equal(vg_queue_create(NULL, sizeof(int), 2, VG_QUEUE_DROP_OLDEST, count_drop, &sum, &q), 0);
+    assert_int_equal(vg_queue_create(NULL, sizeof(int), 2, VG_QUEUE_DROP_OLDEST,
+                                     count_drop, &sum, &q),
+                     0);
     for (int i = 1; i <= 5; i++)
         assert_int_equal(vg_queue_push(q, &i, 0), 0);
     assert_int_equal(sum, 1 + 2 + 3);
@@ -83,7 +89,9 @@ static void test_close_drains_then_reports_closed(void **state)
     struct prod p;
     int v, expect = 0;
     (void)state;
-    assert_int_equal(vg_queue_create(NULL, sizeof(int), 2, VG_QUEUE_BLOCK, NULL, NULL, &q), 0);
+    assert_int_equal(
+        vg_queue_create(NULL, sizeof(int), 2, VG_QUEUE_BLOCK, NULL, NULL, &q),
+        0);
     p.q = q;
     p.n = 1000;
     pthread_create(&t, NULL, producer, &p);
@@ -107,11 +115,14 @@ static void test_create_survives_allocation_failure(void **state)
     vg_context_set_log_level(ctx, VG_LOG_QUIET);
     for (int n = 1; n <= 2; n++) {
         vg_context_fail_alloc(ctx, (uint64_t)n, 0);
-        assert_int_equal(vg_queue_create(ctx, 8, 4, VG_QUEUE_BLOCK, NULL, NULL, &q), VG_ENOMEM);
+        assert_int_equal(
+            vg_queue_create(ctx, 8, 4, VG_QUEUE_BLOCK, NULL, NULL, &q),
+            VG_ENOMEM);
         assert_null(q);
     }
     vg_context_fail_alloc(ctx, 0, 0);
-    assert_int_equal(vg_queue_create(ctx, 8, 4, VG_QUEUE_BLOCK, NULL, NULL, &q), 0);
+    assert_int_equal(vg_queue_create(ctx, 8, 4, VG_QUEUE_BLOCK, NULL, NULL, &q),
+                     0);
     vg_queue_destroy(&q);
     vg_context_alloc_stats(ctx, &st);
     assert_int_equal(st.allocs, st.frees);

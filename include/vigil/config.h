@@ -58,16 +58,16 @@ typedef struct vg_settings {
     int queue_depth;
     int timeout_ms;
     /* the CCTV job (`vigil run`) */
-    double lost_seconds;      /* tracker: lost-track buffer (3) */
+    double lost_seconds;                    /* tracker: lost-track buffer (3) */
     float track_high, track_low, track_new; /* tracker thresholds */
-    double snap_max_age_days; /* snapshots retention (30) */
-    double snap_max_bytes;    /* (1 GiB) */
-    int snap_enabled;         /* (true) */
-    int video_enabled;        /* annotated video (true) */
-    int video_crf;            /* (23) */
-    char video_preset[16];    /* ("superfast") */
-    int events_batch;         /* events per commit (16) */
-    int events_delay_ms;      /* commit age bound (500) */
+    double snap_max_age_days;               /* snapshots retention (30) */
+    double snap_max_bytes;                  /* (1 GiB) */
+    int snap_enabled;                       /* (true) */
+    int video_enabled;                      /* annotated video (true) */
+    int video_crf;                          /* (23) */
+    char video_preset[16];                  /* ("superfast") */
+    int events_batch;                       /* events per commit (16) */
+    int events_delay_ms;                    /* commit age bound (500) */
     struct {
         int model, head, score_threshold, nms_iou, classes, max_detections,
             threads, graph_opt, mem_arena, spin, providers, queue_depth,

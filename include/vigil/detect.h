@@ -48,11 +48,11 @@ enum vg_head_kind {
 
 typedef struct vg_detector_opts {
     vg_session_opts session;
-    int head;             /* enum vg_head_kind */
-    float score_threshold; /* default 0.35 */
-    float nms_iou;        /* default 0.5 */
+    int head;               /* enum vg_head_kind */
+    float score_threshold;  /* default 0.35 */
+    float nms_iou;          /* default 0.5 */
     int class_agnostic_nms; /* 0 (default): NMS within each class */
-    int max_detections;   /* after NMS (default 300) */
+    int max_detections;     /* after NMS (default 300) */
     /* Class filter: when n_classes_keep > 0 only those class ids are kept. */
     int classes_keep[VG_MAX_CLASSES];
     int n_classes_keep;

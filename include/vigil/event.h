@@ -34,9 +34,9 @@ typedef struct vg_event {
     int class_id;
     char class_name[32];
     float score;
-    vg_box box;          /* the object's box in source pixels */
-    int count;           /* occupancy: objects in the zone; 1 otherwise */
-    char snapshot[256];  /* snapshot path relative to the output dir, or "" */
+    vg_box box;         /* the object's box in source pixels */
+    int count;          /* occupancy: objects in the zone; 1 otherwise */
+    char snapshot[256]; /* snapshot path relative to the output dir, or "" */
     char direction_name[32]; /* crossings: the line's name for the
                                 direction ("northbound"), else "" */
 } vg_event;

@@ -33,12 +33,12 @@ typedef struct vg_detect_opts {
 } vg_detect_opts;
 
 typedef struct vg_detect_stats {
-    int64_t frames;        /* frames through the detector */
-    int64_t detections;    /* detections delivered */
-    double wall_s;         /* whole run */
-    double decode_busy_s;  /* time the decode thread spent decoding */
-    double infer_busy_s;   /* time spent in vg_detector_run */
-    double callback_s;     /* time spent in the frame callback */
+    int64_t frames;       /* frames through the detector */
+    int64_t detections;   /* detections delivered */
+    double wall_s;        /* whole run */
+    double decode_busy_s; /* time the decode thread spent decoding */
+    double infer_busy_s;  /* time spent in vg_detector_run */
+    double callback_s;    /* time spent in the frame callback */
     unsigned queue_high_water;
     int end_code;          /* VG_EOF, VG_ETRUNCATED or an error code */
     char end_message[256]; /* the source's message when end_code != VG_EOF */

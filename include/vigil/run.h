@@ -38,17 +38,17 @@
 typedef struct vg_run_opts {
     const char *out_dir;     /* created if needed */
     const char *stream_name; /* NULL: the input's base name */
-    const char *suffix;      /* appended to tracks/annotated file names, or NULL */
+    const char *suffix; /* appended to tracks/annotated file names, or NULL */
     const vg_rules_config *rules; /* NULL: no rules (tracks only) */
-    vg_tracker_opts tracker; /* fps is taken from the stream when 0 */
+    vg_tracker_opts tracker;      /* fps is taken from the stream when 0 */
     vg_events_opts events;
     vg_snapshots_opts snapshots;
-    int write_snapshots;     /* default 1 */
+    int write_snapshots; /* default 1 */
     vg_video_writer_opts video;
-    int write_video;         /* default 1 */
-    unsigned queue_depth;    /* each of the two queues (default 4) */
-    int64_t max_frames;      /* <= 0: all */
-    int timeout_ms;          /* network timeout for the source */
+    int write_video;      /* default 1 */
+    unsigned queue_depth; /* each of the two queues (default 4) */
+    int64_t max_frames;   /* <= 0: all */
+    int timeout_ms;       /* network timeout for the source */
     /* Polled once per frame in the caller's thread; non-zero stops the run
      * (what was decoded so far is finished and written). */
     int (*should_stop)(void *user);
@@ -67,8 +67,7 @@ typedef struct vg_run_stats {
     int64_t snapshots;
     int64_t snapshot_failures;
     double wall_s;
-    double decode_busy_s, infer_busy_s, track_busy_s, rules_busy_s,
-        sink_busy_s;
+    double decode_busy_s, infer_busy_s, track_busy_s, rules_busy_s, sink_busy_s;
     unsigned decode_queue_high_water, sink_queue_high_water;
     vg_tracker_stats tracker;
     vg_rules_stats rules;
@@ -79,9 +78,9 @@ typedef struct vg_run_stats {
         char name[64];
         int kind; /* enum vg_event_kind */
         uint64_t fired, suppressed, crossed_a_to_b, crossed_b_to_a;
-    } rule[16]; /* the first 16 rules, config order */
-    int stopped;       /* 1 when should_stop ended the run */
-    int end_code;      /* VG_EOF, VG_ETRUNCATED or an error code */
+    } rule[16];   /* the first 16 rules, config order */
+    int stopped;  /* 1 when should_stop ended the run */
+    int end_code; /* VG_EOF, VG_ETRUNCATED or an error code */
     char end_message[256];
     char tracks_path[1200];
     char video_path[1200];

@@ -26,12 +26,12 @@ typedef struct vg_gpu_info {
 
 typedef struct vg_sysinfo {
     char cpu_model[128];
-    int cpu_cores;          /* logical CPUs this process may run on */
-    uint64_t memory_total;  /* bytes (cgroup limit when lower) */
+    int cpu_cores;         /* logical CPUs this process may run on */
+    uint64_t memory_total; /* bytes (cgroup limit when lower) */
     uint64_t memory_available;
     int gpu_count;
     vg_gpu_info gpus[VG_MAX_GPUS];
-    char gpu_note[128];     /* why no GPU was found, when none was */
+    char gpu_note[128]; /* why no GPU was found, when none was */
     char ort_version[32];
     char ort_providers[256]; /* comma-separated providers ONNX Runtime has */
     int ort_has_cuda;

@@ -13,13 +13,13 @@ enum vg_channel_order { VG_CHANNELS_RGB = 0, VG_CHANNELS_BGR = 1 };
 enum vg_resize_mode { VG_RESIZE_LETTERBOX = 0, VG_RESIZE_STRETCH = 1 };
 
 typedef struct vg_tensor_spec {
-    int width, height;  /* spatial size of the input */
-    int layout;         /* enum vg_layout */
-    int channels;       /* enum vg_channel_order */
-    int resize;         /* enum vg_resize_mode */
-    float mean[3];      /* subtracted first, in the model's channel order */
-    float scale[3];     /* then multiplied */
-    float pad_value;    /* pixel value (0..255) of letterbox padding */
+    int width, height; /* spatial size of the input */
+    int layout;        /* enum vg_layout */
+    int channels;      /* enum vg_channel_order */
+    int resize;        /* enum vg_resize_mode */
+    float mean[3];     /* subtracted first, in the model's channel order */
+    float scale[3];    /* then multiplied */
+    float pad_value;   /* pixel value (0..255) of letterbox padding */
 } vg_tensor_spec;
 
 #endif

@@ -5,16 +5,17 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "vigil/vigil.h"
 #include "vigil/config.h"
 #include "vigil/sysinfo.h"
+#include "vigil/vigil.h"
 
 /* Exit codes of every command (documented in the README). */
 enum {
     VG_EXIT_OK = 0,
-    VG_EXIT_ERROR = 1,     /* bad input, model or config; nothing or part done */
-    VG_EXIT_USAGE = 2,     /* bad command line */
-    VG_EXIT_TRUNCATED = 3  /* the input was cut off; outputs up to the cut kept */
+    VG_EXIT_ERROR = 1, /* bad input, model or config; nothing or part done */
+    VG_EXIT_USAGE = 2, /* bad command line */
+    VG_EXIT_TRUNCATED =
+        3 /* the input was cut off; outputs up to the cut kept */
 };
 
 int cmd_detect(int argc, char **argv);

@@ -13,24 +13,29 @@
 
 static void bench_usage(FILE *f)
 {
-    fprintf(f,
-            "usage: vigil bench detect INPUT [--json] [--frames N] [detect options]\n"
-            "       vigil bench run [INPUT] [-c CONFIG] [--out DIR] [--json] [--frames N]\n"
-            "\n"
-            "Measures, in one run and with the same model and threads:\n"
-            "  decode_fps  decode + pre-process alone (the decode thread's stage)\n"
-            "  infer_fps   ONNX Runtime alone on one real input tensor\n"
-            "  e2e_fps     the whole detect pipeline (decode thread -> bounded\n"
-            "              queue -> inference + head), nothing written\n"
-            "and the peak RSS. The ceiling is min(decode_fps, infer_fps); the\n"
-            "report gives e2e_fps / ceiling.\n"
-            "'bench run' times the whole CCTV job instead (tracking, rules, event\n"
-            "store, snapshots, annotated video; outputs in --out, default\n"
-            "out/bench) against the same ceilings (default: vtest.avi with\n"
-            "examples/site.yaml).\n"
-            "  --json       {\"decode_fps\":..,\"infer_fps\":..,\"e2e_fps\":..,\"peak_rss_bytes\":..}\n"
-            "  --frames N   frames per phase (default: the whole input; inference\n"
-            "               alone runs min(N, 200) times)\n");
+    fprintf(
+        f,
+        "usage: vigil bench detect INPUT [--json] [--frames N] [detect "
+        "options]\n"
+        "       vigil bench run [INPUT] [-c CONFIG] [--out DIR] [--json] "
+        "[--frames N]\n"
+        "\n"
+        "Measures, in one run and with the same model and threads:\n"
+        "  decode_fps  decode + pre-process alone (the decode thread's stage)\n"
+        "  infer_fps   ONNX Runtime alone on one real input tensor\n"
+        "  e2e_fps     the whole detect pipeline (decode thread -> bounded\n"
+        "              queue -> inference + head), nothing written\n"
+        "and the peak RSS. The ceiling is min(decode_fps, infer_fps); the\n"
+        "report gives e2e_fps / ceiling.\n"
+        "'bench run' times the whole CCTV job instead (tracking, rules, event\n"
+        "store, snapshots, annotated video; outputs in --out, default\n"
+        "out/bench) against the same ceilings (default: vtest.avi with\n"
+        "examples/site.yaml).\n"
+        "  --json       "
+        "{\"decode_fps\":..,\"infer_fps\":..,\"e2e_fps\":..,\"peak_rss_bytes\":"
+        "..}\n"
+        "  --frames N   frames per phase (default: the whole input; inference\n"
+        "               alone runs min(N, 200) times)\n");
 }
 
 static int open_source(vg_context *ctx, const cli_detect_args *a,
@@ -73,8 +78,10 @@ int cmd_bench(int argc, char **argv)
         bench_usage(stdout);
         return VG_EXIT_OK;
     }
-    if (argc < 2 || (strcmp(argv[1], "detect") != 0 && strcmp(argv[1], "run") != 0))
-        return cli_usage_error("bench", "expected 'bench detect INPUT' or 'bench run [INPUT]'");
+    if (argc < 2 ||
+        (strcmp(argv[1], "detect") != 0 && strcmp(argv[1], "run") != 0))
+        return cli_usage_error(
+            "bench", "expected 'bench detect INPUT' or 'bench run [INPUT]'");
     job = !strcmp(argv[1], "run");
     for (int i = 2; i < argc; i++) {
         int r;
@@ -105,13 +112,15 @@ int cmd_bench(int argc, char **argv)
         const char *home = getenv("HOME");
         const char *data = getenv("VIGIL_DATA");
         if (cache && *cache)
-            snprintf(default_input, sizeof(default_input), "%s/videos/vtest.avi", cache);
+            snprintf(default_input, sizeof(default_input),
+                     "%s/videos/vtest.avi", cache);
         else
             snprintf(default_input, sizeof(default_input),
                      "%s/.cache/vigil/videos/vtest.avi", home ? home : ".");
         a.input = default_input;
         if (!a.config) {
-            snprintf(default_config, sizeof(default_config), "%s/examples/site.yaml",
+            snprintf(default_config, sizeof(default_config),
+                     "%s/examples/site.yaml",
                      data && *data ? data : VG_DATA_DIR);
             a.config = default_config;
         }
@@ -194,7 +203,8 @@ int cmd_bench(int argc, char **argv)
         ro.max_frames = a.max_frames;
         ro.tracker.lost_seconds = a.settings.lost_seconds;
         ro.video.crf = a.settings.video_crf;
-        snprintf(ro.video.preset, sizeof(ro.video.preset), "%s", a.settings.video_preset);
+        snprintf(ro.video.preset, sizeof(ro.video.preset), "%s",
+                 a.settings.video_preset);
         rc = vg_run_stream(ctx, a.input, det, &ro, &rs);
         if (rc < 0 && rc != VG_ETRUNCATED) {
             cli_error("%s", vg_context_errmsg(ctx));
@@ -215,16 +225,18 @@ int cmd_bench(int argc, char **argv)
     ceiling = decode_fps < infer_fps ? decode_fps : infer_fps;
 
     if (json) {
-        printf("{\"decode_fps\":%.2f,\"infer_fps\":%.2f,\"e2e_fps\":%.2f,"
-               "\"peak_rss_bytes\":%llu,\"ceiling_fps\":%.2f,\"e2e_ratio\":%.3f,"
-               "\"infer_ratio\":%.3f,\"frames\":%lld,\"threads\":%d,\"queue_depth\":%d,"
-               "\"job\":\"%s\",\"events\":%lld,\"model\":",
-               decode_fps, infer_fps, e2e_fps,
-               (unsigned long long)vg_peak_rss_bytes(), ceiling,
-               ceiling > 0 ? e2e_fps / ceiling : 0,
-               infer_fps > 0 ? e2e_fps / infer_fps : 0, (long long)st.frames,
-               a.settings.threads, a.settings.queue_depth, job ? "run" : "detect",
-               (long long)rs.events);
+        printf(
+            "{\"decode_fps\":%.2f,\"infer_fps\":%.2f,\"e2e_fps\":%.2f,"
+            "\"peak_rss_bytes\":%llu,\"ceiling_fps\":%.2f,\"e2e_ratio\":%.3f,"
+            "\"infer_ratio\":%.3f,\"frames\":%lld,\"threads\":%d,\"queue_"
+            "depth\":%d,"
+            "\"job\":\"%s\",\"events\":%lld,\"model\":",
+            decode_fps, infer_fps, e2e_fps,
+            (unsigned long long)vg_peak_rss_bytes(), ceiling,
+            ceiling > 0 ? e2e_fps / ceiling : 0,
+            infer_fps > 0 ? e2e_fps / infer_fps : 0, (long long)st.frames,
+            a.settings.threads, a.settings.queue_depth, job ? "run" : "detect",
+            (long long)rs.events);
         cli_json_string(stdout, a.settings.model);
         printf(",\"cpu\":");
         cli_json_string(stdout, a.sysinfo.cpu_model);
@@ -232,11 +244,13 @@ int cmd_bench(int argc, char **argv)
     } else {
         char b[32];
         printf("input      %s (%lld frames)\n", a.input, (long long)st.frames);
-        printf("model      %s, %d threads\n", a.settings.model, a.settings.threads);
-        printf("decode     %8.1f fps  (decode + pre-process alone)\n", decode_fps);
+        printf("model      %s, %d threads\n", a.settings.model,
+               a.settings.threads);
+        printf("decode     %8.1f fps  (decode + pre-process alone)\n",
+               decode_fps);
         printf("inference  %8.1f fps  (ONNX Runtime alone)\n", infer_fps);
-        printf("end-to-end %8.1f fps  = %.2f x min(decode, inference)%s\n", e2e_fps,
-               ceiling > 0 ? e2e_fps / ceiling : 0,
+        printf("end-to-end %8.1f fps  = %.2f x min(decode, inference)%s\n",
+               e2e_fps, ceiling > 0 ? e2e_fps / ceiling : 0,
                job ? " (detect, track, rules, events, snapshots, video)" : "");
         printf("peak RSS   %s\n", cli_bytes(vg_peak_rss_bytes(), b, sizeof(b)));
     }

@@ -11,34 +11,38 @@
 
 static void detect_usage(FILE *f)
 {
-    fprintf(f,
-            "usage: vigil detect INPUT [OPTIONS]\n"
-            "\n"
-            "Detects objects in a video file, image or rtsp:// / http:// stream\n"
-            "and writes, in the output directory:\n"
-            "  dets.txt      MOTChallenge detections: frame,-1,x,y,w,h,score,-1,-1,-1\n"
-            "  dets.jsonl    one JSON object per detection, with the class name\n"
-            "  report.json   input, model, settings, counts, per-stage fps, peak RSS\n"
-            "  preview.jpg   the frame with the most detections, boxes drawn\n"
-            "\n"
-            "options:\n"
-            "  -m, --model FILE     ONNX detector (default: the cached NanoDet)\n"
-            "      --head KIND      auto, nanodet, yolov5 or yolov8 (default auto)\n"
-            "      --classes LIST   keep only these COCO classes, e.g. person,car\n"
-            "  -o, --out DIR        output directory (default out)\n"
-            "  -c, --config FILE    YAML configuration (see docs/config.md)\n"
-            "      --score S        score threshold 0..1 (default 0.35)\n"
-            "      --iou T          NMS IoU threshold 0..1 (default 0.5)\n"
-            "      --threads N      inference threads (default: usable cores)\n"
-            "      --queue N        frames queued between decode and inference\n"
-            "      --max-frames N   stop after N frames\n"
-            "      --timeout-ms N   network timeout (default 5000)\n"
-            "      --no-preview     do not write preview.jpg\n"
-            "      --progress / --no-progress   force the progress bar on/off\n"
-            "  -q, --quiet          no summary\n"
-            "\n"
-            "Exit status: 0 success, 1 error, 2 bad usage, 3 input truncated\n"
-            "(detections up to the cut are written), 130 interrupted.\n");
+    fprintf(
+        f,
+        "usage: vigil detect INPUT [OPTIONS]\n"
+        "\n"
+        "Detects objects in a video file, image or rtsp:// / http:// stream\n"
+        "and writes, in the output directory:\n"
+        "  dets.txt      MOTChallenge detections: "
+        "frame,-1,x,y,w,h,score,-1,-1,-1\n"
+        "  dets.jsonl    one JSON object per detection, with the class name\n"
+        "  report.json   input, model, settings, counts, per-stage fps, peak "
+        "RSS\n"
+        "  preview.jpg   the frame with the most detections, boxes drawn\n"
+        "\n"
+        "options:\n"
+        "  -m, --model FILE     ONNX detector (default: the cached NanoDet)\n"
+        "      --head KIND      auto, nanodet, yolov5 or yolov8 (default "
+        "auto)\n"
+        "      --classes LIST   keep only these COCO classes, e.g. person,car\n"
+        "  -o, --out DIR        output directory (default out)\n"
+        "  -c, --config FILE    YAML configuration (see docs/config.md)\n"
+        "      --score S        score threshold 0..1 (default 0.35)\n"
+        "      --iou T          NMS IoU threshold 0..1 (default 0.5)\n"
+        "      --threads N      inference threads (default: usable cores)\n"
+        "      --queue N        frames queued between decode and inference\n"
+        "      --max-frames N   stop after N frames\n"
+        "      --timeout-ms N   network timeout (default 5000)\n"
+        "      --no-preview     do not write preview.jpg\n"
+        "      --progress / --no-progress   force the progress bar on/off\n"
+        "  -q, --quiet          no summary\n"
+        "\n"
+        "Exit status: 0 success, 1 error, 2 bad usage, 3 input truncated\n"
+        "(detections up to the cut are written), 130 interrupted.\n");
 }
 
 typedef struct detect_job {
@@ -69,12 +73,13 @@ static int on_frame(void *user, const vg_frame *f, const vg_detection *dets,
         fprintf(job->txt, "%lld,-1,%.2f,%.2f,%.2f,%.2f,%.4f,-1,-1,-1\n",
                 (long long)frame_no, d->box.x, d->box.y, d->box.w, d->box.h,
                 d->score);
-        fprintf(job->jsonl,
-                "{\"frame\":%lld,\"time\":%.3f,\"class\":\"%s\",\"class_id\":%d,"
-                "\"score\":%.4f,\"box\":[%.2f,%.2f,%.2f,%.2f]}\n",
-                (long long)frame_no, f->time_s,
-                vg_detector_class_name(job->det, d->class_id), d->class_id,
-                d->score, d->box.x, d->box.y, d->box.w, d->box.h);
+        fprintf(
+            job->jsonl,
+            "{\"frame\":%lld,\"time\":%.3f,\"class\":\"%s\",\"class_id\":%d,"
+            "\"score\":%.4f,\"box\":[%.2f,%.2f,%.2f,%.2f]}\n",
+            (long long)frame_no, f->time_s,
+            vg_detector_class_name(job->det, d->class_id), d->class_id,
+            d->score, d->box.x, d->box.y, d->box.w, d->box.h);
     }
     if (ferror(job->txt) || ferror(job->jsonl)) {
         job->write_error = errno ? errno : EIO;
@@ -87,7 +92,8 @@ static int on_frame(void *user, const vg_frame *f, const vg_detection *dets,
             memcpy(job->preview + (size_t)y * job->preview_stride,
                    src + (size_t)y * f->image_stride, (size_t)f->width * 3);
         job->preview_n = n < 64 ? n : 64;
-        memcpy(job->preview_dets, dets, sizeof(dets[0]) * (size_t)job->preview_n);
+        memcpy(job->preview_dets, dets,
+               sizeof(dets[0]) * (size_t)job->preview_n);
         job->preview_frame = frame_no;
     }
     cli_progress_update(&job->progress, frame_no);
@@ -144,24 +150,28 @@ static void write_report(FILE *f, const cli_detect_args *a,
 
     fprintf(f, "{\n  \"command\": \"detect\",\n  \"input\": ");
     cli_json_string(f, a->input);
-    fprintf(f, ",\n  \"input_info\": {\"width\": %d, \"height\": %d, \"fps\": %.3f, "
-               "\"frame_count\": %lld, \"codec\": ",
-            si->width, si->height, si->fps, (long long)si->frame_count);
+    fprintf(
+        f,
+        ",\n  \"input_info\": {\"width\": %d, \"height\": %d, \"fps\": %.3f, "
+        "\"frame_count\": %lld, \"codec\": ",
+        si->width, si->height, si->fps, (long long)si->frame_count);
     cli_json_string(f, si->codec);
     fprintf(f, "},\n  \"model\": ");
     cli_json_string(f, s->model);
     fprintf(f, ",\n  \"head\": \"%s\",\n  \"provider\": \"%s\",\n",
             vg_detector_head_name(job->det),
             vg_session_provider(vg_detector_session(job->det)));
-    fprintf(f, "  \"settings\": {\"threads\": %d, \"score_threshold\": %.3f, "
-               "\"nms_iou\": %.3f, \"queue_depth\": %d, \"classes\": [",
+    fprintf(f,
+            "  \"settings\": {\"threads\": %d, \"score_threshold\": %.3f, "
+            "\"nms_iou\": %.3f, \"queue_depth\": %d, \"classes\": [",
             s->threads, s->score_threshold, s->nms_iou, s->queue_depth);
     for (int i = 0; i < s->n_classes; i++)
         fprintf(f, "%s\"%s\"", i ? ", " : "", s->classes[i]);
     fprintf(f, "]},\n  \"status\": \"%s\",\n  \"error\": ", status);
     cli_json_string(f, error ? error : "");
-    fprintf(f, ",\n  \"frames\": %lld,\n  \"detections\": %lld,\n"
-               "  \"detections_by_class\": {",
+    fprintf(f,
+            ",\n  \"frames\": %lld,\n  \"detections\": %lld,\n"
+            "  \"detections_by_class\": {",
             (long long)st->frames, (long long)st->detections);
     for (int c = 0; c < VG_MAX_CLASSES; c++) {
         if (!job->class_counts[c])
@@ -171,17 +181,21 @@ static void write_report(FILE *f, const cli_detect_args *a,
                 (long long)job->class_counts[c]);
         first = 0;
     }
-    fprintf(f, "},\n  \"timing\": {\"wall_s\": %.3f, \"decode_busy_s\": %.3f, "
-               "\"infer_busy_s\": %.3f, \"decode_fps\": %.2f, \"infer_fps\": %.2f, "
-               "\"e2e_fps\": %.2f, \"queue_high_water\": %u},\n",
-            st->wall_s, st->decode_busy_s, st->infer_busy_s,
-            st->decode_busy_s > 0 ? (double)st->frames / st->decode_busy_s : 0,
-            st->infer_busy_s > 0 ? (double)st->frames / st->infer_busy_s : 0, e2e,
-            st->queue_high_water);
+    fprintf(
+        f,
+        "},\n  \"timing\": {\"wall_s\": %.3f, \"decode_busy_s\": %.3f, "
+        "\"infer_busy_s\": %.3f, \"decode_fps\": %.2f, \"infer_fps\": %.2f, "
+        "\"e2e_fps\": %.2f, \"queue_high_water\": %u},\n",
+        st->wall_s, st->decode_busy_s, st->infer_busy_s,
+        st->decode_busy_s > 0 ? (double)st->frames / st->decode_busy_s : 0,
+        st->infer_busy_s > 0 ? (double)st->frames / st->infer_busy_s : 0, e2e,
+        st->queue_high_water);
     fprintf(f, "  \"memory\": {\"peak_rss_bytes\": %llu},\n",
             (unsigned long long)vg_peak_rss_bytes());
-    fprintf(f, "  \"outputs\": {\"detections_mot\": \"dets.txt\", \"detections_jsonl\": "
-               "\"dets.jsonl\", \"preview\": %s}\n}\n",
+    fprintf(f,
+            "  \"outputs\": {\"detections_mot\": \"dets.txt\", "
+            "\"detections_jsonl\": "
+            "\"dets.jsonl\", \"preview\": %s}\n}\n",
             preview_written ? "\"preview.jpg\"" : "null");
 }
 
@@ -259,7 +273,8 @@ int cmd_detect(int argc, char **argv)
     vg_source_get_info(src, &si);
 
     if (make_dir(a.out_dir) != 0) {
-        cli_error("%s: cannot create output directory (%s)", a.out_dir, strerror(errno));
+        cli_error("%s: cannot create output directory (%s)", a.out_dir,
+                  strerror(errno));
         goto out;
     }
     snprintf(path, sizeof(path), "%s/dets.txt", a.out_dir);
@@ -278,7 +293,8 @@ int cmd_detect(int argc, char **argv)
         job.preview_w = si.width;
         job.preview_h = si.height;
         job.preview_stride = si.width * 3;
-        job.preview = vg_malloc(ctx, (size_t)job.preview_stride * (size_t)si.height);
+        job.preview =
+            vg_malloc(ctx, (size_t)job.preview_stride * (size_t)si.height);
         if (!job.preview) {
             cli_error("out of memory for the preview picture");
             goto out;
@@ -305,25 +321,31 @@ int cmd_detect(int argc, char **argv)
         status = "interrupted";
         exit_code = 130;
     } else if (rc == VG_ETRUNCATED) {
-        snprintf(errbuf, sizeof(errbuf), "%s (detections for the %lld frames before the cut were written)",
-                 st.end_message[0] ? st.end_message : vg_context_errmsg(ctx),
-                 (long long)st.frames);
+        snprintf(
+            errbuf, sizeof(errbuf),
+            "%s (detections for the %lld frames before the cut were written)",
+            st.end_message[0] ? st.end_message : vg_context_errmsg(ctx),
+            (long long)st.frames);
         status = "truncated";
         exit_code = VG_EXIT_TRUNCATED;
     } else if (rc < 0) {
-        snprintf(errbuf, sizeof(errbuf), "%s", vg_context_errmsg(ctx)[0] ? vg_context_errmsg(ctx) : vg_strerror(rc));
+        snprintf(errbuf, sizeof(errbuf), "%s",
+                 vg_context_errmsg(ctx)[0] ? vg_context_errmsg(ctx)
+                                           : vg_strerror(rc));
         status = "error";
         exit_code = VG_EXIT_ERROR;
     } else {
         exit_code = VG_EXIT_OK;
     }
     if (fclose(job.txt) != 0 && exit_code == VG_EXIT_OK) {
-        snprintf(errbuf, sizeof(errbuf), "%s/dets.txt: write failed", a.out_dir);
+        snprintf(errbuf, sizeof(errbuf), "%s/dets.txt: write failed",
+                 a.out_dir);
         exit_code = VG_EXIT_ERROR;
     }
     job.txt = NULL;
     if (fclose(job.jsonl) != 0 && exit_code == VG_EXIT_OK) {
-        snprintf(errbuf, sizeof(errbuf), "%s/dets.jsonl: write failed", a.out_dir);
+        snprintf(errbuf, sizeof(errbuf), "%s/dets.jsonl: write failed",
+                 a.out_dir);
         exit_code = VG_EXIT_ERROR;
     }
     job.jsonl = NULL;
@@ -337,13 +359,16 @@ int cmd_detect(int argc, char **argv)
     snprintf(path, sizeof(path), "%s/report.json", a.out_dir);
     report = fopen(path, "w");
     if (report) {
-        write_report(report, &a, &si, &job, &st, status, errbuf, preview_written);
+        write_report(report, &a, &si, &job, &st, status, errbuf,
+                     preview_written);
         fclose(report);
     } else {
-        fprintf(stderr, "vigil: warning: %s: cannot write (%s)\n", path, strerror(errno));
+        fprintf(stderr, "vigil: warning: %s: cannot write (%s)\n", path,
+                strerror(errno));
     }
     if (errbuf[0])
-        fprintf(stderr, "vigil: %s: %s\n", exit_code == 130 ? "stopped" : "error", errbuf);
+        fprintf(stderr, "vigil: %s: %s\n",
+                exit_code == 130 ? "stopped" : "error", errbuf);
     if (!a.quiet) {
         char b[32];
         printf("%lld frames, %lld detections in %.2f s: decode %.1f fps, "

@@ -32,7 +32,8 @@ int cmd_info(int argc, char **argv)
         } else if (!strcmp(argv[i], "--timeout-ms") && i + 1 < argc) {
             timeout_ms = atoi(argv[++i]);
             if (timeout_ms <= 0)
-                return cli_usage_error("info", "--timeout-ms expects a positive integer");
+                return cli_usage_error(
+                    "info", "--timeout-ms expects a positive integer");
         } else if (argv[i][0] == '-' && argv[i][1]) {
             return cli_usage_error("info", "unknown option '%s'", argv[i]);
         } else if (!input) {
@@ -65,8 +66,8 @@ int cmd_info(int argc, char **argv)
         cli_json_string(stdout, si.codec);
         printf(",\"format\":");
         cli_json_string(stdout, si.format);
-        printf(",\"is_image\":%s,\"is_live\":%s}\n", si.is_image ? "true" : "false",
-               si.is_live ? "true" : "false");
+        printf(",\"is_image\":%s,\"is_live\":%s}\n",
+               si.is_image ? "true" : "false", si.is_live ? "true" : "false");
     } else {
         printf("input:       %s\n", input);
         printf("size:        %dx%d\n", si.width, si.height);
@@ -79,7 +80,9 @@ int cmd_info(int argc, char **argv)
             printf("duration:    %.3f s\n", si.duration_s);
         printf("codec:       %s\n", si.codec);
         printf("container:   %s\n", si.format);
-        printf("kind:        %s\n", si.is_image ? "image" : si.is_live ? "live stream" : "video file");
+        printf("kind:        %s\n", si.is_image  ? "image"
+                                    : si.is_live ? "live stream"
+                                                 : "video file");
     }
     vg_source_close(&src);
     vg_context_destroy(&ctx);

@@ -5,13 +5,14 @@
 
 static void probe_usage(FILE *f)
 {
-    fprintf(f, "usage: vigil probe [-c CONFIG] [--json] [detect options]\n"
-               "\n"
-               "Prints the CPU, memory and GPUs found, the ONNX Runtime\n"
-               "providers available, and each setting vigil would use with\n"
-               "where it came from: command line / config > probed > built-in.\n"
-               "  -c, --config FILE   YAML configuration to resolve\n"
-               "  --json              one JSON object instead of text\n");
+    fprintf(f,
+            "usage: vigil probe [-c CONFIG] [--json] [detect options]\n"
+            "\n"
+            "Prints the CPU, memory and GPUs found, the ONNX Runtime\n"
+            "providers available, and each setting vigil would use with\n"
+            "where it came from: command line / config > probed > built-in.\n"
+            "  -c, --config FILE   YAML configuration to resolve\n"
+            "  --json              one JSON object instead of text\n");
 }
 
 int cmd_probe(int argc, char **argv)
@@ -50,7 +51,8 @@ int cmd_probe(int argc, char **argv)
     if (json) {
         printf("{\"cpu\":{\"model\":");
         cli_json_string(stdout, si->cpu_model);
-        printf(",\"cores\":%d},\"memory\":{\"total_bytes\":%llu,\"available_bytes\":%llu},",
+        printf(",\"cores\":%d},\"memory\":{\"total_bytes\":%llu,\"available_"
+               "bytes\":%llu},",
                si->cpu_cores, (unsigned long long)si->memory_total,
                (unsigned long long)si->memory_available);
         printf("\"gpus\":[");
@@ -98,24 +100,33 @@ int cmd_probe(int argc, char **argv)
                cli_bytes(si->gpus[i].memory_free, b2, sizeof(b2)));
     printf("  onnxruntime: %s (%s)\n", si->ort_version, si->ort_providers);
     printf("configuration (explicit > probed > built-in)\n");
-    printf("  %-18s %-40s %s\n", "model", s->model, vg_origin_name(s->origin.model));
-    printf("  %-18s %-40d %s\n", "threads", s->threads, vg_origin_name(s->origin.threads));
+    printf("  %-18s %-40s %s\n", "model", s->model,
+           vg_origin_name(s->origin.model));
+    printf("  %-18s %-40d %s\n", "threads", s->threads,
+           vg_origin_name(s->origin.threads));
     {
         char prov[64] = "";
         for (int i = 0; i < s->n_providers; i++) {
             size_t l = strlen(prov);
-            snprintf(prov + l, sizeof(prov) - l, "%s%s", i ? "," : "", s->providers[i]);
+            snprintf(prov + l, sizeof(prov) - l, "%s%s", i ? "," : "",
+                     s->providers[i]);
         }
-        printf("  %-18s %-40s %s\n", "providers", prov, vg_origin_name(s->origin.providers));
+        printf("  %-18s %-40s %s\n", "providers", prov,
+               vg_origin_name(s->origin.providers));
     }
-    printf("  %-18s %-40s %s\n", "head", vg_head_kind_name(s->head), vg_origin_name(s->origin.head));
+    printf("  %-18s %-40s %s\n", "head", vg_head_kind_name(s->head),
+           vg_origin_name(s->origin.head));
     printf("  %-18s %-40.2f %s\n", "score_threshold", s->score_threshold,
            vg_origin_name(s->origin.score_threshold));
-    printf("  %-18s %-40.2f %s\n", "nms_iou", s->nms_iou, vg_origin_name(s->origin.nms_iou));
+    printf("  %-18s %-40.2f %s\n", "nms_iou", s->nms_iou,
+           vg_origin_name(s->origin.nms_iou));
     printf("  %-18s %-40d %s\n", "queue_depth", s->queue_depth,
            vg_origin_name(s->origin.queue_depth));
     printf("  %-18s %-40s %s\n", "graph_optimization",
-           s->graph_opt == 0 ? "none" : s->graph_opt == 1 ? "basic" : s->graph_opt == 2 ? "extended" : "all",
+           s->graph_opt == 0   ? "none"
+           : s->graph_opt == 1 ? "basic"
+           : s->graph_opt == 2 ? "extended"
+                               : "all",
            vg_origin_name(s->origin.graph_opt));
     printf("  %-18s %-40s %s\n", "memory_arena", s->mem_arena ? "on" : "off",
            vg_origin_name(s->origin.mem_arena));

@@ -14,35 +14,39 @@
 
 static void run_usage(FILE *f)
 {
-    fprintf(f,
-            "usage: vigil run [INPUT ...] [-c CONFIG] [--out DIR] [OPTIONS]\n"
-            "\n"
-            "Watches each INPUT (video file, image, rtsp:// or http:// stream):\n"
-            "detects objects, tracks them (ByteTrack), applies the zone rules of\n"
-            "CONFIG (intrusion, dwell, line crossing, occupancy) and writes to DIR:\n"
-            "  events.db       SQLite events (schema: docs/events.md)\n"
-            "  events.jsonl    the same events, one JSON object per line\n"
-            "  snapshots/      DATE/EVENT_ID.jpg, the event's object outlined\n"
-            "  annotated.mp4   H.264 with boxes, track ids, zones, recent events\n"
-            "  tracks.txt      MOTChallenge tracks: frame,id,x,y,w,h,score,-1,-1,-1\n"
-            "  report.json     frames, fps per stage, events per rule, memory\n"
-            "With several inputs, tracks and video get a _STREAM suffix.\n"
-            "With no INPUT: the bundled vtest.avi with examples/site.yaml.\n"
-            "\n"
-            "options:\n"
-            "  -c, --config FILE   YAML: detector, runtime, tracker, zones, rules,\n"
-            "                      events, snapshots, video (docs/config.md)\n"
-            "  -o, --out DIR       output directory (default out)\n"
-            "  -m, --model FILE    ONNX detector (default: the cached NanoDet)\n"
-            "      --classes LIST  COCO classes to detect, e.g. person,car\n"
-            "      --threads N     inference threads\n"
-            "      --max-frames N  stop each input after N frames\n"
-            "      --no-video      do not write annotated.mp4\n"
-            "      --no-snapshots  do not write snapshots\n"
-            "      --progress / --no-progress, -q/--quiet\n"
-            "\n"
-            "Exit status: 0 success, 1 error, 2 bad usage, 3 input truncated\n"
-            "(everything before the cut is written), 130 interrupted.\n");
+    fprintf(
+        f,
+        "usage: vigil run [INPUT ...] [-c CONFIG] [--out DIR] [OPTIONS]\n"
+        "\n"
+        "Watches each INPUT (video file, image, rtsp:// or http:// stream):\n"
+        "detects objects, tracks them (ByteTrack), applies the zone rules of\n"
+        "CONFIG (intrusion, dwell, line crossing, occupancy) and writes to "
+        "DIR:\n"
+        "  events.db       SQLite events (schema: docs/events.md)\n"
+        "  events.jsonl    the same events, one JSON object per line\n"
+        "  snapshots/      DATE/EVENT_ID.jpg, the event's object outlined\n"
+        "  annotated.mp4   H.264 with boxes, track ids, zones, recent events\n"
+        "  tracks.txt      MOTChallenge tracks: "
+        "frame,id,x,y,w,h,score,-1,-1,-1\n"
+        "  report.json     frames, fps per stage, events per rule, memory\n"
+        "With several inputs, tracks and video get a _STREAM suffix.\n"
+        "With no INPUT: the bundled vtest.avi with examples/site.yaml.\n"
+        "\n"
+        "options:\n"
+        "  -c, --config FILE   YAML: detector, runtime, tracker, zones, "
+        "rules,\n"
+        "                      events, snapshots, video (docs/config.md)\n"
+        "  -o, --out DIR       output directory (default out)\n"
+        "  -m, --model FILE    ONNX detector (default: the cached NanoDet)\n"
+        "      --classes LIST  COCO classes to detect, e.g. person,car\n"
+        "      --threads N     inference threads\n"
+        "      --max-frames N  stop each input after N frames\n"
+        "      --no-video      do not write annotated.mp4\n"
+        "      --no-snapshots  do not write snapshots\n"
+        "      --progress / --no-progress, -q/--quiet\n"
+        "\n"
+        "Exit status: 0 success, 1 error, 2 bad usage, 3 input truncated\n"
+        "(everything before the cut is written), 130 interrupted.\n");
 }
 
 typedef struct run_cli {
@@ -61,8 +65,8 @@ static void on_progress(void *user, int64_t frames)
     cli_progress_update(&r->progress, frames);
 }
 
-static void write_report(FILE *f, const cli_detect_args *a,
-                         const char *config, const char **inputs, int n_inputs,
+static void write_report(FILE *f, const cli_detect_args *a, const char *config,
+                         const char **inputs, int n_inputs,
                          const vg_run_stats *st, int n_st, const char *status,
                          const char *error)
 {
@@ -78,51 +82,63 @@ static void write_report(FILE *f, const cli_detect_args *a,
         double e2e = s->wall_s > 0 ? (double)s->frames / s->wall_s : 0;
         fprintf(f, "%s\n    {\"input\": ", i ? "," : "");
         cli_json_string(f, i < n_inputs ? inputs[i] : "");
-        fprintf(f, ", \"width\": %d, \"height\": %d, \"fps\": %.3f,\n", s->width,
-                s->height, s->fps);
-        fprintf(f, "     \"frames\": %lld, \"detections\": %lld, \"events\": %lld,\n",
-                (long long)s->frames, (long long)s->detections,
-                (long long)s->events);
-        fprintf(f, "     \"events_by_kind\": {\"intrusion\": %lld, \"dwell\": %lld, "
-                   "\"line_crossing\": %lld, \"occupancy\": %lld},\n",
-                (long long)s->events_by_kind[0], (long long)s->events_by_kind[1],
-                (long long)s->events_by_kind[2], (long long)s->events_by_kind[3]);
+        fprintf(f, ", \"width\": %d, \"height\": %d, \"fps\": %.3f,\n",
+                s->width, s->height, s->fps);
+        fprintf(
+            f,
+            "     \"frames\": %lld, \"detections\": %lld, \"events\": %lld,\n",
+            (long long)s->frames, (long long)s->detections,
+            (long long)s->events);
+        fprintf(
+            f,
+            "     \"events_by_kind\": {\"intrusion\": %lld, \"dwell\": %lld, "
+            "\"line_crossing\": %lld, \"occupancy\": %lld},\n",
+            (long long)s->events_by_kind[0], (long long)s->events_by_kind[1],
+            (long long)s->events_by_kind[2], (long long)s->events_by_kind[3]);
         fprintf(f, "     \"rules\": [");
         for (int r = 0; r < s->n_rules; r++) {
             fprintf(f, "%s{\"name\": ", r ? ", " : "");
             cli_json_string(f, s->rule[r].name);
-            fprintf(f, ", \"kind\": \"%s\", \"fired\": %llu, \"suppressed\": %llu, "
-                       "\"crossed_a_to_b\": %llu, \"crossed_b_to_a\": %llu}",
-                    vg_event_kind_name(s->rule[r].kind),
-                    (unsigned long long)s->rule[r].fired,
-                    (unsigned long long)s->rule[r].suppressed,
-                    (unsigned long long)s->rule[r].crossed_a_to_b,
-                    (unsigned long long)s->rule[r].crossed_b_to_a);
+            fprintf(
+                f,
+                ", \"kind\": \"%s\", \"fired\": %llu, \"suppressed\": %llu, "
+                "\"crossed_a_to_b\": %llu, \"crossed_b_to_a\": %llu}",
+                vg_event_kind_name(s->rule[r].kind),
+                (unsigned long long)s->rule[r].fired,
+                (unsigned long long)s->rule[r].suppressed,
+                (unsigned long long)s->rule[r].crossed_a_to_b,
+                (unsigned long long)s->rule[r].crossed_b_to_a);
         }
-        fprintf(f, "],\n     \"snapshots\": {\"written\": %lld, \"failed\": %lld, "
-                   "\"files\": %llu, \"bytes\": %llu, \"deleted\": %llu, \"disabled\": %s},\n",
+        fprintf(f,
+                "],\n     \"snapshots\": {\"written\": %lld, \"failed\": %lld, "
+                "\"files\": %llu, \"bytes\": %llu, \"deleted\": %llu, "
+                "\"disabled\": %s},\n",
                 (long long)s->snapshots, (long long)s->snapshot_failures,
                 (unsigned long long)s->snapshot_store.files,
                 (unsigned long long)s->snapshot_store.total_bytes,
                 (unsigned long long)s->snapshot_store.deleted,
                 s->snapshot_store.disabled ? "true" : "false");
-        fprintf(f, "     \"tracker\": {\"confirmed\": %lld, \"removed\": %lld, "
-                   "\"evicted\": %lld, \"refused\": %lld, \"tracked_now\": %d, "
-                   "\"lost_now\": %d, \"bytes_held\": %zu},\n",
+        fprintf(f,
+                "     \"tracker\": {\"confirmed\": %lld, \"removed\": %lld, "
+                "\"evicted\": %lld, \"refused\": %lld, \"tracked_now\": %d, "
+                "\"lost_now\": %d, \"bytes_held\": %zu},\n",
                 (long long)s->tracker.confirmed, (long long)s->tracker.removed,
                 (long long)s->tracker.evicted, (long long)s->tracker.refused,
                 s->tracker.tracked, s->tracker.lost, s->tracker.bytes_held);
-        fprintf(f, "     \"rule_state\": {\"entries\": %d, \"capacity\": %d, "
-                   "\"evictions\": %llu, \"expirations\": %llu, \"forgotten\": %llu},\n",
+        fprintf(f,
+                "     \"rule_state\": {\"entries\": %d, \"capacity\": %d, "
+                "\"evictions\": %llu, \"expirations\": %llu, \"forgotten\": "
+                "%llu},\n",
                 s->rules.entries, s->rules.capacity,
                 (unsigned long long)s->rules.evictions,
                 (unsigned long long)s->rules.expirations,
                 (unsigned long long)s->rules.forgotten);
-        fprintf(f, "     \"timing\": {\"wall_s\": %.3f, \"e2e_fps\": %.2f, "
-                   "\"decode_busy_s\": %.3f, \"infer_busy_s\": %.3f, "
-                   "\"track_busy_s\": %.3f, \"rules_busy_s\": %.3f, "
-                   "\"sink_busy_s\": %.3f, \"decode_queue_high_water\": %u, "
-                   "\"sink_queue_high_water\": %u},\n",
+        fprintf(f,
+                "     \"timing\": {\"wall_s\": %.3f, \"e2e_fps\": %.2f, "
+                "\"decode_busy_s\": %.3f, \"infer_busy_s\": %.3f, "
+                "\"track_busy_s\": %.3f, \"rules_busy_s\": %.3f, "
+                "\"sink_busy_s\": %.3f, \"decode_queue_high_water\": %u, "
+                "\"sink_queue_high_water\": %u},\n",
                 s->wall_s, e2e, s->decode_busy_s, s->infer_busy_s,
                 s->track_busy_s, s->rules_busy_s, s->sink_busy_s,
                 s->decode_queue_high_water, s->sink_queue_high_water);
@@ -130,10 +146,11 @@ static void write_report(FILE *f, const cli_detect_args *a,
         cli_json_string(f, s->tracks_path);
         fprintf(f, ", \"video\": ");
         cli_json_string(f, s->video_path);
-        fprintf(f, "}, \"end\": \"%s\"}", s->end_code == VG_ETRUNCATED ? "truncated"
-                                          : s->stopped                 ? "interrupted"
-                                          : s->end_code == VG_EOF      ? "end"
-                                                                       : "error");
+        fprintf(f, "}, \"end\": \"%s\"}",
+                s->end_code == VG_ETRUNCATED ? "truncated"
+                : s->stopped                 ? "interrupted"
+                : s->end_code == VG_EOF      ? "end"
+                                             : "error");
     }
     fprintf(f, "\n  ],\n  \"memory\": {\"peak_rss_bytes\": %llu}\n}\n",
             (unsigned long long)vg_peak_rss_bytes());
@@ -147,7 +164,8 @@ static void print_summary(const vg_run_stats *s, const char *input)
            input, (long long)s->frames, s->wall_s,
            s->wall_s > 0 ? (double)s->frames / s->wall_s : 0,
            (long long)s->events, (long long)s->tracker.confirmed,
-           (long long)s->snapshots, cli_bytes(vg_peak_rss_bytes(), b, sizeof(b)));
+           (long long)s->snapshots,
+           cli_bytes(vg_peak_rss_bytes(), b, sizeof(b)));
     if (s->n_rules > 0) {
         printf("  %-24s %-14s %7s  %s\n", "rule", "kind", "events", "notes");
         for (int r = 0; r < s->n_rules; r++) {
@@ -212,13 +230,15 @@ int cmd_run(int argc, char **argv)
         const char *home = getenv("HOME");
         const char *data = getenv("VIGIL_DATA");
         if (cache && *cache)
-            snprintf(default_input, sizeof(default_input), "%s/videos/vtest.avi", cache);
+            snprintf(default_input, sizeof(default_input),
+                     "%s/videos/vtest.avi", cache);
         else
             snprintf(default_input, sizeof(default_input),
                      "%s/.cache/vigil/videos/vtest.avi", home ? home : ".");
         inputs[n_inputs++] = default_input;
         if (!a.config) {
-            snprintf(default_config, sizeof(default_config), "%s/examples/site.yaml",
+            snprintf(default_config, sizeof(default_config),
+                     "%s/examples/site.yaml",
                      data && *data ? data : VG_DATA_DIR);
             a.config = default_config;
         }
@@ -280,7 +300,8 @@ int cmd_run(int argc, char **argv)
         o.write_snapshots = write_snaps && a.settings.snap_enabled;
         o.write_video = write_video && a.settings.video_enabled;
         o.video.crf = a.settings.video_crf;
-        snprintf(o.video.preset, sizeof(o.video.preset), "%s", a.settings.video_preset);
+        snprintf(o.video.preset, sizeof(o.video.preset), "%s",
+                 a.settings.video_preset);
         if (n_inputs > 1) {
             const char *b = strrchr(inputs[i], '/');
             snprintf(suffix, sizeof(suffix), "_%.60s", b ? b + 1 : inputs[i]);
@@ -313,22 +334,25 @@ int cmd_run(int argc, char **argv)
         if (!a.quiet)
             print_summary(&stats[i], inputs[i]);
         if (stats[i].stopped) {
-            snprintf(errbuf, sizeof(errbuf), "interrupted after %lld frames of %s",
+            snprintf(errbuf, sizeof(errbuf),
+                     "interrupted after %lld frames of %s",
                      (long long)stats[i].frames, inputs[i]);
             status = "interrupted";
             exit_code = 130;
             break;
         }
         if (rc == VG_ETRUNCATED) {
-            snprintf(errbuf, sizeof(errbuf), "%s (the %lld frames before the cut were processed and written)",
+            snprintf(errbuf, sizeof(errbuf),
+                     "%s (the %lld frames before the cut were processed and "
+                     "written)",
                      vg_context_errmsg(ctx), (long long)stats[i].frames);
             status = "truncated";
             if (exit_code == VG_EXIT_OK)
                 exit_code = VG_EXIT_TRUNCATED;
         } else if (rc < 0) {
-            snprintf(errbuf, sizeof(errbuf), "%s", vg_context_errmsg(ctx)[0]
-                                                       ? vg_context_errmsg(ctx)
-                                                       : vg_strerror(rc));
+            snprintf(errbuf, sizeof(errbuf), "%s",
+                     vg_context_errmsg(ctx)[0] ? vg_context_errmsg(ctx)
+                                               : vg_strerror(rc));
             status = "error";
             exit_code = VG_EXIT_ERROR;
         }
@@ -345,15 +369,18 @@ int cmd_run(int argc, char **argv)
         snprintf(path, sizeof(path), "%s/report.json", a.out_dir);
         f = fopen(path, "w");
         if (f) {
-            write_report(f, &a, a.config, inputs, n_inputs, stats, n_done, status, errbuf);
+            write_report(f, &a, a.config, inputs, n_inputs, stats, n_done,
+                         status, errbuf);
             fclose(f);
         } else {
-            fprintf(stderr, "vigil: warning: %s: cannot write (%s)\n", path, strerror(errno));
+            fprintf(stderr, "vigil: warning: %s: cannot write (%s)\n", path,
+                    strerror(errno));
         }
         if (exit_code == 130)
             fprintf(stderr, "vigil: stopped: %s\n", errbuf);
         if (!a.quiet)
-            printf("outputs in %s/: events.db events.jsonl snapshots/ tracks*.txt%s report.json\n",
+            printf("outputs in %s/: events.db events.jsonl snapshots/ "
+                   "tracks*.txt%s report.json\n",
                    a.out_dir, write_video ? " annotated*.mp4" : "");
     }
 out:

@@ -99,11 +99,15 @@ int cli_parse_common(const char *cmd, int argc, char **argv, int *i,
         for (tok = strtok_r(buf, ",", &save); tok;
              tok = strtok_r(NULL, ",", &save)) {
             if (vg_coco_class_id(tok) < 0) {
-                cli_usage_error(cmd, "--classes: unknown class '%s' (expected COCO names such as person,car)", tok);
+                cli_usage_error(cmd,
+                                "--classes: unknown class '%s' (expected COCO "
+                                "names such as person,car)",
+                                tok);
                 return -1;
             }
             if (s->n_classes < VG_MAX_CLASS_FILTER)
-                snprintf(s->classes[s->n_classes++], sizeof(s->classes[0]), "%s", tok);
+                snprintf(s->classes[s->n_classes++], sizeof(s->classes[0]),
+                         "%s", tok);
         }
         s->origin.classes = VG_ORIGIN_CLI;
     } else if (!strcmp(o, "--threads")) {
@@ -140,7 +144,9 @@ int cli_parse_common(const char *cmd, int argc, char **argv, int *i,
             return -1;
         h = vg_head_kind_parse(argv[++*i]);
         if (h < 0) {
-            cli_usage_error(cmd, "--head expects auto, nanodet, yolov5 or yolov8, got '%s'", argv[*i]);
+            cli_usage_error(
+                cmd, "--head expects auto, nanodet, yolov5 or yolov8, got '%s'",
+                argv[*i]);
             return -1;
         }
         s->head = h;
@@ -219,10 +225,12 @@ int cli_open_detector(vg_context *ctx, const vg_settings *s, vg_detector **out)
     rc = vg_detector_create(ctx, s->model, &o, out);
     if (rc < 0) {
         if (rc == VG_ENOENT)
-            return cli_error("%s: model file not found (run scripts/bootstrap to fetch the default models, or pass --model)",
+            return cli_error("%s: model file not found (run scripts/bootstrap "
+                             "to fetch the default models, or pass --model)",
                              s->model);
-        return cli_error("%s", vg_context_errmsg(ctx)[0] ? vg_context_errmsg(ctx)
-                                                          : vg_strerror(rc));
+        return cli_error("%s", vg_context_errmsg(ctx)[0]
+                                   ? vg_context_errmsg(ctx)
+                                   : vg_strerror(rc));
     }
     return 0;
 }
@@ -301,9 +309,9 @@ void cli_progress_update(cli_progress *p, int64_t done)
         memset(bar, '#', (size_t)fill);
         memset(bar + fill, '.', (size_t)(width - fill));
         bar[width] = '\0';
-        fprintf(stderr, "\r[%s] %lld/%lld frames  %.1f fps  ETA %d:%02d ",
-                bar, (long long)done, (long long)p->total, fps,
-                (int)eta / 60, (int)eta % 60);
+        fprintf(stderr, "\r[%s] %lld/%lld frames  %.1f fps  ETA %d:%02d ", bar,
+                (long long)done, (long long)p->total, fps, (int)eta / 60,
+                (int)eta % 60);
     } else {
         fprintf(stderr, "\r%lld frames  %.1f fps ", (long long)done, fps);
     }

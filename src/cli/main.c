@@ -7,29 +7,31 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: vigil COMMAND [OPTIONS]\n"
-            "\n"
-            "Multi-stream video analytics with disciplined memory.\n"
-            "\n"
-            "commands:\n"
-            "  run [INPUT ...]  the CCTV job: detect, track, zone rules, events,\n"
-            "                   snapshots, annotated video (default: vtest.avi\n"
-            "                   with examples/site.yaml)\n"
-            "  detect INPUT     detect objects in a video, image or stream;\n"
-            "                   writes dets.txt (MOTChallenge), dets.jsonl and report.json\n"
-            "  track --dets FILE\n"
-            "                   run the tracker alone on MOTChallenge detections;\n"
-            "                   writes MOTChallenge tracks\n"
-            "  info INPUT       print a stream's properties\n"
-            "  probe            print the CPU, memory and GPUs found and the\n"
-            "                   configuration vigil would choose\n"
-            "  bench detect INPUT\n"
-            "                   measure decode, inference and end-to-end fps\n"
-            "\n"
-            "Run 'vigil COMMAND --help' for a command's options.\n"
-            "Exit status: 0 success, 1 error, 2 bad usage, 3 input truncated\n"
-            "(outputs up to the cut are kept).\n");
+    fprintf(
+        f,
+        "usage: vigil COMMAND [OPTIONS]\n"
+        "\n"
+        "Multi-stream video analytics with disciplined memory.\n"
+        "\n"
+        "commands:\n"
+        "  run [INPUT ...]  the CCTV job: detect, track, zone rules, events,\n"
+        "                   snapshots, annotated video (default: vtest.avi\n"
+        "                   with examples/site.yaml)\n"
+        "  detect INPUT     detect objects in a video, image or stream;\n"
+        "                   writes dets.txt (MOTChallenge), dets.jsonl and "
+        "report.json\n"
+        "  track --dets FILE\n"
+        "                   run the tracker alone on MOTChallenge detections;\n"
+        "                   writes MOTChallenge tracks\n"
+        "  info INPUT       print a stream's properties\n"
+        "  probe            print the CPU, memory and GPUs found and the\n"
+        "                   configuration vigil would choose\n"
+        "  bench detect INPUT\n"
+        "                   measure decode, inference and end-to-end fps\n"
+        "\n"
+        "Run 'vigil COMMAND --help' for a command's options.\n"
+        "Exit status: 0 success, 1 error, 2 bad usage, 3 input truncated\n"
+        "(outputs up to the cut are kept).\n");
 }
 
 int main(int argc, char **argv)
@@ -45,7 +47,7 @@ int main(int argc, char **argv)
      * like) is not for users; vigil reports the outcome itself. Set
      * VIGIL_FFMPEG_LOG=1 to see it. */
     vg_source_set_ffmpeg_log_level(getenv("VIGIL_FFMPEG_LOG") ? VG_LOG_INFO
-                                                             : VG_LOG_QUIET);
+                                                              : VG_LOG_QUIET);
     if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
         usage(stdout);
         return VG_EXIT_OK;

@@ -167,8 +167,8 @@ static int get_float(loader *l, const yaml_node_t *n, const char *key,
     errno = 0;
     x = v ? strtod(v, &end) : 0;
     if (!v || errno || end == v || *end || x < lo || x > hi) {
-        snprintf(msg, sizeof(msg), "a number in [%g, %g], got '%.64s'", lo,
-                 hi, v ? v : "(not a scalar)");
+        snprintf(msg, sizeof(msg), "a number in [%g, %g], got '%.64s'", lo, hi,
+                 v ? v : "(not a scalar)");
         return at(l, n, "'%s' expects %s", key, msg);
     }
     *out = (float)x;
@@ -244,7 +244,9 @@ static int load_detector(loader *l, yaml_node_t *map)
             const char *h = scalar(v);
             int kind = h ? vg_head_kind_parse(h) : -1;
             if (kind < 0)
-                rc = at(l, v, "'head' expects auto, nanodet, yolov5 or yolov8, got '%.64s'%s",
+                rc = at(l, v,
+                        "'head' expects auto, nanodet, yolov5 or yolov8, got "
+                        "'%.64s'%s",
                         h ? h : "(not a scalar)", "");
             s->head = kind;
             s->origin.head = VG_ORIGIN_CONFIG;
@@ -260,7 +262,8 @@ static int load_detector(loader *l, yaml_node_t *map)
         } else if (!strcmp(key, "classes")) {
             yaml_node_item_t *it;
             if (v->type != YAML_SEQUENCE_NODE) {
-                rc = at(l, v, "'classes' expects a list of class names%s%s", "", "");
+                rc = at(l, v, "'classes' expects a list of class names%s%s", "",
+                        "");
                 break;
             }
             s->n_classes = 0;
@@ -269,16 +272,21 @@ static int load_detector(loader *l, yaml_node_t *map)
                 yaml_node_t *c = yaml_document_get_node(l->doc, *it);
                 const char *name = scalar(c);
                 if (!name || vg_coco_class_id(name) < 0)
-                    rc = at(l, c, "unknown class '%.64s'%s (expected a COCO class name such as person, car)",
+                    rc = at(l, c,
+                            "unknown class '%.64s'%s (expected a COCO class "
+                            "name such as person, car)",
                             name ? name : "(not a scalar)", "");
                 else if (s->n_classes >= VG_MAX_CLASS_FILTER)
                     rc = at(l, c, "too many classes%s%s", "", "");
                 else
-                    snprintf(s->classes[s->n_classes++], sizeof(s->classes[0]), "%s", name);
+                    snprintf(s->classes[s->n_classes++], sizeof(s->classes[0]),
+                             "%s", name);
             }
             s->origin.classes = VG_ORIGIN_CONFIG;
         } else {
-            rc = at(l, k, "unknown key '%.64s' in 'detector' (expected model, head, score_threshold, nms_iou, classes, max_detections)%s",
+            rc = at(l, k,
+                    "unknown key '%.64s' in 'detector' (expected model, head, "
+                    "score_threshold, nms_iou, classes, max_detections)%s",
                     key, "");
         }
     }
@@ -311,21 +319,26 @@ static int load_runtime(loader *l, yaml_node_t *map)
             rc = get_bool(l, v, key, &s->mem_arena);
             s->origin.mem_arena = VG_ORIGIN_CONFIG;
         } else if (!strcmp(key, "graph_optimization")) {
-            static const char *const levels[] = {"none", "basic", "extended", "all"};
+            static const char *const levels[] = {"none", "basic", "extended",
+                                                 "all"};
             const char *g = scalar(v);
             int found = -1;
             for (int i = 0; g && i < 4; i++)
                 if (!strcmp(g, levels[i]))
                     found = i;
             if (found < 0)
-                rc = at(l, v, "'graph_optimization' expects none, basic, extended or all, got '%.64s'%s",
+                rc = at(l, v,
+                        "'graph_optimization' expects none, basic, extended or "
+                        "all, got '%.64s'%s",
                         g ? g : "(not a scalar)", "");
             s->graph_opt = found;
             s->origin.graph_opt = VG_ORIGIN_CONFIG;
         } else if (!strcmp(key, "providers")) {
             yaml_node_item_t *it;
             if (v->type != YAML_SEQUENCE_NODE) {
-                rc = at(l, v, "'providers' expects a list such as [cuda, cpu]%s%s", "", "");
+                rc = at(l, v,
+                        "'providers' expects a list such as [cuda, cpu]%s%s",
+                        "", "");
                 break;
             }
             s->n_providers = 0;
@@ -334,16 +347,21 @@ static int load_runtime(loader *l, yaml_node_t *map)
                 yaml_node_t *c = yaml_document_get_node(l->doc, *it);
                 const char *name = scalar(c);
                 if (!name || (strcmp(name, "cpu") && strcmp(name, "cuda")))
-                    rc = at(l, c, "unknown provider '%.64s'%s (expected cuda or cpu)",
+                    rc = at(l, c,
+                            "unknown provider '%.64s'%s (expected cuda or cpu)",
                             name ? name : "(not a scalar)", "");
                 else if (s->n_providers >= 4)
                     rc = at(l, c, "too many providers%s%s", "", "");
                 else
-                    snprintf(s->providers[s->n_providers++], sizeof(s->providers[0]), "%s", name);
+                    snprintf(s->providers[s->n_providers++],
+                             sizeof(s->providers[0]), "%s", name);
             }
             s->origin.providers = VG_ORIGIN_CONFIG;
         } else {
-            rc = at(l, k, "unknown key '%.64s' in 'runtime' (expected threads, graph_optimization, memory_arena, thread_spinning, providers, queue_depth)%s",
+            rc = at(l, k,
+                    "unknown key '%.64s' in 'runtime' (expected threads, "
+                    "graph_optimization, memory_arena, thread_spinning, "
+                    "providers, queue_depth)%s",
                     key, "");
         }
     }
@@ -364,7 +382,8 @@ static int load_input(loader *l, yaml_node_t *map)
             rc = get_int(l, v, key, 1, 3600000, &l->s->timeout_ms);
             l->s->origin.timeout_ms = VG_ORIGIN_CONFIG;
         } else {
-            rc = at(l, k, "unknown key '%.64s' in 'input' (expected timeout_ms)%s",
+            rc = at(l, k,
+                    "unknown key '%.64s' in 'input' (expected timeout_ms)%s",
                     key ? key : "?", "");
         }
     }
@@ -399,7 +418,8 @@ static int load_job_section(loader *l, const char *section, yaml_node_t *map)
         if (!key)
             return at(l, k, "expected a key%s%s", "", "");
         if (!strcmp(section, "tracker")) {
-            expected = "lost_seconds, high_threshold, low_threshold, new_track_threshold";
+            expected = "lost_seconds, high_threshold, low_threshold, "
+                       "new_track_threshold";
             if (!strcmp(key, "lost_seconds"))
                 rc = get_double(l, v, key, 0, 3600, &s->lost_seconds);
             else if (!strcmp(key, "high_threshold"))
@@ -435,7 +455,8 @@ static int load_job_section(loader *l, const char *section, yaml_node_t *map)
             else if (!strcmp(key, "crf"))
                 rc = get_int(l, v, key, 0, 51, &s->video_crf);
             else if (!strcmp(key, "preset"))
-                rc = get_string(l, v, key, s->video_preset, sizeof(s->video_preset));
+                rc = get_string(l, v, key, s->video_preset,
+                                sizeof(s->video_preset));
             else
                 expected = NULL;
         }
@@ -494,7 +515,9 @@ int vg_settings_load(vg_context *ctx, const char *path, vg_settings *s)
     if (!root) /* empty file: nothing set */
         goto out_doc;
     if (root->type != YAML_MAPPING_NODE) {
-        rc = at(&l, root, "expected a mapping of sections (detector, runtime, input)%s%s", "", "");
+        rc = at(&l, root,
+                "expected a mapping of sections (detector, runtime, input)%s%s",
+                "", "");
         goto out_doc;
     }
     for (p = root->data.mapping.pairs.start;
@@ -518,7 +541,10 @@ int vg_settings_load(vg_context *ctx, const char *path, vg_settings *s)
                    !strcmp(key, "snapshots") || !strcmp(key, "video")) {
             rc = load_job_section(&l, key, v);
         } else {
-            rc = at(&l, k, "unknown section '%.64s' (expected detector, runtime, input, tracker, zones, rules, events, snapshots, video)%s", key, "");
+            rc = at(&l, k,
+                    "unknown section '%.64s' (expected detector, runtime, "
+                    "input, tracker, zones, rules, events, snapshots, video)%s",
+                    key, "");
         }
     }
 out_doc:

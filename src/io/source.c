@@ -287,8 +287,8 @@ static struct SwsContext *make_scaler(struct SwsContext *old, int sw, int sh,
     struct SwsContext *c;
     int *inv, *tab, src_range, dst_range, bri, con, sat;
 
-    c = sws_getCachedContext(old, sw, sh, sf, dw, dh, df,
-                             SWS_BILINEAR, NULL, NULL, NULL);
+    c = sws_getCachedContext(old, sw, sh, sf, dw, dh, df, SWS_BILINEAR, NULL,
+                             NULL, NULL);
     if (!c)
         return NULL;
     if (full_range &&

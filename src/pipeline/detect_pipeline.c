@@ -32,7 +32,8 @@ int vg_detect_run(vg_context *ctx, vg_source *src, vg_detector *det,
     int rc, end = VG_EOF, stopped = 0;
 
     if (!src || !det)
-        return vg_fail(ctx, VG_EINVAL, "detect pipeline: no source or detector");
+        return vg_fail(ctx, VG_EINVAL,
+                       "detect pipeline: no source or detector");
     if (!o) {
         vg_detect_opts_default(&defaults);
         o = &defaults;

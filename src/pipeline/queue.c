@@ -35,7 +35,8 @@ int vg_queue_create(vg_context *ctx, size_t item_size, unsigned capacity,
         return VG_EINVAL;
     *out = NULL;
     if (item_size == 0 || capacity == 0)
-        return vg_fail(ctx, VG_EINVAL, "queue: item size and capacity must be > 0");
+        return vg_fail(ctx, VG_EINVAL,
+                       "queue: item size and capacity must be > 0");
     q = vg_calloc(ctx, 1, sizeof(*q));
     if (!q)
         goto fail;

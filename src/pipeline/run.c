@@ -58,8 +58,8 @@ typedef struct job {
     /* the caller's thread */
     vg_detection dets[VG_MAX_DETECTIONS];
     vg_rules_object objs[VG_RUN_MAX_TRACKS];
-    sink_item out;  /* filled by the caller's thread */
-    sink_item in;   /* popped by the sink thread */
+    sink_item out; /* filled by the caller's thread */
+    sink_item in;  /* popped by the sink thread */
     char tracks_buf[1 << 16];
 } job;
 
@@ -115,8 +115,8 @@ static void draw_annotations(job *j, sink_item *it, uint8_t *rgb, int stride)
     }
     for (int i = 0; i < it->n_tracks; i++) {
         const vg_track *t = &it->tracks[i];
-        vg_overlay_draw_track(rgb, j->width, j->height, stride, &t->box,
-                              t->id, vg_detector_class_name(j->det, t->class_id),
+        vg_overlay_draw_track(rgb, j->width, j->height, stride, &t->box, t->id,
+                              vg_detector_class_name(j->det, t->class_id),
                               -1.0f);
     }
     vg_overlay_draw_events(j->overlay, rgb, j->width, j->height, stride);
@@ -124,7 +124,8 @@ static void draw_annotations(job *j, sink_item *it, uint8_t *rgb, int stride)
 
 static void sink_one(job *j, sink_item *it)
 {
-    const uint8_t *image = it->frame.image ? vg_buf_data(it->frame.image) : NULL;
+    const uint8_t *image =
+        it->frame.image ? vg_buf_data(it->frame.image) : NULL;
     int stride = it->frame.image_stride;
 
     for (int e = 0; e < it->n_events; e++) {
@@ -425,7 +426,8 @@ int vg_run_stream(vg_context *ctx, const char *input, vg_detector *det,
     snprintf(st.tracks_path, sizeof(st.tracks_path), "%s", path);
     j->tracks_file = fopen(path, "w");
     if (!j->tracks_file) {
-        rc = vg_fail(ctx, VG_EIO, "%s: cannot write (%s)", path, strerror(errno));
+        rc = vg_fail(ctx, VG_EIO, "%s: cannot write (%s)", path,
+                     strerror(errno));
         goto out;
     }
     setvbuf(j->tracks_file, j->tracks_buf, _IOFBF, sizeof(j->tracks_buf));
@@ -475,7 +477,8 @@ out:
     }
     vg_queue_destroy(&j->sink_q);
     if (j->video && vg_video_writer_close(j->video) < 0 && rc == 0)
-        rc = vg_fail(ctx, VG_EIO, "%s: cannot finalise the video", st.video_path);
+        rc = vg_fail(ctx, VG_EIO, "%s: cannot finalise the video",
+                     st.video_path);
     if (j->tracks_file && fclose(j->tracks_file) != 0 && rc == 0)
         rc = vg_fail(ctx, VG_EIO, "%s: write failed", st.tracks_path);
     j->tracks_file = NULL;

@@ -9,8 +9,8 @@
 
 #include <yaml.h>
 
-#include "vigil/detect.h"
 #include "rules/rules_internal.h"
+#include "vigil/detect.h"
 
 #define DEFAULT_CAPACITY 1024
 #define DEFAULT_TTL_S 30.0
