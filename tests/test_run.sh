@@ -129,26 +129,29 @@ check_config negative_time "${ZONE}rules:
     seconds: -5
 " "negative_time.yaml:[0-9]+:[0-9]+: "
 
-# --- SIGINT: outputs finalised ------------------------------------------------------
-"$VIGIL" run --out "$T/int" --no-progress >"$T/int.out" 2>"$T/int.err" &
-pid=$!
-for _ in $(seq 1 100); do
-  [ -s "$T/int/tracks.txt" ] && break
-  sleep 0.2
+# --- SIGINT / SIGTERM: outputs finalised -------------------------------------------
+for sig in INT TERM; do
+  d=$T/sig$sig
+  "$VIGIL" run --out "$d" --no-progress >"$d.out" 2>"$d.err" &
+  pid=$!
+  for _ in $(seq 1 100); do
+    [ -s "$d/tracks.txt" ] && break
+    sleep 0.2
+  done
+  sleep 1
+  kill -$sig $pid
+  wait $pid
+  rc=$?
+  n=$(frames_of "$d/annotated.mp4")
+  done_frames=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["streams"][0]["frames"])' "$d/report.json" 2>/dev/null)
+  if [ $rc = 130 ] && [ -n "$n" ] && [ "$n" -gt 0 ] && [ "$n" = "$done_frames" ] && [ "$n" -lt 795 ]; then
+    pass "SIG$sig: exit 130, annotated.mp4 plays with its $n frames"
+  else
+    fail "SIG$sig: exit $rc, video frames '$n', report frames '$done_frames'"
+  fi
+  if "$PY" -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); assert c.execute("pragma integrity_check").fetchone()[0]=="ok"' "$d/events.db"; then
+    pass "SIG$sig: events.db intact"; else fail "SIG$sig: events.db"; fi
 done
-sleep 1
-kill -INT $pid
-wait $pid
-rc=$?
-n=$(frames_of "$T/int/annotated.mp4")
-done_frames=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["streams"][0]["frames"])' "$T/int/report.json" 2>/dev/null)
-if [ $rc = 130 ] && [ -n "$n" ] && [ "$n" -gt 0 ] && [ "$n" = "$done_frames" ] && [ "$n" -lt 795 ]; then
-  pass "SIGINT: exit 130, annotated.mp4 plays with its $n frames"
-else
-  fail "SIGINT: exit $rc, video frames '$n', report frames '$done_frames'"
-fi
-if "$PY" -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); assert c.execute("pragma integrity_check").fetchone()[0]=="ok"' "$T/int/events.db"; then
-  pass "SIGINT: events.db intact"; else fail "SIGINT: events.db"; fi
 
 # --- truncated input -------------------------------------------------------------
 head -c $(( $(stat -c %s "$VTEST") / 2 )) "$VTEST" >"$T/half.avi"
