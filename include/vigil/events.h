@@ -103,8 +103,6 @@ const char *vg_events_errmsg(const vg_events *es);
  * NULL. Returns the flush's result (the handle is freed either way). */
 int vg_events_close(vg_events **es);
 
-/* "intrusion", "dwell", "line_crossing", "occupancy", "unknown": the text of
- * the `kind` column. */
-const char *vg_events_kind_text(int kind);
+/* The `kind` column holds vg_event_kind_name(kind) (include/vigil/event.h). */
 
 #endif

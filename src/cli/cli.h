@@ -56,6 +56,11 @@ int cli_resolve_settings(vg_context *ctx, cli_detect_args *a);
 /* Creates the detector of the settings; prints the error on failure. */
 int cli_open_detector(vg_context *ctx, const vg_settings *s, vg_detector **out);
 
+/* The default job of `vigil run` and `vigil bench run`: the cached
+ * vtest.avi and examples/site.yaml ($VIGIL_DATA, else the source tree). */
+void cli_default_job(char *input, size_t input_size, char *config,
+                     size_t config_size);
+
 /* ---- progress ---- */
 typedef struct cli_progress {
     int enabled;

@@ -7,10 +7,6 @@
 #include "vigil/pipeline.h"
 #include "vigil/run.h"
 
-#ifndef VG_DATA_DIR
-#define VG_DATA_DIR "."
-#endif
-
 static void bench_usage(FILE *f)
 {
     fprintf(
@@ -108,22 +104,11 @@ int cmd_bench(int argc, char **argv)
         a.input = argv[i];
     }
     if (!a.input && job) {
-        const char *cache = getenv("VIGIL_CACHE");
-        const char *home = getenv("HOME");
-        const char *data = getenv("VIGIL_DATA");
-        if (cache && *cache)
-            snprintf(default_input, sizeof(default_input),
-                     "%s/videos/vtest.avi", cache);
-        else
-            snprintf(default_input, sizeof(default_input),
-                     "%s/.cache/vigil/videos/vtest.avi", home ? home : ".");
+        cli_default_job(default_input, sizeof(default_input), default_config,
+                        sizeof(default_config));
         a.input = default_input;
-        if (!a.config) {
-            snprintf(default_config, sizeof(default_config),
-                     "%s/examples/site.yaml",
-                     data && *data ? data : VG_DATA_DIR);
+        if (!a.config)
             a.config = default_config;
-        }
     }
     if (!a.input)
         return cli_usage_error("bench", "missing INPUT");

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "vigil/fsutil.h"
 #include "vigil/image.h"
 #include "vigil/pipeline.h"
 
@@ -101,23 +102,6 @@ static int on_frame(void *user, const vg_frame *f, const vg_detection *dets,
         job->interrupted = 1;
         return 1;
     }
-    return 0;
-}
-
-static int make_dir(const char *path)
-{
-    char buf[VG_PATH_MAX];
-    snprintf(buf, sizeof(buf), "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    }
-    if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-        return -1;
     return 0;
 }
 
@@ -272,7 +256,7 @@ int cmd_detect(int argc, char **argv)
     }
     vg_source_get_info(src, &si);
 
-    if (make_dir(a.out_dir) != 0) {
+    if (vg_mkdirs(a.out_dir) != 0) {
         cli_error("%s: cannot create output directory (%s)", a.out_dir,
                   strerror(errno));
         goto out;

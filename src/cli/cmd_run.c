@@ -6,10 +6,6 @@
 #include "cli/cli.h"
 #include "vigil/run.h"
 
-#ifndef VG_DATA_DIR
-#define VG_DATA_DIR "."
-#endif
-
 #define MAX_INPUTS 16
 
 static void run_usage(FILE *f)
@@ -226,22 +222,11 @@ int cmd_run(int argc, char **argv)
         inputs[n_inputs++] = argv[i];
     }
     if (n_inputs == 0) {
-        const char *cache = getenv("VIGIL_CACHE");
-        const char *home = getenv("HOME");
-        const char *data = getenv("VIGIL_DATA");
-        if (cache && *cache)
-            snprintf(default_input, sizeof(default_input),
-                     "%s/videos/vtest.avi", cache);
-        else
-            snprintf(default_input, sizeof(default_input),
-                     "%s/.cache/vigil/videos/vtest.avi", home ? home : ".");
+        cli_default_job(default_input, sizeof(default_input), default_config,
+                        sizeof(default_config));
         inputs[n_inputs++] = default_input;
-        if (!a.config) {
-            snprintf(default_config, sizeof(default_config),
-                     "%s/examples/site.yaml",
-                     data && *data ? data : VG_DATA_DIR);
+        if (!a.config)
             a.config = default_config;
-        }
     }
 
     if (vg_context_create(&ctx) < 0)

@@ -8,6 +8,10 @@
 
 #include "cli/cli.h"
 
+#ifndef VG_DATA_DIR
+#define VG_DATA_DIR "."
+#endif
+
 int cli_error(const char *fmt, ...)
 {
     va_list ap;
@@ -324,4 +328,20 @@ void cli_progress_end(cli_progress *p)
         p->last_ns = 0;
         fputc('\n', stderr);
     }
+}
+
+void cli_default_job(char *input, size_t input_size, char *config,
+                     size_t config_size)
+{
+    const char *cache = getenv("VIGIL_CACHE");
+    const char *home = getenv("HOME");
+    const char *data = getenv("VIGIL_DATA");
+
+    if (cache && *cache)
+        snprintf(input, input_size, "%s/videos/vtest.avi", cache);
+    else
+        snprintf(input, input_size, "%s/.cache/vigil/videos/vtest.avi",
+                 home ? home : ".");
+    snprintf(config, config_size, "%s/examples/site.yaml",
+             data && *data ? data : VG_DATA_DIR);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "detect/detect_internal.h"
+#include "vigil/config.h"
 
 #define CLASS_NAME_LEN 16
 
@@ -41,20 +42,6 @@ void vg_detector_opts_default(vg_detector_opts *o)
     o->max_detections = 300;
     o->input_size = 640;
     o->nanodet_center_offset = 1;
-}
-
-static const char *head_name(int head)
-{
-    switch (head) {
-    case VG_HEAD_NANODET:
-        return "nanodet";
-    case VG_HEAD_YOLOV5:
-        return "yolov5";
-    case VG_HEAD_YOLOV8:
-        return "yolov8";
-    default:
-        return "auto";
-    }
 }
 
 static int check_opts(vg_context *ctx, const char *path,
@@ -189,7 +176,7 @@ static int pick_head(vg_detector *d, int w, int h)
     if (want != VG_HEAD_AUTO)
         return vg_fail(d->ctx, VG_EHEAD,
                        "%s: outputs %s do not match the %s head", d->path,
-                       shapes, head_name(want));
+                       shapes, vg_head_kind_name(want));
     return vg_fail(d->ctx, VG_EHEAD,
                    "%s: outputs %s match no detection head (nanodet, yolov5 "
                    "[1,N,5+C], yolov8 [1,4+C,N])",
@@ -269,7 +256,8 @@ int vg_detector_create(vg_context *ctx, const char *model_path,
     else
         vgi_yolo_spec(w, h, layout, &d->spec);
     vg_log(ctx, VG_LOG_DEBUG, "%s: %s head, %d classes, %d anchors, %dx%d",
-           model_path, head_name(d->head), d->classes, d->anchors, w, h);
+           model_path, vg_head_kind_name(d->head), d->classes, d->anchors, w,
+           h);
     *out = d;
     return 0;
 fail:
@@ -289,7 +277,7 @@ int vg_detector_head(const vg_detector *d)
 
 const char *vg_detector_head_name(const vg_detector *d)
 {
-    return head_name(d->head);
+    return vg_head_kind_name(d->head);
 }
 
 int vg_detector_class_count(const vg_detector *d)

@@ -9,6 +9,7 @@
 
 #include "pipeline/pipeline_internal.h"
 #include "vigil/clock.h"
+#include "vigil/fsutil.h"
 #include "vigil/overlay.h"
 #include "vigil/pipeline.h"
 
@@ -196,21 +197,6 @@ static void *sink_main(void *p)
     if (vg_events_flush(j->events) < 0)
         sink_fail(j, "events.db", vg_events_errmsg(j->events));
     return NULL;
-}
-
-static int make_dir(const char *path)
-{
-    char buf[1024];
-    snprintf(buf, sizeof(buf), "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    }
-    return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
 }
 
 static void copy_zones(job *j)
@@ -403,7 +389,7 @@ int vg_run_stream(vg_context *ctx, const char *input, vg_detector *det,
             goto out;
         copy_zones(j);
     }
-    if (make_dir(o->out_dir) != 0) {
+    if (vg_mkdirs(o->out_dir) != 0) {
         rc = vg_fail(ctx, VG_EIO, "%s: cannot create output directory (%s)",
                      o->out_dir, strerror(errno));
         goto out;

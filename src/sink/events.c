@@ -50,22 +50,6 @@ void vg_events_opts_default(vg_events_opts *o)
     o->jsonl = 1;
 }
 
-const char *vg_events_kind_text(int kind)
-{
-    switch (kind) {
-    case VG_EVENT_INTRUSION:
-        return "intrusion";
-    case VG_EVENT_DWELL:
-        return "dwell";
-    case VG_EVENT_CROSSING:
-        return "line_crossing";
-    case VG_EVENT_OCCUPANCY:
-        return "occupancy";
-    default:
-        return "unknown";
-    }
-}
-
 static int64_t wall_ms_now(void)
 {
     struct timespec ts;
@@ -420,7 +404,7 @@ int vg_events_add(vg_events *es, vg_event *e)
                       SQLITE_STATIC);
     sqlite3_bind_text(st, 5, e->rule, (int)strnlen(e->rule, sizeof(e->rule)),
                       SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, vg_events_kind_text(e->kind), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, vg_event_kind_name(e->kind), -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 7, e->zone, (int)strnlen(e->zone, sizeof(e->zone)),
                       SQLITE_STATIC);
     sqlite3_bind_text(st, 8, e->direction,

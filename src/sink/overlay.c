@@ -301,11 +301,11 @@ void vg_overlay_draw_events(const vg_overlay *o, uint8_t *rgb, int w, int h,
         if (r->track_id >= 0)
             snprintf(line, sizeof(line), "T+%02lld:%04.1f %s #%lld %s", mins,
                      t - (double)mins * 60.0, r->rule, (long long)r->track_id,
-                     vg_events_kind_text(r->kind));
+                     vg_event_kind_name(r->kind));
         else
             snprintf(line, sizeof(line), "T+%02lld:%04.1f %s %s", mins,
                      t - (double)mins * 60.0, r->rule,
-                     vg_events_kind_text(r->kind));
+                     vg_event_kind_name(r->kind));
         vg_image_draw_text(rgb, w, h, stride, 3, y + i * line_h, line, 255, 255,
                            255);
     }

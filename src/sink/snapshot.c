@@ -431,7 +431,7 @@ static void annotate(vg_snapshots *s, const vg_event *ev, int w, int h)
                  (long long)ev->track_id, ev->class_name, (double)ev->score);
     else
         snprintf(label, sizeof(label), "%s %s %d", ev->rule,
-                 vg_events_kind_text(ev->kind), ev->count);
+                 vg_event_kind_name(ev->kind), ev->count);
     tw = vg_image_text_width(label, scale);
     th = vg_image_text_height(scale);
     ly = y - th - 2 * scale - 1;
