@@ -153,6 +153,34 @@ for sig in INT TERM; do
     pass "SIG$sig: events.db intact"; else fail "SIG$sig: events.db"; fi
 done
 
+# --- kill -9: the event store opens and holds what was committed ---------------
+d=$T/kill9
+"$VIGIL" run --out "$d" --no-progress >"$d.out" 2>"$d.err" &
+pid=$!
+for _ in $(seq 1 150); do
+  [ -s "$d/events.jsonl" ] && break
+  sleep 0.2
+done
+sleep 0.5
+kill -9 $pid
+wait $pid 2>/dev/null
+if "$PY" - "$d" <<'PYEOF'
+import json, os, sqlite3, sys
+d = sys.argv[1]
+c = sqlite3.connect(os.path.join(d, "events.db"))
+assert c.execute("pragma integrity_check").fetchone()[0] == "ok"
+ids = {r[0] for r in c.execute("select id from events")}
+# events.jsonl is written after each commit: every complete line it holds
+# is an event the store committed before the kill
+lines = open(os.path.join(d, "events.jsonl")).read().split("\n")
+committed = [json.loads(l)["id"] for l in lines[:-1] if l.strip()]
+assert committed, "no event was committed before the kill"
+missing = [i for i in committed if i not in ids]
+assert not missing, missing
+print("kill -9 after %d committed events: all in events.db" % len(committed))
+PYEOF
+then pass "kill -9: events.db opens, every committed event is there"; else fail "kill -9"; fi
+
 # --- truncated input -------------------------------------------------------------
 head -c $(( $(stat -c %s "$VTEST") / 2 )) "$VTEST" >"$T/half.avi"
 "$VIGIL" run "$T/half.avi" --out "$T/half" --no-progress >"$T/half.out" 2>"$T/half.err"
