@@ -36,11 +36,14 @@ check: build asan
 check-fast: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 
-demo: build
+# The demo builds quietly (the log is shown only when the build fails).
+demo: bootstrap $(BUILD)/Makefile
+	@cmake --build $(BUILD) -j$(JOBS) >$(BUILD)/build.log 2>&1 || { cat $(BUILD)/build.log; exit 1; }
 	@scripts/demo $(BUILD)/vigil $(DEMO_OUT)
 
 bench: build
 	$(BUILD)/vigil bench detect $(VIGIL_CACHE)/videos/vtest.avi
+	$(BUILD)/vigil bench run
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
