@@ -8,7 +8,7 @@ VIGIL_CACHE ?= $(HOME)/.cache/vigil
 export VIGIL_CACHE
 DEMO_OUT   ?= out
 
-.PHONY: all bootstrap build asan check check-fast demo bench format clean
+.PHONY: all bootstrap build asan check check-fast demo bench soak format clean
 
 all: build
 
@@ -44,6 +44,11 @@ demo: bootstrap $(BUILD)/Makefile
 bench: build
 	$(BUILD)/vigil bench detect $(VIGIL_CACHE)/videos/vtest.avi
 	$(BUILD)/vigil bench run
+
+# The full soak: 1,000,000 synthetic frames through tracker, rules and the
+# event store; fails when RSS grows by 1 MiB or more after the first 10 %.
+soak: build
+	$(BUILD)/soak --frames 1000000
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
