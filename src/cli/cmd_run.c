@@ -316,7 +316,7 @@ int cmd_run(int argc, char **argv)
         rc = vg_run_stream(ctx, inputs[i], det, &o, &stats[i]);
         cli_progress_end(&r.progress);
         n_done = i + 1;
-        if (!a.quiet)
+        if (!a.quiet && (rc >= 0 || rc == VG_ETRUNCATED || stats[i].frames > 0))
             print_summary(&stats[i], inputs[i]);
         if (stats[i].stopped) {
             snprintf(errbuf, sizeof(errbuf),
