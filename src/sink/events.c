@@ -602,6 +602,15 @@ int vg_events_open(vg_context *ctx, const char *dir, const vg_events_opts *o,
         rc = vg_fail(ctx, code_of(rc), "%s: %s", es->db_path, msg);
         goto fail;
     }
+    /* Bounded state: SQLite's page cache grows with the database up to its
+     * default cache_size (2000 KiB), long after a run has settled. The store
+     * only appends (the rightmost pages of the table and its two indexes),
+     * so a small explicit bound is enough; it caps the store's RSS. */
+    rc = exec(es->db, "PRAGMA cache_size=-256", msg, sizeof(msg)); /* KiB */
+    if (rc != SQLITE_OK) {
+        rc = vg_fail(ctx, code_of(rc), "%s: %s", es->db_path, msg);
+        goto fail;
+    }
     if ((rc = setup_schema(ctx, es->db, es->db_path)) < 0)
         goto fail;
     if ((rc = prepare(es, "BEGIN", &es->st_begin)) < 0 ||
