@@ -22,6 +22,7 @@
  *   events:   {batch: N, max_delay_ms: N}
  *   snapshots: {enabled: bool, max_age_days: D, max_total_bytes: N}
  *   video:    {enabled: bool, crf: N, preset: NAME}
+ *   telemetry: {interval_s: S, leak_slope_bytes_per_s: B, window_s: S}
  *   zones, rules, rules_options: read by vg_rules_load (include/vigil/rules.h)
  * Errors name the file, line and column and what was expected.
  */
@@ -65,9 +66,12 @@ typedef struct vg_settings {
     int snap_enabled;                       /* (true) */
     int video_enabled;                      /* annotated video (true) */
     int video_crf;                          /* (23) */
-    char video_preset[16];                  /* ("superfast") */
+    char video_preset[16];                  /* ("ultrafast") */
     int events_batch;                       /* events per commit (16) */
     int events_delay_ms;                    /* commit age bound (500) */
+    double telemetry_interval_s; /* memory report period (10; 0: never) */
+    double leak_slope;           /* leak guard, bytes per second (1 MiB) */
+    double leak_window_s;        /* leak guard window (60) */
     struct {
         int model, head, score_threshold, nms_iou, classes, max_detections,
             threads, graph_opt, mem_arena, spin, providers, queue_depth,

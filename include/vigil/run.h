@@ -29,6 +29,7 @@
 #include "vigil/events.h"
 #include "vigil/rules.h"
 #include "vigil/snapshot.h"
+#include "vigil/telemetry.h"
 #include "vigil/track.h"
 #include "vigil/video_writer.h"
 
@@ -52,6 +53,10 @@ typedef struct vg_run_opts {
     /* Polled once per frame in the caller's thread; non-zero stops the run
      * (what was decoded so far is finished and written). */
     int (*should_stop)(void *user);
+    /* Memory telemetry (borrowed, may be NULL): the job registers its frame
+     * pools and bounded tables for the run's duration and unregisters them
+     * before it returns. Tick it from `progress` (the caller's thread). */
+    vg_telemetry *telemetry;
     /* Called once per frame with the number of frames done. */
     void (*progress)(void *user, int64_t frames);
     void *user;

@@ -88,6 +88,10 @@ void vg_source_get_info(const vg_source *src, vg_source_info *out);
  * open, so that frame geometry stays fixed. */
 int vg_source_read(vg_source *src, vg_frame *f);
 
+/* The source's frame pools (for telemetry): tensor and picture, either NULL
+ * when not used. Owned by the source; valid until vg_source_close. */
+void vg_source_pools(const vg_source *src, vg_pool **tensor, vg_pool **image);
+
 /* Message of the last failure of this source ("" when none). */
 const char *vg_source_errmsg(const vg_source *src);
 

@@ -5,6 +5,7 @@
 
 #include "cli/cli.h"
 #include "vigil/run.h"
+#include "vigil/telemetry.h"
 
 #define MAX_INPUTS 16
 
@@ -39,6 +40,8 @@ static void run_usage(FILE *f)
         "      --max-frames N  stop each input after N frames\n"
         "      --no-video      do not write annotated.mp4\n"
         "      --no-snapshots  do not write snapshots\n"
+        "      --metrics-port N  memory metrics for Prometheus at\n"
+        "                      http://127.0.0.1:N/metrics (0: any port)\n"
         "      --progress / --no-progress, -q/--quiet\n"
         "\n"
         "Exit status: 0 success, 1 error, 2 bad usage, 3 input truncated\n"
@@ -47,6 +50,7 @@ static void run_usage(FILE *f)
 
 typedef struct run_cli {
     cli_progress progress;
+    vg_telemetry *telemetry; /* memory telemetry, ticked once per frame */
 } run_cli;
 
 static int should_stop(void *user)
@@ -59,9 +63,11 @@ static void on_progress(void *user, int64_t frames)
 {
     run_cli *r = user;
     cli_progress_update(&r->progress, frames);
+    vg_telemetry_tick(r->telemetry);
 }
 
-static void write_report(FILE *f, const cli_detect_args *a, const char *config,
+static void write_report(FILE *f, vg_telemetry *telemetry,
+                         const cli_detect_args *a, const char *config,
                          const char **inputs, int n_inputs,
                          const vg_run_stats *st, int n_st, const char *status,
                          const char *error)
@@ -148,8 +154,13 @@ static void write_report(FILE *f, const cli_detect_args *a, const char *config,
                 : s->end_code == VG_EOF      ? "end"
                                              : "error");
     }
-    fprintf(f, "\n  ],\n  \"memory\": {\"peak_rss_bytes\": %llu}\n}\n",
+    fprintf(f, "\n  ],\n  \"memory\": {\"peak_rss_bytes\": %llu",
             (unsigned long long)vg_peak_rss_bytes());
+    if (telemetry) {
+        fprintf(f, ",\n    \"telemetry\": ");
+        vg_telemetry_report_json(telemetry, f);
+    }
+    fprintf(f, "}\n}\n");
 }
 
 static void print_summary(const vg_run_stats *s, const char *input)
@@ -191,9 +202,13 @@ int cmd_run(int argc, char **argv)
     const char *status = "ok";
     char errbuf[512] = "", path[1100];
     run_cli r;
+    int rc_tel;
+    int metrics_port = -1;
+    vg_metrics_server *metrics = NULL;
 
     memset(&a, 0, sizeof(a));
     memset(&rules, 0, sizeof(rules));
+    memset(&r, 0, sizeof(r));
     a.out_dir = "out";
     a.progress = -1;
     for (int i = 1; i < argc; i++) {
@@ -208,6 +223,16 @@ int cmd_run(int argc, char **argv)
         }
         if (!strcmp(argv[i], "--no-snapshots")) {
             write_snaps = 0;
+            continue;
+        }
+        if (!strcmp(argv[i], "--metrics-port")) {
+            char *end = NULL;
+            long v = i + 1 < argc ? strtol(argv[i + 1], &end, 10) : -1;
+            if (i + 1 >= argc || !end || *end || v < 0 || v > 65535)
+                return cli_usage_error("run",
+                                       "--metrics-port expects 0..65535");
+            metrics_port = (int)v;
+            i++;
             continue;
         }
         rc = cli_parse_common("run", argc, argv, &i, &a);
@@ -254,6 +279,28 @@ int cmd_run(int argc, char **argv)
     }
     if (cli_open_detector(ctx, &a.settings, &det) != 0)
         goto out;
+    /* Memory telemetry: a report every 10 s at info level (-v), the figures
+     * in report.json, and the Prometheus endpoint when asked for. */
+    {
+        vg_telemetry_opts to;
+        vg_telemetry_opts_default(&to);
+        to.interval_s = a.settings.telemetry_interval_s;
+        to.leak_slope_bytes_per_s = a.settings.leak_slope;
+        to.window_s = a.settings.leak_window_s;
+        rc_tel = vg_telemetry_create(ctx, &to, &r.telemetry);
+    }
+    if (rc_tel < 0) {
+        cli_error("%s", vg_context_errmsg(ctx));
+        goto out;
+    }
+    if (metrics_port >= 0 &&
+        vg_metrics_server_start(ctx, r.telemetry, metrics_port, &metrics) < 0) {
+        cli_error("%s", vg_context_errmsg(ctx));
+        goto out;
+    }
+    if (metrics && !a.quiet)
+        fprintf(stderr, "vigil: metrics at http://127.0.0.1:%d/metrics\n",
+                vg_metrics_server_port(metrics));
     stats = vg_calloc(ctx, (size_t)n_inputs, sizeof(*stats));
     if (!stats) {
         cli_error("out of memory");
@@ -295,6 +342,7 @@ int cmd_run(int argc, char **argv)
                     *p = '_';
             o.suffix = suffix;
         }
+        o.telemetry = r.telemetry;
         o.should_stop = should_stop;
         o.progress = on_progress;
         o.user = &r;
@@ -354,8 +402,9 @@ int cmd_run(int argc, char **argv)
         snprintf(path, sizeof(path), "%s/report.json", a.out_dir);
         f = fopen(path, "w");
         if (f) {
-            write_report(f, &a, a.config, inputs, n_inputs, stats, n_done,
-                         status, errbuf);
+            /* the job took its last sample, with its pools and tables */
+            write_report(f, r.telemetry, &a, a.config, inputs, n_inputs, stats,
+                         n_done, status, errbuf);
             fclose(f);
         } else {
             fprintf(stderr, "vigil: warning: %s: cannot write (%s)\n", path,
@@ -369,6 +418,8 @@ int cmd_run(int argc, char **argv)
                    a.out_dir, write_video ? " annotated*.mp4" : "");
     }
 out:
+    vg_metrics_server_stop(&metrics);
+    vg_telemetry_destroy(&r.telemetry);
     vg_free(ctx, stats);
     if (have_rules)
         vg_rules_config_free(ctx, &rules);

@@ -52,6 +52,9 @@ void vg_settings_builtin(vg_settings *s)
     snprintf(s->video_preset, sizeof(s->video_preset), "ultrafast");
     s->events_batch = 16;
     s->events_delay_ms = 500;
+    s->telemetry_interval_s = 10;
+    s->leak_slope = 1024.0 * 1024.0;
+    s->leak_window_s = 60;
 }
 
 void vg_settings_probe(vg_settings *s, const vg_sysinfo *si)
@@ -448,6 +451,16 @@ static int load_job_section(loader *l, const char *section, yaml_node_t *map)
                 rc = get_double(l, v, key, 0, 1e15, &s->snap_max_bytes);
             else
                 expected = NULL;
+        } else if (!strcmp(section, "telemetry")) {
+            expected = "interval_s, leak_slope_bytes_per_s, window_s";
+            if (!strcmp(key, "interval_s"))
+                rc = get_double(l, v, key, 0, 86400, &s->telemetry_interval_s);
+            else if (!strcmp(key, "leak_slope_bytes_per_s"))
+                rc = get_double(l, v, key, 0, 1e12, &s->leak_slope);
+            else if (!strcmp(key, "window_s"))
+                rc = get_double(l, v, key, 1, 86400, &s->leak_window_s);
+            else
+                expected = NULL;
         } else { /* video */
             expected = "enabled, crf, preset";
             if (!strcmp(key, "enabled"))
@@ -473,8 +486,7 @@ static int load_job_section(loader *l, const char *section, yaml_node_t *map)
  * (vg_rules_load and the `vigil run` job). */
 static int is_other_module_section(const char *key)
 {
-    static const char *const others[] = {"zones", "rules", "rules_options",
-                                         "telemetry"};
+    static const char *const others[] = {"zones", "rules", "rules_options"};
     for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++)
         if (!strcmp(key, others[i]))
             return 1;
@@ -538,7 +550,8 @@ int vg_settings_load(vg_context *ctx, const char *path, vg_settings *s)
         } else if (!strcmp(key, "input")) {
             rc = load_input(&l, v);
         } else if (!strcmp(key, "tracker") || !strcmp(key, "events") ||
-                   !strcmp(key, "snapshots") || !strcmp(key, "video")) {
+                   !strcmp(key, "snapshots") || !strcmp(key, "video") ||
+                   !strcmp(key, "telemetry")) {
             rc = load_job_section(&l, key, v);
         } else {
             rc = at(&l, k,

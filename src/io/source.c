@@ -646,6 +646,14 @@ fail:
     return rc;
 }
 
+void vg_source_pools(const vg_source *src, vg_pool **tensor, vg_pool **image)
+{
+    if (tensor)
+        *tensor = src ? src->tensor_pool : NULL;
+    if (image)
+        *image = src ? src->image_pool : NULL;
+}
+
 void vg_source_get_info(const vg_source *src, vg_source_info *out)
 {
     if (!out)

@@ -44,6 +44,7 @@ typedef struct job {
     vg_video_writer *video;
     vg_overlay *overlay;
     vg_queue *sink_q;
+    int telemetry_ids[5]; /* pools and tables registered, -1 when not */
     FILE *tracks_file;
     char stream[64];
     int width, height;
@@ -217,6 +218,70 @@ static void copy_zones(job *j)
     }
 }
 
+/* Telemetry table readers: called from the thread that ticks the telemetry,
+ * which is the caller's thread, the owner of the tracker and the rules. */
+static void tracker_table(void *user, size_t *size, size_t *capacity)
+{
+    job *j = user;
+    vg_tracker_stats ts;
+    vg_tracker_stats_get(j->tracker, &ts);
+    *size = (size_t)(ts.tracked + ts.lost + ts.tentative);
+    *capacity = (size_t)j->o->tracker.max_tracks;
+}
+
+static void rules_table(void *user, size_t *size, size_t *capacity)
+{
+    job *j = user;
+    vg_rules_stats rs;
+    vg_rules_stats_get(j->rules, &rs);
+    *size = (size_t)rs.entries;
+    *capacity = (size_t)rs.capacity;
+}
+
+static void sink_queue_table(void *user, size_t *size, size_t *capacity)
+{
+    job *j = user;
+    vg_queue_stats qs;
+    vg_queue_stats_get(j->sink_q, &qs);
+    *size = qs.length;
+    *capacity = qs.capacity;
+}
+
+static void register_telemetry(job *j)
+{
+    vg_telemetry *t = j->o->telemetry;
+    vg_pool *tensor = NULL, *image = NULL;
+
+    for (int i = 0; i < 5; i++)
+        j->telemetry_ids[i] = -1;
+    if (!t)
+        return;
+    vg_source_pools(j->src, &tensor, &image);
+    if (tensor)
+        vg_telemetry_add_pool(t, tensor, &j->telemetry_ids[0]);
+    if (image)
+        vg_telemetry_add_pool(t, image, &j->telemetry_ids[1]);
+    vg_telemetry_add_table(t, "tracker_slots", tracker_table, j,
+                           &j->telemetry_ids[2]);
+    if (j->rules)
+        vg_telemetry_add_table(t, "rule_state", rules_table, j,
+                               &j->telemetry_ids[3]);
+    vg_telemetry_add_table(t, "sink_queue", sink_queue_table, j,
+                           &j->telemetry_ids[4]);
+}
+
+static void unregister_telemetry(job *j)
+{
+    if (!j->o->telemetry)
+        return;
+    /* a last sample with this stream's pools and tables (high-water marks)
+     * for the caller's report */
+    vg_telemetry_sample(j->o->telemetry, (double)vg_clock_ns() / 1e9);
+    for (int i = 0; i < 5; i++)
+        if (j->telemetry_ids[i] >= 0)
+            vg_telemetry_remove(j->o->telemetry, j->telemetry_ids[i]);
+}
+
 static void fill_stats(job *j, vg_run_stats *st)
 {
     st->events = j->n_events;
@@ -359,6 +424,8 @@ int vg_run_stream(vg_context *ctx, const char *input, vg_detector *det,
     j->ctx = ctx;
     j->o = o;
     j->det = det;
+    for (int i = 0; i < 5; i++)
+        j->telemetry_ids[i] = -1;
     if (o->stream_name)
         snprintf(j->stream, sizeof(j->stream), "%s", o->stream_name);
     else
@@ -438,6 +505,7 @@ int vg_run_stream(vg_context *ctx, const char *input, vg_detector *det,
         goto out;
     }
     j->sink_started = 1;
+    register_telemetry(j);
     rc = vgi_decoder_start(ctx, &dec, j->src, depth, o->max_frames);
     if (rc < 0)
         goto out;
@@ -461,6 +529,7 @@ out:
         vg_queue_stats_get(j->sink_q, &qs);
         st.sink_queue_high_water = qs.high_water;
     }
+    unregister_telemetry(j);
     vg_queue_destroy(&j->sink_q);
     if (j->video && vg_video_writer_close(j->video) < 0 && rc == 0)
         rc = vg_fail(ctx, VG_EIO, "%s: cannot finalise the video",

@@ -1,0 +1,179 @@
+/*
+ * vg_telemetry: a measured picture of where memory goes. A registry of named
+ * sources (pools, bounded tables, models) plus process figures (RSS, peak
+ * RSS, heap in use) and GPU memory when a GPU is present, sampled into a
+ * snapshot taken at create; a periodic report; a leak guard that fits the
+ * RSS slope over a sliding window; a Prometheus endpoint on 127.0.0.1.
+ *
+ *   vg_telemetry_opts o;
+ *   vg_telemetry_opts_default(&o);
+ *   o.interval_s = 10;
+ *   vg_telemetry *t;
+ *   vg_telemetry_create(ctx, &o, &t);
+ *   vg_telemetry_add_pool(t, pool, &pool_id);
+ *   vg_telemetry_add_table(t, "tracker", tracker_size_fn, tracker, NULL);
+ *   vg_metrics_server *m;
+ *   vg_metrics_server_start(ctx, t, 9090, &m);   // optional
+ *   while (frames) { ...; vg_telemetry_tick(t); }  // once per frame
+ *   vg_telemetry_sample(t, vg_clock_ns() / 1e9);
+ *   vg_telemetry_report(t, stderr);               // the report at exit
+ *   vg_metrics_server_stop(&m);
+ *   vg_telemetry_destroy(&t);
+ *
+ * Memory: every table the telemetry needs (registry, snapshot, RSS ring) is
+ * allocated at create; adding sources, sampling, reporting and serving
+ * allocate nothing. GPU figures come from NVML (libnvidia-ml.so.1, opened at
+ * run time) and, when the CUDA runtime is already loaded in the process (by
+ * ONNX Runtime's CUDA provider), from its cudaMemGetInfo; both are optional
+ * and skipped without a GPU. The library handles belong to the telemetry.
+ *
+ * Thread-safety: every vg_telemetry function takes the telemetry's mutex, so
+ * they may be called from any thread; source callbacks run in the thread
+ * that samples (sample/tick), which should be the thread that owns the
+ * sources' state (the pipeline thread). The metrics server only reads the
+ * latest published snapshot under that mutex.
+ */
+#ifndef VIGIL_TELEMETRY_H
+#define VIGIL_TELEMETRY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "vigil/context.h"
+#include "vigil/pool.h"
+
+#define VG_TELEMETRY_NAME_MAX 48     /* names are truncated to 47 bytes */
+#define VG_TELEMETRY_LEAK_SAMPLES 60 /* RSS samples in the leak window */
+#define VG_TELEMETRY_MAX_GPUS 8
+
+typedef struct vg_telemetry vg_telemetry;
+
+typedef struct vg_telemetry_opts {
+    double interval_s; /* tick reports every interval_s; <= 0: never (10) */
+    double leak_slope_bytes_per_s; /* leak guard threshold (1 MiB/s) */
+    double window_s; /* span of the leak window, > 0 (60): the guard takes
+                        one RSS sample every window_s / 60 seconds */
+    int max_pools, max_tables, max_models; /* registry capacity (16 each) */
+    FILE *report_file; /* periodic reports go here; NULL: vg_log at info */
+    int gpu;           /* 1 (default): read GPU memory when present */
+} vg_telemetry_opts;
+
+/* Scalar figures of the latest sample and of the leak guard. */
+typedef struct vg_telemetry_stats {
+    double time_s;    /* time of the latest sample (0: none yet) */
+    uint64_t samples; /* vg_telemetry_sample calls (incl. by tick) */
+    uint64_t reports; /* periodic reports printed by tick */
+    uint64_t rss_bytes, peak_rss_bytes;
+    uint64_t heap_bytes; /* mallinfo2: uordblks + hblkhd */
+    int n_pools, n_tables, n_models;
+    int gpu_count; /* GPUs NVML reports (0: none or no NVML) */
+    uint64_t gpu_used_bytes[VG_TELEMETRY_MAX_GPUS];
+    uint64_t gpu_total_bytes[VG_TELEMETRY_MAX_GPUS];
+    int cuda_valid; /* 1 when the CUDA runtime figures below are set */
+    uint64_t cuda_free_bytes, cuda_total_bytes;
+    double leak_slope_bytes_per_s; /* least-squares fit over the window */
+    int leak_window_samples;       /* 0..VG_TELEMETRY_LEAK_SAMPLES */
+    int leak_suspected;     /* 1 while the window is full and over threshold */
+    uint64_t leak_warnings; /* warnings logged (at most one per window) */
+} vg_telemetry_stats;
+
+/* Size and capacity of a bounded table, e.g. tracker slots or rule-state
+ * entries. Called from the sampling thread, with the telemetry's mutex held:
+ * it must not call back into the telemetry. */
+typedef void (*vg_telemetry_table_fn)(void *user, size_t *size,
+                                      size_t *capacity);
+
+void vg_telemetry_opts_default(vg_telemetry_opts *o);
+
+/* Creates a telemetry with the registry capacities of o (NULL: defaults).
+ * Returns 0, VG_EINVAL (bad option) or VG_ENOMEM; on failure *out is NULL
+ * and nothing is held. Caller destroys. */
+int vg_telemetry_create(vg_context *ctx, const vg_telemetry_opts *o,
+                        vg_telemetry **out);
+
+/* Destroys t (no metrics server may still use it) and sets *t to NULL;
+ * accepts NULL. Sources are not touched. */
+void vg_telemetry_destroy(vg_telemetry **t);
+
+/* Registers pool (not owned; it must stay alive until removed or until the
+ * telemetry is destroyed). *id (may be NULL) receives the handle for
+ * vg_telemetry_remove. Returns 0, VG_EINVAL or VG_ERANGE (registry full). */
+int vg_telemetry_add_pool(vg_telemetry *t, vg_pool *pool, int *id);
+
+/* Registers a bounded table read through fn(user, ...) at each sample; name
+ * is copied. Returns 0, VG_EINVAL or VG_ERANGE (registry full). */
+int vg_telemetry_add_table(vg_telemetry *t, const char *name,
+                           vg_telemetry_table_fn fn, void *user, int *id);
+
+/* Unregisters a pool or table; unknown ids are ignored. The next sample no
+ * longer shows it. */
+void vg_telemetry_remove(vg_telemetry *t, int id);
+
+/* Sets (adds or updates, keyed by name) a model's state ("resident",
+ * "evicted", "loading", ...; copied, truncated to 15 bytes) and footprint.
+ * Returns 0, VG_EINVAL or VG_ERANGE (registry full). */
+int vg_telemetry_set_model(vg_telemetry *t, const char *name, const char *state,
+                           uint64_t host_bytes, uint64_t device_bytes);
+void vg_telemetry_remove_model(vg_telemetry *t, const char *name);
+
+/* Takes a sample at now_s (seconds on any monotonic scale, e.g.
+ * vg_clock_ns() / 1e9) and publishes it for reports and the metrics server.
+ * Feeds the leak guard when at least window_s / 60 passed since its last
+ * RSS sample. Never allocates. */
+void vg_telemetry_sample(vg_telemetry *t, double now_s);
+
+/* Called once per frame: samples for the leak guard when one is due, and
+ * every interval_s prints the report (report_file, or vg_log at info).
+ * vg_telemetry_tick uses the monotonic clock; _tick_at takes the time. */
+void vg_telemetry_tick(vg_telemetry *t);
+void vg_telemetry_tick_at(vg_telemetry *t, double now_s);
+
+/* Feeds one RSS sample to the leak guard directly (tests, or a caller that
+ * measures RSS itself), then evaluates the guard: when the window holds
+ * VG_TELEMETRY_LEAK_SAMPLES samples and the slope exceeds the threshold, a
+ * warning is logged, at most once per window_s. */
+void vg_telemetry_feed_rss(vg_telemetry *t, double time_s, uint64_t rss);
+
+void vg_telemetry_stats_get(vg_telemetry *t, vg_telemetry_stats *out);
+
+/* Prints the latest sample as a human-readable memory report (one line per
+ * source), sampling first when nothing was sampled yet. Returns 0 or VG_EIO
+ * (write failed). */
+int vg_telemetry_report(vg_telemetry *t, FILE *f);
+
+/* Same figures as one JSON object (no trailing newline), to embed in
+ * report.json. Returns 0 or VG_EIO. */
+int vg_telemetry_report_json(vg_telemetry *t, FILE *f);
+
+/* Formats the latest sample in Prometheus text exposition format (0.0.4)
+ * into buf (NUL-terminated) and sets *len. When it does not fit, output is
+ * cut after the last whole line and VG_ERANGE is returned; 0 otherwise. */
+int vg_telemetry_format_prometheus(vg_telemetry *t, char *buf, size_t cap,
+                                   size_t *len);
+
+/* ---- Prometheus endpoint ------------------------------------------------
+ * A small HTTP/1.0 server thread bound to 127.0.0.1 only: GET /metrics gives
+ * vg_telemetry_format_prometheus's text, other paths 404, other methods 405.
+ * One connection at a time; a response buffer is taken at start, nothing is
+ * allocated per request (an oversized page is cut and a warning logged). */
+typedef struct vg_metrics_server vg_metrics_server;
+
+/* Starts serving t on 127.0.0.1:port (0: an ephemeral port, see
+ * vg_metrics_server_port). t must outlive the server. Returns 0, VG_EINVAL,
+ * VG_ENOMEM or VG_ENET (socket, bind or listen failed; message in ctx); on
+ * failure *out is NULL and nothing is held. */
+int vg_metrics_server_start(vg_context *ctx, vg_telemetry *t, int port,
+                            vg_metrics_server **out);
+
+/* The TCP port the server is bound to. */
+int vg_metrics_server_port(const vg_metrics_server *s);
+
+/* Requests served (any status). Thread-safe. */
+uint64_t vg_metrics_server_requests(vg_metrics_server *s);
+
+/* Stops the thread promptly (self-pipe), joins it, closes the socket and
+ * sets *s to NULL; accepts NULL. */
+void vg_metrics_server_stop(vg_metrics_server **s);
+
+#endif
