@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/alloc_count.h"
 #include "cli/cli.h"
 #include "vigil/pipeline.h"
 #include "vigil/run.h"
@@ -27,11 +28,50 @@ static void bench_usage(FILE *f)
         "store, snapshots, annotated video; outputs in --out, default\n"
         "out/bench) against the same ceilings (default: vtest.avi with\n"
         "examples/site.yaml).\n"
+        "allocs_per_frame: heap allocation calls (malloc, calloc, realloc,\n"
+        "posix_memalign, ...) made by the whole process - vigil, ONNX\n"
+        "Runtime, FFmpeg, x264, SQLite, libjpeg - per frame of the end-to-end\n"
+        "phase, counted after its first 30 frames (allocs_after_frames: 30),\n"
+        "or over the whole phase when it has 30 frames or fewer (0); null in\n"
+        "sanitizer builds, where the counter is compiled out.\n"
         "  --json       "
         "{\"decode_fps\":..,\"infer_fps\":..,\"e2e_fps\":..,\"peak_rss_bytes\":"
-        "..}\n"
+        "..,\"allocs_per_frame\":..}\n"
         "  --frames N   frames per phase (default: the whole input; inference\n"
         "               alone runs min(N, 200) times)\n");
+}
+
+/* Allocation counting over the end-to-end phase: the window opens after
+ * ALLOC_WARMUP frames and ends at the last frame seen. */
+#define ALLOC_WARMUP 30
+
+typedef struct alloc_window {
+    int64_t frames;
+    uint64_t at_warmup, at_last;
+} alloc_window;
+
+static void alloc_window_frame(alloc_window *w, int64_t frames)
+{
+    w->frames = frames;
+    if (frames == ALLOC_WARMUP)
+        w->at_warmup = cli_alloc_count();
+    w->at_last = cli_alloc_count();
+}
+
+static void on_run_progress(void *user, int64_t frames)
+{
+    alloc_window_frame(user, frames);
+}
+
+static int on_detect_frame(void *user, const vg_frame *frame,
+                           const vg_detection *dets, int n)
+{
+    alloc_window *w = user;
+    (void)frame;
+    (void)dets;
+    (void)n;
+    alloc_window_frame(w, w->frames + 1);
+    return 0;
 }
 
 static int open_source(vg_context *ctx, const cli_detect_args *a,
@@ -65,6 +105,11 @@ int cmd_bench(int argc, char **argv)
     vg_run_stats rs;
     int64_t frames = 0, n_infer, t0;
     double decode_fps = 0, infer_fps = 0, e2e_fps = 0, ceiling;
+    alloc_window aw;
+    uint64_t allocs_before, allocs_after;
+    double allocs_per_frame = -1; /* < 0: unavailable */
+    int64_t allocs_from = 0;      /* first counted frame (0-based) */
+    char allocs_text[64];
 
     memset(&a, 0, sizeof(a));
     memset(&frame, 0, sizeof(frame));
@@ -179,6 +224,8 @@ int cmd_bench(int argc, char **argv)
 
     /* 3. the whole pipeline */
     memset(&st, 0, sizeof(st));
+    memset(&aw, 0, sizeof(aw));
+    allocs_before = cli_alloc_count();
     if (job) {
         vg_run_opts ro;
         vg_run_opts_default(&ro);
@@ -186,6 +233,8 @@ int cmd_bench(int argc, char **argv)
         ro.rules = have_rules ? &rules : NULL;
         ro.queue_depth = (unsigned)a.settings.queue_depth;
         ro.max_frames = a.max_frames;
+        ro.progress = on_run_progress;
+        ro.user = &aw;
         ro.tracker.lost_seconds = a.settings.lost_seconds;
         ro.video.crf = a.settings.video_crf;
         snprintf(ro.video.preset, sizeof(ro.video.preset), "%s",
@@ -200,13 +249,28 @@ int cmd_bench(int argc, char **argv)
     } else {
         if (open_source(ctx, &a, det, vg_detect_pool_size(&dopts), &src) != 0)
             goto out;
-        rc = vg_detect_run(ctx, src, det, &dopts, NULL, NULL, &st);
+        rc = vg_detect_run(ctx, src, det, &dopts, on_detect_frame, &aw, &st);
         if (rc < 0 && rc != VG_ETRUNCATED) {
             cli_error("%s", vg_context_errmsg(ctx));
             goto out;
         }
     }
+    allocs_after = cli_alloc_count();
     e2e_fps = st.wall_s > 0 ? (double)st.frames / st.wall_s : 0;
+    if (cli_alloc_count_available()) {
+        if (aw.frames > ALLOC_WARMUP) {
+            allocs_per_frame = (double)(aw.at_last - aw.at_warmup) /
+                               (double)(aw.frames - ALLOC_WARMUP);
+            allocs_from = ALLOC_WARMUP;
+        } else if (st.frames > 0) {
+            allocs_per_frame =
+                (double)(allocs_after - allocs_before) / (double)st.frames;
+        }
+    }
+    if (allocs_per_frame >= 0)
+        snprintf(allocs_text, sizeof(allocs_text), "%.2f", allocs_per_frame);
+    else
+        snprintf(allocs_text, sizeof(allocs_text), "null");
     ceiling = decode_fps < infer_fps ? decode_fps : infer_fps;
 
     if (json) {
@@ -215,13 +279,14 @@ int cmd_bench(int argc, char **argv)
             "\"peak_rss_bytes\":%llu,\"ceiling_fps\":%.2f,\"e2e_ratio\":%.3f,"
             "\"infer_ratio\":%.3f,\"frames\":%lld,\"threads\":%d,\"queue_"
             "depth\":%d,"
-            "\"job\":\"%s\",\"events\":%lld,\"model\":",
+            "\"job\":\"%s\",\"events\":%lld,\"allocs_per_frame\":%s,"
+            "\"allocs_after_frames\":%lld,\"model\":",
             decode_fps, infer_fps, e2e_fps,
             (unsigned long long)vg_peak_rss_bytes(), ceiling,
             ceiling > 0 ? e2e_fps / ceiling : 0,
             infer_fps > 0 ? e2e_fps / infer_fps : 0, (long long)st.frames,
             a.settings.threads, a.settings.queue_depth, job ? "run" : "detect",
-            (long long)rs.events);
+            (long long)rs.events, allocs_text, (long long)allocs_from);
         cli_json_string(stdout, a.settings.model);
         printf(",\"cpu\":");
         cli_json_string(stdout, a.sysinfo.cpu_model);
@@ -238,6 +303,13 @@ int cmd_bench(int argc, char **argv)
                e2e_fps, ceiling > 0 ? e2e_fps / ceiling : 0,
                job ? " (detect, track, rules, events, snapshots, video)" : "");
         printf("peak RSS   %s\n", cli_bytes(vg_peak_rss_bytes(), b, sizeof(b)));
+        if (allocs_per_frame >= 0)
+            printf("allocs     %8.2f per frame (whole process, end-to-end, "
+                   "frames %lld..%lld)\n",
+                   allocs_per_frame, (long long)allocs_from + 1,
+                   (long long)st.frames);
+        else
+            printf("allocs     unavailable (sanitizer build)\n");
     }
     exit_code = VG_EXIT_OK;
 out:
