@@ -417,12 +417,13 @@ static int load_job_section(loader *l, const char *section, yaml_node_t *map)
         yaml_node_t *k = yaml_document_get_node(l->doc, p->key);
         yaml_node_t *v = yaml_document_get_node(l->doc, p->value);
         const char *key = scalar(k);
-        const char *expected = "";
+        const char *expected = "", *keys = "";
         if (!key)
             return at(l, k, "expected a key%s%s", "", "");
         if (!strcmp(section, "tracker")) {
             expected = "lost_seconds, high_threshold, low_threshold, "
                        "new_track_threshold";
+            keys = expected;
             if (!strcmp(key, "lost_seconds"))
                 rc = get_double(l, v, key, 0, 3600, &s->lost_seconds);
             else if (!strcmp(key, "high_threshold"))
@@ -435,6 +436,7 @@ static int load_job_section(loader *l, const char *section, yaml_node_t *map)
                 expected = NULL;
         } else if (!strcmp(section, "events")) {
             expected = "batch, max_delay_ms";
+            keys = expected;
             if (!strcmp(key, "batch"))
                 rc = get_int(l, v, key, 1, 1024, &s->events_batch);
             else if (!strcmp(key, "max_delay_ms"))
@@ -443,6 +445,7 @@ static int load_job_section(loader *l, const char *section, yaml_node_t *map)
                 expected = NULL;
         } else if (!strcmp(section, "snapshots")) {
             expected = "enabled, max_age_days, max_total_bytes";
+            keys = expected;
             if (!strcmp(key, "enabled"))
                 rc = get_bool(l, v, key, &s->snap_enabled);
             else if (!strcmp(key, "max_age_days"))
@@ -453,6 +456,7 @@ static int load_job_section(loader *l, const char *section, yaml_node_t *map)
                 expected = NULL;
         } else if (!strcmp(section, "telemetry")) {
             expected = "interval_s, leak_slope_bytes_per_s, window_s";
+            keys = expected;
             if (!strcmp(key, "interval_s"))
                 rc = get_double(l, v, key, 0, 86400, &s->telemetry_interval_s);
             else if (!strcmp(key, "leak_slope_bytes_per_s"))
@@ -463,6 +467,7 @@ static int load_job_section(loader *l, const char *section, yaml_node_t *map)
                 expected = NULL;
         } else { /* video */
             expected = "enabled, crf, preset";
+            keys = expected;
             if (!strcmp(key, "enabled"))
                 rc = get_bool(l, v, key, &s->video_enabled);
             else if (!strcmp(key, "crf"))
@@ -474,8 +479,9 @@ static int load_job_section(loader *l, const char *section, yaml_node_t *map)
                 expected = NULL;
         }
         if (rc == 0 && !expected) {
-            char what[160];
-            snprintf(what, sizeof(what), "in '%s'", section);
+            char what[256];
+            snprintf(what, sizeof(what), "in '%s' (expected %s)", section,
+                     keys);
             rc = at(l, k, "unknown key '%.64s' %s", key, what);
         }
     }
