@@ -178,6 +178,42 @@ static void test_yaml_syntax_error_names_the_place(void **state)
     assert_non_null(strstr(vg_context_errmsg(f->ctx), f->path));
 }
 
+static void test_job_sections_set_the_run_settings(void **state)
+{
+    fixture *f = *state;
+    vg_settings s;
+    assert_int_equal(
+        load(f,
+             "tracker:\n  lost_seconds: 1.5\n  high_threshold: 0.4\n"
+             "events:\n  batch: 4\n"
+             "snapshots:\n  enabled: false\n  max_age_days: 7\n"
+             "video:\n  preset: veryfast\n  crf: 30\n"
+             "telemetry:\n  interval_s: 2\n  window_s: 30\n",
+             &s),
+        0);
+    assert_true(s.lost_seconds > 1.49 && s.lost_seconds < 1.51);
+    assert_true(s.track_high > 0.39f && s.track_high < 0.41f);
+    assert_int_equal(s.events_batch, 4);
+    assert_int_equal(s.snap_enabled, 0);
+    assert_true(s.snap_max_age_days > 6.9 && s.snap_max_age_days < 7.1);
+    assert_string_equal(s.video_preset, "veryfast");
+    assert_int_equal(s.video_crf, 30);
+    assert_true(s.telemetry_interval_s > 1.9 && s.telemetry_interval_s < 2.1);
+    assert_true(s.leak_window_s > 29.9 && s.leak_window_s < 30.1);
+}
+
+static void test_job_section_errors_name_the_place(void **state)
+{
+    fixture *f = *state;
+    vg_settings s;
+    assert_int_equal(load(f, "tracker:\n  lost_seconds: -1\n", &s), VG_ECONFIG);
+    assert_error_at(f, 2, 17, "'lost_seconds' expects a number");
+    assert_int_equal(load(f, "video:\n  crf: 99\n", &s), VG_ECONFIG);
+    assert_error_at(f, 2, 8, "'crf' expects an integer in [0, 51]");
+    assert_int_equal(load(f, "telemetry:\n  intervl: 2\n", &s), VG_ECONFIG);
+    assert_error_at(f, 2, 3, "(expected interval_s, leak_slope_bytes_per_s");
+}
+
 static void test_missing_file_is_enoent(void **state)
 {
     fixture *f = *state;
@@ -206,6 +242,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_wrong_types_are_errors, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_yaml_syntax_error_names_the_place,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_job_sections_set_the_run_settings,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_job_section_errors_name_the_place,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_file_is_enoent, setup,
                                         teardown),
