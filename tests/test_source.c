@@ -309,6 +309,32 @@ static void test_keep_image_gives_full_size_rgb_picture(void **state)
     vg_source_close(&src);
 }
 
+static void test_picture_pool_may_be_larger_than_tensor_pool(void **state)
+{
+    struct fx *f = *state;
+    vg_source_opts o = tensor_opts(64, 48);
+    vg_source *src;
+    vg_frame fr;
+    vg_pool *tensor, *image;
+    vg_pool_stats ts, is;
+
+    o.keep_image = 1;
+    o.pool_size = 2;
+    o.image_pool_size = 5;
+    read_green(f, &o, &fr, &src);
+    vg_source_pools(src, &tensor, &image);
+    assert_non_null(tensor);
+    assert_non_null(image);
+    vg_pool_stats_get(tensor, &ts);
+    vg_pool_stats_get(image, &is);
+    assert_int_equal(ts.count, 2);
+    assert_int_equal(is.count, 5);
+    assert_int_equal(ts.in_use, 1);
+    assert_int_equal(is.in_use, 1);
+    vg_frame_release(&fr);
+    vg_source_close(&src);
+}
+
 static void test_image_file_gives_one_frame_then_eof(void **state)
 {
     struct fx *f = *state;
@@ -427,6 +453,7 @@ int main(void)
         T(test_nhwc_layout_interleaves_channels),
         T(test_stretch_fills_tensor_with_separate_scales),
         T(test_keep_image_gives_full_size_rgb_picture),
+        T(test_picture_pool_may_be_larger_than_tensor_pool),
         T(test_image_file_gives_one_frame_then_eof),
         T(test_frames_outlive_their_closed_source),
         T(test_open_fails_cleanly_at_every_allocation),

@@ -40,7 +40,11 @@ typedef struct vg_source_opts {
     vg_tensor_spec tensor; /* width/height 0: produce no tensor (decode only) */
     int keep_image;        /* also hand out the RGB24 picture (frame.image) */
     unsigned pool_size;    /* frames that may be out at once (default 4) */
-    int timeout_ms;        /* network open/read timeout (default 5000) */
+    /* Pictures that may be out at once when keep_image is set; 0 (default):
+     * pool_size. A pipeline that drops the tensor before its last stage
+     * needs more pictures than tensors. */
+    unsigned image_pool_size;
+    int timeout_ms;            /* network open/read timeout (default 5000) */
     int max_width, max_height; /* larger pictures are refused (default 16384),
                                   before any picture is decoded */
     int decoder_threads;       /* 0: FFmpeg's choice */

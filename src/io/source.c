@@ -235,7 +235,7 @@ static int validate_opts(vg_context *ctx, const char *url,
 {
     const vg_tensor_spec *t = &o->tensor;
 
-    if (o->pool_size == 0 || o->pool_size > 1024)
+    if (o->pool_size == 0 || o->pool_size > 1024 || o->image_pool_size > 1024)
         return vg_fail(ctx, VG_EINVAL, "%s: pool_size %u out of 1..1024", url,
                        o->pool_size);
     if (o->max_width < VG_SOURCE_MIN_SIDE || o->max_height < VG_SOURCE_MIN_SIDE)
@@ -394,7 +394,9 @@ static int setup_preprocess(vg_source *s)
         s->image_stride = FFALIGN(w * 3, VG_ROW_ALIGN);
         snprintf(name, sizeof(name), "image %dx%d", w, h);
         rc = vg_pool_create(s->ctx, name, (size_t)s->image_stride * h,
-                            s->opts.pool_size, &s->image_pool);
+                            s->opts.image_pool_size ? s->opts.image_pool_size
+                                                    : s->opts.pool_size,
+                            &s->image_pool);
         if (rc < 0)
             return src_fail(s, rc, "%s: cannot create the picture pool",
                             s->url);

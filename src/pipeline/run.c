@@ -434,7 +434,11 @@ int vg_run_stream(vg_context *ctx, const char *input, vg_detector *det,
     vg_source_opts_default(&so);
     vg_detector_input_spec(det, &so.tensor);
     so.keep_image = 1;
-    so.pool_size = 2 * depth + 3; /* two queues + decode, infer and sink */
+    /* Tensors: the decode queue + one being decoded + one being inferred
+     * (the tensor is released before the frame goes to the sinks).
+     * Pictures: both queues + one in each of the three threads. */
+    so.pool_size = depth + 2;
+    so.image_pool_size = 2 * depth + 3;
     so.timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 5000;
     rc = vg_source_open(ctx, input, &so, &j->src);
     if (rc < 0)
