@@ -396,19 +396,87 @@ static int load_input(loader *l, yaml_node_t *map)
 static int get_double(loader *l, const yaml_node_t *n, const char *key,
                       double lo, double hi, double *out)
 {
-    float f;
-    int rc = get_float(l, n, key, lo, hi, &f);
-    if (rc == 0) {
-        const char *v = scalar(n);
-        *out = strtod(v, NULL);
+    const char *v = scalar(n);
+    char *end;
+    double x;
+    char msg[256];
+
+    errno = 0;
+    x = v ? strtod(v, &end) : 0;
+    if (!v || errno || end == v || *end || x < lo || x > hi) {
+        snprintf(msg, sizeof(msg), "a number in [%g, %g], got '%.64s'", lo, hi,
+                 v ? v : "(not a scalar)");
+        return at(l, n, "'%s' expects %s", key, msg);
     }
-    return rc;
+    *out = x;
+    return 0;
 }
 
-/* tracker, events, snapshots and video: settings of the CCTV job. */
+/* The settings of the CCTV job's sections (tracker, events, snapshots,
+ * video, telemetry): one row per key. */
+enum job_type { JOB_INT, JOB_FLOAT, JOB_DOUBLE, JOB_BOOL, JOB_STRING };
+
+typedef struct job_key {
+    const char *section, *key;
+    int type;
+    double lo, hi;
+    size_t offset, size; /* field in vg_settings; size for strings */
+} job_key;
+
+#define JOB_FIELD(f) offsetof(vg_settings, f), sizeof(((vg_settings *)0)->f)
+
+static const job_key job_keys[] = {
+    {"tracker", "lost_seconds", JOB_DOUBLE, 0, 3600, JOB_FIELD(lost_seconds)},
+    {"tracker", "high_threshold", JOB_FLOAT, 0, 1, JOB_FIELD(track_high)},
+    {"tracker", "low_threshold", JOB_FLOAT, 0, 1, JOB_FIELD(track_low)},
+    {"tracker", "new_track_threshold", JOB_FLOAT, 0, 1, JOB_FIELD(track_new)},
+    {"events", "batch", JOB_INT, 1, 1024, JOB_FIELD(events_batch)},
+    {"events", "max_delay_ms", JOB_INT, 0, 3600000, JOB_FIELD(events_delay_ms)},
+    {"snapshots", "enabled", JOB_BOOL, 0, 1, JOB_FIELD(snap_enabled)},
+    {"snapshots", "max_age_days", JOB_DOUBLE, 0, 36500,
+     JOB_FIELD(snap_max_age_days)},
+    {"snapshots", "max_total_bytes", JOB_DOUBLE, 0, 1e15,
+     JOB_FIELD(snap_max_bytes)},
+    {"video", "enabled", JOB_BOOL, 0, 1, JOB_FIELD(video_enabled)},
+    {"video", "crf", JOB_INT, 0, 51, JOB_FIELD(video_crf)},
+    {"video", "preset", JOB_STRING, 0, 0, JOB_FIELD(video_preset)},
+    {"telemetry", "interval_s", JOB_DOUBLE, 0, 86400,
+     JOB_FIELD(telemetry_interval_s)},
+    {"telemetry", "leak_slope_bytes_per_s", JOB_DOUBLE, 0, 1e12,
+     JOB_FIELD(leak_slope)},
+    {"telemetry", "window_s", JOB_DOUBLE, 1, 86400, JOB_FIELD(leak_window_s)},
+};
+
+static int is_job_section(const char *name)
+{
+    for (size_t i = 0; i < sizeof(job_keys) / sizeof(job_keys[0]); i++)
+        if (!strcmp(job_keys[i].section, name))
+            return 1;
+    return 0;
+}
+
+static int load_job_key(loader *l, const job_key *jk, yaml_node_t *v)
+{
+    char *field = (char *)l->s + jk->offset;
+
+    switch (jk->type) {
+    case JOB_INT:
+        return get_int(l, v, jk->key, (long)jk->lo, (long)jk->hi, (int *)field);
+    case JOB_FLOAT:
+        return get_float(l, v, jk->key, jk->lo, jk->hi, (float *)field);
+    case JOB_DOUBLE:
+        return get_double(l, v, jk->key, jk->lo, jk->hi, (double *)field);
+    case JOB_BOOL:
+        return get_bool(l, v, jk->key, (int *)field);
+    default:
+        return get_string(l, v, jk->key, field, jk->size);
+    }
+}
+
+/* A section of the CCTV job: each key from job_keys, or an error listing
+ * the section's keys. */
 static int load_job_section(loader *l, const char *section, yaml_node_t *map)
 {
-    vg_settings *s = l->s;
     yaml_node_pair_t *p;
     int rc = 0;
 
@@ -417,71 +485,27 @@ static int load_job_section(loader *l, const char *section, yaml_node_t *map)
         yaml_node_t *k = yaml_document_get_node(l->doc, p->key);
         yaml_node_t *v = yaml_document_get_node(l->doc, p->value);
         const char *key = scalar(k);
-        const char *expected = "", *keys = "";
+        char keys[256] = "";
+        const job_key *found = NULL;
+
         if (!key)
             return at(l, k, "expected a key%s%s", "", "");
-        if (!strcmp(section, "tracker")) {
-            expected = "lost_seconds, high_threshold, low_threshold, "
-                       "new_track_threshold";
-            keys = expected;
-            if (!strcmp(key, "lost_seconds"))
-                rc = get_double(l, v, key, 0, 3600, &s->lost_seconds);
-            else if (!strcmp(key, "high_threshold"))
-                rc = get_float(l, v, key, 0, 1, &s->track_high);
-            else if (!strcmp(key, "low_threshold"))
-                rc = get_float(l, v, key, 0, 1, &s->track_low);
-            else if (!strcmp(key, "new_track_threshold"))
-                rc = get_float(l, v, key, 0, 1, &s->track_new);
-            else
-                expected = NULL;
-        } else if (!strcmp(section, "events")) {
-            expected = "batch, max_delay_ms";
-            keys = expected;
-            if (!strcmp(key, "batch"))
-                rc = get_int(l, v, key, 1, 1024, &s->events_batch);
-            else if (!strcmp(key, "max_delay_ms"))
-                rc = get_int(l, v, key, 0, 3600000, &s->events_delay_ms);
-            else
-                expected = NULL;
-        } else if (!strcmp(section, "snapshots")) {
-            expected = "enabled, max_age_days, max_total_bytes";
-            keys = expected;
-            if (!strcmp(key, "enabled"))
-                rc = get_bool(l, v, key, &s->snap_enabled);
-            else if (!strcmp(key, "max_age_days"))
-                rc = get_double(l, v, key, 0, 36500, &s->snap_max_age_days);
-            else if (!strcmp(key, "max_total_bytes"))
-                rc = get_double(l, v, key, 0, 1e15, &s->snap_max_bytes);
-            else
-                expected = NULL;
-        } else if (!strcmp(section, "telemetry")) {
-            expected = "interval_s, leak_slope_bytes_per_s, window_s";
-            keys = expected;
-            if (!strcmp(key, "interval_s"))
-                rc = get_double(l, v, key, 0, 86400, &s->telemetry_interval_s);
-            else if (!strcmp(key, "leak_slope_bytes_per_s"))
-                rc = get_double(l, v, key, 0, 1e12, &s->leak_slope);
-            else if (!strcmp(key, "window_s"))
-                rc = get_double(l, v, key, 1, 86400, &s->leak_window_s);
-            else
-                expected = NULL;
-        } else { /* video */
-            expected = "enabled, crf, preset";
-            keys = expected;
-            if (!strcmp(key, "enabled"))
-                rc = get_bool(l, v, key, &s->video_enabled);
-            else if (!strcmp(key, "crf"))
-                rc = get_int(l, v, key, 0, 51, &s->video_crf);
-            else if (!strcmp(key, "preset"))
-                rc = get_string(l, v, key, s->video_preset,
-                                sizeof(s->video_preset));
-            else
-                expected = NULL;
+        for (size_t i = 0; i < sizeof(job_keys) / sizeof(job_keys[0]); i++) {
+            const job_key *jk = &job_keys[i];
+            size_t len = strlen(keys);
+            if (strcmp(jk->section, section) != 0)
+                continue;
+            if (!strcmp(jk->key, key))
+                found = jk;
+            snprintf(keys + len, sizeof(keys) - len, "%s%s", len ? ", " : "",
+                     jk->key);
         }
-        if (rc == 0 && !expected) {
-            char what[256];
-            snprintf(what, sizeof(what), "in '%s' (expected %s)", section,
-                     keys);
+        if (found) {
+            rc = load_job_key(l, found, v);
+        } else {
+            char what[288];
+            snprintf(what, sizeof(what), "in '%.24s' (expected %.240s)",
+                     section, keys);
             rc = at(l, k, "unknown key '%.64s' %s", key, what);
         }
     }
@@ -555,9 +579,7 @@ int vg_settings_load(vg_context *ctx, const char *path, vg_settings *s)
             rc = load_runtime(&l, v);
         } else if (!strcmp(key, "input")) {
             rc = load_input(&l, v);
-        } else if (!strcmp(key, "tracker") || !strcmp(key, "events") ||
-                   !strcmp(key, "snapshots") || !strcmp(key, "video") ||
-                   !strcmp(key, "telemetry")) {
+        } else if (is_job_section(key)) {
             rc = load_job_section(&l, key, v);
         } else {
             rc = at(&l, k,
