@@ -161,16 +161,13 @@ int cmd_bench(int argc, char **argv)
         a.out_dir = "out/bench";
     if (vg_context_create(&ctx) < 0)
         return cli_error("out of memory");
-    if (cli_resolve_settings(ctx, &a) != 0 ||
-        cli_open_detector(ctx, &a.settings, &det) != 0)
+    if (cli_resolve_settings(ctx, &a) != 0)
         goto out;
-    if (job && a.settings.origin.spin == VG_ORIGIN_BUILTIN) {
-        /* as vigil run does: see cmd_run.c */
+    /* as vigil run does (see cmd_run.c): sleeping inference threads */
+    if (job && a.settings.origin.spin == VG_ORIGIN_BUILTIN)
         a.settings.spin = 0;
-        vg_detector_destroy(&det);
-        if (cli_open_detector(ctx, &a.settings, &det) != 0)
-            goto out;
-    }
+    if (cli_open_detector(ctx, &a.settings, &det) != 0)
+        goto out;
     if (job && a.config) {
         if (vg_rules_load(ctx, a.config, &rules) < 0) {
             cli_error("%s", vg_context_errmsg(ctx));
