@@ -92,5 +92,14 @@ void vg_context_alloc_stats(vg_context *ctx, vg_alloc_stats *out);
  * from now (1-based) fails, and every one after it too when persist is set.
  * n = 0 disables. */
 void vg_context_fail_alloc(vg_context *ctx, uint64_t nth, int persist);
+/* Same, failing count allocations in a row from the nth on (count 0
+ * disables). */
+void vg_context_fail_alloc_run(vg_context *ctx, uint64_t nth, uint64_t count);
+
+/* A fault point: counts as one allocation for the injector above and
+ * returns 1 when it must fail (0 otherwise, and always 0 for ctx NULL).
+ * vigil puts one where a library it drives allocates out of its sight, e.g.
+ * before each ONNX Runtime inference, so that tests reach those failures. */
+int vg_context_fault_point(vg_context *ctx);
 
 #endif

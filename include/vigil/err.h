@@ -33,7 +33,8 @@
     X(VG_EINFER, -16, "inference failed")                                      \
     X(VG_ENET, -17, "network error")                                           \
     X(VG_ECLOSED, -18, "closed")                                               \
-    X(VG_EBUSY, -19, "resource busy")
+    X(VG_EBUSY, -19, "resource busy")                                          \
+    X(VG_EEXIST, -20, "already exists")
 
 enum vg_err {
 #define VG_ERR_ENUM(name, value, text) name = value,

@@ -39,6 +39,10 @@ typedef struct vg_session_opts {
      * always appended when missing. n_providers 0 means {"cpu"}. */
     const char *providers[VG_MAX_PROVIDERS];
     int n_providers;
+    /* 1: the session takes its CPU memory from the allocator registered
+     * with ONNX Runtime's environment (vg_residency registers vigil's
+     * counting allocator), instead of its own arena. */
+    int env_allocator;
 } vg_session_opts;
 
 typedef struct vg_tensor_info {

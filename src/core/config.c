@@ -516,7 +516,9 @@ static int load_job_section(loader *l, const char *section, yaml_node_t *map)
  * (vg_rules_load and the `vigil run` job). */
 static int is_other_module_section(const char *key)
 {
-    static const char *const others[] = {"zones", "rules", "rules_options"};
+    static const char *const others[] = {"zones", "rules", "rules_options",
+                                         "job", "inputs", "memory", "models",
+                                         "staged"};
     for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++)
         if (!strcmp(key, others[i]))
             return 1;

@@ -19,7 +19,7 @@ struct vg_context {
     atomic_uint_fast64_t frees;
     atomic_uint_fast64_t failures;
     atomic_uint_fast64_t fail_countdown; /* 0 = off */
-    atomic_int fail_persist;
+    atomic_uint_fast64_t fail_left; /* failures still to inject once armed */
     atomic_int failing;
 };
 
@@ -154,13 +154,20 @@ static int inject_failure(vg_context *ctx)
 {
     uint_fast64_t n;
 
-    if (atomic_load(&ctx->failing))
-        return 1;
+    if (atomic_load(&ctx->failing)) {
+        n = atomic_load(&ctx->fail_left);
+        while (n > 0) {
+            if (atomic_compare_exchange_weak(&ctx->fail_left, &n, n - 1))
+                return 1;
+        }
+        atomic_store(&ctx->failing, 0);
+        return 0;
+    }
     n = atomic_load(&ctx->fail_countdown);
     while (n > 0) {
         if (atomic_compare_exchange_weak(&ctx->fail_countdown, &n, n - 1)) {
             if (n == 1) {
-                if (atomic_load(&ctx->fail_persist))
+                if (atomic_load(&ctx->fail_left) > 0)
                     atomic_store(&ctx->failing, 1);
                 return 1;
             }
@@ -252,11 +259,24 @@ void vg_context_alloc_stats(vg_context *ctx, vg_alloc_stats *out)
     out->failures = atomic_load(&ctx->failures);
 }
 
-void vg_context_fail_alloc(vg_context *ctx, uint64_t nth, int persist)
+int vg_context_fault_point(vg_context *ctx)
+{
+    if (ctx == NULL || !inject_failure(ctx))
+        return 0;
+    atomic_fetch_add(&ctx->failures, 1);
+    return 1;
+}
+
+void vg_context_fail_alloc_run(vg_context *ctx, uint64_t nth, uint64_t count)
 {
     if (!ctx)
         return;
     atomic_store(&ctx->failing, 0);
-    atomic_store(&ctx->fail_persist, persist ? 1 : 0);
-    atomic_store(&ctx->fail_countdown, nth);
+    atomic_store(&ctx->fail_left, count > 0 ? count - 1 : 0);
+    atomic_store(&ctx->fail_countdown, count > 0 ? nth : 0);
+}
+
+void vg_context_fail_alloc(vg_context *ctx, uint64_t nth, int persist)
+{
+    vg_context_fail_alloc_run(ctx, nth, persist ? UINT64_MAX : 1);
 }

@@ -76,6 +76,16 @@ static int status_fail(vg_session *s, OrtStatus *st, int code, const char *fmt,
     return code;
 }
 
+/* 1 when ONNX Runtime's status says an allocation failed (host or device). */
+static int is_oom(const OrtApi *api, OrtStatus *st)
+{
+    const char *m = api->GetErrorMessage(st);
+    return m != NULL &&
+           (strstr(m, "allocate") != NULL || strstr(m, "bad_alloc") != NULL ||
+            strstr(m, "out of memory") != NULL ||
+            strstr(m, "OUT_OF_MEMORY") != NULL);
+}
+
 static int ort_graph_level(int level, GraphOptimizationLevel *out)
 {
     switch (level) {
@@ -170,6 +180,8 @@ static int make_options(vg_session *s, const vg_session_opts *o,
     if (st == NULL)
         st = o->mem_arena ? api->EnableCpuMemArena(so)
                           : api->DisableCpuMemArena(so);
+    if (st == NULL && o->env_allocator)
+        st = api->AddSessionConfigEntry(so, "session.use_env_allocators", "1");
     if (st == NULL && !o->spin)
         st = api->AddSessionConfigEntry(so, "session.intra_op.allow_spinning",
                                         "0");
@@ -345,6 +357,9 @@ static int load(vg_session *s, const vg_session_opts *o)
     api->ReleaseSessionOptions(so);
     if (st != NULL) {
         OrtErrorCode ec = api->GetErrorCode(st);
+        if (is_oom(api, st))
+            return status_fail(s, st, VG_ENOMEM,
+                               "%s: out of memory while loading", s->path);
         if (ec == ORT_INVALID_PROTOBUF || ec == ORT_NO_MODEL)
             return status_fail(s, st, VG_EMODEL, "%s: not an ONNX model",
                                s->path);
@@ -543,11 +558,18 @@ int vg_session_run(vg_session *s, const float *input, const float **outs)
         s->run_values[i] = so->value;
     }
     in_name = s->input_name;
+    /* ONNX Runtime allocates the run's working memory out of vigil's sight;
+     * this fault point stands for those allocations in tests. */
+    if (vg_context_fault_point(s->ctx))
+        return status_fail(s, NULL, VG_ENOMEM,
+                           "%s: out of memory during inference (injected)",
+                           s->path);
     st = api->Run(s->session, NULL, &in_name,
                   (const OrtValue *const *)&s->input_value, 1, s->output_names,
                   (size_t)s->n_outputs, s->run_values);
     if (st != NULL)
-        return status_fail(s, st, VG_EINFER, "%s: inference failed", s->path);
+        return status_fail(s, st, is_oom(api, st) ? VG_ENOMEM : VG_EINFER,
+                           "%s: inference failed", s->path);
     for (int i = 0; i < s->n_outputs; i++) {
         session_output *so = &s->outputs[i];
         void *data = NULL;

@@ -43,6 +43,20 @@ def affine(path, dims):
     save(helper.make_graph(nodes, "affine", [x], [y], [two, one]), path)
 
 
+def weights(path, mib):
+    """A model holding mib MiB of weights: y = x + mean(W), x [batch,3,8,8]."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 3, 8, 8])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 3, 8, 8])
+    n = int(mib * 1024 * 1024 / 4)
+    w = numpy_helper.from_array(
+        (np.arange(n, dtype=np.float32) % 7.0).astype(np.float32), "w")
+    nodes = [
+        helper.make_node("ReduceMean", ["w"], ["m"], keepdims=0),
+        helper.make_node("Add", ["x", "m"], ["y"]),
+    ]
+    save(helper.make_graph(nodes, "weights", [x], [y], [w]), path)
+
+
 def declared(dims, prefix):
     return [d if d > 0 else "%s%d" % (prefix, k) for k, d in enumerate(dims)]
 
@@ -74,13 +88,16 @@ def const(path, in_dims, outputs):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("kind", choices=["affine", "affine_dynamic", "const"])
+    ap.add_argument("kind", choices=["affine", "affine_dynamic", "const", "weights"])
     ap.add_argument("out")
     ap.add_argument("--input", default="1,3,640,640")
     ap.add_argument("--output", action="append", default=[])
+    ap.add_argument("--mib", type=float, default=4.0)
     a = ap.parse_args()
     if a.kind == "affine":
         affine(a.out, [1, 3, 4, 4])
+    elif a.kind == "weights":
+        weights(a.out, a.mib)
     elif a.kind == "affine_dynamic":
         affine(a.out, ["batch", 3])
     else:
