@@ -23,7 +23,8 @@ typedef struct fixture {
     char calib[512]; /* calibration file of the test */
     char nanodet[512];
     vg_context *ctx;
-    double clock; /* fake time, seconds */
+    double clock;      /* fake time, seconds */
+    int ort_allocator; /* residency option of the next make() */
 } fixture;
 
 static double fake_now(void *user)
@@ -70,6 +71,7 @@ static int setup(void **state)
     vg_context_set_log_level(fx->ctx, VG_LOG_QUIET);
     unlink(fx->calib);
     fx->clock = 1000.0;
+    fx->ort_allocator = 0;
     return 0;
 }
 
@@ -107,6 +109,7 @@ static vg_residency *make(fixture *fx, uint64_t host_budget, double margin)
              fx->calib);
     o.now = fake_now;
     o.now_user = fx;
+    o.ort_allocator = fx->ort_allocator;
     assert_int_equal(vg_residency_create(fx->ctx, &o, &r), 0);
     return r;
 }
@@ -398,9 +401,8 @@ static void test_same_model_is_shared(void **state)
  * The ladder's release-and-retry turns each into a correct load; with every
  * allocation from the Nth on failing, the load ends in a clean VG_ENOMEM.
  * Nothing leaks (the teardown and ASan check). */
-static void test_fault_injection_along_load(void **state)
+static void fault_injection_along_load(fixture *fx)
 {
-    fixture *fx = *state;
     uint64_t n;
     int reached_end = 0;
 
@@ -446,6 +448,17 @@ static void test_fault_injection_along_load(void **state)
     }
     assert_true(reached_end);
     assert_true(n > 5); /* the load did pass several fault points */
+}
+
+/* Both with ONNX Runtime's allocations reachable (vigil's allocator) and
+ * with its arena (vigil's allocations and the inference fault point). */
+static void test_fault_injection_along_load(void **state)
+{
+    fixture *fx = *state;
+    fx->ort_allocator = 1;
+    fault_injection_along_load(fx);
+    fx->ort_allocator = 0;
+    fault_injection_along_load(fx);
 }
 
 /* Two failures in a row get past the retry; the ladder then halves the

@@ -73,6 +73,15 @@ void vg_detector_opts_default(vg_detector_opts *o);
 int vg_detector_create(vg_context *ctx, const char *model_path,
                        const vg_detector_opts *o, vg_detector **out);
 
+/* Same over a session the caller owns (e.g. handed out by vg_residency):
+ * o->session is ignored, the session must outlive the detector or be
+ * replaced with vg_detector_set_session (same model, e.g. reloaded on
+ * another provider) before the next run; destroy leaves it alone. */
+int vg_detector_create_on(vg_context *ctx, vg_session *session,
+                          const char *model_path, const vg_detector_opts *o,
+                          vg_detector **out);
+void vg_detector_set_session(vg_detector *d, vg_session *session);
+
 /* The input the model wants, for the source's pre-processing. */
 void vg_detector_input_spec(const vg_detector *d, vg_tensor_spec *out);
 

@@ -27,6 +27,7 @@
 
 #include "vigil/detect.h"
 #include "vigil/events.h"
+#include "vigil/residency.h"
 #include "vigil/rules.h"
 #include "vigil/snapshot.h"
 #include "vigil/telemetry.h"
@@ -57,6 +58,11 @@ typedef struct vg_run_opts {
      * pools and bounded tables for the run's duration and unregisters them
      * before it returns. Tick it from `progress` (the caller's thread). */
     vg_telemetry *telemetry;
+    /* The residency that owns det's session (borrowed, may be NULL) and the
+     * model's name there: an inference that runs out of memory goes down
+     * its ladder (vg_residency_recover) before the stream stops. */
+    vg_residency *residency;
+    const char *model_name;
     /* Called once per frame with the number of frames done. */
     void (*progress)(void *user, int64_t frames);
     void *user;

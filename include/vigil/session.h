@@ -78,6 +78,18 @@ int vg_session_run(vg_session *s, const float *input, const float **outs);
 /* Shape of output i after the last run. */
 int vg_session_output_shape(const vg_session *s, int i, vg_tensor_info *out);
 
+/* ONNX Runtime's statistics of the session's CPU memory arena. */
+typedef struct vg_arena_stats {
+    uint64_t in_use;          /* bytes handed out now */
+    uint64_t total_allocated; /* bytes the arena holds (reserved) */
+    uint64_t max_in_use;      /* high-water mark of in_use */
+    uint64_t extensions;      /* times the arena grew */
+} vg_arena_stats;
+
+/* Returns 0, or VG_ENOTSUP when the session has no arena (mem_arena 0, or
+ * the env allocator) or ONNX Runtime gives no statistics. */
+int vg_session_arena_stats(vg_session *s, vg_arena_stats *out);
+
 /* Name of the provider the session runs on ("CPUExecutionProvider"). */
 const char *vg_session_provider(const vg_session *s);
 const char *vg_session_errmsg(const vg_session *s);

@@ -4,7 +4,10 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "vigil/job.h"
+#include "vigil/residency.h"
 #include "vigil/run.h"
+#include "vigil/staged.h"
 #include "vigil/telemetry.h"
 
 #define MAX_INPUTS 16
@@ -27,7 +30,10 @@ static void run_usage(FILE *f)
         "frame,id,x,y,w,h,score,-1,-1,-1\n"
         "  report.json     frames, fps per stage, events per rule, memory\n"
         "With several inputs, tracks and video get a _STREAM suffix.\n"
-        "With no INPUT: the bundled vtest.avi with examples/site.yaml.\n"
+        "With no INPUT: the config's inputs, else the bundled vtest.avi\n"
+        "(with examples/site.yaml when no config is given).\n"
+        "A config with `job: staged` runs the staged three-model job instead\n"
+        "(detector, face detector, face embedder; writes faces.jsonl).\n"
         "\n"
         "options:\n"
         "  -c, --config FILE   YAML: detector, runtime, tracker, zones, "
@@ -40,6 +46,10 @@ static void run_usage(FILE *f)
         "      --max-frames N  stop each input after N frames\n"
         "      --no-video      do not write annotated.mp4\n"
         "      --no-snapshots  do not write snapshots\n"
+        "      --host-memory SIZE   host memory budget, e.g. 512MiB "
+        "(overrides\n"
+        "                      memory.host; docs/memory.md)\n"
+        "      --device-memory SIZE GPU memory budget (memory.device)\n"
         "      --metrics-port N  memory metrics for Prometheus at\n"
         "                      http://127.0.0.1:N/metrics (0: any port)\n"
         "      --progress / --no-progress, -q/--quiet\n"
@@ -66,7 +76,112 @@ static void on_progress(void *user, int64_t frames)
     vg_telemetry_tick(r->telemetry);
 }
 
-static void write_report(FILE *f, vg_telemetry *telemetry,
+/* What report.json says about memory beyond the telemetry. */
+typedef struct run_mem {
+    const vg_job_config *job;
+    vg_residency *residency;
+    const vg_staged_stats *staged; /* NULL for the CCTV job */
+    uint64_t baseline_rss;         /* before any model or stream */
+} run_mem;
+
+static void write_models(FILE *f, const run_mem *m)
+{
+    vg_residency_stats rs;
+    int n = vg_residency_model_count(m->residency);
+    vg_residency_stats_get(m->residency, &rs);
+    fprintf(f,
+            ",\n    \"budget\": {\"host_bytes\": %llu, \"device_bytes\": %llu, "
+            "\"margin\": %.3f, \"models_allowance_bytes\": %llu}",
+            (unsigned long long)m->job->budget.host_bytes,
+            (unsigned long long)m->job->budget.device_bytes,
+            m->job->budget.margin, (unsigned long long)rs.allowance_host_bytes);
+    fprintf(f,
+            ",\n    \"residency\": {\"peak_resident_host_bytes\": %llu, "
+            "\"peak_resident_device_bytes\": %llu, \"loads\": %llu, "
+            "\"unloads\": %llu, \"evictions\": %llu, \"refusals\": %llu, "
+            "\"ladder\": {\"retries\": %llu, \"smaller_batch\": %llu, "
+            "\"cpu_fallback\": %llu, \"gave_up\": %llu}, "
+            "\"unload_leaks\": %llu,\n      \"models\": [",
+            (unsigned long long)rs.peak_resident_host_bytes,
+            (unsigned long long)rs.peak_resident_device_bytes,
+            (unsigned long long)rs.loads, (unsigned long long)rs.unloads,
+            (unsigned long long)rs.evictions, (unsigned long long)rs.refusals,
+            (unsigned long long)rs.ladder_retries,
+            (unsigned long long)rs.ladder_smaller_batch,
+            (unsigned long long)rs.ladder_cpu_fallback,
+            (unsigned long long)rs.ladder_gave_up,
+            (unsigned long long)rs.unload_leaks);
+    for (int i = 0; i < n; i++) {
+        vg_model_stats ms;
+        if (vg_residency_model_stats(m->residency, i, &ms) < 0)
+            continue;
+        fprintf(f, "%s\n        {\"name\": ", i ? "," : "");
+        cli_json_string(f, ms.name);
+        fprintf(f,
+                ", \"kind\": \"%s\", \"policy\": \"%s\", \"state\": \"%s\", "
+                "\"host_bytes\": %llu, \"device_bytes\": %llu, "
+                "\"calibrated\": %s, \"batch\": %d, \"cpu_fallback\": %s, "
+                "\"loads\": %llu, \"unloads\": %llu, \"evictions\": %llu, "
+                "\"load_ms\": %.1f, \"not_returned_bytes\": %llu}",
+                vg_model_kind_name(ms.kind), vg_model_policy_name(ms.policy),
+                ms.state == VG_MODEL_RESIDENT ? "resident"
+                : ms.state == VG_MODEL_FAILED ? "failed"
+                                              : "unloaded",
+                (unsigned long long)ms.host_bytes,
+                (unsigned long long)ms.device_bytes,
+                ms.calibrated ? "true" : "false", ms.batch,
+                ms.on_cpu_fallback ? "true" : "false",
+                (unsigned long long)ms.loads, (unsigned long long)ms.unloads,
+                (unsigned long long)ms.evictions, ms.load_ms,
+                (unsigned long long)ms.not_returned_bytes);
+    }
+    fprintf(f, "]}");
+}
+
+static void write_staged(FILE *f, const run_mem *m)
+{
+    const vg_staged_stats *st = m->staged;
+    fprintf(f,
+            ",\n    \"staged\": {\"peak_rss_bytes\": %llu, "
+            "\"all_resident_estimate_bytes\": %llu, "
+            "\"baseline_rss_bytes\": %llu, \"stages\": [",
+            (unsigned long long)st->peak_rss_bytes,
+            (unsigned long long)st->all_resident_estimate_bytes,
+            (unsigned long long)st->baseline_rss_bytes);
+    for (int k = 0; k < VG_STAGES; k++) {
+        fprintf(f, "%s\n      {\"model\": ", k ? "," : "");
+        cli_json_string(f, st->stage[k].model);
+        fprintf(f,
+                ", \"wall_s\": %.3f, \"peak_rss_bytes\": %llu, "
+                "\"model_host_bytes\": %llu, \"start_rss_bytes\": %llu}",
+                st->stage[k].wall_s,
+                (unsigned long long)st->stage[k].peak_rss_bytes,
+                (unsigned long long)st->stage[k].model_host_bytes,
+                (unsigned long long)st->stage[k].start_rss_bytes);
+    }
+    fprintf(f, "],\n      \"inputs\": [");
+    for (int i = 0; i < st->n_inputs; i++)
+        fprintf(f,
+                "%s\n        {\"frames_read\": %lld, \"frames_used\": %lld, "
+                "\"persons\": %lld, \"faces\": %lld, \"embeddings\": %lld}",
+                i ? "," : "", (long long)st->input[i].frames_read,
+                (long long)st->input[i].frames_used,
+                (long long)st->input[i].persons, (long long)st->input[i].faces,
+                (long long)st->input[i].embeddings);
+    fprintf(f, "]}");
+}
+
+/* The process's peak RSS: the kernel's high-water mark, which the staged
+ * job resets per stage, so its own maximum counts too. */
+static uint64_t job_peak_rss(const run_mem *m)
+{
+    uint64_t p = vg_peak_rss_bytes();
+    if (m->staged && m->staged->peak_rss_bytes > p)
+        p = m->staged->peak_rss_bytes;
+    return p;
+}
+
+static void write_report(FILE *f, vg_telemetry *telemetry, const run_mem *mem,
                          const cli_detect_args *a, const char *config,
                          const char **inputs, int n_inputs,
                          const vg_run_stats *st, int n_st, const char *status,
@@ -154,8 +269,17 @@ static void write_report(FILE *f, vg_telemetry *telemetry,
                 : s->end_code == VG_EOF      ? "end"
                                              : "error");
     }
-    fprintf(f, "\n  ],\n  \"memory\": {\"peak_rss_bytes\": %llu",
-            (unsigned long long)vg_peak_rss_bytes());
+    fprintf(f, "\n  ],\n  \"job\": \"%s\",\n",
+            vg_job_kind_name(mem->job->kind));
+    fprintf(f,
+            "  \"memory\": {\"peak_rss_bytes\": %llu, "
+            "\"baseline_rss_bytes\": %llu",
+            (unsigned long long)job_peak_rss(mem),
+            (unsigned long long)mem->baseline_rss);
+    if (mem->residency)
+        write_models(f, mem);
+    if (mem->staged)
+        write_staged(f, mem);
     if (telemetry) {
         fprintf(f, ",\n    \"telemetry\": ");
         vg_telemetry_report_json(telemetry, f);
@@ -188,6 +312,39 @@ static void print_summary(const vg_run_stats *s, const char *input)
     }
 }
 
+/* Parses --host-memory / --device-memory SIZE at argv[*i]; 1 consumed, 0 not
+ * this option, -1 usage error (printed). */
+static int parse_budget(int argc, char **argv, int *i, uint64_t *host,
+                        int *host_set, uint64_t *dev, int *dev_set)
+{
+    int is_host = !strcmp(argv[*i], "--host-memory");
+    if (!is_host && strcmp(argv[*i], "--device-memory"))
+        return 0;
+    if (*i + 1 >= argc ||
+        vg_parse_bytes(argv[*i + 1], is_host ? host : dev) < 0) {
+        cli_usage_error("run", "%s expects a size such as 512MiB or 2GiB%s%s",
+                        argv[*i], *i + 1 < argc ? ", got " : "",
+                        *i + 1 < argc ? argv[*i + 1] : "");
+        return -1;
+    }
+    *(is_host ? host_set : dev_set) = 1;
+    (*i)++;
+    return 1;
+}
+
+/* Detector options from the settings (classes, thresholds, head). */
+static void detector_opts(const vg_settings *s, vg_detector_opts *o)
+{
+    vg_detector_opts_default(o);
+    o->head = s->head;
+    o->score_threshold = s->score_threshold;
+    o->nms_iou = s->nms_iou;
+    o->max_detections = s->max_detections;
+    o->n_classes_keep = 0;
+    for (int i = 0; i < s->n_classes; i++)
+        o->classes_keep[o->n_classes_keep++] = vg_coco_class_id(s->classes[i]);
+}
+
 int cmd_run(int argc, char **argv)
 {
     cli_detect_args a;
@@ -197,18 +354,26 @@ int cmd_run(int argc, char **argv)
     vg_context *ctx = NULL;
     vg_detector *det = NULL;
     vg_rules_config rules;
+    vg_job_config *job = NULL;
+    vg_residency *residency = NULL;
+    vg_staged_stats *staged = NULL;
+    const char *det_name = NULL;
     int have_rules = 0, exit_code = VG_EXIT_ERROR, n_done = 0;
     vg_run_stats *stats = NULL;
     const char *status = "ok";
     char errbuf[512] = "", path[1100];
     run_cli r;
+    run_mem mem;
     int rc_tel;
     int metrics_port = -1;
     vg_metrics_server *metrics = NULL;
+    uint64_t host_budget = 0, dev_budget = 0;
+    int host_set = 0, dev_set = 0;
 
     memset(&a, 0, sizeof(a));
     memset(&rules, 0, sizeof(rules));
     memset(&r, 0, sizeof(r));
+    memset(&mem, 0, sizeof(mem));
     a.out_dir = "out";
     a.progress = -1;
     for (int i = 1; i < argc; i++) {
@@ -225,6 +390,12 @@ int cmd_run(int argc, char **argv)
             write_snaps = 0;
             continue;
         }
+        rc = parse_budget(argc, argv, &i, &host_budget, &host_set, &dev_budget,
+                          &dev_set);
+        if (rc < 0)
+            return VG_EXIT_USAGE;
+        if (rc == 1)
+            continue;
         if (!strcmp(argv[i], "--metrics-port")) {
             char *end = NULL;
             long v = i + 1 < argc ? strtol(argv[i + 1], &end, 10) : -1;
@@ -246,13 +417,10 @@ int cmd_run(int argc, char **argv)
             return cli_usage_error("run", "at most %d inputs", MAX_INPUTS);
         inputs[n_inputs++] = argv[i];
     }
-    if (n_inputs == 0) {
-        cli_default_job(default_input, sizeof(default_input), default_config,
-                        sizeof(default_config));
-        inputs[n_inputs++] = default_input;
-        if (!a.config)
-            a.config = default_config;
-    }
+    cli_default_job(default_input, sizeof(default_input), default_config,
+                    sizeof(default_config));
+    if (n_inputs == 0 && !a.config)
+        a.config = default_config;
 
     if (vg_context_create(&ctx) < 0)
         return cli_error("out of memory");
@@ -266,7 +434,33 @@ int cmd_run(int argc, char **argv)
      * the other stages (bench/README.md). Explicit settings win. */
     if (a.settings.origin.spin == VG_ORIGIN_BUILTIN)
         a.settings.spin = 0;
-    if (a.config) {
+    job = vg_calloc(ctx, 1, sizeof(*job));
+    if (job == NULL) {
+        cli_error("out of memory");
+        goto out;
+    }
+    vg_job_config_default(job);
+    if (a.config && vg_job_config_load(ctx, a.config, &a.settings, job) < 0) {
+        cli_error("%s", vg_context_errmsg(ctx));
+        goto out;
+    }
+    if (vg_job_config_finish(ctx, job, &a.settings, a.config) < 0) {
+        cli_error("%s", vg_context_errmsg(ctx));
+        goto out;
+    }
+    if (a.max_frames > 0)
+        job->staged.max_frames = a.max_frames;
+    if (host_set)
+        job->budget.host_bytes = host_budget;
+    if (dev_set)
+        job->budget.device_bytes = dev_budget;
+    if (n_inputs == 0) {
+        for (int i = 0; i < job->n_inputs && i < MAX_INPUTS; i++)
+            inputs[n_inputs++] = job->inputs[i];
+        if (n_inputs == 0)
+            inputs[n_inputs++] = default_input;
+    }
+    if (a.config && job->kind == VG_JOB_CCTV) {
         if (vg_rules_load(ctx, a.config, &rules) < 0) {
             cli_error("%s", vg_context_errmsg(ctx));
             goto out;
@@ -277,8 +471,6 @@ int cmd_run(int argc, char **argv)
             goto out;
         }
     }
-    if (cli_open_detector(ctx, &a.settings, &det) != 0)
-        goto out;
     /* Memory telemetry: a report every 10 s at info level (-v), the figures
      * in report.json, and the Prometheus endpoint when asked for. */
     {
@@ -292,6 +484,57 @@ int cmd_run(int argc, char **argv)
     if (rc_tel < 0) {
         cli_error("%s", vg_context_errmsg(ctx));
         goto out;
+    }
+    /* The residency manager owns the models, under the budget. What the
+     * process holds before any model or stream is its baseline; it is
+     * recorded for the planner (key runtime:JOB). */
+    mem.baseline_rss = vg_rss_bytes();
+    {
+        vg_residency_opts ro;
+        vg_calibration rt;
+        char key[64];
+        vg_residency_opts_default(&ro);
+        ro.budget = job->budget;
+        ro.host_reserved = mem.baseline_rss;
+        ro.telemetry = r.telemetry;
+        if (vg_residency_create(ctx, &ro, &residency) < 0) {
+            cli_error("%s", vg_context_errmsg(ctx));
+            goto out;
+        }
+        for (int i = 0; i < job->n_models; i++)
+            if (vg_residency_add(residency, &job->models[i]) < 0) {
+                cli_error("%s", vg_context_errmsg(ctx));
+                goto out;
+            }
+        memset(&rt, 0, sizeof(rt));
+        rt.weights_bytes = mem.baseline_rss;
+        snprintf(rt.provider, sizeof(rt.provider), "cpu");
+        snprintf(key, sizeof(key), "runtime:%s", vg_job_kind_name(job->kind));
+        if (job->budget.calibration[0])
+            snprintf(path, sizeof(path), "%s", job->budget.calibration);
+        else
+            vg_calibration_default_path(path, sizeof(path));
+        if (vg_calibration_store(ctx, path, key, &rt) < 0)
+            vg_log(ctx, VG_LOG_WARN, "%s", vg_context_errmsg(ctx));
+    }
+    mem.job = job;
+    mem.residency = residency;
+    if (job->kind == VG_JOB_CCTV) {
+        vg_session *s = NULL;
+        vg_detector_opts dopt;
+        const vg_model_decl *d =
+            &job->models[vg_job_config_find(job, VG_MODEL_DETECTOR)];
+        det_name = d->name;
+        if (vg_residency_acquire(residency, d->name, &s) < 0) {
+            cli_error("%s", vg_context_errmsg(ctx));
+            det_name = NULL;
+            goto out;
+        }
+        detector_opts(&a.settings, &dopt);
+        if (vg_detector_create_on(ctx, s, d->path, &dopt, &det) < 0) {
+            cli_error("%s", vg_context_errmsg(ctx));
+            goto out;
+        }
     }
     if (metrics_port >= 0 &&
         vg_metrics_server_start(ctx, r.telemetry, metrics_port, &metrics) < 0) {
@@ -308,6 +551,50 @@ int cmd_run(int argc, char **argv)
     }
 
     exit_code = VG_EXIT_OK;
+    if (job->kind == VG_JOB_STAGED) {
+        int rc;
+        staged = vg_calloc(ctx, 1, sizeof(*staged));
+        if (staged == NULL) {
+            exit_code = cli_error("out of memory");
+            goto out;
+        }
+        mem.staged = staged;
+        rc = vg_staged_run(ctx, residency, job, inputs, n_inputs, a.out_dir,
+                           should_stop, &r, staged);
+        n_done = 0;
+        if (staged->stopped) {
+            status = "interrupted";
+            snprintf(errbuf, sizeof(errbuf), "interrupted");
+            exit_code = 130;
+        } else if (rc == VG_ETRUNCATED) {
+            status = "truncated";
+            snprintf(errbuf, sizeof(errbuf), "%s", vg_context_errmsg(ctx));
+            exit_code = VG_EXIT_TRUNCATED;
+        } else if (rc < 0) {
+            status = "error";
+            snprintf(errbuf, sizeof(errbuf), "%s",
+                     vg_context_errmsg(ctx)[0] ? vg_context_errmsg(ctx)
+                                               : vg_strerror(rc));
+            fprintf(stderr, "vigil: error: %s\n", errbuf);
+            exit_code = VG_EXIT_ERROR;
+        }
+        if (!a.quiet) {
+            char b1[32], b2[32];
+            for (int i = 0; i < n_inputs; i++)
+                printf("%s: %lld frames used of %lld, %lld persons, %lld "
+                       "faces, %lld embeddings\n",
+                       inputs[i], (long long)staged->input[i].frames_used,
+                       (long long)staged->input[i].frames_read,
+                       (long long)staged->input[i].persons,
+                       (long long)staged->input[i].faces,
+                       (long long)staged->input[i].embeddings);
+            printf(
+                "peak RSS %s in stages (all three models resident: %s)\n",
+                cli_bytes(staged->peak_rss_bytes, b1, sizeof(b1)),
+                cli_bytes(staged->all_resident_estimate_bytes, b2, sizeof(b2)));
+        }
+        goto report;
+    }
     for (int i = 0; i < n_inputs; i++) {
         vg_run_opts o;
         vg_source *probe_src = NULL;
@@ -343,6 +630,8 @@ int cmd_run(int argc, char **argv)
             o.suffix = suffix;
         }
         o.telemetry = r.telemetry;
+        o.residency = residency;
+        o.model_name = det_name;
         o.should_stop = should_stop;
         o.progress = on_progress;
         o.user = &r;
@@ -383,6 +672,7 @@ int cmd_run(int argc, char **argv)
             if (exit_code == VG_EXIT_OK)
                 exit_code = VG_EXIT_TRUNCATED;
         } else if (rc < 0) {
+            /* This stream stops; the next ones still run. */
             snprintf(errbuf, sizeof(errbuf), "%s",
                      vg_context_errmsg(ctx)[0] ? vg_context_errmsg(ctx)
                                                : vg_strerror(rc));
@@ -397,14 +687,15 @@ int cmd_run(int argc, char **argv)
                 break;
         }
     }
-    if (n_done > 0) {
+report:
+    if (n_done > 0 || staged != NULL) {
         FILE *f;
         snprintf(path, sizeof(path), "%s/report.json", a.out_dir);
         f = fopen(path, "w");
         if (f) {
             /* the job took its last sample, with its pools and tables */
-            write_report(f, r.telemetry, &a, a.config, inputs, n_inputs, stats,
-                         n_done, status, errbuf);
+            write_report(f, r.telemetry, &mem, &a, a.config, inputs, n_inputs,
+                         stats, n_done, status, errbuf);
             fclose(f);
         } else {
             fprintf(stderr, "vigil: warning: %s: cannot write (%s)\n", path,
@@ -412,18 +703,26 @@ int cmd_run(int argc, char **argv)
         }
         if (exit_code == 130)
             fprintf(stderr, "vigil: stopped: %s\n", errbuf);
-        if (!a.quiet)
+        if (!a.quiet && staged != NULL)
+            printf("outputs in %s/: faces.jsonl staged/ report.json\n",
+                   a.out_dir);
+        else if (!a.quiet)
             printf("outputs in %s/: events.db events.jsonl snapshots/ "
                    "tracks*.txt%s report.json\n",
                    a.out_dir, write_video ? " annotated*.mp4" : "");
     }
 out:
     vg_metrics_server_stop(&metrics);
+    vg_detector_destroy(&det);
+    if (det_name != NULL)
+        vg_residency_release(residency, det_name);
+    vg_residency_destroy(&residency);
     vg_telemetry_destroy(&r.telemetry);
     vg_free(ctx, stats);
+    vg_free(ctx, staged);
+    vg_free(ctx, job);
     if (have_rules)
         vg_rules_config_free(ctx, &rules);
-    vg_detector_destroy(&det);
     vg_context_destroy(&ctx);
     return exit_code;
 }

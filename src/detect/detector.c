@@ -14,6 +14,7 @@
 struct vg_detector {
     vg_context *ctx;
     vg_session *session;
+    int borrowed; /* the session belongs to the caller (a residency) */
     char *path;
     vg_detector_opts opts;
     int head;
@@ -206,8 +207,10 @@ static int setup_classes(vg_detector *d)
     return 0;
 }
 
-int vg_detector_create(vg_context *ctx, const char *model_path,
-                       const vg_detector_opts *o, vg_detector **out)
+/* Creates a detector over session s (owned when borrowed is 0). */
+static int create(vg_context *ctx, const char *model_path,
+                  const vg_detector_opts *o, vg_session *s, int borrowed,
+                  vg_detector **out)
 {
     vg_detector *d;
     vg_detector_opts defaults;
@@ -228,14 +231,18 @@ int vg_detector_create(vg_context *ctx, const char *model_path,
         return vg_fail(ctx, VG_ENOMEM, "%s: out of memory", model_path);
     d->ctx = ctx;
     d->opts = *o;
+    d->borrowed = borrowed;
+    d->session = s;
     d->path = vg_strdup(ctx, model_path);
     if (d->path == NULL) {
         rc = vg_fail(ctx, VG_ENOMEM, "%s: out of memory", model_path);
         goto fail;
     }
-    rc = vg_session_create(ctx, model_path, &o->session, &d->session);
-    if (rc < 0)
-        goto fail; /* the session recorded its message */
+    if (d->session == NULL) {
+        rc = vg_session_create(ctx, model_path, &o->session, &d->session);
+        if (rc < 0)
+            goto fail; /* the session recorded its message */
+    }
     rc = setup_input(d, &layout, &w, &h);
     if (rc == 0)
         rc = read_outputs(d);
@@ -263,6 +270,30 @@ int vg_detector_create(vg_context *ctx, const char *model_path,
 fail:
     vg_detector_destroy(&d);
     return rc;
+}
+
+int vg_detector_create(vg_context *ctx, const char *model_path,
+                       const vg_detector_opts *o, vg_detector **out)
+{
+    return create(ctx, model_path, o, NULL, 0, out);
+}
+
+int vg_detector_create_on(vg_context *ctx, vg_session *session,
+                          const char *model_path, const vg_detector_opts *o,
+                          vg_detector **out)
+{
+    if (session == NULL) {
+        if (out != NULL)
+            *out = NULL;
+        return vg_fail(ctx, VG_EINVAL, "vg_detector_create_on: NULL session");
+    }
+    return create(ctx, model_path, o, session, 1, out);
+}
+
+void vg_detector_set_session(vg_detector *d, vg_session *session)
+{
+    if (d != NULL && d->borrowed && session != NULL)
+        d->session = session;
 }
 
 void vg_detector_input_spec(const vg_detector *d, vg_tensor_spec *out)
@@ -420,7 +451,8 @@ void vg_detector_destroy(vg_detector **dp)
     if (dp == NULL || *dp == NULL)
         return;
     d = *dp;
-    vg_session_destroy(&d->session);
+    if (!d->borrowed)
+        vg_session_destroy(&d->session);
     vg_free(d->ctx, d->cands);
     vg_free(d->ctx, d->class_names);
     vg_free(d->ctx, d->path);

@@ -661,7 +661,7 @@ int vg_residency_create(vg_context *ctx, const vg_residency_opts *o,
         vg_free(ctx, r);
         return VG_EINFER;
     }
-    r->alloc_registered = register_allocator(r);
+    r->alloc_registered = r->o.ort_allocator ? register_allocator(r) : 0;
     *out = r;
     return 0;
 }

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -588,6 +589,51 @@ int vg_session_run(vg_session *s, const float *input, const float **outs)
         }
     }
     return 0;
+}
+
+int vg_session_arena_stats(vg_session *s, vg_arena_stats *out)
+{
+    const OrtApi *api;
+    OrtMemoryInfo *mi = NULL;
+    OrtAllocator *a = NULL;
+    OrtKeyValuePairs *kv = NULL;
+    OrtStatus *st;
+    const char *const *keys, *const *vals;
+    size_t n = 0;
+
+    if (s == NULL || out == NULL)
+        return VG_EINVAL;
+    memset(out, 0, sizeof(*out));
+    api = s->api;
+    st = api->CreateCpuMemoryInfo(OrtArenaAllocator, OrtMemTypeDefault, &mi);
+    if (st == NULL)
+        st = api->CreateAllocator(s->session, mi, &a);
+    if (st == NULL)
+        st = api->AllocatorGetStats(a, &kv);
+    if (st != NULL) {
+        api->ReleaseStatus(st);
+        if (a != NULL)
+            api->ReleaseAllocator(a);
+        if (mi != NULL)
+            api->ReleaseMemoryInfo(mi);
+        return VG_ENOTSUP;
+    }
+    api->GetKeyValuePairs(kv, &keys, &vals, &n);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t v = strtoull(vals[i], NULL, 10);
+        if (!strcmp(keys[i], "InUse"))
+            out->in_use = v;
+        else if (!strcmp(keys[i], "TotalAllocated"))
+            out->total_allocated = v;
+        else if (!strcmp(keys[i], "MaxInUse"))
+            out->max_in_use = v;
+        else if (!strcmp(keys[i], "NumArenaExtensions"))
+            out->extensions = v;
+    }
+    api->ReleaseKeyValuePairs(kv);
+    api->ReleaseAllocator(a);
+    api->ReleaseMemoryInfo(mi);
+    return n > 0 ? 0 : VG_ENOTSUP;
 }
 
 const char *vg_session_provider(const vg_session *s)

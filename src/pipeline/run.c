@@ -334,6 +334,19 @@ static int process(job *j, vgi_decoder *dec, vg_run_stats *st, int *end)
         t0 = vg_clock_ns();
         rc = vg_detector_run(j->det, &it.frame, j->dets, VG_MAX_DETECTIONS,
                              &n_dets);
+        /* Out of memory: the residency's ladder (release idle models and
+         * retry, the CPU provider), then the stream stops. */
+        while (rc == VG_ENOMEM && j->o->residency != NULL) {
+            vg_session *s = NULL;
+            if (vg_residency_recover(j->o->residency, j->o->model_name, &s) < 0)
+                break;
+            if (s != NULL)
+                vg_detector_set_session(j->det, s);
+            rc = vg_detector_run(j->det, &it.frame, j->dets, VG_MAX_DETECTIONS,
+                                 &n_dets);
+            if (rc == 0)
+                vg_residency_recovered(j->o->residency, j->o->model_name);
+        }
         st->infer_busy_s += (double)(vg_clock_ns() - t0) / 1e9;
         if (rc < 0) {
             vg_fail(j->ctx, rc, "%s", vg_detector_errmsg(j->det));

@@ -1,0 +1,1151 @@
+/* vg_plan: the memory plan of a job (include/vigil/plan.h). */
+#include "vigil/plan.h"
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libavcodec/avcodec.h>
+#include <libavutil/cpu.h>
+
+#include "vigil/source.h"
+#include "vigil/track.h"
+
+#define MIB (1024.0 * 1024.0)
+
+/* Per-stream constants (see plan.h for how they were measured). */
+#define TABLES_SQLITE_BYTES (256u << 10)
+#define TABLES_JOB_BYTES (512u << 10)
+#define STAGED_OTHER_BYTES (256u << 10)
+#define STAGED_POOL 3 /* tensors (detector stage) or pictures (later) */
+#define DEFAULT_INPUT_SIDE 640 /* a dynamic model input (vg_detector's) */
+
+/* ---- stream buffer model --------------------------------------------------
+ */
+
+typedef struct decoder_family {
+    double fixed_mib, thread_mib; /* fixed, per frame thread */
+    double px, thread_px;         /* bytes per pixel, per pixel and thread */
+} decoder_family;
+
+static const decoder_family long_reference = {7.5, 1.5, 8.3, 2.7};
+static const decoder_family other_codecs = {7.9, 0.2, 1.6, 3.2};
+
+static int is_long_reference(const char *codec)
+{
+    static const char *const names[] = {
+        "h264", "hevc", "vp9", "av1", "libdav1d", "h264_cuvid", "hevc_cuvid"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (codec && !strcmp(codec, names[i]))
+            return 1;
+    return 0;
+}
+
+uint64_t vg_plan_decoder_bytes(const char *codec, int width, int height,
+                               int frame_threads)
+{
+    const decoder_family *f =
+        is_long_reference(codec) ? &long_reference : &other_codecs;
+    double px = (double)(width > 0 ? width : 0) * (height > 0 ? height : 0);
+    double t = frame_threads > 0 ? frame_threads : 1;
+    return (uint64_t)((f->fixed_mib + f->thread_mib * t) * MIB +
+                      px * (f->px + f->thread_px * t));
+}
+
+uint64_t vg_plan_encoder_bytes(const char *preset, int width, int height)
+{
+    static const struct {
+        const char *preset;
+        double fixed_mib, px;
+    } presets[] = {{"ultrafast", 8.1, 27.0},
+                   {"superfast", 3.5, 86.0},
+                   {"veryfast", 8.9, 104.0}};
+    double fixed = 10.7, per_px = 141.0; /* medium and anything else */
+    double px = (double)(width > 0 ? width : 0) * (height > 0 ? height : 0);
+    for (size_t i = 0; i < sizeof(presets) / sizeof(presets[0]); i++)
+        if (preset && !strcmp(preset, presets[i].preset)) {
+            fixed = presets[i].fixed_mib;
+            per_px = presets[i].px;
+        }
+    return (uint64_t)(fixed * MIB + px * per_px);
+}
+
+/* Frame threads FFmpeg gives a decoder left at thread_count 0: cores + 1 (at
+ * most 16) for decoders that thread by frame, else 1. */
+static int decoder_frame_threads(const char *codec)
+{
+    const AVCodec *c =
+        codec && codec[0] ? avcodec_find_decoder_by_name(codec) : NULL;
+    int cpus;
+    if (c == NULL || !(c->capabilities & AV_CODEC_CAP_FRAME_THREADS))
+        return 1;
+    cpus = av_cpu_count();
+    if (cpus <= 1)
+        return 1;
+    return cpus + 1 < 16 ? cpus + 1 : 16;
+}
+
+/* ---- the model file's input (ONNX protobuf, read in place) ----------------
+ */
+
+typedef struct pb {
+    const uint8_t *p, *end;
+} pb;
+
+static int pb_varint(pb *b, uint64_t *v)
+{
+    uint64_t x = 0;
+    for (int shift = 0; b->p < b->end && shift < 64; shift += 7) {
+        uint8_t c = *b->p++;
+        x |= (uint64_t)(c & 0x7f) << shift;
+        if (!(c & 0x80)) {
+            *v = x;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* Reads the next field: its number, wire type, the varint value (wire type
+ * 0) or the payload (wire type 2, in *sub). Returns 0, or -1 at the end or
+ * on a malformed message. */
+static int pb_next(pb *b, uint32_t *field, int *wire, uint64_t *value, pb *sub)
+{
+    uint64_t key, len;
+    if (b->p >= b->end || pb_varint(b, &key) < 0)
+        return -1;
+    *field = (uint32_t)(key >> 3);
+    *wire = (int)(key & 7);
+    switch (*wire) {
+    case 0:
+        return pb_varint(b, value);
+    case 1:
+    case 5: {
+        size_t n = *wire == 1 ? 8 : 4;
+        if ((size_t)(b->end - b->p) < n)
+            return -1;
+        b->p += n;
+        return 0;
+    }
+    case 2:
+        if (pb_varint(b, &len) < 0 || len > (uint64_t)(b->end - b->p))
+            return -1;
+        sub->p = b->p;
+        sub->end = b->p + len;
+        b->p += len;
+        *value = len;
+        return 0;
+    default:
+        return -1;
+    }
+}
+
+/* The string field `want` of message m (first occurrence) into out. */
+static int pb_string(pb m, uint32_t want, char *out, size_t cap)
+{
+    uint32_t field;
+    int wire;
+    uint64_t v;
+    pb sub;
+    while (pb_next(&m, &field, &wire, &v, &sub) == 0)
+        if (field == want && wire == 2) {
+            size_t n = (size_t)(sub.end - sub.p);
+            if (n >= cap)
+                n = cap - 1;
+            memcpy(out, sub.p, n);
+            out[n] = '\0';
+            return 0;
+        }
+    return -1;
+}
+
+/* The first submessage `want` of m. */
+static int pb_message(pb m, uint32_t want, pb *out)
+{
+    uint32_t field;
+    int wire;
+    uint64_t v;
+    pb sub;
+    while (pb_next(&m, &field, &wire, &v, &sub) == 0)
+        if (field == want && wire == 2) {
+            *out = sub;
+            return 0;
+        }
+    return -1;
+}
+
+/* 1 when graph has an initializer (GraphProto.initializer = 5, its
+ * TensorProto.name = 8) named name: old exporters list those as inputs. */
+static int is_initializer(pb graph, const char *name)
+{
+    uint32_t field;
+    int wire;
+    uint64_t v;
+    pb sub;
+    char n[256];
+    while (pb_next(&graph, &field, &wire, &v, &sub) == 0)
+        if (field == 5 && wire == 2 && pb_string(sub, 8, n, sizeof(n)) == 0 &&
+            !strcmp(n, name))
+            return 1;
+    return 0;
+}
+
+/* Reads the shape of the model's first real input: ModelProto.graph (7),
+ * GraphProto.input (11), ValueInfoProto.name (1) / .type (2),
+ * TypeProto.tensor_type (1), Tensor.shape (2), TensorShapeProto.dim (1),
+ * Dimension.dim_value (1). Dynamic dimensions are -1. Returns 0 or -1. */
+static int onnx_input_shape(const char *path, int64_t *dims, int *ndim)
+{
+    struct stat sb;
+    void *map;
+    int fd, rc = -1;
+    pb model, graph, in, t;
+    uint32_t field;
+    int wire;
+    uint64_t v;
+
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    if (fstat(fd, &sb) != 0 || sb.st_size <= 0) {
+        close(fd);
+        return -1;
+    }
+    map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (map == MAP_FAILED)
+        return -1;
+    model.p = map;
+    model.end = model.p + sb.st_size;
+    if (pb_message(model, 7, &graph) == 0) {
+        pb g = graph;
+        while (rc < 0 && pb_next(&g, &field, &wire, &v, &in) == 0) {
+            char name[256] = "";
+            pb type, tensor, shape, dim, d;
+            if (field != 11 || wire != 2)
+                continue;
+            pb_string(in, 1, name, sizeof(name));
+            if (name[0] && is_initializer(graph, name))
+                continue;
+            if (pb_message(in, 2, &type) < 0 ||
+                pb_message(type, 1, &tensor) < 0 ||
+                pb_message(tensor, 2, &shape) < 0)
+                break;
+            *ndim = 0;
+            t = shape;
+            while (pb_next(&t, &field, &wire, &v, &dim) == 0) {
+                uint32_t df;
+                int dw;
+                uint64_t dv;
+                pb ds;
+                int64_t value = -1;
+                if (field != 1 || wire != 2)
+                    continue;
+                d = dim;
+                while (pb_next(&d, &df, &dw, &dv, &ds) == 0)
+                    if (df == 1 && dw == 0 && (int64_t)dv > 0)
+                        value = (int64_t)dv;
+                if (*ndim < VG_MAX_DIMS)
+                    dims[(*ndim)++] = value;
+            }
+            rc = *ndim > 0 ? 0 : -1;
+            break;
+        }
+    }
+    munmap(map, (size_t)sb.st_size);
+    return rc;
+}
+
+/* Channels, height and width of one batch item of the model's input: from
+ * the file (NCHW when dimension 1 is 1 or 3, NHWC when the last is), the
+ * configured input size winning over the file's. */
+static void model_input(vg_plan_model *m, const vg_model_decl *d)
+{
+    int64_t dims[VG_MAX_DIMS];
+    int ndim = 0;
+    int64_t c = 3, h = -1, w = -1;
+
+    if (!m->missing && onnx_input_shape(m->path, dims, &ndim) == 0) {
+        if (ndim == 4 && (dims[1] == 3 || dims[1] == 1)) {
+            c = dims[1];
+            h = dims[2];
+            w = dims[3];
+        } else if (ndim == 4 && (dims[3] == 3 || dims[3] == 1)) {
+            c = dims[3];
+            h = dims[1];
+            w = dims[2];
+        } else if (ndim >= 2) {
+            /* not an image: one batch item is the rest of the shape */
+            int64_t n = 1;
+            for (int i = 1; i < ndim; i++)
+                n *= dims[i] > 0 ? dims[i] : 1;
+            c = 1;
+            h = 1;
+            w = n;
+        }
+        m->input_known = h > 0 && w > 0;
+    }
+    if (d->input_w > 0 && d->input_h > 0) {
+        w = d->input_w;
+        h = d->input_h;
+        m->input_known = 1;
+    }
+    m->input_c = (int)(c > 0 ? c : 3);
+    m->input_h = (int)(h > 0 ? h : DEFAULT_INPUT_SIDE);
+    m->input_w = (int)(w > 0 ? w : DEFAULT_INPUT_SIDE);
+}
+
+static uint64_t input_bytes(const vg_plan_model *m)
+{
+    return (uint64_t)m->input_c * (uint64_t)m->input_w * (uint64_t)m->input_h *
+           sizeof(float);
+}
+
+/* ---- building -------------------------------------------------------------
+ */
+
+void vg_plan_opts_default(vg_plan_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->host_budget_bytes = -1;
+    o->device_budget_bytes = -1;
+    o->video = -1;
+    o->assume_width = 1920;
+    o->assume_height = 1080;
+}
+
+static int first_provider_is_gpu(const vg_model_decl *d)
+{
+    return d->session.n_providers > 0 && d->session.providers[0] &&
+           !strcmp(d->session.providers[0], "cuda");
+}
+
+/* Fills m for decl d run from path (the decl's or a variant's). */
+static int plan_model(vg_plan *p, const vg_model_decl *d, const char *path,
+                      vg_plan_model *m)
+{
+    vg_model_decl copy;
+    vg_calibration c;
+    char key[VG_PATH_MAX + 256];
+    struct stat sb;
+    int rc;
+
+    snprintf(m->name, sizeof(m->name), "%s", d->name);
+    snprintf(m->path, sizeof(m->path), "%s", path);
+    m->kind = d->kind;
+    m->policy = d->policy;
+    m->stage = d->stage;
+    m->batch = d->batch > 0 ? d->batch : 1;
+    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        m->missing = 1;
+        model_input(m, d);
+        return 0;
+    }
+    m->file_bytes = (uint64_t)sb.st_size;
+    model_input(m, d);
+    vg_model_decl_copy(&copy, d);
+    snprintf(copy.path, sizeof(copy.path), "%s", path);
+    rc = vg_calibration_key(&copy, key, sizeof(key));
+    if (rc == 0)
+        rc = vg_calibration_lookup(p->ctx, p->calibration, key, &c);
+    if (rc == 0) {
+        m->calibrated = 1;
+    } else if (rc == VG_ENOENT) {
+        int64_t elems = (int64_t)m->input_c * m->input_w * m->input_h;
+        vg_calibration_estimate(&copy, m->file_bytes, elems, &c);
+        /* On a GPU provider the session's weights and activations live in
+         * device memory; the host keeps what the estimate says as well
+         * (ONNX Runtime stages the initialisers through host memory). */
+        if (first_provider_is_gpu(d))
+            c.device_bytes = c.weights_bytes + c.work_bytes;
+    } else {
+        return rc; /* VG_EIO, message in ctx */
+    }
+    m->weights_bytes = c.weights_bytes;
+    m->work_bytes = c.work_bytes;
+    m->device_bytes = c.device_bytes;
+    m->host_bytes = c.weights_bytes + c.work_bytes;
+    return 0;
+}
+
+/* Index of an earlier run model whose loaded instance model i shares (same
+ * file and footprint options), or -1. */
+static int shared_with(const vg_job_config *job, int i)
+{
+    char a[VG_PATH_MAX + 256], b[VG_PATH_MAX + 256];
+    if (vg_calibration_key(&job->models[i], a, sizeof(a)) < 0)
+        return -1;
+    for (int k = 0; k < i; k++)
+        if (vg_calibration_key(&job->models[k], b, sizeof(b)) == 0 &&
+            !strcmp(a, b))
+            return k;
+    return -1;
+}
+
+static void stream_add(vg_plan_stream *st, uint64_t tensor, uint64_t picture,
+                       uint64_t decoder, uint64_t encoder, uint64_t other)
+{
+    uint64_t total = tensor + picture + decoder + encoder + other;
+    if (total < st->host_bytes)
+        return;
+    st->tensor_pool_bytes = tensor;
+    st->picture_pool_bytes = picture;
+    st->decoder_bytes = decoder;
+    st->encoder_bytes = encoder;
+    st->other_bytes = other;
+    st->host_bytes = total;
+}
+
+static void probe_stream(vg_plan *p, const vg_settings *s, const char *input,
+                         const vg_plan_opts *o, vg_plan_stream *st)
+{
+    vg_source_opts so;
+    vg_source *src = NULL;
+    vg_source_info si;
+
+    snprintf(st->input, sizeof(st->input), "%s", input);
+    vg_source_opts_default(&so);
+    so.timeout_ms = s->timeout_ms > 0 ? s->timeout_ms : 5000;
+    if (vg_source_open(p->ctx, input, &so, &src) == 0) {
+        vg_source_get_info(src, &si);
+        vg_source_close(&src);
+        st->opened = 1;
+        st->width = si.width;
+        st->height = si.height;
+        st->fps = si.fps;
+        snprintf(st->codec, sizeof(st->codec), "%s", si.codec);
+    } else {
+        snprintf(st->error, sizeof(st->error), "%s", vg_context_errmsg(p->ctx));
+        vg_context_clear_error(p->ctx);
+        st->width = o->assume_width > 0 ? o->assume_width : 1920;
+        st->height = o->assume_height > 0 ? o->assume_height : 1080;
+    }
+    st->decoder_threads = decoder_frame_threads(st->codec);
+}
+
+/* Index of the run model (not a variant) of kind, or -1. */
+static int run_model_of_kind(const vg_plan *p, int kind)
+{
+    for (int i = 0; i < p->n_models; i++)
+        if (!p->models[i].variant && p->models[i].kind == kind)
+            return i;
+    return -1;
+}
+
+static int counted(const vg_plan *p, const int *shared, int i)
+{
+    return !p->models[i].variant && shared[i] < 0;
+}
+
+/* Resident during stage index k of the staged schedule. */
+static int resident_in(const vg_plan *p, int i, int k)
+{
+    const vg_plan_model *m = &p->models[i];
+    if (p->job != VG_JOB_STAGED)
+        return 1;
+    return m->policy != VG_POLICY_UNLOAD_AFTER_STAGE ||
+           m->stage == p->stages[k].stage;
+}
+
+/* The buffers of a staged job's stream in one stage: the detector's stage
+ * reads tensors, the later stages pictures (plan.h). */
+static void staged_stage(vg_plan_stream *st, int detector_stage,
+                         uint64_t tensor, uint64_t picture, uint64_t decoder,
+                         uint64_t face_buffers)
+{
+    st->host_bytes = 0;
+    if (detector_stage)
+        stream_add(st, STAGED_POOL * tensor, 0, decoder, 0, STAGED_OTHER_BYTES);
+    else
+        stream_add(st, 0, STAGED_POOL * picture, decoder, 0,
+                   STAGED_OTHER_BYTES + face_buffers);
+}
+
+/* The stream buffers of every stream in every stage. */
+static void plan_streams(vg_plan *p, const vg_settings *s,
+                         uint64_t tracker_bytes)
+{
+    int det = run_model_of_kind(p, VG_MODEL_DETECTOR);
+    uint64_t tensor = det >= 0 ? input_bytes(&p->models[det]) : 0;
+    uint64_t face_buffers = 0;
+    unsigned depth = p->queue_depth;
+
+    for (int i = 0; i < p->n_models; i++)
+        if (!p->models[i].variant &&
+            (p->models[i].kind == VG_MODEL_FACE_DETECTOR ||
+             p->models[i].kind == VG_MODEL_FACE_EMBEDDER))
+            face_buffers += input_bytes(&p->models[i]);
+    for (int i = 0; i < p->n_streams; i++) {
+        vg_plan_stream *st = &p->streams[i];
+        uint64_t picture = (uint64_t)st->width * (uint64_t)st->height * 3;
+        uint64_t dec = vg_plan_decoder_bytes(st->codec, st->width, st->height,
+                                             st->decoder_threads);
+        int largest = 0;
+        if (p->job != VG_JOB_STAGED) {
+            uint64_t enc = p->video
+                               ? vg_plan_encoder_bytes(s->video_preset,
+                                                       st->width, st->height)
+                               : 0;
+            stream_add(st, (depth + 2) * tensor, (2 * depth + 3) * picture, dec,
+                       enc,
+                       TABLES_SQLITE_BYTES + TABLES_JOB_BYTES + tracker_bytes);
+            st->stage_bytes[0] = st->host_bytes;
+            continue;
+        }
+        for (int k = 0; k < p->n_stages; k++) {
+            staged_stage(st,
+                         det >= 0 && p->stages[k].stage == p->models[det].stage,
+                         tensor, picture, dec, face_buffers);
+            st->stage_bytes[k] = st->host_bytes;
+            if (st->stage_bytes[k] > st->stage_bytes[largest])
+                largest = k;
+        }
+        /* the breakdown shown is the largest stage's */
+        staged_stage(
+            st, det >= 0 && p->stages[largest].stage == p->models[det].stage,
+            tensor, picture, dec, face_buffers);
+    }
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+    return *(const int *)a - *(const int *)b;
+}
+
+static void plan_stages(vg_plan *p, const vg_job_config *job)
+{
+    int st[VG_MAX_MODELS], n = 0;
+    if (job->kind != VG_JOB_STAGED) {
+        p->n_stages = 1;
+        p->stages[0].stage = 0;
+        return;
+    }
+    for (int i = 0; i < job->n_models; i++) {
+        int seen = 0;
+        for (int k = 0; k < n; k++)
+            seen |= st[k] == job->models[i].stage;
+        if (!seen && n < VG_MAX_MODELS)
+            st[n++] = job->models[i].stage;
+    }
+    qsort(st, (size_t)n, sizeof(st[0]), cmp_int);
+    if (n > VG_PLAN_MAX_STAGES)
+        n = VG_PLAN_MAX_STAGES;
+    for (int k = 0; k < n; k++)
+        p->stages[k].stage = st[k];
+    p->n_stages = n > 0 ? n : 1;
+}
+
+/* Host peak of the job's schedule without model `skip_model` and without
+ * stream `skip_stream` (-1: none): what cutting one item would leave. */
+static uint64_t schedule_peak(const vg_plan *p, const int *shared,
+                              int skip_model, int skip_stream, int device)
+{
+    uint64_t peak = 0;
+    int staged = p->schedule == VG_PLAN_STAGED;
+    for (int k = 0; k < p->n_stages; k++) {
+        uint64_t total = device ? 0 : p->runtime_bytes, stream = 0;
+        for (int i = 0; i < p->n_models; i++)
+            if (counted(p, shared, i) && i != skip_model &&
+                (!staged || resident_in(p, i, k)))
+                total += device ? p->models[i].device_bytes
+                                : p->models[i].host_bytes;
+        for (int j = 0; !device && j < p->n_streams; j++)
+            if (j != skip_stream && p->streams[j].stage_bytes[k] > stream)
+                stream = p->streams[j].stage_bytes[k];
+        total += stream;
+        if (total > peak)
+            peak = total;
+    }
+    return peak;
+}
+
+static uint64_t usable(uint64_t budget, double margin)
+{
+    uint64_t keep;
+    if (budget == 0)
+        return 0;
+    keep = (uint64_t)((double)budget * (margin > 0 ? margin : 0));
+    return keep < budget ? budget - keep : 0;
+}
+
+static int fits(uint64_t peak, uint64_t budget, uint64_t usable_bytes)
+{
+    return budget == 0 || peak <= usable_bytes;
+}
+
+static void plan_totals(vg_plan *p, const int *shared)
+{
+    uint64_t all_host = p->runtime_bytes, all_dev = 0, stream = 0;
+
+    for (int i = 0; i < p->n_models; i++)
+        if (counted(p, shared, i)) {
+            all_host += p->models[i].host_bytes;
+            all_dev += p->models[i].device_bytes;
+        }
+    for (int j = 0; j < p->n_streams; j++)
+        if (p->streams[j].host_bytes > stream)
+            stream = p->streams[j].host_bytes;
+    p->host_peak_all_resident = all_host + stream;
+    p->device_peak_all_resident = all_dev;
+
+    p->peak_stage = 0;
+    for (int k = 0; k < p->n_stages; k++) {
+        vg_plan_stage *sg = &p->stages[k];
+        sg->models_host_bytes = sg->models_device_bytes = 0;
+        sg->stream_bytes = 0;
+        sg->stream = -1;
+        for (int i = 0; i < p->n_models; i++)
+            if (counted(p, shared, i) && resident_in(p, i, k)) {
+                sg->models_host_bytes += p->models[i].host_bytes;
+                sg->models_device_bytes += p->models[i].device_bytes;
+            }
+        for (int j = 0; j < p->n_streams; j++)
+            if (p->streams[j].stage_bytes[k] > sg->stream_bytes ||
+                sg->stream < 0) {
+                sg->stream_bytes = p->streams[j].stage_bytes[k];
+                sg->stream = j;
+            }
+        sg->host_bytes =
+            p->runtime_bytes + sg->models_host_bytes + sg->stream_bytes;
+        sg->device_bytes = sg->models_device_bytes;
+        if (sg->host_bytes > p->stages[p->peak_stage].host_bytes)
+            p->peak_stage = k;
+        if (sg->device_bytes > p->device_peak_staged)
+            p->device_peak_staged = sg->device_bytes;
+    }
+    p->host_peak_staged = p->stages[p->peak_stage].host_bytes;
+    if (p->schedule == VG_PLAN_STAGED) {
+        p->host_peak = p->host_peak_staged;
+        p->device_peak = p->device_peak_staged;
+    } else {
+        p->host_peak = p->host_peak_all_resident;
+        p->device_peak = p->device_peak_all_resident;
+    }
+    p->host_usable = usable(p->host_budget, p->margin);
+    p->device_usable = usable(p->device_budget, p->margin);
+    p->fits_all_resident =
+        fits(p->host_peak_all_resident, p->host_budget, p->host_usable) &&
+        fits(p->device_peak_all_resident, p->device_budget, p->device_usable);
+    p->fits_staged =
+        fits(p->host_peak_staged, p->host_budget, p->host_usable) &&
+        fits(p->device_peak_staged, p->device_budget, p->device_usable);
+    p->fits =
+        p->schedule == VG_PLAN_STAGED ? p->fits_staged : p->fits_all_resident;
+}
+
+/* The largest item of the job's schedule at its peak for the resource that
+ * does not fit (host first). */
+static void plan_cut(vg_plan *p, const int *shared)
+{
+    vg_plan_cut *c = &p->cut;
+    int device = 0, best_model = -1, best_stream = -1;
+    uint64_t best = 0, peak, use;
+    int k = p->schedule == VG_PLAN_STAGED ? p->peak_stage : 0;
+
+    memset(c, 0, sizeof(*c));
+    c->model = c->stream = c->variant = -1;
+    if (p->fits)
+        return;
+    if (fits(p->host_peak, p->host_budget, p->host_usable)) {
+        device = 1;
+        /* the stage with the device peak */
+        for (int j = 0; j < p->n_stages; j++)
+            if (p->stages[j].device_bytes > p->stages[k].device_bytes)
+                k = j;
+    }
+    peak = device ? p->device_peak : p->host_peak;
+    use = device ? p->device_usable : p->host_usable;
+    for (int i = 0; i < p->n_models; i++) {
+        uint64_t b =
+            device ? p->models[i].device_bytes : p->models[i].host_bytes;
+        if (!counted(p, shared, i) ||
+            (p->schedule == VG_PLAN_STAGED && !resident_in(p, i, k)))
+            continue;
+        if (b > best) {
+            best = b;
+            best_model = i;
+        }
+    }
+    if (!device && p->stages[k].stream >= 0 &&
+        p->stages[k].stream_bytes > best) {
+        best = p->stages[k].stream_bytes;
+        best_model = -1;
+        best_stream = p->stages[k].stream;
+    }
+    c->needed = 1;
+    snprintf(c->resource, sizeof(c->resource), "%s",
+             device ? "device" : "host");
+    c->over_bytes = peak > use ? peak - use : 0;
+    c->bytes = best;
+    c->model = best_model;
+    c->stream = best_stream;
+    if (best_model >= 0) {
+        const vg_plan_model *m = &p->models[best_model];
+        uint64_t mine = device ? m->device_bytes : m->host_bytes;
+        snprintf(c->item, sizeof(c->item), "model %s", m->name);
+        for (int i = 0; i < p->n_models; i++) {
+            const vg_plan_model *v = &p->models[i];
+            uint64_t theirs = device ? v->device_bytes : v->host_bytes;
+            if (!v->variant || v->of != best_model || v->missing ||
+                theirs >= mine)
+                continue;
+            if (mine - theirs > c->variant_saves) {
+                c->variant_saves = mine - theirs;
+                c->variant = i;
+            }
+        }
+    } else if (best_stream >= 0) {
+        const char *in = p->streams[best_stream].input;
+        const char *base = strrchr(in, '/');
+        snprintf(c->item, sizeof(c->item), "stream %.100s",
+                 base && base[1] ? base + 1 : in);
+    } else {
+        snprintf(c->item, sizeof(c->item), "runtime");
+    }
+    c->enough =
+        schedule_peak(p, shared, best_model, best_stream, device) <= use;
+}
+
+int vg_plan_build(vg_context *ctx, const vg_job_config *job,
+                  const vg_settings *s, const char *const *inputs, int n_inputs,
+                  const vg_plan_opts *o, vg_plan **out)
+{
+    vg_plan_opts defaults;
+    vg_plan *p;
+    vg_calibration rc_runtime;
+    int shared[VG_PLAN_MAX_MODELS];
+    uint64_t tracker_bytes = 0;
+    int rc;
+
+    if (out != NULL)
+        *out = NULL;
+    if (ctx == NULL || job == NULL || s == NULL || out == NULL ||
+        n_inputs < 0 || (n_inputs > 0 && inputs == NULL))
+        return vg_fail(ctx, VG_EINVAL, "plan: missing argument");
+    if (n_inputs > VG_PLAN_MAX_STREAMS)
+        return vg_fail(ctx, VG_ERANGE, "plan: at most %d inputs (got %d)",
+                       VG_PLAN_MAX_STREAMS, n_inputs);
+    if (job->n_models < 0 || job->n_models > VG_MAX_MODELS)
+        return vg_fail(ctx, VG_EINVAL, "plan: bad model count %d",
+                       job->n_models);
+    if (o == NULL) {
+        vg_plan_opts_default(&defaults);
+        o = &defaults;
+    }
+    p = vg_calloc(ctx, 1, sizeof(*p));
+    if (p == NULL)
+        return vg_fail(ctx, VG_ENOMEM, "plan: out of memory");
+    p->ctx = ctx;
+    p->job = job->kind == VG_JOB_STAGED ? VG_JOB_STAGED : VG_JOB_CCTV;
+    p->schedule =
+        p->job == VG_JOB_STAGED ? VG_PLAN_STAGED : VG_PLAN_ALL_RESIDENT;
+    p->video = p->job == VG_JOB_STAGED ? 0
+               : o->video >= 0         ? (o->video != 0)
+                                       : (s->video_enabled != 0);
+    p->queue_depth = s->queue_depth > 0 ? (unsigned)s->queue_depth : 4;
+    p->host_budget = o->host_budget_bytes >= 0 ? (uint64_t)o->host_budget_bytes
+                                               : job->budget.host_bytes;
+    p->device_budget = o->device_budget_bytes >= 0
+                           ? (uint64_t)o->device_budget_bytes
+                           : job->budget.device_bytes;
+    p->margin = job->budget.margin;
+    if (o->calibration != NULL && o->calibration[0] != '\0')
+        snprintf(p->calibration, sizeof(p->calibration), "%s", o->calibration);
+    else if (job->budget.calibration[0] != '\0')
+        snprintf(p->calibration, sizeof(p->calibration), "%s",
+                 job->budget.calibration);
+    else
+        vg_calibration_default_path(p->calibration, sizeof(p->calibration));
+
+    /* the runtime baseline */
+    rc = vg_calibration_lookup(ctx, p->calibration,
+                               p->job == VG_JOB_STAGED ? "runtime:staged"
+                                                       : "runtime:cctv",
+                               &rc_runtime);
+    if (rc == 0) {
+        p->runtime_bytes = rc_runtime.weights_bytes;
+        p->runtime_calibrated = 1;
+    } else if (rc == VG_ENOENT) {
+        p->runtime_bytes = VG_PLAN_RUNTIME_ESTIMATE_BYTES;
+    } else {
+        goto fail;
+    }
+
+    /* models, each followed by its variants */
+    for (int i = 0; i < job->n_models; i++) {
+        const vg_model_decl *d = &job->models[i];
+        int self = p->n_models;
+        vg_plan_model *m = &p->models[p->n_models++];
+        m->of = self;
+        rc = plan_model(p, d, d->path, m);
+        if (rc < 0)
+            goto fail;
+        shared[self] = -1;
+        {
+            int k = shared_with(job, i);
+            /* map the job index to the plan index of that run model */
+            if (k >= 0)
+                for (int j = 0; j < self; j++)
+                    if (!p->models[j].variant &&
+                        !strcmp(p->models[j].name, job->models[k].name))
+                        shared[self] = j;
+        }
+        for (int v = 0; v < d->n_variants && v < VG_MAX_VARIANTS; v++) {
+            vg_plan_model *vm = &p->models[p->n_models];
+            vm->variant = 1;
+            vm->of = self;
+            snprintf(vm->precision, sizeof(vm->precision), "%s",
+                     d->variants[v].precision);
+            rc = plan_model(p, d, d->variants[v].path, vm);
+            if (rc < 0)
+                goto fail;
+            shared[p->n_models++] = -1;
+            if (!strcmp(d->variants[v].path, d->path))
+                snprintf(m->precision, sizeof(m->precision), "%s",
+                         d->variants[v].precision);
+        }
+    }
+
+    plan_stages(p, job);
+    if (p->job != VG_JOB_STAGED && n_inputs > 0) {
+        /* the tracker's arena is fixed at create: measure it */
+        vg_tracker *t = NULL;
+        if (vg_tracker_create(ctx, NULL, &t) == 0) {
+            vg_tracker_stats ts;
+            vg_tracker_stats_get(t, &ts);
+            tracker_bytes = ts.bytes_held;
+            vg_tracker_destroy(&t);
+        } else {
+            rc = vg_context_errcode(ctx);
+            goto fail;
+        }
+    }
+    for (int i = 0; i < n_inputs; i++)
+        probe_stream(p, s, inputs[i], o, &p->streams[p->n_streams++]);
+    plan_streams(p, s, tracker_bytes);
+    plan_totals(p, shared);
+    plan_cut(p, shared);
+    *out = p;
+    return 0;
+
+fail:
+    vg_free(ctx, p);
+    return rc < 0 ? rc : VG_ENOMEM;
+}
+
+void vg_plan_destroy(vg_plan **p)
+{
+    if (p == NULL || *p == NULL)
+        return;
+    vg_free((*p)->ctx, *p);
+    *p = NULL;
+}
+
+/* ---- printing -------------------------------------------------------------
+ */
+
+static const char *fmt_bytes(uint64_t b, char *buf, size_t cap)
+{
+    return vg_format_bytes(b, buf, cap);
+}
+
+static const char *base_name(const char *path)
+{
+    const char *b = strrchr(path, '/');
+    return b && b[1] ? b + 1 : path;
+}
+
+static void print_fit(FILE *f, const char *what, uint64_t peak, uint64_t budget,
+                      uint64_t use, int marked)
+{
+    char a[32], b[32];
+    fprintf(f, "  %-13s %12s", what, fmt_bytes(peak, a, sizeof(a)));
+    if (budget == 0)
+        fprintf(f, "  no budget");
+    else if (peak <= use)
+        fprintf(f, "  fits (%s left)", fmt_bytes(use - peak, b, sizeof(b)));
+    else
+        fprintf(f, "  DOES NOT FIT (%s over)",
+                fmt_bytes(peak - use, b, sizeof(b)));
+    fprintf(f, "%s\n", marked ? "   <- the job runs this" : "");
+}
+
+int vg_plan_print(const vg_plan *p, FILE *f)
+{
+    char b[6][32];
+    int staged = p->job == VG_JOB_STAGED;
+    int any_estimated = !p->runtime_calibrated;
+
+    fprintf(f, "plan for a %s job (schedule: %s)\n", vg_job_kind_name(p->job),
+            staged ? "staged" : "all resident");
+    fprintf(f, "calibration: %s\n\n", p->calibration);
+
+    fprintf(f, "models: weights and working memory at the configured batch "
+               "and input\n");
+    fprintf(f, "  %-16s %-9s %-18s %5s %5s %-11s %11s %11s %11s %11s  %s\n",
+            "name", "precision", "policy", "stage", "batch", "input", "weights",
+            "work", "device", "host", "source");
+    for (int i = 0; i < p->n_models; i++) {
+        const vg_plan_model *m = &p->models[i];
+        char input[32];
+        snprintf(input, sizeof(input), "%dx%d%s", m->input_w, m->input_h,
+                 m->input_known ? "" : "?");
+        if (m->variant)
+            fprintf(f, "    %-14s %-9s %-18s", "variant",
+                    m->precision[0] ? m->precision : "-", "(listed, not run)");
+        else
+            fprintf(f, "  %-16s %-9s %-18s", m->name,
+                    m->precision[0] ? m->precision : "-",
+                    vg_model_policy_name(m->policy));
+        if (m->missing) {
+            fprintf(f, " file not found: %s\n", m->path);
+            continue;
+        }
+        fprintf(f, " %5d %5d %-11s %11s %11s %11s %11s  %s\n", m->stage,
+                m->batch, input, fmt_bytes(m->weights_bytes, b[0], 32),
+                fmt_bytes(m->work_bytes, b[1], 32),
+                fmt_bytes(m->device_bytes, b[2], 32),
+                fmt_bytes(m->host_bytes, b[3], 32),
+                m->calibrated ? "calibrated" : "estimated");
+        any_estimated |= !m->calibrated;
+    }
+    fprintf(f, "  %-16s %-9s %-18s %5s %5s %-11s %11s %11s %11s %11s  %s\n",
+            "runtime", "", "(process, ONNX Runtime)", "", "", "", "", "", "",
+            fmt_bytes(p->runtime_bytes, b[0], 32),
+            p->runtime_calibrated ? "calibrated" : "estimated");
+
+    fprintf(f, "\nstreams: buffers of each stream (%s)\n",
+            staged ? "its largest stage; one stream at a time"
+                   : "one stream at a time");
+    if (p->n_streams == 0)
+        fprintf(f, "  (no inputs: no stream buffers planned)\n");
+    else
+        fprintf(f, "  %-20s %-10s %-10s %3s %11s %11s %11s %11s %11s %11s\n",
+                "input", "size", "codec", "thr", "tensors", "pictures",
+                "decoder", "encoder", "other", "total");
+    for (int j = 0; j < p->n_streams; j++) {
+        const vg_plan_stream *st = &p->streams[j];
+        char size[32];
+        snprintf(size, sizeof(size), "%dx%d", st->width, st->height);
+        fprintf(f,
+                "  %-20.20s %-10s %-10.10s %3d %11s %11s %11s %11s %11s %11s\n",
+                base_name(st->input), size, st->opened ? st->codec : "?",
+                st->decoder_threads, fmt_bytes(st->tensor_pool_bytes, b[0], 32),
+                fmt_bytes(st->picture_pool_bytes, b[1], 32),
+                fmt_bytes(st->decoder_bytes, b[2], 32),
+                fmt_bytes(st->encoder_bytes, b[3], 32),
+                fmt_bytes(st->other_bytes, b[4], 32),
+                fmt_bytes(st->host_bytes, b[5], 32));
+        if (!st->opened)
+            fprintf(f, "    could not open (%s): planned at %dx%d\n", st->error,
+                    st->width, st->height);
+    }
+    if (p->n_streams > 0)
+        fprintf(f, "  (stream buffers are estimated from constants measured "
+                   "per pixel; see docs)\n");
+
+    if (staged) {
+        fprintf(f, "\nstages: models resident in each stage\n");
+        fprintf(f, "  %-5s %-40s %11s %11s %11s\n", "stage", "models", "models",
+                "stream", "host");
+        for (int k = 0; k < p->n_stages; k++) {
+            const vg_plan_stage *sg = &p->stages[k];
+            char names[256] = "";
+            size_t used = 0;
+            for (int i = 0; i < p->n_models; i++) {
+                const vg_plan_model *m = &p->models[i];
+                int n;
+                if (m->variant || (m->policy == VG_POLICY_UNLOAD_AFTER_STAGE &&
+                                   m->stage != sg->stage))
+                    continue;
+                n = snprintf(names + used, sizeof(names) - used, "%s%s",
+                             used ? " " : "", m->name);
+                if (n > 0 && (size_t)n < sizeof(names) - used)
+                    used += (size_t)n;
+            }
+            fprintf(f, "  %-5d %-40.40s %11s %11s %11s%s\n", sg->stage, names,
+                    fmt_bytes(sg->models_host_bytes, b[0], 32),
+                    fmt_bytes(sg->stream_bytes, b[1], 32),
+                    fmt_bytes(sg->host_bytes, b[2], 32),
+                    k == p->peak_stage ? "  <- peak" : "");
+        }
+    }
+
+    fprintf(f, "\npeak host memory (budget ");
+    if (p->host_budget == 0)
+        fprintf(f, "none)\n");
+    else
+        fprintf(f, "%s, %s usable with a %.0f%% margin)\n",
+                fmt_bytes(p->host_budget, b[0], 32),
+                fmt_bytes(p->host_usable, b[1], 32), p->margin * 100);
+    print_fit(f, "all resident", p->host_peak_all_resident, p->host_budget,
+              p->host_usable, !staged);
+    print_fit(f, "staged", p->host_peak_staged, p->host_budget, p->host_usable,
+              staged);
+    if (!staged)
+        fprintf(f, "  (a cctv job has no stages: staged is all resident)\n");
+    fprintf(f, "peak device memory (budget ");
+    if (p->device_budget == 0)
+        fprintf(f, "none)\n");
+    else
+        fprintf(f, "%s, %s usable)\n", fmt_bytes(p->device_budget, b[0], 32),
+                fmt_bytes(p->device_usable, b[1], 32));
+    print_fit(f, "all resident", p->device_peak_all_resident, p->device_budget,
+              p->device_usable, !staged);
+    print_fit(f, "staged", p->device_peak_staged, p->device_budget,
+              p->device_usable, staged);
+
+    if (p->cut.needed) {
+        const vg_plan_cut *c = &p->cut;
+        fprintf(f,
+                "\nthe %s schedule does not fit the %s budget by %s; the "
+                "largest item: %s (%s)%s\n",
+                staged ? "staged" : "all-resident", c->resource,
+                fmt_bytes(c->over_bytes, b[0], 32), c->item,
+                fmt_bytes(c->bytes, b[1], 32),
+                c->enough ? ", cutting it alone makes it fit"
+                          : ", cutting it alone is not enough");
+        if (c->variant >= 0)
+            fprintf(f, "  or run its %s variant (%s), which saves %s\n",
+                    p->models[c->variant].precision,
+                    base_name(p->models[c->variant].path),
+                    fmt_bytes(c->variant_saves, b[2], 32));
+    } else {
+        fprintf(f, "\nthe %s schedule fits\n",
+                staged ? "staged" : "all-resident");
+    }
+    if (any_estimated)
+        fprintf(f, "estimated: never measured on this machine (weights = "
+                   "file x 1.25, work = input x batch x 40 B); a run measures "
+                   "and calibrates them\n");
+    return ferror(f) ? VG_EIO : 0;
+}
+
+static void json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+static const char *tf(int v)
+{
+    return v ? "true" : "false";
+}
+
+int vg_plan_print_json(const vg_plan *p, FILE *f)
+{
+    const vg_plan_cut *c = &p->cut;
+
+    fprintf(f, "{\"job\": \"%s\", \"schedule\": \"%s\", ",
+            vg_job_kind_name(p->job),
+            p->schedule == VG_PLAN_STAGED ? "staged" : "all_resident");
+    fprintf(f,
+            "\"host_peak_bytes\": %" PRIu64 ", \"device_peak_bytes\": %" PRIu64
+            ", \"host_peak_all_resident_bytes\": %" PRIu64
+            ", \"host_peak_staged_bytes\": %" PRIu64
+            ", \"device_peak_all_resident_bytes\": %" PRIu64
+            ", \"device_peak_staged_bytes\": %" PRIu64 ", ",
+            p->host_peak, p->device_peak, p->host_peak_all_resident,
+            p->host_peak_staged, p->device_peak_all_resident,
+            p->device_peak_staged);
+    fprintf(f,
+            "\"host_budget_bytes\": %" PRIu64
+            ", \"device_budget_bytes\": %" PRIu64
+            ", \"margin\": %.4g, \"host_usable_bytes\": %" PRIu64
+            ", \"device_usable_bytes\": %" PRIu64
+            ", \"fits_all_resident\": %s, \"fits_staged\": %s, \"fits\": %s, ",
+            p->host_budget, p->device_budget, p->margin, p->host_usable,
+            p->device_usable, tf(p->fits_all_resident), tf(p->fits_staged),
+            tf(p->fits));
+    fprintf(f, "\"cut\": ");
+    if (!c->needed) {
+        fprintf(f, "null");
+    } else {
+        fprintf(f, "{\"resource\": \"%s\", \"item\": ", c->resource);
+        json_string(f, c->item);
+        fprintf(f,
+                ", \"bytes\": %" PRIu64 ", \"over_bytes\": %" PRIu64
+                ", \"enough\": %s, \"variant\": ",
+                c->bytes, c->over_bytes, tf(c->enough));
+        if (c->variant >= 0)
+            json_string(f, p->models[c->variant].precision);
+        else
+            fprintf(f, "null");
+        fprintf(f, ", \"variant_saves_bytes\": %" PRIu64 "}", c->variant_saves);
+    }
+    fprintf(f,
+            ", \"runtime_bytes\": %" PRIu64
+            ", \"runtime_calibrated\": %s, \"calibration\": ",
+            p->runtime_bytes, tf(p->runtime_calibrated));
+    json_string(f, p->calibration);
+    fprintf(f, ", \"video\": %s, \"queue_depth\": %u, \"models\": [",
+            tf(p->video), p->queue_depth);
+    for (int i = 0; i < p->n_models; i++) {
+        const vg_plan_model *m = &p->models[i];
+        fprintf(f, "%s{\"name\": ", i ? ", " : "");
+        json_string(f, m->name);
+        fprintf(f, ", \"precision\": ");
+        json_string(f, m->precision);
+        fprintf(f, ", \"variant\": %s, \"path\": ", tf(m->variant));
+        json_string(f, m->path);
+        fprintf(f,
+                ", \"missing\": %s, \"kind\": \"%s\", \"policy\": \"%s\", "
+                "\"stage\": %d, \"batch\": %d, \"input\": [%d, %d, %d], "
+                "\"file_bytes\": %" PRIu64 ", \"weights_bytes\": %" PRIu64
+                ", \"work_bytes\": %" PRIu64 ", \"device_bytes\": %" PRIu64
+                ", \"host_bytes\": %" PRIu64
+                ", \"calibrated\": %s, \"source\": \"%s\"}",
+                tf(m->missing), vg_model_kind_name(m->kind),
+                vg_model_policy_name(m->policy), m->stage, m->batch, m->input_w,
+                m->input_h, m->input_c, m->file_bytes, m->weights_bytes,
+                m->work_bytes, m->device_bytes, m->host_bytes,
+                tf(m->calibrated), m->calibrated ? "calibrated" : "estimated");
+    }
+    fprintf(f, "], \"streams\": [");
+    for (int j = 0; j < p->n_streams; j++) {
+        const vg_plan_stream *st = &p->streams[j];
+        fprintf(f, "%s{\"input\": ", j ? ", " : "");
+        json_string(f, st->input);
+        fprintf(f, ", \"opened\": %s, \"error\": ", tf(st->opened));
+        json_string(f, st->error);
+        fprintf(f,
+                ", \"width\": %d, \"height\": %d, \"fps\": %.3f, "
+                "\"codec\": ",
+                st->width, st->height, st->fps);
+        json_string(f, st->codec);
+        fprintf(f,
+                ", \"decoder_threads\": %d, \"tensor_pool_bytes\": %" PRIu64
+                ", \"picture_pool_bytes\": %" PRIu64
+                ", \"decoder_bytes\": %" PRIu64 ", \"encoder_bytes\": %" PRIu64
+                ", \"other_bytes\": %" PRIu64 ", \"host_bytes\": %" PRIu64 "}",
+                st->decoder_threads, st->tensor_pool_bytes,
+                st->picture_pool_bytes, st->decoder_bytes, st->encoder_bytes,
+                st->other_bytes, st->host_bytes);
+    }
+    fprintf(f, "], \"stages\": [");
+    for (int k = 0; k < p->n_stages; k++) {
+        const vg_plan_stage *sg = &p->stages[k];
+        fprintf(f,
+                "%s{\"stage\": %d, \"models_host_bytes\": %" PRIu64
+                ", \"models_device_bytes\": %" PRIu64
+                ", \"stream_bytes\": %" PRIu64 ", \"host_bytes\": %" PRIu64
+                ", \"device_bytes\": %" PRIu64 "}",
+                k ? ", " : "", sg->stage, sg->models_host_bytes,
+                sg->models_device_bytes, sg->stream_bytes, sg->host_bytes,
+                sg->device_bytes);
+    }
+    fprintf(f, "]}");
+    return ferror(f) ? VG_EIO : 0;
+}
