@@ -5,6 +5,7 @@
 
 #include "cli/cli.h"
 #include "vigil/job.h"
+#include "vigil/plan.h"
 #include "vigil/residency.h"
 #include "vigil/run.h"
 #include "vigil/staged.h"
@@ -79,6 +80,7 @@ static void on_progress(void *user, int64_t frames)
 /* What report.json says about memory beyond the telemetry. */
 typedef struct run_mem {
     const vg_job_config *job;
+    const vg_plan *plan; /* made before the run, NULL if it failed */
     vg_residency *residency;
     const vg_staged_stats *staged; /* NULL for the CCTV job */
     uint64_t baseline_rss;         /* before any model or stream */
@@ -276,6 +278,10 @@ static void write_report(FILE *f, vg_telemetry *telemetry, const run_mem *mem,
             "\"baseline_rss_bytes\": %llu",
             (unsigned long long)job_peak_rss(mem),
             (unsigned long long)mem->baseline_rss);
+    if (mem->plan) {
+        fprintf(f, ",\n    \"plan\": ");
+        vg_plan_print_json(mem->plan, f);
+    }
     if (mem->residency)
         write_models(f, mem);
     if (mem->staged)
@@ -357,6 +363,7 @@ int cmd_run(int argc, char **argv)
     vg_job_config *job = NULL;
     vg_residency *residency = NULL;
     vg_staged_stats *staged = NULL;
+    vg_plan *plan = NULL;
     const char *det_name = NULL;
     int have_rules = 0, exit_code = VG_EXIT_ERROR, n_done = 0;
     vg_run_stats *stats = NULL;
@@ -489,13 +496,36 @@ int cmd_run(int argc, char **argv)
      * process holds before any model or stream is its baseline; it is
      * recorded for the planner (key runtime:JOB). */
     mem.baseline_rss = vg_rss_bytes();
+    /* The plan of this run, beside the measured peaks in report.json; its
+     * stream buffers are what the models must leave of the budget. */
+    {
+        vg_plan_opts po;
+        vg_plan_opts_default(&po);
+        po.video = write_video && a.settings.video_enabled;
+        po.host_budget_bytes = (int64_t)job->budget.host_bytes;
+        po.device_budget_bytes = (int64_t)job->budget.device_bytes;
+        if (vg_plan_build(ctx, job, &a.settings, inputs, n_inputs, &po, &plan) <
+            0)
+            vg_log(ctx, VG_LOG_WARN, "no memory plan: %s",
+                   vg_context_errmsg(ctx));
+        mem.plan = plan;
+    }
     {
         vg_residency_opts ro;
         vg_calibration rt;
         char key[64];
         vg_residency_opts_default(&ro);
         ro.budget = job->budget;
+        /* Reserved: the process as it is now, ONNX Runtime's environment
+         * and the largest stream's buffers of the plan. */
         ro.host_reserved = mem.baseline_rss;
+        if (plan != NULL) {
+            uint64_t streams = 0;
+            for (int k = 0; k < plan->n_stages; k++)
+                if (plan->stages[k].stream_bytes > streams)
+                    streams = plan->stages[k].stream_bytes;
+            ro.host_reserved += VG_PLAN_ORT_ENV_BYTES + streams;
+        }
         ro.telemetry = r.telemetry;
         if (vg_residency_create(ctx, &ro, &residency) < 0) {
             cli_error("%s", vg_context_errmsg(ctx));
@@ -717,6 +747,7 @@ out:
     if (det_name != NULL)
         vg_residency_release(residency, det_name);
     vg_residency_destroy(&residency);
+    vg_plan_destroy(&plan);
     vg_telemetry_destroy(&r.telemetry);
     vg_free(ctx, stats);
     vg_free(ctx, staged);

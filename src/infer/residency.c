@@ -454,7 +454,7 @@ static int load(vg_residency *r, int owner)
     vg_model_decl d;
     vg_calibration cal, meas;
     char key[VG_PATH_MAX + 128];
-    char b1[32], b2[32], b3[32];
+    char b1[32], b2[32], b3[32], b4[32];
     struct stat sb;
     int have_cal, rc, released = 0;
     uint64_t need_host, need_dev;
@@ -503,17 +503,18 @@ static int load(vg_residency *r, int owner)
         publish(r, owner);
         return vg_fail(
             r->ctx, VG_ENOMEM,
-            "model %s needs %s (%s) but the host budget leaves %s "
-            "to models%s%s",
+            "model %s needs %s (%s) but the host budget of %s leaves %s "
+            "to models (%s reserved for the rest of the process)%s%s",
             d.name, vg_format_bytes(need_host, b1, sizeof(b1)),
             have_cal ? "calibrated" : "estimated",
+            vg_format_bytes(r->o.budget.host_bytes, b3, sizeof(b3)),
             vg_format_bytes(host_allowance(r) > r->resident_host
                                 ? host_allowance(r) - r->resident_host
                                 : 0,
                             b2, sizeof(b2)),
+            vg_format_bytes(r->o.host_reserved, b4, sizeof(b4)),
             used ? "; held by " : "", used ? held : "");
     }
-    (void)b3;
 
     /* The ladder. */
     for (;;) {
