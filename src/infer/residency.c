@@ -325,6 +325,20 @@ static int evict_all_idle(vg_residency *r, int except, const char *why)
     return n;
 }
 
+/* Device memory in use on the first GPU (NVML or the CUDA runtime, through
+ * the telemetry), for a model that asks for CUDA; 0 without a GPU. */
+static uint64_t device_used(vg_residency *r, const vg_model_decl *d)
+{
+    vg_telemetry_stats ts;
+    if (r->o.telemetry == NULL || !on_gpu(d))
+        return 0;
+    vg_telemetry_sample(r->o.telemetry, now_s(r));
+    vg_telemetry_stats_get(r->o.telemetry, &ts);
+    if (ts.cuda_valid && ts.cuda_total_bytes >= ts.cuda_free_bytes)
+        return ts.cuda_total_bytes - ts.cuda_free_bytes;
+    return ts.gpu_count > 0 ? ts.gpu_used_bytes[0] : 0;
+}
+
 /* Fixes the session's dynamic dimensions from the declaration. */
 static int shape_input(vg_residency *r, model *m, vg_session *s, int batch)
 {
@@ -386,13 +400,14 @@ static int attempt(vg_residency *r, int owner, const vg_model_decl *d,
     instance *in = &r->inst[owner];
     vg_session_opts so = d->session;
     vg_session *s = NULL;
-    uint64_t rss0, rss1, rss2, in0, refused0;
+    uint64_t rss0, rss1, rss2, in0, refused0, dev0, dev1;
     int64_t t0, t1;
     float *zeros = NULL;
     const float *outs[VG_MAX_OUTPUTS];
     int rc;
 
     so.env_allocator = r->alloc_registered;
+    dev0 = device_used(r, d);
     trim();
     rss0 = vg_rss_bytes();
     in0 = atomic_load(&r->alloc.in_use);
@@ -438,6 +453,8 @@ static int attempt(vg_residency *r, int owner, const vg_model_decl *d,
         meas->work_bytes = atomic_load(&r->alloc.peak) - in0;
     else
         meas->work_bytes = rss2 > rss1 ? rss2 - rss1 : 0;
+    dev1 = device_used(r, d);
+    meas->device_bytes = dev1 > dev0 ? dev1 - dev0 : 0;
     meas->load_ms = (double)(t1 - t0) / 1e6;
     meas->batch = batch;
     snprintf(meas->provider, sizeof(meas->provider), "%s",
