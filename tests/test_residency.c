@@ -207,9 +207,13 @@ static void test_dry_run_measures_and_calibrates(void **state)
     assert_int_equal(vg_residency_unload(r, "detector"), 0);
     ms = stats_of(r, 0);
     assert_int_equal(ms.state, VG_MODEL_UNLOADED);
+#ifndef VG_SANITIZE
+    /* (ASan's quarantine keeps freed memory: RSS says nothing there.) */
     assert_true(ms.not_returned_bytes == 0);
     vg_residency_stats_get(r, &rs);
     assert_true(rs.unload_leaks == 0);
+#endif
+    vg_residency_stats_get(r, &rs);
     assert_true(rs.resident_host_bytes == 0);
     vg_residency_destroy(&r);
 

@@ -47,7 +47,8 @@ for name, x in models.items():
     # loaded once, unloaded at the end of its stage, footprint calibrated
     assert x["loads"] == 1 and x["unloads"] == 1, (name, x)
     assert x["state"] == "unloaded" and x["calibrated"], (name, x)
-    assert x["not_returned_bytes"] == 0, (name, x)
+    # (under ASan its quarantine keeps freed memory out of the system's view)
+    assert san or x["not_returned_bytes"] == 0, (name, x)
 footprints = [x["host_bytes"] for x in models.values()]
 peak_models = m["residency"]["peak_resident_host_bytes"]
 # one model at a time: the resident peak is the largest model, not the sum

@@ -62,6 +62,7 @@ static void run_usage(FILE *f)
 typedef struct run_cli {
     cli_progress progress;
     vg_telemetry *telemetry; /* memory telemetry, ticked once per frame */
+    vg_residency *residency; /* keep-alive expiry, ticked once per frame */
 } run_cli;
 
 static int should_stop(void *user)
@@ -75,6 +76,7 @@ static void on_progress(void *user, int64_t frames)
     run_cli *r = user;
     cli_progress_update(&r->progress, frames);
     vg_telemetry_tick(r->telemetry);
+    vg_residency_tick(r->residency);
 }
 
 /* What report.json says about memory beyond the telemetry. */
@@ -549,6 +551,7 @@ int cmd_run(int argc, char **argv)
     }
     mem.job = job;
     mem.residency = residency;
+    r.residency = residency;
     if (job->kind == VG_JOB_CCTV) {
         vg_session *s = NULL;
         vg_detector_opts dopt;

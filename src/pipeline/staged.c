@@ -334,6 +334,7 @@ int vg_staged_run(vg_context *ctx, vg_residency *r, const vg_job_config *job,
         if (prev != NULL)
             fclose(prev);
         prev = NULL;
+        vg_residency_tick(r); /* keep_alive models idle for too long */
         st->stage[k].wall_s = (double)(vg_clock_ns() - t0) / 1e9;
         st->stage[k].peak_rss_bytes = vg_peak_rss_bytes();
         if (st->stage[k].peak_rss_bytes > st->peak_rss_bytes)
