@@ -1,4 +1,5 @@
 #include "vigil/config.h"
+#include "core/yaml_doc.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -8,6 +9,7 @@
 
 #include <yaml.h>
 
+#include "core/yaml_doc.h"
 #include "vigil/detect.h"
 
 void vg_default_model_dir(char *buf, size_t size)
@@ -516,9 +518,9 @@ static int load_job_section(loader *l, const char *section, yaml_node_t *map)
  * (vg_rules_load and the `vigil run` job). */
 static int is_other_module_section(const char *key)
 {
-    static const char *const others[] = {"zones", "rules", "rules_options",
-                                         "job", "inputs", "memory", "models",
-                                         "staged"};
+    static const char *const others[] = {"zones",  "rules",  "rules_options",
+                                         "job",    "inputs", "memory",
+                                         "models", "staged"};
     for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++)
         if (!strcmp(key, others[i]))
             return 1;
@@ -527,30 +529,15 @@ static int is_other_module_section(const char *key)
 
 int vg_settings_load(vg_context *ctx, const char *path, vg_settings *s)
 {
-    yaml_parser_t parser;
     yaml_document_t doc;
     yaml_node_t *root;
     yaml_node_pair_t *p;
     loader l;
-    FILE *f;
-    int rc = 0;
+    int rc;
 
-    f = fopen(path, "rb");
-    if (!f)
-        return vg_fail(ctx, errno == ENOENT ? VG_ENOENT : VG_EIO,
-                       "%s: cannot open config (%s)", path, strerror(errno));
-    if (!yaml_parser_initialize(&parser)) {
-        fclose(f);
-        return vg_fail(ctx, VG_ENOMEM, "%s: out of memory", path);
-    }
-    yaml_parser_set_input_file(&parser, f);
-    if (!yaml_parser_load(&parser, &doc)) {
-        rc = vg_fail(ctx, VG_ECONFIG, "%s:%zu:%zu: %s", path,
-                     parser.problem_mark.line + 1,
-                     parser.problem_mark.column + 1,
-                     parser.problem ? parser.problem : "invalid YAML");
-        goto out_parser;
-    }
+    rc = vgi_yaml_load(ctx, path, &doc);
+    if (rc < 0)
+        return rc;
     l.ctx = ctx;
     l.path = path;
     l.doc = &doc;
@@ -592,8 +579,5 @@ int vg_settings_load(vg_context *ctx, const char *path, vg_settings *s)
     }
 out_doc:
     yaml_document_delete(&doc);
-out_parser:
-    yaml_parser_delete(&parser);
-    fclose(f);
     return rc;
 }

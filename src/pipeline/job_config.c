@@ -10,6 +10,7 @@
 
 #include <yaml.h>
 
+#include "core/yaml_doc.h"
 #include "vigil/job.h"
 
 typedef struct jloader {
@@ -465,31 +466,14 @@ static int load_root(jloader *l, yaml_node_t *root)
 int vg_job_config_load(vg_context *ctx, const char *path, const vg_settings *s,
                        vg_job_config *c)
 {
-    yaml_parser_t parser;
     yaml_document_t doc;
     yaml_node_t *root;
     jloader l;
-    FILE *f;
-    int rc = 0;
+    int rc;
 
-    f = fopen(path, "rb");
-    if (!f)
-        return vg_fail(ctx, errno == ENOENT ? VG_ENOENT : VG_EIO,
-                       "%s: cannot open config (%s)", path, strerror(errno));
-    if (!yaml_parser_initialize(&parser)) {
-        fclose(f);
-        return vg_fail(ctx, VG_ENOMEM, "%s: out of memory", path);
-    }
-    yaml_parser_set_input_file(&parser, f);
-    if (!yaml_parser_load(&parser, &doc)) {
-        rc = vg_fail(ctx, VG_ECONFIG, "%s:%zu:%zu: %s", path,
-                     parser.problem_mark.line + 1,
-                     parser.problem_mark.column + 1,
-                     parser.problem ? parser.problem : "invalid YAML");
-        yaml_parser_delete(&parser);
-        fclose(f);
+    rc = vgi_yaml_load(ctx, path, &doc);
+    if (rc < 0)
         return rc;
-    }
     l.ctx = ctx;
     l.path = path;
     l.doc = &doc;
@@ -499,8 +483,6 @@ int vg_job_config_load(vg_context *ctx, const char *path, const vg_settings *s,
     if (root != NULL && root->type == YAML_MAPPING_NODE)
         rc = load_root(&l, root);
     yaml_document_delete(&doc);
-    yaml_parser_delete(&parser);
-    fclose(f);
     return rc;
 }
 

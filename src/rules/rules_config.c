@@ -9,6 +9,7 @@
 
 #include <yaml.h>
 
+#include "core/yaml_doc.h"
 #include "rules/rules_internal.h"
 #include "vigil/detect.h"
 
@@ -760,31 +761,16 @@ static int load_options(loader *l, yaml_node_t *map)
 
 int vg_rules_load(vg_context *ctx, const char *path, vg_rules_config *cfg)
 {
-    yaml_parser_t parser;
     yaml_document_t doc;
     yaml_node_t *root;
     yaml_node_pair_t *p;
     loader l;
-    FILE *f;
-    int rc = 0;
+    int rc;
 
     vg_rules_config_init(cfg);
-    f = fopen(path, "rb");
-    if (!f)
-        return vg_fail(ctx, errno == ENOENT ? VG_ENOENT : VG_EIO,
-                       "%s: cannot open config (%s)", path, strerror(errno));
-    if (!yaml_parser_initialize(&parser)) {
-        fclose(f);
-        return vg_fail(ctx, VG_ENOMEM, "%s: out of memory", path);
-    }
-    yaml_parser_set_input_file(&parser, f);
-    if (!yaml_parser_load(&parser, &doc)) {
-        rc = vg_fail(ctx, VG_ECONFIG, "%s:%zu:%zu: %s", path,
-                     parser.problem_mark.line + 1,
-                     parser.problem_mark.column + 1,
-                     parser.problem ? parser.problem : "invalid YAML");
-        goto out_parser;
-    }
+    rc = vgi_yaml_load(ctx, path, &doc);
+    if (rc < 0)
+        return rc;
     snprintf(cfg->source, sizeof(cfg->source), "%s", path);
     l.ctx = ctx;
     l.path = path;
@@ -817,9 +803,6 @@ int vg_rules_load(vg_context *ctx, const char *path, vg_rules_config *cfg)
         rc = vg_rules_config_check(ctx, cfg, 0, 0);
 out_doc:
     yaml_document_delete(&doc);
-out_parser:
-    yaml_parser_delete(&parser);
-    fclose(f);
     if (rc < 0)
         vg_rules_config_free(ctx, cfg);
     return rc;

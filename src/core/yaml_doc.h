@@ -1,0 +1,16 @@
+/* Internal: reading a YAML config file into a libyaml document, shared by the
+ * loaders of every config section (settings, rules, job). */
+#ifndef VIGIL_CORE_YAML_DOC_H
+#define VIGIL_CORE_YAML_DOC_H
+
+#include <yaml.h>
+
+#include "vigil/context.h"
+
+/* Loads the first document of path into doc. Returns 0 (the caller frees
+ * doc with yaml_document_delete), VG_ENOENT or VG_EIO (cannot open),
+ * VG_ENOMEM, or VG_ECONFIG with "FILE:LINE:COL: problem" in ctx; doc needs
+ * no freeing on failure. */
+int vgi_yaml_load(vg_context *ctx, const char *path, yaml_document_t *doc);
+
+#endif
