@@ -45,8 +45,11 @@
  * FFmpeg 7.1, ONNX Runtime 1.29; peak RSS deltas of small programs over
  * libvigil, repeated at 384x288, 768x576, 1536x1152, 1920x1080 and fitted
  * as fixed + per pixel):
- *   runtime when not calibrated: 45 MiB (bare process with vigil's libraries
- *     28.9 MiB + ONNX Runtime environment 15.8 MiB)
+ *   runtime baseline when not calibrated: 30 MiB (the process with vigil's
+ *     libraries before any model, as `vigil run` records it under the
+ *     calibration key "runtime:cctv" / "runtime:staged": 29.2-29.6 MiB)
+ *   ONNX Runtime's environment, created after that baseline is taken: 15 MiB
+ *     (13.5-15.8 MiB measured), always added to the baseline
  *   decoder, H.264/HEVC/VP9/AV1: 7.5 MiB + 1.5 MiB per frame thread
  *     + (8.3 + 2.7 per frame thread) bytes per pixel
  *   decoder, other codecs (MPEG-4 part 2, MJPEG, ...): 7.9 MiB + 0.2 MiB per
@@ -79,8 +82,9 @@
 #define VG_PLAN_MAX_STAGES 16
 
 /* Runtime baseline used when the calibration file has no "runtime:JOB"
- * line (see above). */
-#define VG_PLAN_RUNTIME_ESTIMATE_BYTES (45ull << 20)
+ * line, and ONNX Runtime's environment (see above). */
+#define VG_PLAN_RUNTIME_ESTIMATE_BYTES (30ull << 20)
+#define VG_PLAN_ORT_ENV_BYTES (15ull << 20)
 
 enum vg_plan_schedule { VG_PLAN_ALL_RESIDENT = 0, VG_PLAN_STAGED = 1 };
 
@@ -174,9 +178,10 @@ typedef struct vg_plan {
     int schedule;    /* enum vg_plan_schedule: the one the job runs */
     int video;       /* 1: the cctv streams write annotated video */
     unsigned queue_depth;
-    char calibration[VG_PATH_MAX]; /* file read */
-    uint64_t runtime_bytes;
-    int runtime_calibrated;
+    char calibration[VG_PATH_MAX];   /* file read */
+    uint64_t runtime_bytes;          /* baseline + ONNX Runtime environment */
+    uint64_t runtime_baseline_bytes; /* the process before any model */
+    int runtime_calibrated;          /* 1: the baseline is the file's */
     vg_plan_model models[VG_PLAN_MAX_MODELS];
     int n_models; /* models run and variants */
     vg_plan_stream streams[VG_PLAN_MAX_STREAMS];
@@ -224,7 +229,8 @@ int vg_plan_print(const vg_plan *p, FILE *f);
  * (0: none), "margin", "host_usable_bytes", "device_usable_bytes",
  * "fits_all_resident", "fits_staged", "fits", "cut" (null, or {"resource",
  * "item", "bytes", "over_bytes", "enough", "variant", "variant_saves_bytes"}),
- * "runtime_bytes", "runtime_calibrated", "calibration", "video",
+ * "runtime_bytes" (baseline + environment), "runtime_baseline_bytes",
+ * "onnxruntime_env_bytes", "runtime_calibrated", "calibration", "video",
  * "queue_depth", "models": [{"name", "precision", "variant", "path",
  * "missing", "kind", "policy", "stage", "batch", "input": [w, h, c],
  * "file_bytes", "weights_bytes", "work_bytes", "device_bytes", "host_bytes",

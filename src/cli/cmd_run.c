@@ -1,5 +1,6 @@
 /* vigil run [INPUT ...] [-c CONFIG] [--out DIR]: the CCTV monitoring job. */
 #include <errno.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -511,6 +512,8 @@ int cmd_run(int argc, char **argv)
             vg_log(ctx, VG_LOG_WARN, "no memory plan: %s",
                    vg_context_errmsg(ctx));
         mem.plan = plan;
+        /* what probing the inputs left in the heap is not the job's */
+        malloc_trim(0);
     }
     {
         vg_residency_opts ro;

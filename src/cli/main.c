@@ -17,6 +17,8 @@ static void usage(FILE *f)
         "  run [INPUT ...]  the CCTV job: detect, track, zone rules, events,\n"
         "                   snapshots, annotated video (default: vtest.avi\n"
         "                   with examples/site.yaml)\n"
+        "  plan [INPUT ...] the memory a job will take (models, streams, peak\n"
+        "                   host and device memory against the budget)\n"
         "  detect INPUT     detect objects in a video, image or stream;\n"
         "                   writes dets.txt (MOTChallenge), dets.jsonl and "
         "report.json\n"
@@ -64,6 +66,8 @@ int main(int argc, char **argv)
         return cmd_probe(argc - 1, argv + 1);
     if (!strcmp(cmd, "run"))
         return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "plan"))
+        return cmd_plan(argc - 1, argv + 1);
     if (!strcmp(cmd, "track"))
         return cmd_track(argc - 1, argv + 1);
     if (!strcmp(cmd, "bench"))

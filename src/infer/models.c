@@ -191,7 +191,9 @@ int vg_calibration_key(const vg_model_decl *d, char *buf, size_t cap)
             break;
         used += (size_t)n;
     }
-    snprintf(buf, cap, "%s|%lld|%lld|%s|b%d|%dx%d|t%d|a%d", real,
+    /* The leading version changes whenever the way vigil measures does,
+     * so that older lines are measured again instead of trusted. */
+    snprintf(buf, cap, "v2|%s|%lld|%lld|%s|b%d|%dx%d|t%d|a%d", real,
              (long long)sb.st_size, (long long)sb.st_mtime,
              prov[0] ? prov : "cpu", d->batch, d->input_w, d->input_h,
              d->session.intra_threads, d->session.mem_arena);

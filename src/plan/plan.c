@@ -385,18 +385,17 @@ static int shared_with(const vg_job_config *job, int i)
     return -1;
 }
 
-static void stream_add(vg_plan_stream *st, uint64_t tensor, uint64_t picture,
+/* Sets a stream's buffers (one configuration: the cctv stream, or one stage
+ * of a staged job). */
+static void stream_set(vg_plan_stream *st, uint64_t tensor, uint64_t picture,
                        uint64_t decoder, uint64_t encoder, uint64_t other)
 {
-    uint64_t total = tensor + picture + decoder + encoder + other;
-    if (total < st->host_bytes)
-        return;
     st->tensor_pool_bytes = tensor;
     st->picture_pool_bytes = picture;
     st->decoder_bytes = decoder;
     st->encoder_bytes = encoder;
     st->other_bytes = other;
-    st->host_bytes = total;
+    st->host_bytes = tensor + picture + decoder + encoder + other;
 }
 
 static void probe_stream(vg_plan *p, const vg_settings *s, const char *input,
@@ -456,11 +455,10 @@ static void staged_stage(vg_plan_stream *st, int detector_stage,
                          uint64_t tensor, uint64_t picture, uint64_t decoder,
                          uint64_t face_buffers)
 {
-    st->host_bytes = 0;
     if (detector_stage)
-        stream_add(st, STAGED_POOL * tensor, 0, decoder, 0, STAGED_OTHER_BYTES);
+        stream_set(st, STAGED_POOL * tensor, 0, decoder, 0, STAGED_OTHER_BYTES);
     else
-        stream_add(st, 0, STAGED_POOL * picture, decoder, 0,
+        stream_set(st, 0, STAGED_POOL * picture, decoder, 0,
                    STAGED_OTHER_BYTES + face_buffers);
 }
 
@@ -489,7 +487,7 @@ static void plan_streams(vg_plan *p, const vg_settings *s,
                                ? vg_plan_encoder_bytes(s->video_preset,
                                                        st->width, st->height)
                                : 0;
-            stream_add(st, (depth + 2) * tensor, (2 * depth + 3) * picture, dec,
+            stream_set(st, (depth + 2) * tensor, (2 * depth + 3) * picture, dec,
                        enc,
                        TABLES_SQLITE_BYTES + TABLES_JOB_BYTES + tracker_bytes);
             st->stage_bytes[0] = st->host_bytes;
@@ -766,13 +764,14 @@ int vg_plan_build(vg_context *ctx, const vg_job_config *job,
                                                        : "runtime:cctv",
                                &rc_runtime);
     if (rc == 0) {
-        p->runtime_bytes = rc_runtime.weights_bytes;
+        p->runtime_baseline_bytes = rc_runtime.weights_bytes;
         p->runtime_calibrated = 1;
     } else if (rc == VG_ENOENT) {
-        p->runtime_bytes = VG_PLAN_RUNTIME_ESTIMATE_BYTES;
+        p->runtime_baseline_bytes = VG_PLAN_RUNTIME_ESTIMATE_BYTES;
     } else {
         goto fail;
     }
+    p->runtime_bytes = p->runtime_baseline_bytes + VG_PLAN_ORT_ENV_BYTES;
 
     /* models, each followed by its variants */
     for (int i = 0; i < job->n_models; i++) {
@@ -912,10 +911,13 @@ int vg_plan_print(const vg_plan *p, FILE *f)
                 m->calibrated ? "calibrated" : "estimated");
         any_estimated |= !m->calibrated;
     }
-    fprintf(f, "  %-16s %-9s %-18s %5s %5s %-11s %11s %11s %11s %11s  %s\n",
-            "runtime", "", "(process, ONNX Runtime)", "", "", "", "", "", "",
-            fmt_bytes(p->runtime_bytes, b[0], 32),
+    fprintf(f, "\nruntime: the process before any model or stream\n");
+    fprintf(f, "  %-42s %11s  %s\n", "baseline (libraries, settings, rules)",
+            fmt_bytes(p->runtime_baseline_bytes, b[0], 32),
             p->runtime_calibrated ? "calibrated" : "estimated");
+    fprintf(f, "  %-42s %11s  %s\n", "ONNX Runtime environment",
+            fmt_bytes(p->runtime_bytes - p->runtime_baseline_bytes, b[0], 32),
+            "measured constant");
 
     fprintf(f, "\nstreams: buffers of each stream (%s)\n",
             staged ? "its largest stage; one stream at a time"
@@ -1085,10 +1087,13 @@ int vg_plan_print_json(const vg_plan *p, FILE *f)
             fprintf(f, "null");
         fprintf(f, ", \"variant_saves_bytes\": %" PRIu64 "}", c->variant_saves);
     }
-    fprintf(f,
-            ", \"runtime_bytes\": %" PRIu64
-            ", \"runtime_calibrated\": %s, \"calibration\": ",
-            p->runtime_bytes, tf(p->runtime_calibrated));
+    fprintf(
+        f,
+        ", \"runtime_bytes\": %" PRIu64 ", \"runtime_baseline_bytes\": %" PRIu64
+        ", \"onnxruntime_env_bytes\": %llu, \"runtime_calibrated\": %s, "
+        "\"calibration\": ",
+        p->runtime_bytes, p->runtime_baseline_bytes,
+        (unsigned long long)VG_PLAN_ORT_ENV_BYTES, tf(p->runtime_calibrated));
     json_string(f, p->calibration);
     fprintf(f, ", \"video\": %s, \"queue_depth\": %u, \"models\": [",
             tf(p->video), p->queue_depth);
