@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "vigil/config.h"
+#include "vigil/job.h"
 #include "vigil/sysinfo.h"
 #include "vigil/vigil.h"
 
@@ -61,6 +62,15 @@ int cli_open_detector(vg_context *ctx, const vg_settings *s, vg_detector **out);
  * vtest.avi and examples/site.yaml ($VIGIL_DATA, else the source tree). */
 void cli_default_job(char *input, size_t input_size, char *config,
                      size_t config_size);
+
+/* Reads the job sections of a->config (when set) into a new job config
+ * (the caller frees it with vg_free) and completes it; when *n_inputs is 0,
+ * fills inputs with the config's inputs, else default_input (both borrowed:
+ * they live as long as the job and the caller's buffer). Prints the error
+ * and returns VG_EXIT_ERROR on failure. */
+int cli_load_job(vg_context *ctx, const cli_detect_args *a, vg_job_config **out,
+                 const char **inputs, int *n_inputs, int max_inputs,
+                 const char *default_input);
 
 /* ---- progress ---- */
 typedef struct cli_progress {

@@ -134,26 +134,9 @@ int cmd_plan(int argc, char **argv)
     vg_context_set_log_level(ctx, VG_LOG_WARN);
     if (cli_resolve_settings(ctx, &a) != 0)
         goto out;
-    job = vg_malloc(ctx, sizeof(*job));
-    if (job == NULL) {
-        cli_error("out of memory");
+    if (cli_load_job(ctx, &a, &job, inputs, &n_inputs, VG_PLAN_MAX_STREAMS,
+                     default_input) != 0)
         goto out;
-    }
-    vg_job_config_default(job);
-    if (a.config && vg_job_config_load(ctx, a.config, &a.settings, job) < 0) {
-        cli_error("%s", vg_context_errmsg(ctx));
-        goto out;
-    }
-    if (vg_job_config_finish(ctx, job, &a.settings, a.config) < 0) {
-        cli_error("%s", vg_context_errmsg(ctx));
-        goto out;
-    }
-    if (n_inputs == 0) {
-        for (int i = 0; i < job->n_inputs && i < VG_PLAN_MAX_STREAMS; i++)
-            inputs[n_inputs++] = job->inputs[i];
-        if (n_inputs == 0)
-            inputs[n_inputs++] = default_input;
-    }
     if (vg_plan_build(ctx, job, &a.settings, inputs, n_inputs, &po, &plan) <
         0) {
         cli_error("%s", vg_context_errmsg(ctx));

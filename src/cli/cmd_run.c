@@ -444,32 +444,15 @@ int cmd_run(int argc, char **argv)
      * the other stages (bench/README.md). Explicit settings win. */
     if (a.settings.origin.spin == VG_ORIGIN_BUILTIN)
         a.settings.spin = 0;
-    job = vg_calloc(ctx, 1, sizeof(*job));
-    if (job == NULL) {
-        cli_error("out of memory");
+    if (cli_load_job(ctx, &a, &job, inputs, &n_inputs, MAX_INPUTS,
+                     default_input) != 0)
         goto out;
-    }
-    vg_job_config_default(job);
-    if (a.config && vg_job_config_load(ctx, a.config, &a.settings, job) < 0) {
-        cli_error("%s", vg_context_errmsg(ctx));
-        goto out;
-    }
-    if (vg_job_config_finish(ctx, job, &a.settings, a.config) < 0) {
-        cli_error("%s", vg_context_errmsg(ctx));
-        goto out;
-    }
     if (a.max_frames > 0)
         job->staged.max_frames = a.max_frames;
     if (host_set)
         job->budget.host_bytes = host_budget;
     if (dev_set)
         job->budget.device_bytes = dev_budget;
-    if (n_inputs == 0) {
-        for (int i = 0; i < job->n_inputs && i < MAX_INPUTS; i++)
-            inputs[n_inputs++] = job->inputs[i];
-        if (n_inputs == 0)
-            inputs[n_inputs++] = default_input;
-    }
     if (a.config && job->kind == VG_JOB_CCTV) {
         if (vg_rules_load(ctx, a.config, &rules) < 0) {
             cli_error("%s", vg_context_errmsg(ctx));

@@ -345,3 +345,28 @@ void cli_default_job(char *input, size_t input_size, char *config,
     snprintf(config, config_size, "%s/examples/site.yaml",
              data && *data ? data : VG_DATA_DIR);
 }
+
+int cli_load_job(vg_context *ctx, const cli_detect_args *a, vg_job_config **out,
+                 const char **inputs, int *n_inputs, int max_inputs,
+                 const char *default_input)
+{
+    vg_job_config *job = vg_malloc(ctx, sizeof(*job));
+    *out = NULL;
+    if (job == NULL)
+        return cli_error("out of memory");
+    vg_job_config_default(job);
+    if ((a->config &&
+         vg_job_config_load(ctx, a->config, &a->settings, job) < 0) ||
+        vg_job_config_finish(ctx, job, &a->settings, a->config) < 0) {
+        vg_free(ctx, job);
+        return cli_error("%s", vg_context_errmsg(ctx));
+    }
+    if (*n_inputs == 0) {
+        for (int i = 0; i < job->n_inputs && *n_inputs < max_inputs; i++)
+            inputs[(*n_inputs)++] = job->inputs[i];
+        if (*n_inputs == 0)
+            inputs[(*n_inputs)++] = default_input;
+    }
+    *out = job;
+    return 0;
+}
