@@ -133,6 +133,7 @@ typedef struct vg_plan_stream {
     char error[256];     /* why, when not opened */
     int width, height;   /* picture size */
     double fps;          /* 0 when unknown */
+    int64_t frame_count; /* -1 when unknown (live, or not opened) */
     char codec[32];      /* decoder name ("" when not opened) */
     int decoder_threads; /* frame threads the decoder will use */
     /* The buffers of the configuration that holds the most (cctv: the

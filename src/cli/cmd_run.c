@@ -616,7 +616,6 @@ int cmd_run(int argc, char **argv)
     }
     for (int i = 0; i < n_inputs; i++) {
         vg_run_opts o;
-        vg_source *probe_src = NULL;
         char suffix[80] = "";
         int64_t total = -1;
         int rc;
@@ -654,18 +653,9 @@ int cmd_run(int argc, char **argv)
         o.should_stop = should_stop;
         o.progress = on_progress;
         o.user = &r;
-        /* frame count for the progress bar */
-        {
-            vg_source_opts so;
-            vg_source_info si;
-            vg_source_opts_default(&so);
-            so.timeout_ms = o.timeout_ms;
-            if (vg_source_open(ctx, inputs[i], &so, &probe_src) == 0) {
-                vg_source_get_info(probe_src, &si);
-                total = si.frame_count;
-                vg_source_close(&probe_src);
-            }
-        }
+        /* frame count for the progress bar, read when planning */
+        if (plan != NULL && i < plan->n_streams && plan->streams[i].opened)
+            total = plan->streams[i].frame_count;
         if (a.max_frames > 0 && (total < 0 || a.max_frames < total))
             total = a.max_frames;
         cli_progress_start(&r.progress, a.quiet ? 0 : a.progress, total);

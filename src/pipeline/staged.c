@@ -85,8 +85,8 @@ static int past_end(const stage_ctx *c, const vg_frame *f)
 }
 
 /* Stage 0: person boxes of every used frame into persons.tsv. */
-static int stage_persons(stage_ctx *c, vg_session *s, const char *model_path,
-                         FILE *out)
+static int stage_persons(stage_ctx *c, vg_session *s, const char *name,
+                         const char *model_path, FILE *out)
 {
     vg_detector_opts o;
     vg_detector *det = NULL;
@@ -121,8 +121,21 @@ static int stage_persons(stage_ctx *c, vg_session *s, const char *model_path,
             if (used_frame(c, &f)) {
                 c->st->input[i].frames_used++;
                 rc = vg_detector_run(det, &f, dets, MAX_DETS, &n);
+                /* out of memory: the residency's ladder, then this input
+                 * stops and the next one goes on */
+                while (rc == VG_ENOMEM) {
+                    vg_session *ns = NULL;
+                    if (vg_residency_recover(c->r, name, &ns) < 0)
+                        break;
+                    if (ns != NULL)
+                        vg_detector_set_session(det, ns);
+                    rc = vg_detector_run(det, &f, dets, MAX_DETS, &n);
+                    if (rc == 0)
+                        vg_residency_recovered(c->r, name);
+                }
                 if (rc < 0) {
-                    vg_fail(c->ctx, rc, "%s", vg_detector_errmsg(det));
+                    if (rc != VG_ENOMEM)
+                        vg_fail(c->ctx, rc, "%s", vg_detector_errmsg(det));
                     vg_frame_release(&f);
                     break;
                 }
@@ -148,6 +161,13 @@ static int stage_persons(stage_ctx *c, vg_session *s, const char *model_path,
         if (rc >= 0 && end != 0 && end != VG_EOF)
             c->st->input[i].end_code = end; /* truncated or error */
         vg_source_close(&src);
+        if (rc == VG_ENOMEM) {
+            /* this input stops; the others go on */
+            vg_log(c->ctx, VG_LOG_ERROR, "%s: %s", c->inputs[i],
+                   vg_context_errmsg(c->ctx));
+            c->st->input[i].end_code = rc;
+            rc = 0;
+        }
         if (c->st->stopped)
             break;
     }
@@ -324,7 +344,7 @@ int vg_staged_run(vg_context *ctx, vg_residency *r, const vg_job_config *job,
                     !strcmp(ms.name, d->name))
                     st->stage[k].model_host_bytes = ms.host_bytes;
             if (k == 0)
-                rc = stage_persons(&c, s, d->path, out);
+                rc = stage_persons(&c, s, d->name, d->path, out);
             else
                 rc = stage_pictures(&c, k, s, prev, out);
             vg_residency_release(r, d->name);
@@ -363,8 +383,17 @@ int vg_staged_run(vg_context *ctx, vg_residency *r, const vg_job_config *job,
     st->all_resident_estimate_bytes =
         st->baseline_rss_bytes + sum_models + max_buffers;
     if (rc >= 0)
-        for (int i = 0; i < n_inputs; i++)
-            if (st->input[i].end_code == VG_ETRUNCATED)
+        for (int i = 0; i < n_inputs; i++) {
+            int e = st->input[i].end_code;
+            if (e < 0 && e != VG_ETRUNCATED) {
+                rc = vg_fail(ctx, e,
+                             "%s: stopped (%s); the other inputs "
+                             "completed",
+                             inputs[i], vg_strerror(e));
+                break;
+            }
+            if (e == VG_ETRUNCATED)
                 rc = VG_ETRUNCATED;
+        }
     return rc;
 }

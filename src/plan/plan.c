@@ -415,10 +415,12 @@ static void probe_stream(vg_plan *p, const vg_settings *s, const char *input,
         st->width = si.width;
         st->height = si.height;
         st->fps = si.fps;
+        st->frame_count = si.frame_count;
         snprintf(st->codec, sizeof(st->codec), "%s", si.codec);
     } else {
         snprintf(st->error, sizeof(st->error), "%s", vg_context_errmsg(p->ctx));
         vg_context_clear_error(p->ctx);
+        st->frame_count = -1;
         st->width = o->assume_width > 0 ? o->assume_width : 1920;
         st->height = o->assume_height > 0 ? o->assume_height : 1080;
     }
