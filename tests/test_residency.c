@@ -537,6 +537,43 @@ static void test_frame_path_recovery(void **state)
     vg_residency_destroy(&r);
 }
 
+/* The calibration file is bounded and drops lines that cannot match. */
+static void test_calibration_file_is_bounded(void **state)
+{
+    fixture *fx = *state;
+    vg_calibration c, got;
+    char key[64], line[4096];
+    FILE *f;
+    int lines = 0, stale = 0;
+
+    memset(&c, 0, sizeof(c));
+    c.weights_bytes = 1;
+    assert_int_equal(vg_calibration_store(fx->ctx, fx->calib,
+                                          "v2|/nonexistent/m.onnx|1|2|cpu", &c),
+                     0);
+    for (int i = 0; i < 600; i++) {
+        snprintf(key, sizeof(key), "runtime:test%d", i);
+        c.weights_bytes = (uint64_t)i;
+        assert_int_equal(vg_calibration_store(fx->ctx, fx->calib, key, &c), 0);
+    }
+    f = fopen(fx->calib, "r");
+    assert_non_null(f);
+    while (fgets(line, sizeof(line), f) != NULL) {
+        lines += line[0] != '#';
+        stale += strstr(line, "/nonexistent/") != NULL;
+    }
+    fclose(f);
+    assert_true(lines <= 512);
+    assert_int_equal(stale, 0);
+    /* the newest are kept, the oldest went */
+    assert_int_equal(
+        vg_calibration_lookup(fx->ctx, fx->calib, "runtime:test599", &got), 0);
+    assert_true(got.weights_bytes == 599);
+    assert_int_equal(
+        vg_calibration_lookup(fx->ctx, fx->calib, "runtime:test0", &got),
+        VG_ENOENT);
+}
+
 static void test_bad_declarations(void **state)
 {
     fixture *fx = *state;
@@ -581,6 +618,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ladder_halves_the_batch, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_frame_path_recovery, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_calibration_file_is_bounded, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_bad_declarations, setup, teardown),
     };

@@ -133,7 +133,10 @@ const char *vg_format_bytes(uint64_t bytes, char *buf, size_t cap);
  *   key  weights_bytes  work_bytes  device_bytes  load_ms  batch  provider
  * The key names the file (real path, size, mtime) and the options that change
  * the footprint (provider list, batch, input size, threads). Writers replace
- * the line of their key atomically (write to a temporary file, rename). */
+ * the line of their key atomically (write to a temporary file, rename). The
+ * file is bounded: it keeps its newest 512 lines, and a store drops the lines
+ * that can no longer match (the model file changed or is gone, or an older
+ * way of measuring wrote them). */
 typedef struct vg_calibration {
     uint64_t weights_bytes; /* host bytes the loaded session holds */
     uint64_t work_bytes;    /* host working memory of one inference (peak) */

@@ -12,6 +12,9 @@
 
 #include "vigil/residency.h"
 
+#define VG_CALIBRATION_KEY_VERSION "v2"
+#define VG_CALIBRATION_MAX_LINES 512
+
 const char *vg_model_policy_name(int policy)
 {
     switch (policy) {
@@ -193,8 +196,9 @@ int vg_calibration_key(const vg_model_decl *d, char *buf, size_t cap)
     }
     /* The leading version changes whenever the way vigil measures does,
      * so that older lines are measured again instead of trusted. */
-    snprintf(buf, cap, "v2|%s|%lld|%lld|%s|b%d|%dx%d|t%d|a%d", real,
-             (long long)sb.st_size, (long long)sb.st_mtime,
+    snprintf(buf, cap,
+             VG_CALIBRATION_KEY_VERSION "|%s|%lld|%lld|%s|b%d|%dx%d|t%d|a%d",
+             real, (long long)sb.st_size, (long long)sb.st_mtime,
              prov[0] ? prov : "cpu", d->batch, d->input_w, d->input_h,
              d->session.intra_threads, d->session.mem_arena);
     return 0;
@@ -243,6 +247,26 @@ int vg_calibration_lookup(vg_context *ctx, const char *file, const char *key,
     return found ? 0 : VG_ENOENT;
 }
 
+/* 1 when a model line can never match again: written by an older way of
+ * measuring (another key version), or its file changed or is gone. */
+static int stale_line(const char *line)
+{
+    char path[VG_PATH_MAX];
+    long long size, mtime;
+    struct stat sb;
+    const char *p;
+    if (strncmp(line, "runtime:", 8) == 0)
+        return 0;
+    if (strncmp(line, VG_CALIBRATION_KEY_VERSION "|",
+                strlen(VG_CALIBRATION_KEY_VERSION) + 1) != 0)
+        return 1;
+    p = line + strlen(VG_CALIBRATION_KEY_VERSION) + 1;
+    if (sscanf(p, "%1023[^|]|%lld|%lld|", path, &size, &mtime) != 3)
+        return 1;
+    return stat(path, &sb) != 0 || (long long)sb.st_size != size ||
+           (long long)sb.st_mtime != mtime;
+}
+
 int vg_calibration_store(vg_context *ctx, const char *file, const char *key,
                          const vg_calibration *c)
 {
@@ -282,9 +306,28 @@ int vg_calibration_store(vg_context *ctx, const char *file, const char *key,
                      "(docs/memory.md)\n# key\tweights_bytes\twork_bytes\t"
                      "device_bytes\tload_ms\tbatch\tprovider\n");
     else {
+        /* Bounded: the newest VG_CALIBRATION_MAX_LINES lines are kept,
+         * and lines that can no longer match are dropped. */
+        long total = 0, skip;
+        while (fgets(line, sizeof(line), in) != NULL)
+            total += line[0] != '#';
+        skip = total >= VG_CALIBRATION_MAX_LINES
+                   ? total - VG_CALIBRATION_MAX_LINES + 1
+                   : 0;
+        rewind(in);
         while (fgets(line, sizeof(line), in) != NULL) {
+            if (line[0] == '#') {
+                fputs(line, out);
+                continue;
+            }
+            if (skip > 0) {
+                skip--;
+                continue; /* the oldest go first */
+            }
             if (strncmp(line, key, klen) == 0 && line[klen] == '\t')
                 continue; /* replaced below */
+            if (stale_line(line))
+                continue;
             fputs(line, out);
         }
         fclose(in);
