@@ -133,16 +133,10 @@ static int at(loader *l, const yaml_node_t *n, const char *fmt, const char *a,
                    n->start_mark.line + 1, n->start_mark.column + 1, what);
 }
 
-static const char *scalar(const yaml_node_t *n)
-{
-    return n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value
-                                       : NULL;
-}
-
 static int get_int(loader *l, const yaml_node_t *n, const char *key, long lo,
                    long hi, int *out)
 {
-    const char *v = scalar(n);
+    const char *v = vgi_yaml_scalar(n);
     char *end;
     long x;
     char range[96];
@@ -164,7 +158,7 @@ static int get_int(loader *l, const yaml_node_t *n, const char *key, long lo,
 static int get_float(loader *l, const yaml_node_t *n, const char *key,
                      double lo, double hi, float *out)
 {
-    const char *v = scalar(n);
+    const char *v = vgi_yaml_scalar(n);
     char *end;
     double x;
     char msg[256];
@@ -182,7 +176,7 @@ static int get_float(loader *l, const yaml_node_t *n, const char *key,
 
 static int get_bool(loader *l, const yaml_node_t *n, const char *key, int *out)
 {
-    const char *v = scalar(n);
+    const char *v = vgi_yaml_scalar(n);
     if (v && (!strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "on"))) {
         *out = 1;
         return 0;
@@ -198,7 +192,7 @@ static int get_bool(loader *l, const yaml_node_t *n, const char *key, int *out)
 static int get_string(loader *l, const yaml_node_t *n, const char *key,
                       char *out, size_t size)
 {
-    const char *v = scalar(n);
+    const char *v = vgi_yaml_scalar(n);
     if (!v || !*v)
         return at(l, n, "'%s' expects a string%s", key, "");
     if (strlen(v) >= size)
@@ -235,7 +229,7 @@ static int load_detector(loader *l, yaml_node_t *map)
          rc == 0 && p < map->data.mapping.pairs.top; p++) {
         yaml_node_t *k = yaml_document_get_node(l->doc, p->key);
         yaml_node_t *v = yaml_document_get_node(l->doc, p->value);
-        const char *key = scalar(k);
+        const char *key = vgi_yaml_scalar(k);
         if (!key) {
             rc = at(l, k, "expected a key%s%s", "", "");
         } else if (!strcmp(key, "model")) {
@@ -246,7 +240,7 @@ static int load_detector(loader *l, yaml_node_t *map)
                 s->origin.model = VG_ORIGIN_CONFIG;
             }
         } else if (!strcmp(key, "head")) {
-            const char *h = scalar(v);
+            const char *h = vgi_yaml_scalar(v);
             int kind = h ? vg_head_kind_parse(h) : -1;
             if (kind < 0)
                 rc = at(l, v,
@@ -275,7 +269,7 @@ static int load_detector(loader *l, yaml_node_t *map)
             for (it = v->data.sequence.items.start;
                  rc == 0 && it < v->data.sequence.items.top; it++) {
                 yaml_node_t *c = yaml_document_get_node(l->doc, *it);
-                const char *name = scalar(c);
+                const char *name = vgi_yaml_scalar(c);
                 if (!name || vg_coco_class_id(name) < 0)
                     rc = at(l, c,
                             "unknown class '%.64s'%s (expected a COCO class "
@@ -308,7 +302,7 @@ static int load_runtime(loader *l, yaml_node_t *map)
          rc == 0 && p < map->data.mapping.pairs.top; p++) {
         yaml_node_t *k = yaml_document_get_node(l->doc, p->key);
         yaml_node_t *v = yaml_document_get_node(l->doc, p->value);
-        const char *key = scalar(k);
+        const char *key = vgi_yaml_scalar(k);
         if (!key) {
             rc = at(l, k, "expected a key%s%s", "", "");
         } else if (!strcmp(key, "threads")) {
@@ -326,7 +320,7 @@ static int load_runtime(loader *l, yaml_node_t *map)
         } else if (!strcmp(key, "graph_optimization")) {
             static const char *const levels[] = {"none", "basic", "extended",
                                                  "all"};
-            const char *g = scalar(v);
+            const char *g = vgi_yaml_scalar(v);
             int found = -1;
             for (int i = 0; g && i < 4; i++)
                 if (!strcmp(g, levels[i]))
@@ -350,7 +344,7 @@ static int load_runtime(loader *l, yaml_node_t *map)
             for (it = v->data.sequence.items.start;
                  rc == 0 && it < v->data.sequence.items.top; it++) {
                 yaml_node_t *c = yaml_document_get_node(l->doc, *it);
-                const char *name = scalar(c);
+                const char *name = vgi_yaml_scalar(c);
                 if (!name || (strcmp(name, "cpu") && strcmp(name, "cuda")))
                     rc = at(l, c,
                             "unknown provider '%.64s'%s (expected cuda or cpu)",
@@ -382,7 +376,7 @@ static int load_input(loader *l, yaml_node_t *map)
          rc == 0 && p < map->data.mapping.pairs.top; p++) {
         yaml_node_t *k = yaml_document_get_node(l->doc, p->key);
         yaml_node_t *v = yaml_document_get_node(l->doc, p->value);
-        const char *key = scalar(k);
+        const char *key = vgi_yaml_scalar(k);
         if (key && !strcmp(key, "timeout_ms")) {
             rc = get_int(l, v, key, 1, 3600000, &l->s->timeout_ms);
             l->s->origin.timeout_ms = VG_ORIGIN_CONFIG;
@@ -398,7 +392,7 @@ static int load_input(loader *l, yaml_node_t *map)
 static int get_double(loader *l, const yaml_node_t *n, const char *key,
                       double lo, double hi, double *out)
 {
-    const char *v = scalar(n);
+    const char *v = vgi_yaml_scalar(n);
     char *end;
     double x;
     char msg[256];
@@ -486,7 +480,7 @@ static int load_job_section(loader *l, const char *section, yaml_node_t *map)
          rc == 0 && p < map->data.mapping.pairs.top; p++) {
         yaml_node_t *k = yaml_document_get_node(l->doc, p->key);
         yaml_node_t *v = yaml_document_get_node(l->doc, p->value);
-        const char *key = scalar(k);
+        const char *key = vgi_yaml_scalar(k);
         char keys[256] = "";
         const job_key *found = NULL;
 
@@ -555,7 +549,7 @@ int vg_settings_load(vg_context *ctx, const char *path, vg_settings *s)
          rc == 0 && p < root->data.mapping.pairs.top; p++) {
         yaml_node_t *k = yaml_document_get_node(&doc, p->key);
         yaml_node_t *v = yaml_document_get_node(&doc, p->value);
-        const char *key = scalar(k);
+        const char *key = vgi_yaml_scalar(k);
         if (!key) {
             rc = at(&l, k, "expected a section name%s%s", "", "");
         } else if (is_other_module_section(key)) {

@@ -28,3 +28,18 @@ int vgi_yaml_load(vg_context *ctx, const char *path, yaml_document_t *doc)
     fclose(f);
     return rc;
 }
+
+int vgi_yaml_failv(vg_context *ctx, const char *path, const yaml_node_t *n,
+                   const char *fmt, va_list ap)
+{
+    char what[512];
+    vsnprintf(what, sizeof(what), fmt, ap);
+    return vg_fail(ctx, VG_ECONFIG, "%s:%zu:%zu: %s", path,
+                   n->start_mark.line + 1, n->start_mark.column + 1, what);
+}
+
+const char *vgi_yaml_scalar(const yaml_node_t *n)
+{
+    return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value
+                                            : NULL;
+}

@@ -3,6 +3,8 @@
 #ifndef VIGIL_CORE_YAML_DOC_H
 #define VIGIL_CORE_YAML_DOC_H
 
+#include <stdarg.h>
+
 #include <yaml.h>
 
 #include "vigil/context.h"
@@ -12,5 +14,13 @@
  * VG_ENOMEM, or VG_ECONFIG with "FILE:LINE:COL: problem" in ctx; doc needs
  * no freeing on failure. */
 int vgi_yaml_load(vg_context *ctx, const char *path, yaml_document_t *doc);
+
+/* Records "PATH:LINE:COL: <message>" (n's position) as a VG_ECONFIG failure
+ * in ctx and returns VG_ECONFIG. */
+int vgi_yaml_failv(vg_context *ctx, const char *path, const yaml_node_t *n,
+                   const char *fmt, va_list ap);
+
+/* The text of a scalar node; NULL for NULL or another kind of node. */
+const char *vgi_yaml_scalar(const yaml_node_t *n);
 
 #endif

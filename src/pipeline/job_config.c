@@ -25,25 +25,18 @@ static int at(jloader *l, const yaml_node_t *n, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static int at(jloader *l, const yaml_node_t *n, const char *fmt, ...)
 {
-    char what[512];
     va_list ap;
+    int rc;
     va_start(ap, fmt);
-    vsnprintf(what, sizeof(what), fmt, ap);
+    rc = vgi_yaml_failv(l->ctx, l->path, n, fmt, ap);
     va_end(ap);
-    return vg_fail(l->ctx, VG_ECONFIG, "%s:%zu:%zu: %s", l->path,
-                   n->start_mark.line + 1, n->start_mark.column + 1, what);
-}
-
-static const char *scalar(const yaml_node_t *n)
-{
-    return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value
-                                            : NULL;
+    return rc;
 }
 
 static int get_long(jloader *l, const yaml_node_t *n, const char *key, long lo,
                     long hi, long *out)
 {
-    const char *v = scalar(n);
+    const char *v = vgi_yaml_scalar(n);
     char *end;
     long x;
     if (v != NULL) {
@@ -61,7 +54,7 @@ static int get_long(jloader *l, const yaml_node_t *n, const char *key, long lo,
 static int get_double(jloader *l, const yaml_node_t *n, const char *key,
                       double lo, double hi, double *out)
 {
-    const char *v = scalar(n);
+    const char *v = vgi_yaml_scalar(n);
     char *end;
     double x;
     if (v != NULL) {
@@ -79,7 +72,7 @@ static int get_double(jloader *l, const yaml_node_t *n, const char *key,
 static int get_bytes(jloader *l, const yaml_node_t *n, const char *key,
                      uint64_t *out)
 {
-    const char *v = scalar(n);
+    const char *v = vgi_yaml_scalar(n);
     if (v != NULL && vg_parse_bytes(v, out) == 0)
         return 0;
     return at(l, n,
@@ -138,7 +131,7 @@ static int load_memory(jloader *l, yaml_node_t *map)
          rc == 0 && p < map->data.mapping.pairs.top; p++) {
         yaml_node_t *k = yaml_document_get_node(l->doc, p->key);
         yaml_node_t *v = yaml_document_get_node(l->doc, p->value);
-        const char *key = scalar(k);
+        const char *key = vgi_yaml_scalar(k);
         if (key == NULL) {
             rc = at(l, k, "expected a key in 'memory'");
         } else if (!strcmp(key, "host")) {
@@ -150,7 +143,7 @@ static int load_memory(jloader *l, yaml_node_t *map)
         } else if (!strcmp(key, "margin")) {
             rc = get_double(l, v, key, 0.0, 0.9, &c->budget.margin);
         } else if (!strcmp(key, "calibration")) {
-            const char *s = scalar(v);
+            const char *s = vgi_yaml_scalar(v);
             if (s == NULL || s[0] == '\0')
                 rc = at(l, v, "'calibration' expects a file path");
             else
@@ -175,7 +168,7 @@ static int load_providers(jloader *l, yaml_node_t *v, vg_model_decl *d)
     for (yaml_node_item_t *it = v->data.sequence.items.start;
          it < v->data.sequence.items.top; it++) {
         yaml_node_t *e = yaml_document_get_node(l->doc, *it);
-        const char *s = scalar(e);
+        const char *s = vgi_yaml_scalar(e);
         if (s == NULL || (strcmp(s, "cuda") && strcmp(s, "cpu")))
             return at(l, e, "unknown provider '%.64s' (expected cuda or cpu)",
                       s ? s : "(not a scalar)");
@@ -197,7 +190,7 @@ static int load_variants(jloader *l, yaml_node_t *v, vg_model_decl *d)
          p < v->data.mapping.pairs.top; p++) {
         yaml_node_t *k = yaml_document_get_node(l->doc, p->key);
         yaml_node_t *f = yaml_document_get_node(l->doc, p->value);
-        const char *prec = scalar(k), *file = scalar(f);
+        const char *prec = vgi_yaml_scalar(k), *file = vgi_yaml_scalar(f);
         vg_model_variant *var;
         if (prec == NULL || (strcmp(prec, "fp32") && strcmp(prec, "fp16") &&
                              strcmp(prec, "int8")))
@@ -250,7 +243,7 @@ static int load_model(jloader *l, yaml_node_t *map)
          rc == 0 && p < map->data.mapping.pairs.top; p++) {
         yaml_node_t *k = yaml_document_get_node(l->doc, p->key);
         yaml_node_t *v = yaml_document_get_node(l->doc, p->value);
-        const char *key = scalar(k), *s = scalar(v);
+        const char *key = vgi_yaml_scalar(k), *s = vgi_yaml_scalar(v);
         long x;
         if (key == NULL) {
             rc = at(l, k, "expected a key in a model");
@@ -344,7 +337,7 @@ static int load_staged(jloader *l, yaml_node_t *map)
          rc == 0 && p < map->data.mapping.pairs.top; p++) {
         yaml_node_t *k = yaml_document_get_node(l->doc, p->key);
         yaml_node_t *v = yaml_document_get_node(l->doc, p->value);
-        const char *key = scalar(k);
+        const char *key = vgi_yaml_scalar(k);
         long x;
         double d;
         if (key == NULL) {
@@ -402,11 +395,11 @@ static int load_root(jloader *l, yaml_node_t *root)
          rc == 0 && p < root->data.mapping.pairs.top; p++) {
         yaml_node_t *k = yaml_document_get_node(l->doc, p->key);
         yaml_node_t *v = yaml_document_get_node(l->doc, p->value);
-        const char *key = scalar(k);
+        const char *key = vgi_yaml_scalar(k);
         if (key == NULL)
             continue; /* vg_settings_load reports it */
         if (!strcmp(key, "job")) {
-            const char *s = scalar(v);
+            const char *s = vgi_yaml_scalar(v);
             if (s && !strcmp(s, "cctv"))
                 l->c->kind = VG_JOB_CCTV;
             else if (s && !strcmp(s, "staged"))
@@ -424,7 +417,7 @@ static int load_root(jloader *l, yaml_node_t *root)
             for (yaml_node_item_t *it = v->data.sequence.items.start;
                  rc == 0 && it < v->data.sequence.items.top; it++) {
                 yaml_node_t *e = yaml_document_get_node(l->doc, *it);
-                const char *s = scalar(e);
+                const char *s = vgi_yaml_scalar(e);
                 char *dst;
                 if (s == NULL || s[0] == '\0') {
                     rc = at(l, e, "an input expects a file name or URL");

@@ -351,14 +351,12 @@ static int at(loader *l, const yaml_node_t *n, const char *fmt, ...)
 
 static int at(loader *l, const yaml_node_t *n, const char *fmt, ...)
 {
-    char what[512];
     va_list ap;
-
+    int rc;
     va_start(ap, fmt);
-    vsnprintf(what, sizeof(what), fmt, ap);
+    rc = vgi_yaml_failv(l->ctx, l->path, n, fmt, ap);
     va_end(ap);
-    return vg_fail(l->ctx, VG_ECONFIG, "%s:%zu:%zu: %s", l->path,
-                   n->start_mark.line + 1, n->start_mark.column + 1, what);
+    return rc;
 }
 
 static int line_of(const yaml_node_t *n)
@@ -371,15 +369,9 @@ static int col_of(const yaml_node_t *n)
     return (int)n->start_mark.column + 1;
 }
 
-static const char *scalar(const yaml_node_t *n)
-{
-    return n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value
-                                       : NULL;
-}
-
 static const char *shown(const yaml_node_t *n)
 {
-    const char *v = scalar(n);
+    const char *v = vgi_yaml_scalar(n);
     return v ? v : (n->type == YAML_SEQUENCE_NODE ? "(a list)" : "(a mapping)");
 }
 
@@ -391,7 +383,7 @@ static yaml_node_t *node(loader *l, int id)
 static int get_number(loader *l, const yaml_node_t *n, const char *key,
                       double lo, const char *expect, double *out)
 {
-    const char *v = scalar(n);
+    const char *v = vgi_yaml_scalar(n);
     char *end;
     double x;
 
@@ -406,7 +398,7 @@ static int get_number(loader *l, const yaml_node_t *n, const char *key,
 static int get_int(loader *l, const yaml_node_t *n, const char *key, long lo,
                    long hi, int *out)
 {
-    const char *v = scalar(n);
+    const char *v = vgi_yaml_scalar(n);
     char *end;
     long x;
 
@@ -422,7 +414,7 @@ static int get_int(loader *l, const yaml_node_t *n, const char *key, long lo,
 static int get_name(loader *l, const yaml_node_t *n, const char *key, char *out,
                     size_t size)
 {
-    const char *v = scalar(n);
+    const char *v = vgi_yaml_scalar(n);
 
     if (!v || !*v)
         return at(l, n, "'%s' expects a name, got '%.64s'", key, shown(n));
@@ -499,7 +491,7 @@ static int load_zone(loader *l, yaml_node_t *map)
     /* name first, for the messages about the rest */
     for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
          p++) {
-        const char *key = scalar(node(l, p->key));
+        const char *key = vgi_yaml_scalar(node(l, p->key));
         if (key && !strcmp(key, "name") &&
             (rc = get_name(l, node(l, p->value), key, z.name, sizeof(z.name))) <
                 0)
@@ -510,7 +502,7 @@ static int load_zone(loader *l, yaml_node_t *map)
     for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
          p++) {
         yaml_node_t *k = node(l, p->key), *v = node(l, p->value);
-        const char *key = scalar(k);
+        const char *key = vgi_yaml_scalar(k);
         rc = 0;
         if (!key) {
             rc = at(l, k, "expected a key");
@@ -526,7 +518,7 @@ static int load_zone(loader *l, yaml_node_t *map)
             z.kind = key[0] == 'p' ? VG_ZONE_POLYGON : VG_ZONE_LINE;
             rc = get_points(l, v, key, &z);
         } else if (!strcmp(key, "units")) {
-            const char *u = scalar(v);
+            const char *u = vgi_yaml_scalar(v);
             if (u && !strcmp(u, "pixels"))
                 z.units = VG_UNITS_PIXELS;
             else if (u &&
@@ -566,12 +558,12 @@ static int load_classes(loader *l, yaml_node_t *v, vg_rule_def *r)
 
     r->n_classes = 0;
     if (v->type == YAML_SCALAR_NODE) { /* classes: person */
-        int id = vg_coco_class_id(scalar(v));
+        int id = vg_coco_class_id(vgi_yaml_scalar(v));
         if (id < 0)
             return at(l, v,
                       "unknown class '%.64s' (expected a COCO class "
                       "name such as person, car)",
-                      scalar(v));
+                      vgi_yaml_scalar(v));
         r->classes[r->n_classes++] = id;
         return 0;
     }
@@ -580,7 +572,7 @@ static int load_classes(loader *l, yaml_node_t *v, vg_rule_def *r)
     for (it = v->data.sequence.items.start; it < v->data.sequence.items.top;
          it++) {
         yaml_node_t *c = node(l, *it);
-        const char *name = scalar(c);
+        const char *name = vgi_yaml_scalar(c);
         int id = name ? vg_coco_class_id(name) : -1;
         if (id < 0)
             return at(l, c,
@@ -614,7 +606,7 @@ static int load_rule(loader *l, yaml_node_t *map)
     r.column = col_of(map);
     for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
          p++) {
-        const char *key = scalar(node(l, p->key));
+        const char *key = vgi_yaml_scalar(node(l, p->key));
         if (key && !strcmp(key, "name") &&
             (rc = get_name(l, node(l, p->value), key, r.name, sizeof(r.name))) <
                 0)
@@ -625,7 +617,7 @@ static int load_rule(loader *l, yaml_node_t *map)
     for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
          p++) {
         yaml_node_t *k = node(l, p->key), *v = node(l, p->value);
-        const char *key = scalar(k);
+        const char *key = vgi_yaml_scalar(k);
         rc = 0;
         if (!key) {
             rc = at(l, k, "expected a key");
@@ -633,7 +625,7 @@ static int load_rule(loader *l, yaml_node_t *map)
             continue;
         } else if (!strcmp(key, "kind")) {
             kind_node = v;
-            r.kind = vg_event_kind_parse(scalar(v));
+            r.kind = vg_event_kind_parse(vgi_yaml_scalar(v));
             if (r.kind < 0)
                 rc = at(l, v,
                         "unknown rule kind '%.64s' (expected "
@@ -658,7 +650,7 @@ static int load_rule(loader *l, yaml_node_t *map)
             more_node = k;
             rc = get_int(l, v, key, 0, 1000000, &r.more_than);
         } else if (!strcmp(key, "direction")) {
-            const char *d = scalar(v);
+            const char *d = vgi_yaml_scalar(v);
             dir_node = k;
             if (d && !strcmp(d, "both"))
                 r.direction = VG_CROSS_BOTH;
@@ -717,7 +709,7 @@ static int load_list(loader *l, yaml_node_t *v, const char *section,
     yaml_node_item_t *it;
     int rc;
 
-    if (v->type == YAML_SCALAR_NODE && !*scalar(v))
+    if (v->type == YAML_SCALAR_NODE && !*vgi_yaml_scalar(v))
         return 0; /* "zones:" with nothing under it */
     if (v->type != YAML_SEQUENCE_NODE)
         return at(l, v, "section '%s' expects a list, got '%.64s'", section,
@@ -739,7 +731,7 @@ static int load_options(loader *l, yaml_node_t *map)
     for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
          p++) {
         yaml_node_t *k = node(l, p->key), *v = node(l, p->value);
-        const char *key = scalar(k);
+        const char *key = vgi_yaml_scalar(k);
         if (key && !strcmp(key, "capacity"))
             rc = get_int(l, v, key, 1, MAX_CAPACITY, &l->cfg->capacity);
         else if (key && !strcmp(key, "state_ttl"))
@@ -788,7 +780,7 @@ int vg_rules_load(vg_context *ctx, const char *path, vg_rules_config *cfg)
     for (p = root->data.mapping.pairs.start;
          rc == 0 && p < root->data.mapping.pairs.top; p++) {
         yaml_node_t *k = node(&l, p->key), *v = node(&l, p->value);
-        const char *key = scalar(k);
+        const char *key = vgi_yaml_scalar(k);
         if (!key)
             rc = at(&l, k, "expected a section name");
         else if (!strcmp(key, "zones"))
