@@ -126,9 +126,11 @@ static vg_model_decl *add_model(fixture *fx, const char *name, int f, int kind,
                                 int policy, int stage)
 {
     vg_model_decl *d = &fx->job.models[fx->job.n_models++];
+    char file[VG_PATH_MAX]; /* fx holds both: copy through a local */
     vg_model_decl_default(d);
     snprintf(d->name, sizeof(d->name), "%s", name);
-    snprintf(d->path, sizeof(d->path), "%s", f >= 0 ? fx->file[f] : "");
+    snprintf(file, sizeof(file), "%s", f >= 0 ? fx->file[f] : "");
+    snprintf(d->path, sizeof(d->path), "%s", file);
     d->kind = kind;
     d->policy = policy;
     d->stage = stage;

@@ -38,7 +38,9 @@ static inline void model_dir_remove(model_dir *d)
 static inline const char *model_path(const model_dir *d, const char *name,
                                      char *out, size_t cap)
 {
-    snprintf(out, cap, "%s/%s", d->path, name);
+    char joined[512]; /* out may live in the same struct as d */
+    snprintf(joined, sizeof(joined), "%s/%s", d->path, name);
+    snprintf(out, cap, "%s", joined);
     return out;
 }
 
