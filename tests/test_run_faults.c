@@ -22,6 +22,7 @@
 #include "vigil/residency.h"
 #include "vigil/rules.h"
 #include "vigil/run.h"
+#include "vigil/staged.h"
 
 #define FRAMES 4
 
@@ -157,10 +158,96 @@ done:
     teardown(&f);
 }
 
+/* The staged job (three models loaded and unloaded per run, six frames of
+ * each of two inputs): every N, once, persistently, and twice in a row. A
+ * double failure at a stage-0 inference goes down the ladder and stops only
+ * that input: the other input completes. */
+static void test_every_fault_along_the_staged_job(void **state)
+{
+    const char *src_root = getenv("VIGIL_SRC");
+    char cfg[1024], out[64], cal[128], cmd[128];
+    vg_context *ctx;
+    vg_settings s;
+    vg_job_config job;
+    vg_residency_opts ro;
+    vg_residency *r;
+    const char *in[2];
+    int n, errors = 0, one_input_stopped = 0;
+    (void)state;
+
+    if (src_root == NULL || getenv("VIGIL_CACHE") == NULL)
+        skip();
+    snprintf(cfg, sizeof(cfg), "%s/examples/staged.yaml", src_root);
+    assert_int_equal(vg_context_create(&ctx), 0);
+    vg_context_set_log_level(ctx, VG_LOG_QUIET);
+    vg_settings_builtin(&s);
+    vg_job_config_default(&job);
+    if (vg_job_config_load(ctx, cfg, &s, &job) < 0) {
+        vg_context_destroy(&ctx); /* models or videos not bootstrapped */
+        skip();
+    }
+    assert_int_equal(vg_job_config_finish(ctx, &job, &s, cfg), 0);
+    job.staged.max_frames = 6;
+    job.staged.frame_step = 3;
+    in[0] = job.inputs[0];
+    in[1] = job.inputs[1];
+    snprintf(out, sizeof(out), "/tmp/vigil-staged-faults-XXXXXX");
+    assert_non_null(mkdtemp(out));
+    vg_residency_opts_default(&ro);
+    snprintf(cal, sizeof(cal), "%s/calibration.tsv", out);
+    snprintf(ro.budget.calibration, sizeof(ro.budget.calibration), "%s", cal);
+    assert_int_equal(vg_residency_create(ctx, &ro, &r), 0);
+    for (int i = 0; i < job.n_models; i++)
+        assert_int_equal(vg_residency_add(r, &job.models[i]), 0);
+
+    for (n = 1;; n++) {
+        int done = 0;
+        for (int mode = 0; mode < 3; mode++) {
+            static const uint64_t counts[3] = {1, 2, UINT64_MAX};
+            vg_alloc_stats a0, a1;
+            vg_staged_stats st;
+            int rc;
+            vg_context_alloc_stats(ctx, &a0);
+            vg_context_clear_error(ctx);
+            vg_context_fail_alloc_run(ctx, (uint64_t)n, counts[mode]);
+            rc = vg_staged_run(ctx, r, &job, in, 2, out, NULL, NULL, &st);
+            vg_context_fail_alloc(ctx, 0, 0);
+            vg_context_alloc_stats(ctx, &a1);
+            assert_true(a1.allocs - a0.allocs == a1.frees - a0.frees);
+            if (a1.failures == a0.failures) {
+                assert_int_equal(rc, 0);
+                done = 1;
+                break;
+            }
+            if (rc < 0) {
+                assert_true(strlen(vg_context_errmsg(ctx)) > 0);
+                errors++;
+            }
+            if (rc == VG_ENOMEM && st.input[0].end_code == VG_ENOMEM &&
+                st.input[1].end_code == 0 && st.input[1].frames_used == 2)
+                one_input_stopped++;
+        }
+        if (done)
+            break;
+    }
+    printf("%d fault points along the staged job: %d clean errors, %d "
+           "double inference faults that stopped one input only\n",
+           n - 1, errors, one_input_stopped);
+    assert_true(n > 20);
+    assert_true(errors > 0);
+    assert_true(one_input_stopped > 0);
+    vg_residency_destroy(&r);
+    vg_context_destroy(&ctx);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", out);
+    if (system(cmd) != 0)
+        fprintf(stderr, "cannot remove %s\n", out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_fault_along_the_frame_path),
+        cmocka_unit_test(test_every_fault_along_the_staged_job),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
