@@ -127,26 +127,6 @@ static void fill_outputs(bf_outputs *o)
 /* ---- model generation -----------------------------------------------------
  */
 
-static int add_output(fixture *fx, char *args, size_t cap, const char *name,
-                      const char *shape, const float *v, size_t n)
-{
-    char file[600];
-    size_t len = strlen(args);
-    snprintf(file, sizeof(file), "%s/%s.bin", fx->dir.path, name);
-    if (model_write_floats(file, v, n) != 0)
-        return -1;
-    snprintf(args + len, cap - len, " --output '%s=%s:%s'", name, shape, file);
-    return 0;
-}
-
-static int make_const(const char *path, const char *input, const char *outputs)
-{
-    char args[4096];
-    snprintf(args, sizeof(args), "const '%s' --input=%s %s", path, input,
-             outputs);
-    return model_make(args);
-}
-
 static int make_models(fixture *fx)
 {
     static bf_outputs o;
@@ -161,35 +141,35 @@ static int make_models(fixture *fx)
     model_path(&fx->dir, "emb.onnx", fx->emb_const, sizeof(fx->emb_const));
     model_path(&fx->dir, "emb3d.onnx", fx->emb_3d, sizeof(fx->emb_3d));
     /* boxes first: the detector must find its tensors by shape */
-    if (add_output(fx, all, sizeof(all), "boxes_s32", "1,384,16", o.b32,
-                   384 * 16) != 0 ||
-        add_output(fx, all, sizeof(all), "scores_s16", "1,512,1", o.s16, 512) !=
-            0 ||
-        add_output(fx, all, sizeof(all), "boxes_s16", "1,512,16", o.b16,
-                   512 * 16) != 0 ||
-        add_output(fx, all, sizeof(all), "scores_s32", "1,384,1", o.s32, 384) !=
-            0)
+    if (model_add_output(&fx->dir, all, sizeof(all), "boxes_s32", "1,384,16",
+                         o.b32, 384 * 16) != 0 ||
+        model_add_output(&fx->dir, all, sizeof(all), "scores_s16", "1,512,1",
+                         o.s16, 512) != 0 ||
+        model_add_output(&fx->dir, all, sizeof(all), "boxes_s16", "1,512,16",
+                         o.b16, 512 * 16) != 0 ||
+        model_add_output(&fx->dir, all, sizeof(all), "scores_s32", "1,384,1",
+                         o.s32, 384) != 0)
         return -1;
-    if (add_output(fx, missing, sizeof(missing), "scores_s16", "1,512,1", o.s16,
-                   512) != 0 ||
-        add_output(fx, missing, sizeof(missing), "scores_s32", "1,384,1", o.s32,
-                   384) != 0 ||
-        add_output(fx, missing, sizeof(missing), "boxes_s16", "1,512,16", o.b16,
-                   512 * 16) != 0)
+    if (model_add_output(&fx->dir, missing, sizeof(missing), "scores_s16",
+                         "1,512,1", o.s16, 512) != 0 ||
+        model_add_output(&fx->dir, missing, sizeof(missing), "scores_s32",
+                         "1,384,1", o.s32, 384) != 0 ||
+        model_add_output(&fx->dir, missing, sizeof(missing), "boxes_s16",
+                         "1,512,16", o.b16, 512 * 16) != 0)
         return -1;
-    if (add_output(fx, small, sizeof(small), "embeddings", "1,8", eight, 8) !=
-        0)
+    if (model_add_output(&fx->dir, small, sizeof(small), "embeddings", "1,8",
+                         eight, 8) != 0)
         return -1;
-    if (make_const(fx->bf_const, "1,256,256,3", all) != 0 ||
-        make_const(fx->bf_nchw, "1,3,256,256", all) != 0 ||
-        make_const(fx->bf_missing, "1,256,256,3", missing) != 0 ||
-        make_const(fx->bf_dynamic, "-1,256,256,3", all) != 0 ||
-        make_const(fx->emb_const, "1,112,112,3", small) != 0)
+    if (model_make_const(fx->bf_const, "1,256,256,3", all) != 0 ||
+        model_make_const(fx->bf_nchw, "1,3,256,256", all) != 0 ||
+        model_make_const(fx->bf_missing, "1,256,256,3", missing) != 0 ||
+        model_make_const(fx->bf_dynamic, "-1,256,256,3", all) != 0 ||
+        model_make_const(fx->emb_const, "1,112,112,3", small) != 0)
         return -1;
     small[0] = '\0';
-    if (add_output(fx, small, sizeof(small), "embeddings", "1,2,4", eight, 8) !=
-            0 ||
-        make_const(fx->emb_3d, "1,112,112,3", small) != 0)
+    if (model_add_output(&fx->dir, small, sizeof(small), "embeddings", "1,2,4",
+                         eight, 8) != 0 ||
+        model_make_const(fx->emb_3d, "1,112,112,3", small) != 0)
         return -1;
     return 0;
 }

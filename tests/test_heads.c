@@ -108,26 +108,6 @@ static void fill_v8(float *o, int n, int classes)
 }
 
 /* Writes one output's data and appends "--output name=shape:file" to args. */
-static int add_output(fixture *fx, char *args, size_t cap, const char *name,
-                      const char *shape, const float *v, size_t n)
-{
-    char file[600];
-    size_t len = strlen(args);
-    snprintf(file, sizeof(file), "%s/%s.bin", fx->dir.path, name);
-    if (model_write_floats(file, v, n) != 0)
-        return -1;
-    snprintf(args + len, cap - len, " --output '%s=%s:%s'", name, shape, file);
-    return 0;
-}
-
-static int make_const(const char *path, const char *input, const char *outputs)
-{
-    char args[4096];
-    snprintf(args, sizeof(args), "const '%s' --input %s %s", path, input,
-             outputs);
-    return model_make(args);
-}
-
 static int make_nanodet(fixture *fx)
 {
     static const int strides[3] = {8, 16, 32};
@@ -160,12 +140,13 @@ static int make_nanodet(fixture *fx)
                       (size_t)(side * 11 + tr->bins[side][b])] = 30.0f;
         }
         snprintf(shape, sizeof(shape), "1,%d,%d", cells, last);
-        rc = add_output(fx, outs, sizeof(outs), order[k], shape, v, n);
+        rc = model_add_output(&fx->dir, outs, sizeof(outs), order[k], shape, v,
+                              n);
         free(v);
     }
     if (rc != 0)
         return rc;
-    return make_const(fx->nanodet, "1,3,416,416", outs);
+    return model_make_const(fx->nanodet, "1,3,416,416", outs);
 }
 
 static int group_setup(void **state)
@@ -190,28 +171,29 @@ static int group_setup(void **state)
     fill_v8(v8, V8_N, COCO);
     fill_v8(small, 50, 3);
     outs[0] = '\0';
-    if (add_output(&fx, outs, sizeof(outs), "v5", "1,200,85", v5, V5_N * 85) !=
-            0 ||
-        make_const(fx.v5, "1,3,640,640", outs) != 0)
+    if (model_add_output(&fx.dir, outs, sizeof(outs), "v5", "1,200,85", v5,
+                         V5_N * 85) != 0 ||
+        model_make_const(fx.v5, "1,3,640,640", outs) != 0)
         goto done;
     outs[0] = '\0';
-    if (add_output(&fx, outs, sizeof(outs), "v5dyn", "1,~200,85", v5,
-                   V5_N * 85) != 0 ||
-        make_const(fx.v5dyn, "1,3,-1,-1", outs) != 0)
+    if (model_add_output(&fx.dir, outs, sizeof(outs), "v5dyn", "1,~200,85", v5,
+                         V5_N * 85) != 0 ||
+        model_make_const(fx.v5dyn, "1,3,-1,-1", outs) != 0)
         goto done;
     outs[0] = '\0';
-    if (add_output(&fx, outs, sizeof(outs), "v8", "1,84,300", v8, V8_N * 84) !=
-            0 ||
-        make_const(fx.v8, "1,3,640,640", outs) != 0)
+    if (model_add_output(&fx.dir, outs, sizeof(outs), "v8", "1,84,300", v8,
+                         V8_N * 84) != 0 ||
+        model_make_const(fx.v8, "1,3,640,640", outs) != 0)
         goto done;
     outs[0] = '\0';
-    if (add_output(&fx, outs, sizeof(outs), "v8c3", "1,7,50", small, 350) !=
-            0 ||
-        make_const(fx.v8c3, "1,3,640,640", outs) != 0)
+    if (model_add_output(&fx.dir, outs, sizeof(outs), "v8c3", "1,7,50", small,
+                         350) != 0 ||
+        model_make_const(fx.v8c3, "1,3,640,640", outs) != 0)
         goto done;
     outs[0] = '\0';
-    if (add_output(&fx, outs, sizeof(outs), "seven", "1,7", seven, 7) != 0 ||
-        make_const(fx.bad, "1,3,64,64", outs) != 0)
+    if (model_add_output(&fx.dir, outs, sizeof(outs), "seven", "1,7", seven,
+                         7) != 0 ||
+        model_make_const(fx.bad, "1,3,64,64", outs) != 0)
         goto done;
     if (make_nanodet(&fx) != 0 ||
         model_write_text(fx.text, "not a model at all\n") != 0)

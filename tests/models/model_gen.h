@@ -74,6 +74,33 @@ static inline int model_write_floats(const char *path, const float *v, size_t n)
     return (fclose(f) == 0 && w == n) ? 0 : -1;
 }
 
+/* Appends " --output 'NAME=SHAPE:FILE'" to args (capacity cap) after writing
+ * the n floats of v to DIR/NAME.bin: one constant output of a `const` model.
+ * Returns 0 or -1. */
+static inline int model_add_output(const model_dir *d, char *args, size_t cap,
+                                   const char *name, const char *shape,
+                                   const float *v, size_t n)
+{
+    char file[600];
+    size_t len = strlen(args);
+    snprintf(file, sizeof(file), "%s/%s.bin", d->path, name);
+    if (model_write_floats(file, v, n) != 0)
+        return -1;
+    snprintf(args + len, cap - len, " --output '%s=%s:%s'", name, shape, file);
+    return 0;
+}
+
+/* Makes a `const` model at path: input dims "1,3,H,W", the outputs added
+ * with model_add_output. Returns make_models.py's status. */
+static inline int model_make_const(const char *path, const char *input,
+                                   const char *outputs)
+{
+    char args[4096];
+    snprintf(args, sizeof(args), "const '%s' --input=%s %s", path, input,
+             outputs);
+    return model_make(args);
+}
+
 static inline int model_write_text(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
