@@ -136,42 +136,21 @@ static int at(loader *l, const yaml_node_t *n, const char *fmt, const char *a,
 static int get_int(loader *l, const yaml_node_t *n, const char *key, long lo,
                    long hi, int *out)
 {
-    const char *v = vgi_yaml_scalar(n);
-    char *end;
     long x;
-    char range[96];
-
-    snprintf(range, sizeof(range), "an integer in [%ld, %ld]", lo, hi);
-    if (!v)
-        return at(l, n, "'%s' expects %s", key, range);
-    errno = 0;
-    x = strtol(v, &end, 10);
-    if (errno || end == v || *end || x < lo || x > hi) {
-        char msg[256];
-        snprintf(msg, sizeof(msg), "%s, got '%.64s'", range, v);
-        return at(l, n, "'%s' expects %s", key, msg);
-    }
-    *out = (int)x;
-    return 0;
+    int rc = vgi_yaml_get_long(l->ctx, l->path, n, key, lo, hi, &x);
+    if (rc == 0)
+        *out = (int)x;
+    return rc;
 }
 
 static int get_float(loader *l, const yaml_node_t *n, const char *key,
                      double lo, double hi, float *out)
 {
-    const char *v = vgi_yaml_scalar(n);
-    char *end;
     double x;
-    char msg[256];
-
-    errno = 0;
-    x = v ? strtod(v, &end) : 0;
-    if (!v || errno || end == v || *end || x < lo || x > hi) {
-        snprintf(msg, sizeof(msg), "a number in [%g, %g], got '%.64s'", lo, hi,
-                 v ? v : "(not a scalar)");
-        return at(l, n, "'%s' expects %s", key, msg);
-    }
-    *out = (float)x;
-    return 0;
+    int rc = vgi_yaml_get_double(l->ctx, l->path, n, key, lo, hi, &x);
+    if (rc == 0)
+        *out = (float)x;
+    return rc;
 }
 
 static int get_bool(loader *l, const yaml_node_t *n, const char *key, int *out)
@@ -392,20 +371,7 @@ static int load_input(loader *l, yaml_node_t *map)
 static int get_double(loader *l, const yaml_node_t *n, const char *key,
                       double lo, double hi, double *out)
 {
-    const char *v = vgi_yaml_scalar(n);
-    char *end;
-    double x;
-    char msg[256];
-
-    errno = 0;
-    x = v ? strtod(v, &end) : 0;
-    if (!v || errno || end == v || *end || x < lo || x > hi) {
-        snprintf(msg, sizeof(msg), "a number in [%g, %g], got '%.64s'", lo, hi,
-                 v ? v : "(not a scalar)");
-        return at(l, n, "'%s' expects %s", key, msg);
-    }
-    *out = x;
-    return 0;
+    return vgi_yaml_get_double(l->ctx, l->path, n, key, lo, hi, out);
 }
 
 /* The settings of the CCTV job's sections (tracker, events, snapshots,

@@ -1,5 +1,7 @@
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/yaml_doc.h"
@@ -42,4 +44,54 @@ const char *vgi_yaml_scalar(const yaml_node_t *n)
 {
     return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value
                                             : NULL;
+}
+
+/* Records the failure of a number read (n's position). */
+static int bad_number(vg_context *ctx, const char *path, const yaml_node_t *n,
+                      const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+    va_start(ap, fmt);
+    rc = vgi_yaml_failv(ctx, path, n, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int vgi_yaml_get_long(vg_context *ctx, const char *path, const yaml_node_t *n,
+                      const char *key, long lo, long hi, long *out)
+{
+    const char *v = vgi_yaml_scalar(n);
+    char *end;
+    long x;
+    if (v != NULL) {
+        errno = 0;
+        x = strtol(v, &end, 10);
+        if (!errno && end != v && !*end && x >= lo && x <= hi) {
+            *out = x;
+            return 0;
+        }
+    }
+    return bad_number(ctx, path, n,
+                      "'%s' expects an integer in [%ld, %ld], got '%.64s'", key,
+                      lo, hi, v ? v : "(not a scalar)");
+}
+
+int vgi_yaml_get_double(vg_context *ctx, const char *path, const yaml_node_t *n,
+                        const char *key, double lo, double hi, double *out)
+{
+    const char *v = vgi_yaml_scalar(n);
+    char *end;
+    double x;
+    if (v != NULL) {
+        errno = 0;
+        x = strtod(v, &end);
+        if (!errno && end != v && !*end && isfinite(x) && x >= lo && x <= hi) {
+            *out = x;
+            return 0;
+        }
+    }
+    return bad_number(ctx, path, n,
+                      "'%s' expects a number in [%g, %g], got '%.64s'", key, lo,
+                      hi, v ? v : "(not a scalar)");
 }

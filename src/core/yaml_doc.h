@@ -20,6 +20,15 @@ int vgi_yaml_load(vg_context *ctx, const char *path, yaml_document_t *doc);
 int vgi_yaml_failv(vg_context *ctx, const char *path, const yaml_node_t *n,
                    const char *fmt, va_list ap);
 
+/* Reads an integer in [lo, hi] / a finite number in [lo, hi] from scalar n
+ * into *out. On failure records "PATH:LINE:COL: 'key' expects an integer in
+ * [lo, hi], got 'VALUE'" (resp. "a number in [lo, hi]") as VG_ECONFIG and
+ * returns VG_ECONFIG; *out is untouched. */
+int vgi_yaml_get_long(vg_context *ctx, const char *path, const yaml_node_t *n,
+                      const char *key, long lo, long hi, long *out);
+int vgi_yaml_get_double(vg_context *ctx, const char *path, const yaml_node_t *n,
+                        const char *key, double lo, double hi, double *out);
+
 /* The text of a scalar node; NULL for NULL or another kind of node. */
 const char *vgi_yaml_scalar(const yaml_node_t *n);
 

@@ -36,37 +36,13 @@ static int at(jloader *l, const yaml_node_t *n, const char *fmt, ...)
 static int get_long(jloader *l, const yaml_node_t *n, const char *key, long lo,
                     long hi, long *out)
 {
-    const char *v = vgi_yaml_scalar(n);
-    char *end;
-    long x;
-    if (v != NULL) {
-        errno = 0;
-        x = strtol(v, &end, 10);
-        if (!errno && end != v && !*end && x >= lo && x <= hi) {
-            *out = x;
-            return 0;
-        }
-    }
-    return at(l, n, "'%s' expects an integer in [%ld, %ld], got '%.64s'", key,
-              lo, hi, v ? v : "(not a scalar)");
+    return vgi_yaml_get_long(l->ctx, l->path, n, key, lo, hi, out);
 }
 
 static int get_double(jloader *l, const yaml_node_t *n, const char *key,
                       double lo, double hi, double *out)
 {
-    const char *v = vgi_yaml_scalar(n);
-    char *end;
-    double x;
-    if (v != NULL) {
-        errno = 0;
-        x = strtod(v, &end);
-        if (!errno && end != v && !*end && isfinite(x) && x >= lo && x <= hi) {
-            *out = x;
-            return 0;
-        }
-    }
-    return at(l, n, "'%s' expects a number in [%g, %g], got '%.64s'", key, lo,
-              hi, v ? v : "(not a scalar)");
+    return vgi_yaml_get_double(l->ctx, l->path, n, key, lo, hi, out);
 }
 
 static int get_bytes(jloader *l, const yaml_node_t *n, const char *key,
