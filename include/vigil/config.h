@@ -96,6 +96,10 @@ int vg_settings_load(vg_context *ctx, const char *path, vg_settings *s);
  * $HOME/.cache/vigil/models, written into buf. */
 void vg_default_model_dir(char *buf, size_t size);
 
+/* NAME in vigil's cache: $VIGIL_CACHE/NAME, or $HOME/.cache/vigil/NAME,
+ * written into buf. */
+void vg_cache_path(const char *name, char *buf, size_t size);
+
 const char *vg_origin_name(int origin);
 const char *vg_head_kind_name(int head);
 /* Parses "auto", "nanodet", "yolov5", "yolov8"/"yolo11"; -1 if unknown. */

@@ -91,4 +91,8 @@ int vg_job_config_find(const vg_job_config *c, int kind);
 
 const char *vg_job_kind_name(int kind);
 
+/* Calibration key of the process baseline of a job kind ("runtime:cctv",
+ * "runtime:staged"): written by `vigil run`, read by the planner. */
+const char *vg_job_runtime_key(int kind);
+
 #endif

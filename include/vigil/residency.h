@@ -146,8 +146,11 @@ typedef struct vg_calibration {
     char provider[32];      /* provider it ran on */
 } vg_calibration;
 
-/* $VIGIL_CACHE/calibration.tsv or $HOME/.cache/vigil/calibration.tsv. */
+/* $VIGIL_CALIBRATION, else $VIGIL_CACHE/calibration.tsv or
+ * $HOME/.cache/vigil/calibration.tsv. */
 void vg_calibration_default_path(char *buf, size_t cap);
+/* The calibration file of a budget: its own, else the default. */
+void vg_calibration_path(const vg_memory_budget *b, char *buf, size_t cap);
 /* The calibration key of a declaration; VG_ENOENT when the file is missing. */
 int vg_calibration_key(const vg_model_decl *d, char *buf, size_t cap);
 /* Looks key up in file. Returns 0 (found), VG_ENOENT (no file or no line for

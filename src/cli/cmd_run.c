@@ -501,7 +501,6 @@ int cmd_run(int argc, char **argv)
     {
         vg_residency_opts ro;
         vg_calibration rt;
-        char key[64];
         vg_residency_opts_default(&ro);
         ro.budget = job->budget;
         /* Reserved: the process as it is now, ONNX Runtime's environment
@@ -527,12 +526,9 @@ int cmd_run(int argc, char **argv)
         memset(&rt, 0, sizeof(rt));
         rt.weights_bytes = mem.baseline_rss;
         snprintf(rt.provider, sizeof(rt.provider), "cpu");
-        snprintf(key, sizeof(key), "runtime:%s", vg_job_kind_name(job->kind));
-        if (job->budget.calibration[0])
-            snprintf(path, sizeof(path), "%s", job->budget.calibration);
-        else
-            vg_calibration_default_path(path, sizeof(path));
-        if (vg_calibration_store(ctx, path, key, &rt) < 0)
+        vg_calibration_path(&job->budget, path, sizeof(path));
+        if (vg_calibration_store(ctx, path, vg_job_runtime_key(job->kind),
+                                 &rt) < 0)
             vg_log(ctx, VG_LOG_WARN, "%s", vg_context_errmsg(ctx));
     }
     mem.job = job;

@@ -333,15 +333,9 @@ void cli_progress_end(cli_progress *p)
 void cli_default_job(char *input, size_t input_size, char *config,
                      size_t config_size)
 {
-    const char *cache = getenv("VIGIL_CACHE");
-    const char *home = getenv("HOME");
     const char *data = getenv("VIGIL_DATA");
 
-    if (cache && *cache)
-        snprintf(input, input_size, "%s/videos/vtest.avi", cache);
-    else
-        snprintf(input, input_size, "%s/.cache/vigil/videos/vtest.avi",
-                 home ? home : ".");
+    vg_cache_path("videos/vtest.avi", input, input_size);
     snprintf(config, config_size, "%s/examples/site.yaml",
              data && *data ? data : VG_DATA_DIR);
 }

@@ -12,15 +12,20 @@
 #include "core/yaml_doc.h"
 #include "vigil/detect.h"
 
-void vg_default_model_dir(char *buf, size_t size)
+void vg_cache_path(const char *name, char *buf, size_t size)
 {
     const char *cache = getenv("VIGIL_CACHE");
     const char *home = getenv("HOME");
 
     if (cache && *cache)
-        snprintf(buf, size, "%s/models", cache);
+        snprintf(buf, size, "%s/%s", cache, name);
     else
-        snprintf(buf, size, "%s/.cache/vigil/models", home ? home : ".");
+        snprintf(buf, size, "%s/.cache/vigil/%s", home ? home : ".", name);
+}
+
+void vg_default_model_dir(char *buf, size_t size)
+{
+    vg_cache_path("models", buf, size);
 }
 
 void vg_settings_builtin(vg_settings *s)

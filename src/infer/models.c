@@ -167,15 +167,18 @@ const char *vg_format_bytes(uint64_t bytes, char *buf, size_t cap)
 void vg_calibration_default_path(char *buf, size_t cap)
 {
     const char *p = getenv("VIGIL_CALIBRATION");
-    const char *cache = getenv("VIGIL_CACHE");
-    const char *home = getenv("HOME");
     if (p != NULL && p[0] != '\0')
         snprintf(buf, cap, "%s", p);
-    else if (cache != NULL && cache[0] != '\0')
-        snprintf(buf, cap, "%s/calibration.tsv", cache);
     else
-        snprintf(buf, cap, "%s/.cache/vigil/calibration.tsv",
-                 home && home[0] ? home : "/tmp");
+        vg_cache_path("calibration.tsv", buf, cap);
+}
+
+void vg_calibration_path(const vg_memory_budget *b, char *buf, size_t cap)
+{
+    if (b->calibration[0] != '\0')
+        snprintf(buf, cap, "%s", b->calibration);
+    else
+        vg_calibration_default_path(buf, cap);
 }
 
 int vg_calibration_key(const vg_model_decl *d, char *buf, size_t cap)

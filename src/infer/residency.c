@@ -660,11 +660,7 @@ int vg_residency_create(vg_context *ctx, const vg_residency_opts *o,
         r->o = *o;
     else
         vg_residency_opts_default(&r->o);
-    if (r->o.budget.calibration[0] != '\0')
-        snprintf(r->calib_path, sizeof(r->calib_path), "%s",
-                 r->o.budget.calibration);
-    else
-        vg_calibration_default_path(r->calib_path, sizeof(r->calib_path));
+    vg_calibration_path(&r->o.budget, r->calib_path, sizeof(r->calib_path));
     if (pthread_mutex_init(&r->mu, NULL) != 0) {
         vg_free(ctx, r);
         return vg_fail(ctx, VG_ENOMEM, "residency: mutex");

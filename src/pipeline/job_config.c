@@ -88,17 +88,6 @@ static int resolve(const char *config_path, const char *cache_dir,
     return file_exists(out) ? 0 : -1;
 }
 
-static void video_dir(char *buf, size_t cap)
-{
-    const char *cache = getenv("VIGIL_CACHE");
-    const char *home = getenv("HOME");
-    if (cache != NULL && cache[0] != '\0')
-        snprintf(buf, cap, "%s/videos", cache);
-    else
-        snprintf(buf, cap, "%s/.cache/vigil/videos",
-                 home && home[0] ? home : "/tmp");
-}
-
 static int load_memory(jloader *l, yaml_node_t *map)
 {
     vg_job_config *c = l->c;
@@ -364,6 +353,11 @@ const char *vg_job_kind_name(int kind)
     return kind == VG_JOB_STAGED ? "staged" : "cctv";
 }
 
+const char *vg_job_runtime_key(int kind)
+{
+    return kind == VG_JOB_STAGED ? "runtime:staged" : "runtime:cctv";
+}
+
 static int load_root(jloader *l, yaml_node_t *root)
 {
     int rc = 0;
@@ -389,7 +383,7 @@ static int load_root(jloader *l, yaml_node_t *root)
                 rc = at(l, v, "'inputs' expects a list of files or URLs");
                 continue;
             }
-            video_dir(vdir, sizeof(vdir));
+            vg_cache_path("videos", vdir, sizeof(vdir));
             for (yaml_node_item_t *it = v->data.sequence.items.start;
                  rc == 0 && it < v->data.sequence.items.top; it++) {
                 yaml_node_t *e = yaml_document_get_node(l->doc, *it);

@@ -754,16 +754,12 @@ int vg_plan_build(vg_context *ctx, const vg_job_config *job,
     p->margin = job->budget.margin;
     if (o->calibration != NULL && o->calibration[0] != '\0')
         snprintf(p->calibration, sizeof(p->calibration), "%s", o->calibration);
-    else if (job->budget.calibration[0] != '\0')
-        snprintf(p->calibration, sizeof(p->calibration), "%s",
-                 job->budget.calibration);
     else
-        vg_calibration_default_path(p->calibration, sizeof(p->calibration));
+        vg_calibration_path(&job->budget, p->calibration,
+                            sizeof(p->calibration));
 
     /* the runtime baseline */
-    rc = vg_calibration_lookup(ctx, p->calibration,
-                               p->job == VG_JOB_STAGED ? "runtime:staged"
-                                                       : "runtime:cctv",
+    rc = vg_calibration_lookup(ctx, p->calibration, vg_job_runtime_key(p->job),
                                &rc_runtime);
     if (rc == 0) {
         p->runtime_baseline_bytes = rc_runtime.weights_bytes;
