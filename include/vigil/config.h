@@ -30,6 +30,7 @@
 #define VIGIL_CONFIG_H
 
 #include "vigil/context.h"
+#include "vigil/session.h"
 #include "vigil/sysinfo.h"
 
 #define VG_PATH_MAX 1024
@@ -91,6 +92,10 @@ void vg_settings_probe(vg_settings *s, const vg_sysinfo *si);
  * "FILE:LINE:COL: what is wrong, what was expected" in ctx; on failure s
  * may be partly updated (callers stop anyway). */
 int vg_settings_load(vg_context *ctx, const char *path, vg_settings *s);
+
+/* The session options of the settings (threads, graph optimisation, arena,
+ * spinning, providers). o->providers point into s: o is valid while s is. */
+void vg_settings_session(const vg_settings *s, vg_session_opts *o);
 
 /* Default model cache directory: $VIGIL_CACHE/models or
  * $HOME/.cache/vigil/models, written into buf. */

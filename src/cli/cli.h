@@ -55,6 +55,9 @@ int cli_parse_common(const char *cmd, int argc, char **argv, int *i,
  * (applied last). */
 int cli_resolve_settings(vg_context *ctx, cli_detect_args *a);
 
+/* Detector options of the settings (session options point into s). */
+void cli_detector_opts(const vg_settings *s, vg_detector_opts *o);
+
 /* Creates the detector of the settings; prints the error on failure. */
 int cli_open_detector(vg_context *ctx, const vg_settings *s, vg_detector **out);
 

@@ -341,19 +341,6 @@ static int parse_budget(int argc, char **argv, int *i, uint64_t *host,
     return 1;
 }
 
-/* Detector options from the settings (classes, thresholds, head). */
-static void detector_opts(const vg_settings *s, vg_detector_opts *o)
-{
-    vg_detector_opts_default(o);
-    o->head = s->head;
-    o->score_threshold = s->score_threshold;
-    o->nms_iou = s->nms_iou;
-    o->max_detections = s->max_detections;
-    o->n_classes_keep = 0;
-    for (int i = 0; i < s->n_classes; i++)
-        o->classes_keep[o->n_classes_keep++] = vg_coco_class_id(s->classes[i]);
-}
-
 int cmd_run(int argc, char **argv)
 {
     cli_detect_args a;
@@ -545,7 +532,7 @@ int cmd_run(int argc, char **argv)
             det_name = NULL;
             goto out;
         }
-        detector_opts(&a.settings, &dopt);
+        cli_detector_opts(&a.settings, &dopt);
         if (vg_detector_create_on(ctx, s, d->path, &dopt, &det) < 0) {
             cli_error("%s", vg_context_errmsg(ctx));
             goto out;

@@ -206,26 +206,25 @@ int cli_resolve_settings(vg_context *ctx, cli_detect_args *a)
     return 0;
 }
 
+void cli_detector_opts(const vg_settings *s, vg_detector_opts *o)
+{
+    vg_detector_opts_default(o);
+    vg_settings_session(s, &o->session);
+    o->head = s->head;
+    o->score_threshold = s->score_threshold;
+    o->nms_iou = s->nms_iou;
+    o->max_detections = s->max_detections;
+    o->n_classes_keep = 0;
+    for (int i = 0; i < s->n_classes; i++)
+        o->classes_keep[o->n_classes_keep++] = vg_coco_class_id(s->classes[i]);
+}
+
 int cli_open_detector(vg_context *ctx, const vg_settings *s, vg_detector **out)
 {
     vg_detector_opts o;
     int rc;
 
-    vg_detector_opts_default(&o);
-    o.session.intra_threads = s->threads;
-    o.session.graph_opt = s->graph_opt;
-    o.session.mem_arena = s->mem_arena;
-    o.session.spin = s->spin;
-    o.session.n_providers = s->n_providers;
-    for (int i = 0; i < s->n_providers && i < VG_MAX_PROVIDERS; i++)
-        o.session.providers[i] = s->providers[i];
-    o.head = s->head;
-    o.score_threshold = s->score_threshold;
-    o.nms_iou = s->nms_iou;
-    o.max_detections = s->max_detections;
-    o.n_classes_keep = 0;
-    for (int i = 0; i < s->n_classes; i++)
-        o.classes_keep[o.n_classes_keep++] = vg_coco_class_id(s->classes[i]);
+    cli_detector_opts(s, &o);
     rc = vg_detector_create(ctx, s->model, &o, out);
     if (rc < 0) {
         if (rc == VG_ENOENT)

@@ -23,6 +23,19 @@ void vg_cache_path(const char *name, char *buf, size_t size)
         snprintf(buf, size, "%s/.cache/vigil/%s", home ? home : ".", name);
 }
 
+void vg_settings_session(const vg_settings *s, vg_session_opts *o)
+{
+    vg_session_opts_default(o);
+    o->intra_threads = s->threads;
+    o->graph_opt = s->graph_opt;
+    o->mem_arena = s->mem_arena;
+    o->spin = s->spin;
+    o->n_providers =
+        s->n_providers < VG_MAX_PROVIDERS ? s->n_providers : VG_MAX_PROVIDERS;
+    for (int i = 0; i < o->n_providers; i++)
+        o->providers[i] = s->providers[i];
+}
+
 void vg_default_model_dir(char *buf, size_t size)
 {
     vg_cache_path("models", buf, size);

@@ -176,6 +176,16 @@ static int load_variants(jloader *l, yaml_node_t *v, vg_model_decl *d)
     return 0;
 }
 
+/* A declaration with the defaults and the session options of s (copied). */
+static void decl_from_settings(vg_model_decl *d, const vg_settings *s)
+{
+    vg_session_opts so;
+    vg_model_decl_default(d);
+    vg_settings_session(s, &so);
+    d->session = so;
+    vg_model_decl_set_providers(d, so.providers, so.n_providers);
+}
+
 static int load_model(jloader *l, yaml_node_t *map)
 {
     vg_job_config *c = l->c;
@@ -189,21 +199,7 @@ static int load_model(jloader *l, yaml_node_t *map)
         return at(l, map, "a model expects a mapping with name and path");
     if (c->n_models == VG_MAX_MODELS)
         return at(l, map, "at most %d models", VG_MAX_MODELS);
-    vg_model_decl_default(&d);
-    /* Session options from the runtime section. */
-    vg_session_opts_default(&d.session);
-    d.session.intra_threads = l->s->threads;
-    d.session.graph_opt = l->s->graph_opt;
-    d.session.mem_arena = l->s->mem_arena;
-    d.session.spin = l->s->spin;
-    {
-        const char *names[VG_MAX_PROVIDERS];
-        int n = l->s->n_providers < VG_MAX_PROVIDERS ? l->s->n_providers
-                                                     : VG_MAX_PROVIDERS;
-        for (int i = 0; i < n; i++)
-            names[i] = l->s->providers[i];
-        vg_model_decl_set_providers(&d, names, n);
-    }
+    decl_from_settings(&d, l->s); /* the runtime section's options */
     for (yaml_node_pair_t *p = map->data.mapping.pairs.start;
          rc == 0 && p < map->data.mapping.pairs.top; p++) {
         yaml_node_t *k = yaml_document_get_node(l->doc, p->key);
@@ -463,21 +459,11 @@ int vg_job_config_finish(vg_context *ctx, vg_job_config *c,
     const char *cfg = config_path ? config_path : "(no config)";
     if (c->n_models == 0 && c->kind == VG_JOB_CCTV) {
         vg_model_decl *d = &c->models[0];
-        const char *names[VG_MAX_PROVIDERS];
-        int n = s->n_providers < VG_MAX_PROVIDERS ? s->n_providers
-                                                  : VG_MAX_PROVIDERS;
-        vg_model_decl_default(d);
+        decl_from_settings(d, s);
         snprintf(d->name, sizeof(d->name), "detector");
         snprintf(d->path, sizeof(d->path), "%s", s->model);
         d->kind = VG_MODEL_DETECTOR;
         d->policy = VG_POLICY_PINNED;
-        d->session.intra_threads = s->threads;
-        d->session.graph_opt = s->graph_opt;
-        d->session.mem_arena = s->mem_arena;
-        d->session.spin = s->spin;
-        for (int i = 0; i < n; i++)
-            names[i] = s->providers[i];
-        vg_model_decl_set_providers(d, names, n);
         c->n_models = 1;
     }
     if (c->kind == VG_JOB_CCTV) {
