@@ -90,8 +90,6 @@ void cli_progress_end(cli_progress *p);
 /* ---- JSON ---- */
 void cli_json_string(FILE *f, const char *s);
 
-/* Human-readable bytes ("123.4 MiB") into buf. */
-const char *cli_bytes(uint64_t n, char *buf, size_t size);
 
 /* 1 when SIGINT or SIGTERM arrived (signals are blocked and polled so that
  * no handler and no global flag is needed; see cli_signals_block). */

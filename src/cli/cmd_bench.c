@@ -299,7 +299,8 @@ int cmd_bench(int argc, char **argv)
         printf("end-to-end %8.1f fps  = %.2f x min(decode, inference)%s\n",
                e2e_fps, ceiling > 0 ? e2e_fps / ceiling : 0,
                job ? " (detect, track, rules, events, snapshots, video)" : "");
-        printf("peak RSS   %s\n", cli_bytes(vg_peak_rss_bytes(), b, sizeof(b)));
+        printf("peak RSS   %s\n",
+               vg_format_bytes(vg_peak_rss_bytes(), b, sizeof(b)));
         if (allocs_per_frame >= 0)
             printf("allocs     %8.2f per frame (whole process, end-to-end, "
                    "frames %lld..%lld)\n",

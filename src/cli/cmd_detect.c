@@ -361,7 +361,7 @@ int cmd_detect(int argc, char **argv)
                st.decode_busy_s > 0 ? (double)st.frames / st.decode_busy_s : 0,
                st.infer_busy_s > 0 ? (double)st.frames / st.infer_busy_s : 0,
                st.wall_s > 0 ? (double)st.frames / st.wall_s : 0,
-               cli_bytes(vg_peak_rss_bytes(), b, sizeof(b)));
+               vg_format_bytes(vg_peak_rss_bytes(), b, sizeof(b)));
         printf("outputs in %s/: dets.txt dets.jsonl report.json%s\n", a.out_dir,
                preview_written ? " preview.jpg" : "");
     }

@@ -90,14 +90,14 @@ int cmd_probe(int argc, char **argv)
     printf("  cpu:        %s (%d usable cores)\n",
            si->cpu_model[0] ? si->cpu_model : "unknown", si->cpu_cores);
     printf("  memory:     %s total, %s available\n",
-           cli_bytes(si->memory_total, b1, sizeof(b1)),
-           cli_bytes(si->memory_available, b2, sizeof(b2)));
+           vg_format_bytes(si->memory_total, b1, sizeof(b1)),
+           vg_format_bytes(si->memory_available, b2, sizeof(b2)));
     if (si->gpu_count == 0)
         printf("  gpu:        none (%s)\n", si->gpu_note);
     for (int i = 0; i < si->gpu_count; i++)
         printf("  gpu %d:      %s, %s total, %s free\n", i, si->gpus[i].name,
-               cli_bytes(si->gpus[i].memory_total, b1, sizeof(b1)),
-               cli_bytes(si->gpus[i].memory_free, b2, sizeof(b2)));
+               vg_format_bytes(si->gpus[i].memory_total, b1, sizeof(b1)),
+               vg_format_bytes(si->gpus[i].memory_free, b2, sizeof(b2)));
     printf("  onnxruntime: %s (%s)\n", si->ort_version, si->ort_providers);
     printf("configuration (explicit > probed > built-in)\n");
     printf("  %-18s %-40s %s\n", "model", s->model,

@@ -305,7 +305,7 @@ static void print_summary(const vg_run_stats *s, const char *input)
            s->wall_s > 0 ? (double)s->frames / s->wall_s : 0,
            (long long)s->events, (long long)s->tracker.confirmed,
            (long long)s->snapshots,
-           cli_bytes(vg_peak_rss_bytes(), b, sizeof(b)));
+           vg_format_bytes(vg_peak_rss_bytes(), b, sizeof(b)));
     if (s->n_rules > 0) {
         printf("  %-24s %-14s %7s  %s\n", "rule", "kind", "events", "notes");
         for (int r = 0; r < s->n_rules; r++) {
@@ -590,10 +590,10 @@ int cmd_run(int argc, char **argv)
                        (long long)staged->input[i].persons,
                        (long long)staged->input[i].faces,
                        (long long)staged->input[i].embeddings);
-            printf(
-                "peak RSS %s in stages (all three models resident: %s)\n",
-                cli_bytes(staged->peak_rss_bytes, b1, sizeof(b1)),
-                cli_bytes(staged->all_resident_estimate_bytes, b2, sizeof(b2)));
+            printf("peak RSS %s in stages (all three models resident: %s)\n",
+                   vg_format_bytes(staged->peak_rss_bytes, b1, sizeof(b1)),
+                   vg_format_bytes(staged->all_resident_estimate_bytes, b2,
+                                   sizeof(b2)));
         }
         goto report;
     }

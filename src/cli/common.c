@@ -255,17 +255,6 @@ void cli_json_string(FILE *f, const char *s)
     fputc('"', f);
 }
 
-const char *cli_bytes(uint64_t n, char *buf, size_t size)
-{
-    if (n >= (1ull << 30))
-        snprintf(buf, size, "%.2f GiB", (double)n / (1ull << 30));
-    else if (n >= (1ull << 20))
-        snprintf(buf, size, "%.1f MiB", (double)n / (1ull << 20));
-    else
-        snprintf(buf, size, "%.1f KiB", (double)n / 1024.0);
-    return buf;
-}
-
 void cli_signals_block(void)
 {
     sigset_t set;

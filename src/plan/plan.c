@@ -844,11 +844,6 @@ void vg_plan_destroy(vg_plan **p)
 /* ---- printing -------------------------------------------------------------
  */
 
-static const char *fmt_bytes(uint64_t b, char *buf, size_t cap)
-{
-    return vg_format_bytes(b, buf, cap);
-}
-
 static const char *base_name(const char *path)
 {
     const char *b = strrchr(path, '/');
@@ -859,14 +854,15 @@ static void print_fit(FILE *f, const char *what, uint64_t peak, uint64_t budget,
                       uint64_t use, int marked)
 {
     char a[32], b[32];
-    fprintf(f, "  %-13s %12s", what, fmt_bytes(peak, a, sizeof(a)));
+    fprintf(f, "  %-13s %12s", what, vg_format_bytes(peak, a, sizeof(a)));
     if (budget == 0)
         fprintf(f, "  no budget");
     else if (peak <= use)
-        fprintf(f, "  fits (%s left)", fmt_bytes(use - peak, b, sizeof(b)));
+        fprintf(f, "  fits (%s left)",
+                vg_format_bytes(use - peak, b, sizeof(b)));
     else
         fprintf(f, "  DOES NOT FIT (%s over)",
-                fmt_bytes(peak - use, b, sizeof(b)));
+                vg_format_bytes(peak - use, b, sizeof(b)));
     fprintf(f, "%s\n", marked ? "   <- the job runs this" : "");
 }
 
@@ -902,20 +898,21 @@ int vg_plan_print(const vg_plan *p, FILE *f)
             continue;
         }
         fprintf(f, " %5d %5d %-11s %11s %11s %11s %11s  %s\n", m->stage,
-                m->batch, input, fmt_bytes(m->weights_bytes, b[0], 32),
-                fmt_bytes(m->work_bytes, b[1], 32),
-                fmt_bytes(m->device_bytes, b[2], 32),
-                fmt_bytes(m->host_bytes, b[3], 32),
+                m->batch, input, vg_format_bytes(m->weights_bytes, b[0], 32),
+                vg_format_bytes(m->work_bytes, b[1], 32),
+                vg_format_bytes(m->device_bytes, b[2], 32),
+                vg_format_bytes(m->host_bytes, b[3], 32),
                 m->calibrated ? "calibrated" : "estimated");
         any_estimated |= !m->calibrated;
     }
     fprintf(f, "\nruntime: the process before any model or stream\n");
     fprintf(f, "  %-42s %11s  %s\n", "baseline (libraries, settings, rules)",
-            fmt_bytes(p->runtime_baseline_bytes, b[0], 32),
+            vg_format_bytes(p->runtime_baseline_bytes, b[0], 32),
             p->runtime_calibrated ? "calibrated" : "estimated");
-    fprintf(f, "  %-42s %11s  %s\n", "ONNX Runtime environment",
-            fmt_bytes(p->runtime_bytes - p->runtime_baseline_bytes, b[0], 32),
-            "measured constant");
+    fprintf(
+        f, "  %-42s %11s  %s\n", "ONNX Runtime environment",
+        vg_format_bytes(p->runtime_bytes - p->runtime_baseline_bytes, b[0], 32),
+        "measured constant");
 
     fprintf(f, "\nstreams: buffers of each stream (%s)\n",
             staged ? "its largest stage; one stream at a time"
@@ -933,12 +930,13 @@ int vg_plan_print(const vg_plan *p, FILE *f)
         fprintf(f,
                 "  %-20.20s %-10s %-10.10s %3d %11s %11s %11s %11s %11s %11s\n",
                 base_name(st->input), size, st->opened ? st->codec : "?",
-                st->decoder_threads, fmt_bytes(st->tensor_pool_bytes, b[0], 32),
-                fmt_bytes(st->picture_pool_bytes, b[1], 32),
-                fmt_bytes(st->decoder_bytes, b[2], 32),
-                fmt_bytes(st->encoder_bytes, b[3], 32),
-                fmt_bytes(st->other_bytes, b[4], 32),
-                fmt_bytes(st->host_bytes, b[5], 32));
+                st->decoder_threads,
+                vg_format_bytes(st->tensor_pool_bytes, b[0], 32),
+                vg_format_bytes(st->picture_pool_bytes, b[1], 32),
+                vg_format_bytes(st->decoder_bytes, b[2], 32),
+                vg_format_bytes(st->encoder_bytes, b[3], 32),
+                vg_format_bytes(st->other_bytes, b[4], 32),
+                vg_format_bytes(st->host_bytes, b[5], 32));
         if (!st->opened)
             fprintf(f, "    could not open (%s): planned at %dx%d\n", st->error,
                     st->width, st->height);
@@ -967,9 +965,9 @@ int vg_plan_print(const vg_plan *p, FILE *f)
                     used += (size_t)n;
             }
             fprintf(f, "  %-5d %-40.40s %11s %11s %11s%s\n", sg->stage, names,
-                    fmt_bytes(sg->models_host_bytes, b[0], 32),
-                    fmt_bytes(sg->stream_bytes, b[1], 32),
-                    fmt_bytes(sg->host_bytes, b[2], 32),
+                    vg_format_bytes(sg->models_host_bytes, b[0], 32),
+                    vg_format_bytes(sg->stream_bytes, b[1], 32),
+                    vg_format_bytes(sg->host_bytes, b[2], 32),
                     k == p->peak_stage ? "  <- peak" : "");
         }
     }
@@ -979,8 +977,8 @@ int vg_plan_print(const vg_plan *p, FILE *f)
         fprintf(f, "none)\n");
     else
         fprintf(f, "%s, %s usable with a %.0f%% margin)\n",
-                fmt_bytes(p->host_budget, b[0], 32),
-                fmt_bytes(p->host_usable, b[1], 32), p->margin * 100);
+                vg_format_bytes(p->host_budget, b[0], 32),
+                vg_format_bytes(p->host_usable, b[1], 32), p->margin * 100);
     print_fit(f, "all resident", p->host_peak_all_resident, p->host_budget,
               p->host_usable, !staged);
     print_fit(f, "staged", p->host_peak_staged, p->host_budget, p->host_usable,
@@ -991,8 +989,9 @@ int vg_plan_print(const vg_plan *p, FILE *f)
     if (p->device_budget == 0)
         fprintf(f, "none)\n");
     else
-        fprintf(f, "%s, %s usable)\n", fmt_bytes(p->device_budget, b[0], 32),
-                fmt_bytes(p->device_usable, b[1], 32));
+        fprintf(f, "%s, %s usable)\n",
+                vg_format_bytes(p->device_budget, b[0], 32),
+                vg_format_bytes(p->device_usable, b[1], 32));
     print_fit(f, "all resident", p->device_peak_all_resident, p->device_budget,
               p->device_usable, !staged);
     print_fit(f, "staged", p->device_peak_staged, p->device_budget,
@@ -1004,15 +1003,15 @@ int vg_plan_print(const vg_plan *p, FILE *f)
                 "\nthe %s schedule does not fit the %s budget by %s; the "
                 "largest item: %s (%s)%s\n",
                 staged ? "staged" : "all-resident", c->resource,
-                fmt_bytes(c->over_bytes, b[0], 32), c->item,
-                fmt_bytes(c->bytes, b[1], 32),
+                vg_format_bytes(c->over_bytes, b[0], 32), c->item,
+                vg_format_bytes(c->bytes, b[1], 32),
                 c->enough ? ", cutting it alone makes it fit"
                           : ", cutting it alone is not enough");
         if (c->variant >= 0)
             fprintf(f, "  or run its %s variant (%s), which saves %s\n",
                     p->models[c->variant].precision,
                     base_name(p->models[c->variant].path),
-                    fmt_bytes(c->variant_saves, b[2], 32));
+                    vg_format_bytes(c->variant_saves, b[2], 32));
     } else {
         fprintf(f, "\nthe %s schedule fits\n",
                 staged ? "staged" : "all-resident");
