@@ -198,24 +198,6 @@ static int get_string(loader *l, const yaml_node_t *n, const char *key,
     return 0;
 }
 
-/* Resolves a model path relative to the config file's directory. */
-static void resolve_model(loader *l, const char *v, char *out, size_t size)
-{
-    const char *slash = strrchr(l->path, '/');
-    size_t dir = slash ? (size_t)(slash - l->path) + 1 : 0;
-    size_t len = strlen(v);
-
-    if (v[0] == '/')
-        dir = 0;
-    if (dir + len + 1 > size) { /* too long: keep it as written */
-        dir = 0;
-        len = len < size ? len : size - 1;
-    }
-    memcpy(out, l->path, dir);
-    memcpy(out + dir, v, len);
-    out[dir + len] = '\0';
-}
-
 static int load_detector(loader *l, yaml_node_t *map)
 {
     vg_settings *s = l->s;
@@ -233,7 +215,7 @@ static int load_detector(loader *l, yaml_node_t *map)
             char tmp[VG_PATH_MAX];
             rc = get_string(l, v, key, tmp, sizeof(tmp));
             if (rc == 0) {
-                resolve_model(l, tmp, s->model, sizeof(s->model));
+                vgi_path_beside(l->path, tmp, s->model, sizeof(s->model));
                 s->origin.model = VG_ORIGIN_CONFIG;
             }
         } else if (!strcmp(key, "head")) {

@@ -40,6 +40,24 @@ int vgi_yaml_failv(vg_context *ctx, const char *path, const yaml_node_t *n,
                    n->start_mark.line + 1, n->start_mark.column + 1, what);
 }
 
+void vgi_path_beside(const char *config_path, const char *name, char *out,
+                     size_t size)
+{
+    const char *slash = config_path ? strrchr(config_path, '/') : NULL;
+    size_t dir = slash ? (size_t)(slash - config_path) + 1 : 0;
+    size_t len = strlen(name);
+
+    if (name[0] == '/')
+        dir = 0;
+    if (dir + len + 1 > size) { /* too long: keep it as written */
+        dir = 0;
+        len = len < size ? len : size - 1;
+    }
+    memmove(out, config_path, dir);
+    memmove(out + dir, name, len);
+    out[dir + len] = '\0';
+}
+
 const char *vgi_yaml_scalar(const yaml_node_t *n)
 {
     return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value

@@ -29,6 +29,12 @@ int vgi_yaml_get_long(vg_context *ctx, const char *path, const yaml_node_t *n,
 int vgi_yaml_get_double(vg_context *ctx, const char *path, const yaml_node_t *n,
                         const char *key, double lo, double hi, double *out);
 
+/* A file name of a config, as a path: absolute names stay, relative ones
+ * are taken beside the config file (config_path's folder). A result that
+ * does not fit in size is left as written (truncated). */
+void vgi_path_beside(const char *config_path, const char *name, char *out,
+                     size_t size);
+
 /* The text of a scalar node; NULL for NULL or another kind of node. */
 const char *vgi_yaml_scalar(const yaml_node_t *n);
 

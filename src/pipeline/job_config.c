@@ -69,7 +69,6 @@ static int file_exists(const char *p)
 static int resolve(const char *config_path, const char *cache_dir,
                    const char *name, char *out, size_t cap)
 {
-    const char *slash;
     if (name[0] == '/') {
         snprintf(out, cap, "%s", name);
         return file_exists(out) ? 0 : -1;
@@ -79,12 +78,7 @@ static int resolve(const char *config_path, const char *cache_dir,
         if (file_exists(out))
             return 0;
     }
-    slash = config_path ? strrchr(config_path, '/') : NULL;
-    if (slash != NULL)
-        snprintf(out, cap, "%.*s/%s", (int)(slash - config_path), config_path,
-                 name);
-    else
-        snprintf(out, cap, "%s", name);
+    vgi_path_beside(config_path, name, out, cap);
     return file_exists(out) ? 0 : -1;
 }
 
