@@ -1,13 +1,24 @@
 /* Internal to the pipeline module: the decode stage shared by the detect
- * pipeline and the CCTV job. */
+ * pipeline and the CCTV job, and detection under the residency's ladder
+ * shared by the CCTV and staged jobs. */
 #ifndef VIGIL_PIPELINE_INTERNAL_H
 #define VIGIL_PIPELINE_INTERNAL_H
 
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "vigil/detect.h"
 #include "vigil/queue.h"
+#include "vigil/residency.h"
 #include "vigil/source.h"
+
+/* vg_detector_run, and when it runs out of memory and r (may be NULL) owns
+ * the detector's session as model `name`, the residency's ladder: release
+ * idle models and retry, move to the CPU, until the ladder gives up. Returns
+ * 0 or the error, its message recorded in ctx. */
+int vgi_detect_laddered(vg_context *ctx, vg_residency *r, const char *name,
+                        vg_detector *det, const vg_frame *f, vg_detection *dets,
+                        int cap, int *n);
 
 /* What travels from the decode thread: a frame, or the end of the stream. */
 typedef struct vgi_frame_item {

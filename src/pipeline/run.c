@@ -65,6 +65,26 @@ typedef struct job {
     char tracks_buf[1 << 16];
 } job;
 
+int vgi_detect_laddered(vg_context *ctx, vg_residency *r, const char *name,
+                        vg_detector *det, const vg_frame *f, vg_detection *dets,
+                        int cap, int *n)
+{
+    int rc = vg_detector_run(det, f, dets, cap, n);
+    while (rc == VG_ENOMEM && r != NULL) {
+        vg_session *s = NULL;
+        if (vg_residency_recover(r, name, &s) < 0)
+            return VG_ENOMEM; /* the ladder gave up; its message is in ctx */
+        if (s != NULL)
+            vg_detector_set_session(det, s);
+        rc = vg_detector_run(det, f, dets, cap, n);
+        if (rc == 0)
+            vg_residency_recovered(r, name);
+    }
+    if (rc < 0)
+        vg_fail(ctx, rc, "%s", vg_detector_errmsg(det));
+    return rc;
+}
+
 void vg_run_opts_default(vg_run_opts *o)
 {
     memset(o, 0, sizeof(*o));
@@ -332,24 +352,12 @@ static int process(job *j, vgi_decoder *dec, vg_run_stats *st, int *end)
             break;
         }
         t0 = vg_clock_ns();
-        rc = vg_detector_run(j->det, &it.frame, j->dets, VG_MAX_DETECTIONS,
-                             &n_dets);
-        /* Out of memory: the residency's ladder (release idle models and
-         * retry, the CPU provider), then the stream stops. */
-        while (rc == VG_ENOMEM && j->o->residency != NULL) {
-            vg_session *s = NULL;
-            if (vg_residency_recover(j->o->residency, j->o->model_name, &s) < 0)
-                break;
-            if (s != NULL)
-                vg_detector_set_session(j->det, s);
-            rc = vg_detector_run(j->det, &it.frame, j->dets, VG_MAX_DETECTIONS,
+        /* out of memory: the ladder, then the stream stops */
+        rc = vgi_detect_laddered(j->ctx, j->o->residency, j->o->model_name,
+                                 j->det, &it.frame, j->dets, VG_MAX_DETECTIONS,
                                  &n_dets);
-            if (rc == 0)
-                vg_residency_recovered(j->o->residency, j->o->model_name);
-        }
         st->infer_busy_s += (double)(vg_clock_ns() - t0) / 1e9;
         if (rc < 0) {
-            vg_fail(j->ctx, rc, "%s", vg_detector_errmsg(j->det));
             vg_frame_release(&it.frame);
             break;
         }

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "pipeline/pipeline_internal.h"
 #include "vigil/clock.h"
 #include "vigil/detect.h"
 #include "vigil/face.h"
@@ -120,22 +121,11 @@ static int stage_persons(stage_ctx *c, vg_session *s, const char *name,
             c->st->input[i].frames_read++;
             if (used_frame(c, &f)) {
                 c->st->input[i].frames_used++;
-                rc = vg_detector_run(det, &f, dets, MAX_DETS, &n);
-                /* out of memory: the residency's ladder, then this input
-                 * stops and the next one goes on */
-                while (rc == VG_ENOMEM) {
-                    vg_session *ns = NULL;
-                    if (vg_residency_recover(c->r, name, &ns) < 0)
-                        break;
-                    if (ns != NULL)
-                        vg_detector_set_session(det, ns);
-                    rc = vg_detector_run(det, &f, dets, MAX_DETS, &n);
-                    if (rc == 0)
-                        vg_residency_recovered(c->r, name);
-                }
+                /* out of memory: the ladder, then this input stops and
+                 * the next one goes on */
+                rc = vgi_detect_laddered(c->ctx, c->r, name, det, &f, dets,
+                                         MAX_DETS, &n);
                 if (rc < 0) {
-                    if (rc != VG_ENOMEM)
-                        vg_fail(c->ctx, rc, "%s", vg_detector_errmsg(det));
                     vg_frame_release(&f);
                     break;
                 }
