@@ -425,6 +425,24 @@ static int get_name(loader *l, const yaml_node_t *n, const char *key, char *out,
 }
 
 /* A point: [x, y]. */
+/* Reads the `name` of a zone or rule mapping (what) before its other keys,
+ * so that the messages about the rest can name it. */
+static int get_entry_name(loader *l, yaml_node_t *map, const char *what,
+                          char *out, size_t cap)
+{
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start;
+         p < map->data.mapping.pairs.top; p++) {
+        const char *key = vgi_yaml_scalar(node(l, p->key));
+        int rc;
+        if (key && !strcmp(key, "name") &&
+            (rc = get_name(l, node(l, p->value), key, out, cap)) < 0)
+            return rc;
+    }
+    if (!out[0])
+        return at(l, map, "%s has no 'name'", what);
+    return 0;
+}
+
 static int get_point(loader *l, yaml_node_t *n, vg_point *p)
 {
     double v[2];
@@ -489,16 +507,9 @@ static int load_zone(loader *l, yaml_node_t *map)
     z.line = line_of(map);
     z.column = col_of(map);
     /* name first, for the messages about the rest */
-    for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
-         p++) {
-        const char *key = vgi_yaml_scalar(node(l, p->key));
-        if (key && !strcmp(key, "name") &&
-            (rc = get_name(l, node(l, p->value), key, z.name, sizeof(z.name))) <
-                0)
-            return rc;
-    }
-    if (!z.name[0])
-        return at(l, map, "zone has no 'name'");
+    rc = get_entry_name(l, map, "zone", z.name, sizeof(z.name));
+    if (rc < 0)
+        return rc;
     for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
          p++) {
         yaml_node_t *k = node(l, p->key), *v = node(l, p->value);
@@ -604,16 +615,9 @@ static int load_rule(loader *l, yaml_node_t *map)
                   shown(map));
     r.line = line_of(map);
     r.column = col_of(map);
-    for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
-         p++) {
-        const char *key = vgi_yaml_scalar(node(l, p->key));
-        if (key && !strcmp(key, "name") &&
-            (rc = get_name(l, node(l, p->value), key, r.name, sizeof(r.name))) <
-                0)
-            return rc;
-    }
-    if (!r.name[0])
-        return at(l, map, "rule has no 'name'");
+    rc = get_entry_name(l, map, "rule", r.name, sizeof(r.name));
+    if (rc < 0)
+        return rc;
     for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
          p++) {
         yaml_node_t *k = node(l, p->key), *v = node(l, p->value);
