@@ -102,4 +102,15 @@ void vg_context_fail_alloc_run(vg_context *ctx, uint64_t nth, uint64_t count);
  * before each ONNX Runtime inference, so that tests reach those failures. */
 int vg_context_fault_point(vg_context *ctx);
 
+/* ---- stop requests ------------------------------------------------------
+ * A program asks everything made with ctx to stop (Ctrl-C, SIGTERM, SIGHUP,
+ * a service shutting down). Every blocking step in vigil (opening and
+ * reading inputs, parsing configs, waiting on queues, backoff sleeps) polls
+ * vg_context_stop_requested() at least every ~100 ms and returns VG_EINTR
+ * when set. vg_context_request_stop is async-signal-safe (one atomic store)
+ * and may be called from any thread; the flag stays set until cleared. */
+void vg_context_request_stop(vg_context *ctx);
+int vg_context_stop_requested(const vg_context *ctx);
+void vg_context_clear_stop(vg_context *ctx);
+
 #endif

@@ -34,7 +34,9 @@
     X(VG_ENET, -17, "network error")                                           \
     X(VG_ECLOSED, -18, "closed")                                               \
     X(VG_EBUSY, -19, "resource busy")                                          \
-    X(VG_EEXIST, -20, "already exists")
+    X(VG_EEXIST, -20, "already exists")                                        \
+    X(VG_EINTR, -21, "interrupted")                                            \
+    X(VG_ENOSPC, -22, "no space left on device")
 
 enum vg_err {
 #define VG_ERR_ENUM(name, value, text) name = value,

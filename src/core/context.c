@@ -21,6 +21,7 @@ struct vg_context {
     atomic_uint_fast64_t fail_countdown; /* 0 = off */
     atomic_uint_fast64_t fail_left; /* failures still to inject once armed */
     atomic_int failing;
+    atomic_int stop; /* set by vg_context_request_stop */
 };
 
 int vg_context_create(vg_context **out)
@@ -279,4 +280,21 @@ void vg_context_fail_alloc_run(vg_context *ctx, uint64_t nth, uint64_t count)
 void vg_context_fail_alloc(vg_context *ctx, uint64_t nth, int persist)
 {
     vg_context_fail_alloc_run(ctx, nth, persist ? UINT64_MAX : 1);
+}
+
+void vg_context_request_stop(vg_context *ctx)
+{
+    if (ctx)
+        atomic_store(&ctx->stop, 1);
+}
+
+int vg_context_stop_requested(const vg_context *ctx)
+{
+    return ctx ? atomic_load(&((vg_context *)ctx)->stop) : 0;
+}
+
+void vg_context_clear_stop(vg_context *ctx)
+{
+    if (ctx)
+        atomic_store(&ctx->stop, 0);
 }
