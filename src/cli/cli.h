@@ -2,6 +2,8 @@
 #ifndef VIGIL_CLI_H
 #define VIGIL_CLI_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -91,9 +93,39 @@ void cli_progress_end(cli_progress *p);
 void cli_json_string(FILE *f, const char *s);
 
 
-/* 1 when SIGINT or SIGTERM arrived (signals are blocked and polled so that
- * no handler and no global flag is needed; see cli_signals_block). */
-int cli_interrupted(void);
+/* Signals. main() blocks SIGINT, SIGTERM and SIGHUP in every thread before
+ * anything else starts (threads inherit the mask), so no handler runs in a
+ * random thread. A command that creates a context starts a watcher thread
+ * that waits for them (sigtimedwait) and turns the first one into
+ * vg_context_request_stop(ctx): every blocking step of vigil polls that flag
+ * and ends within about a second, the command finishes its outputs and exits
+ * 130. A second signal ends the process at once (exit 130; committed events
+ * are safe, as after kill -9), and so does a stop that takes longer than
+ * CLI_STOP_GRACE_S. The watcher's state lives in the command's cli_signals,
+ * not in a global. */
+#define CLI_STOP_GRACE_S 10
+typedef struct cli_signals {
+    vg_context *ctx;
+    pthread_t thread;
+    atomic_int quit;  /* set by cli_signals_stop */
+    atomic_int signo; /* the first signal received, 0 none */
+    int started;
+} cli_signals;
+
+/* Blocks SIGINT, SIGTERM and SIGHUP in the calling thread (main, first). */
 void cli_signals_block(void);
+/* Starts the watcher for ctx. Returns 0, or -1 (no thread: signals then act
+ * as they would by default, the process is not left deaf). */
+int cli_signals_start(cli_signals *s, vg_context *ctx);
+/* Stops and joins the watcher; accepts a never-started one. */
+void cli_signals_stop(cli_signals *s);
+/* Creates a context and starts its signal watcher in sig. Returns 0 or -1
+ * (out of memory). */
+int cli_context_create(vg_context **ctx, cli_signals *sig);
+/* Stops the watcher, destroys the context, and returns the exit status:
+ * exit_code, or 130 when a signal stopped the command (one line said so). */
+int cli_context_destroy(vg_context **ctx, cli_signals *sig, int exit_code);
+/* 1 once a stop was requested on ctx (a signal arrived). */
+int cli_interrupted(vg_context *ctx);
 
 #endif

@@ -91,6 +91,7 @@ int cmd_bench(int argc, char **argv)
 {
     cli_detect_args a;
     vg_context *ctx = NULL;
+    cli_signals sig = {0};
     vg_detector *det = NULL;
     vg_source *src = NULL;
     vg_session *sess;
@@ -159,7 +160,7 @@ int cmd_bench(int argc, char **argv)
         return cli_usage_error("bench", "missing INPUT");
     if (!a.out_dir)
         a.out_dir = "out/bench";
-    if (vg_context_create(&ctx) < 0)
+    if (cli_context_create(&ctx, &sig) < 0)
         return cli_error("out of memory");
     if (cli_resolve_settings(ctx, &a) != 0)
         goto out;
@@ -316,6 +317,5 @@ out:
     vg_frame_release(&frame);
     vg_source_close(&src);
     vg_detector_destroy(&det);
-    vg_context_destroy(&ctx);
-    return exit_code;
+    return cli_context_destroy(&ctx, &sig, exit_code);
 }

@@ -47,6 +47,7 @@ static void detect_usage(FILE *f)
 }
 
 typedef struct detect_job {
+    vg_context *ctx;
     vg_detector *det;
     FILE *txt, *jsonl;
     int64_t class_counts[VG_MAX_CLASSES];
@@ -98,7 +99,7 @@ static int on_frame(void *user, const vg_frame *f, const vg_detection *dets,
         job->preview_frame = frame_no;
     }
     cli_progress_update(&job->progress, frame_no);
-    if (cli_interrupted()) {
+    if (cli_interrupted(job->ctx)) {
         job->interrupted = 1;
         return 1;
     }
@@ -188,6 +189,7 @@ int cmd_detect(int argc, char **argv)
     cli_detect_args a;
     detect_job job;
     vg_context *ctx = NULL;
+    cli_signals sig = {0};
     vg_source *src = NULL;
     vg_source_opts so;
     vg_source_info si;
@@ -233,10 +235,10 @@ int cmd_detect(int argc, char **argv)
     if (!a.input)
         return cli_usage_error("detect", "missing INPUT");
 
-    if (vg_context_create(&ctx) < 0)
+    if (cli_context_create(&ctx, &sig) < 0)
         return cli_error("out of memory");
+    job.ctx = ctx;
     vg_context_set_log_level(ctx, VG_LOG_WARN);
-    cli_signals_block();
     if (cli_resolve_settings(ctx, &a) != 0)
         goto out;
     if (cli_open_detector(ctx, &a.settings, &job.det) != 0)
@@ -374,6 +376,5 @@ out:
     vg_free(ctx, job.preview);
     vg_source_close(&src);
     vg_detector_destroy(&job.det);
-    vg_context_destroy(&ctx);
-    return exit_code;
+    return cli_context_destroy(&ctx, &sig, exit_code);
 }

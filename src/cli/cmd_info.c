@@ -19,6 +19,7 @@ int cmd_info(int argc, char **argv)
     const char *input = NULL;
     int json = 0, timeout_ms = 5000, rc;
     vg_context *ctx = NULL;
+    cli_signals sig = {0};
     vg_source *src = NULL;
     vg_source_opts so;
     vg_source_info si;
@@ -44,16 +45,16 @@ int cmd_info(int argc, char **argv)
     }
     if (!input)
         return cli_usage_error("info", "missing INPUT");
-    if (vg_context_create(&ctx) < 0)
+    if (cli_context_create(&ctx, &sig) < 0)
         return cli_error("out of memory");
     vg_context_set_log_level(ctx, VG_LOG_ERROR);
     vg_source_opts_default(&so);
     so.timeout_ms = timeout_ms;
     rc = vg_source_open(ctx, input, &so, &src);
     if (rc < 0) {
-        cli_error("%s", vg_context_errmsg(ctx));
-        vg_context_destroy(&ctx);
-        return VG_EXIT_ERROR;
+        if (!cli_interrupted(ctx))
+            cli_error("%s", vg_context_errmsg(ctx));
+        return cli_context_destroy(&ctx, &sig, VG_EXIT_ERROR);
     }
     vg_source_get_info(src, &si);
     if (json) {
@@ -85,6 +86,5 @@ int cmd_info(int argc, char **argv)
                                                  : "video file");
     }
     vg_source_close(&src);
-    vg_context_destroy(&ctx);
-    return VG_EXIT_OK;
+    return cli_context_destroy(&ctx, &sig, VG_EXIT_OK);
 }

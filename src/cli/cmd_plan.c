@@ -70,6 +70,7 @@ int cmd_plan(int argc, char **argv)
     vg_job_config *job = NULL;
     vg_plan *plan = NULL;
     vg_context *ctx = NULL;
+    cli_signals sig = {0};
     const char *inputs[VG_PLAN_MAX_STREAMS];
     char default_input[VG_PATH_MAX], default_config[VG_PATH_MAX];
     int n_inputs = 0, json = 0, exit_code = VG_EXIT_ERROR;
@@ -129,7 +130,7 @@ int cmd_plan(int argc, char **argv)
     if (n_inputs == 0 && !a.config)
         a.config = default_config;
 
-    if (vg_context_create(&ctx) < 0)
+    if (cli_context_create(&ctx, &sig) < 0)
         return cli_error("out of memory");
     vg_context_set_log_level(ctx, VG_LOG_WARN);
     if (cli_resolve_settings(ctx, &a) != 0)
@@ -162,6 +163,5 @@ int cmd_plan(int argc, char **argv)
 out:
     vg_plan_destroy(&plan);
     vg_free(ctx, job);
-    vg_context_destroy(&ctx);
-    return exit_code;
+    return cli_context_destroy(&ctx, &sig, exit_code);
 }

@@ -19,6 +19,7 @@ int cmd_probe(int argc, char **argv)
 {
     cli_detect_args a;
     vg_context *ctx = NULL;
+    cli_signals sig = {0};
     const vg_settings *s = &a.settings;
     const vg_sysinfo *si = &a.sysinfo;
     char b1[32], b2[32];
@@ -41,10 +42,10 @@ int cmd_probe(int argc, char **argv)
         if (r == 0)
             return cli_usage_error("probe", "unknown option '%s'", argv[i]);
     }
-    if (vg_context_create(&ctx) < 0)
+    if (cli_context_create(&ctx, &sig) < 0)
         return cli_error("out of memory");
     rc = cli_resolve_settings(ctx, &a);
-    vg_context_destroy(&ctx);
+    rc = cli_context_destroy(&ctx, &sig, rc);
     if (rc != 0)
         return rc;
 

@@ -61,6 +61,7 @@ static void run_usage(FILE *f)
 }
 
 typedef struct run_cli {
+    vg_context *ctx;
     cli_progress progress;
     vg_telemetry *telemetry; /* memory telemetry, ticked once per frame */
     vg_residency *residency; /* keep-alive expiry, ticked once per frame */
@@ -68,8 +69,8 @@ typedef struct run_cli {
 
 static int should_stop(void *user)
 {
-    (void)user;
-    return cli_interrupted();
+    const run_cli *r = user;
+    return cli_interrupted(r->ctx);
 }
 
 static void on_progress(void *user, int64_t frames)
@@ -348,6 +349,7 @@ int cmd_run(int argc, char **argv)
     char default_input[1024], default_config[1024];
     int n_inputs = 0, write_video = 1, write_snaps = 1;
     vg_context *ctx = NULL;
+    cli_signals sig = {0};
     vg_detector *det = NULL;
     vg_rules_config rules;
     vg_job_config *job = NULL;
@@ -419,10 +421,10 @@ int cmd_run(int argc, char **argv)
     if (n_inputs == 0 && !a.config)
         a.config = default_config;
 
-    if (vg_context_create(&ctx) < 0)
+    if (cli_context_create(&ctx, &sig) < 0)
         return cli_error("out of memory");
+    r.ctx = ctx;
     vg_context_set_log_level(ctx, VG_LOG_WARN);
-    cli_signals_block();
     /* Everything in the configuration is checked before any frame. */
     if (cli_resolve_settings(ctx, &a) != 0)
         goto out;
@@ -716,6 +718,5 @@ out:
     vg_free(ctx, job);
     if (have_rules)
         vg_rules_config_free(ctx, &rules);
-    vg_context_destroy(&ctx);
-    return exit_code;
+    return cli_context_destroy(&ctx, &sig, exit_code);
 }

@@ -195,6 +195,7 @@ int cmd_track(int argc, char **argv)
     const char *dets_path = NULL, *out_path = NULL;
     vg_tracker_opts o;
     vg_context *ctx = NULL;
+    cli_signals sig = {0};
     vg_tracker *t = NULL;
     vg_track *tracks = NULL;
     vg_detection *frame_dets = NULL;
@@ -267,7 +268,7 @@ int cmd_track(int argc, char **argv)
                                "--lost-seconds %g at %g fps is too long",
                                o.lost_seconds, o.fps);
 
-    if (vg_context_create(&ctx) < 0)
+    if (cli_context_create(&ctx, &sig) < 0)
         return cli_error("out of memory");
     rc = read_dets(ctx, dets_path, &dets, &n_dets);
     if (rc != VG_EXIT_OK)
@@ -348,6 +349,5 @@ done:
     vg_free(ctx, tracks);
     vg_free(ctx, dets);
     vg_tracker_destroy(&t);
-    vg_context_destroy(&ctx);
-    return rc;
+    return cli_context_destroy(&ctx, &sig, rc);
 }

@@ -255,22 +255,105 @@ void cli_json_string(FILE *f, const char *s)
     fputc('"', f);
 }
 
+static void stop_signal_set(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGHUP);
+}
+
 void cli_signals_block(void)
 {
     sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
+    stop_signal_set(&set);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
 }
 
-int cli_interrupted(void)
+static void write_stderr(const char *msg)
 {
-    sigset_t pending;
-    if (sigpending(&pending) != 0)
-        return 0;
-    return sigismember(&pending, SIGINT) == 1 ||
-           sigismember(&pending, SIGTERM) == 1;
+    ssize_t n = write(STDERR_FILENO, msg, strlen(msg));
+    (void)n;
+}
+
+static void *signal_watch(void *arg)
+{
+    cli_signals *s = arg;
+    const struct timespec slice = {0, 100000000L}; /* 100 ms */
+    int64_t stop_at = 0;
+    sigset_t set;
+
+    stop_signal_set(&set);
+    while (!atomic_load(&s->quit)) {
+        int sig = sigtimedwait(&set, NULL, &slice);
+        if (sig > 0) {
+            if (atomic_load(&s->signo) != 0) {
+                write_stderr("vigil: second signal: stopping now\n");
+                _exit(130);
+            }
+            atomic_store(&s->signo, sig);
+            vg_context_request_stop(s->ctx);
+            stop_at = vg_clock_ns();
+        }
+        if (stop_at != 0 &&
+            vg_clock_ns() - stop_at > (int64_t)CLI_STOP_GRACE_S * 1000000000) {
+            write_stderr("vigil: did not stop within 10 s of the signal; "
+                         "exiting\n");
+            _exit(130);
+        }
+    }
+    return NULL;
+}
+
+int cli_signals_start(cli_signals *s, vg_context *ctx)
+{
+    memset(s, 0, sizeof(*s));
+    s->ctx = ctx;
+    atomic_init(&s->quit, 0);
+    atomic_init(&s->signo, 0);
+    if (pthread_create(&s->thread, NULL, signal_watch, s) != 0) {
+        sigset_t set;
+        stop_signal_set(&set);
+        pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+        return -1;
+    }
+    s->started = 1;
+    return 0;
+}
+
+void cli_signals_stop(cli_signals *s)
+{
+    if (!s->started)
+        return;
+    atomic_store(&s->quit, 1);
+    pthread_join(s->thread, NULL);
+    s->started = 0;
+}
+
+int cli_context_create(vg_context **ctx, cli_signals *sig)
+{
+    memset(sig, 0, sizeof(*sig));
+    if (vg_context_create(ctx) < 0)
+        return -1;
+    cli_signals_start(sig, *ctx);
+    return 0;
+}
+
+int cli_context_destroy(vg_context **ctx, cli_signals *sig, int exit_code)
+{
+    int stopped = *ctx != NULL && vg_context_stop_requested(*ctx);
+    cli_signals_stop(sig);
+    vg_context_destroy(ctx);
+    if (stopped && exit_code != 130) {
+        fprintf(stderr, "vigil: stopped by a signal\n");
+        return 130;
+    }
+    return exit_code;
+}
+
+int cli_interrupted(vg_context *ctx)
+{
+    return vg_context_stop_requested(ctx);
 }
 
 void cli_progress_start(cli_progress *p, int mode, int64_t total)

@@ -45,6 +45,9 @@ int main(int argc, char **argv)
         return VG_EXIT_USAGE;
     }
     cmd = argv[1];
+    /* Before any thread exists, so that every thread inherits the mask and
+     * only a command's signal watcher sees SIGINT/SIGTERM/SIGHUP. */
+    cli_signals_block();
     /* FFmpeg's own chatter (concealed macroblocks in a damaged file and the
      * like) is not for users; vigil reports the outcome itself. Set
      * VIGIL_FFMPEG_LOG=1 to see it. */

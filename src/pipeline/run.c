@@ -349,6 +349,9 @@ static int process(job *j, vgi_decoder *dec, vg_run_stats *st, int *end)
 
         if (it.end_code != 0) {
             *end = it.end_code;
+            /* a read ended by a stop request is a stop, not an error */
+            if (vg_context_stop_requested(j->ctx))
+                st->stopped = 1;
             break;
         }
         t0 = vg_clock_ns();
@@ -407,7 +410,8 @@ static int process(job *j, vgi_decoder *dec, vg_run_stats *st, int *end)
         }
         if (o->progress)
             o->progress(o->user, st->frames);
-        if (o->should_stop && o->should_stop(o->user)) {
+        if ((o->should_stop && o->should_stop(o->user)) ||
+            vg_context_stop_requested(j->ctx)) {
             st->stopped = 1;
             break;
         }
