@@ -76,6 +76,7 @@
 #include "vigil/context.h"
 #include "vigil/job.h"
 #include "vigil/residency.h"
+#include "vigil/source.h"
 
 #define VG_PLAN_MAX_STREAMS 16
 #define VG_PLAN_MAX_MODELS (VG_MAX_MODELS * (1 + VG_MAX_VARIANTS))
@@ -101,6 +102,13 @@ typedef struct vg_plan_opts {
     const char *calibration;
     /* Stream size to assume for an input that cannot be opened (1920x1080). */
     int assume_width, assume_height;
+    /* Inputs the caller has already opened (borrowed; NULL: the planner
+     * opens each input itself). sources[i] describes inputs[i]; a NULL
+     * entry is an input that could not be opened (the assumed size is
+     * planned). A job that runs what it plans passes its open sources, so
+     * that no input is opened twice (a dead camera would cost its timeout
+     * twice, a single-client source would refuse the second open). */
+    vg_source *const *sources;
 } vg_plan_opts;
 
 /* A model as the plan sees it: the file the job runs, or one of its declared

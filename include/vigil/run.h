@@ -30,12 +30,25 @@
 #include "vigil/residency.h"
 #include "vigil/rules.h"
 #include "vigil/snapshot.h"
+#include "vigil/source.h"
 #include "vigil/telemetry.h"
 #include "vigil/track.h"
 #include "vigil/video_writer.h"
 
 #define VG_RUN_MAX_TRACKS 256 /* tracks carried per frame to the sinks */
 #define VG_RUN_MAX_EVENTS 32  /* events raised per frame */
+#define VG_RUN_MAX_STREAMS 64 /* inputs of one job */
+#define VG_STREAM_NAME_MAX 64 /* stream name, with its terminating NUL */
+
+/* Gives each of n inputs a distinct, stable name: the base name of its path
+ * without extension ("a/cam.mp4" → "cam"; a URL's host, user info and query
+ * are left out), with parent components added while two names are equal
+ * ("a/cam.mp4", "b/cam.mp4" → "a_cam", "b_cam"), and "-2", "-3" for the same
+ * input given twice. Only [A-Za-z0-9_-] appear, so a name is safe in a file
+ * name. The same inputs always give the same names. Returns 0, or VG_EINVAL
+ * for n outside 0..VG_RUN_MAX_STREAMS. Thread-safe. */
+int vg_stream_names(vg_context *ctx, const char *const *inputs, int n,
+                    char (*names)[VG_STREAM_NAME_MAX]);
 
 typedef struct vg_run_opts {
     const char *out_dir;     /* created if needed */
@@ -105,5 +118,12 @@ void vg_run_opts_default(vg_run_opts *o);
  * snapshots under OUT/snapshots/. stats may be NULL. */
 int vg_run_stream(vg_context *ctx, const char *input, vg_detector *det,
                   const vg_run_opts *o, vg_run_stats *stats);
+
+/* The same on an input the caller has already opened (any pre-processing:
+ * the run sets its own with vg_source_configure), so that an input is
+ * opened once for planning and running. Takes ownership of *src in every
+ * case (it is closed and *src set to NULL). */
+int vg_run_stream_source(vg_context *ctx, vg_source **src, vg_detector *det,
+                         const vg_run_opts *o, vg_run_stats *stats);
 
 #endif

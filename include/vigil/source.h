@@ -92,6 +92,18 @@ void vg_source_get_info(const vg_source *src, vg_source_info *out);
  * open, so that frame geometry stays fixed. */
 int vg_source_read(vg_source *src, vg_frame *f);
 
+/* The url the source was opened with (owned by the source). */
+const char *vg_source_url(const vg_source *src);
+
+/* Changes the pre-processing of an open source before its first frame is
+ * read: tensor spec, keep_image, pool_size and image_pool_size of o are
+ * taken (the other fields are not: the input stays open as it is). This is
+ * how an input is opened once, probed (vg_source_get_info) for the plan,
+ * and then fed to the model it was planned for. Returns 0, VG_EBUSY after
+ * the first read, VG_EINVAL / VG_ENOMEM (the source then has no pools and
+ * must be closed). Not thread-safe with reads of the same source. */
+int vg_source_configure(vg_source *src, const vg_source_opts *o);
+
 /* The source's frame pools (for telemetry): tensor and picture, either NULL
  * when not used. Owned by the source; valid until vg_source_close. */
 void vg_source_pools(const vg_source *src, vg_pool **tensor, vg_pool **image);

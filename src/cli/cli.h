@@ -92,7 +92,6 @@ void cli_progress_end(cli_progress *p);
 /* ---- JSON ---- */
 void cli_json_string(FILE *f, const char *s);
 
-
 /* Signals. main() blocks SIGINT, SIGTERM and SIGHUP in every thread before
  * anything else starts (threads inherit the mask), so no handler runs in a
  * random thread. A command that creates a context starts a watcher thread

@@ -189,9 +189,9 @@ static uint64_t job_peak_rss(const run_mem *m)
 
 static void write_report(FILE *f, vg_telemetry *telemetry, const run_mem *mem,
                          const cli_detect_args *a, const char *config,
-                         const char **inputs, int n_inputs,
-                         const vg_run_stats *st, int n_st, const char *status,
-                         const char *error)
+                         const char **inputs, char (*names)[VG_STREAM_NAME_MAX],
+                         int n_inputs, const vg_run_stats *st, int n_st,
+                         const char *status, const char *error)
 {
     fprintf(f, "{\n  \"command\": \"run\",\n  \"config\": ");
     cli_json_string(f, config ? config : "");
@@ -203,7 +203,9 @@ static void write_report(FILE *f, vg_telemetry *telemetry, const run_mem *mem,
     for (int i = 0; i < n_st; i++) {
         const vg_run_stats *s = &st[i];
         double e2e = s->wall_s > 0 ? (double)s->frames / s->wall_s : 0;
-        fprintf(f, "%s\n    {\"input\": ", i ? "," : "");
+        fprintf(f, "%s\n    {\"name\": ", i ? "," : "");
+        cli_json_string(f, i < n_inputs && names ? names[i] : "");
+        fprintf(f, ", \"input\": ");
         cli_json_string(f, i < n_inputs ? inputs[i] : "");
         fprintf(f, ", \"width\": %d, \"height\": %d, \"fps\": %.3f,\n",
                 s->width, s->height, s->fps);
@@ -346,6 +348,10 @@ int cmd_run(int argc, char **argv)
 {
     cli_detect_args a;
     const char *inputs[MAX_INPUTS];
+    vg_source **sources = NULL; /* the CCTV job's inputs, opened once */
+    char(*open_errors)[256] = NULL;
+    int open_codes[MAX_INPUTS];
+    char(*names)[VG_STREAM_NAME_MAX] = NULL;
     char default_input[1024], default_config[1024];
     int n_inputs = 0, write_video = 1, write_snaps = 1;
     vg_context *ctx = NULL;
@@ -477,6 +483,30 @@ int cmd_run(int argc, char **argv)
         vg_plan_opts po;
         vg_plan_opts_default(&po);
         po.video = write_video && a.settings.video_enabled;
+        /* Each input of the CCTV job is opened once, here: the plan reads
+         * its size from the open source and the run takes it over. */
+        if (job->kind == VG_JOB_CCTV) {
+            sources = vg_calloc(ctx, (size_t)n_inputs, sizeof(*sources));
+            open_errors =
+                vg_calloc(ctx, (size_t)n_inputs, sizeof(*open_errors));
+            if (!sources || !open_errors) {
+                cli_error("out of memory");
+                goto out;
+            }
+            for (int i = 0; i < n_inputs && !cli_interrupted(ctx); i++) {
+                vg_source_opts so;
+                vg_source_opts_default(&so);
+                so.timeout_ms = a.settings.timeout_ms;
+                open_codes[i] = 0;
+                if (vg_source_open(ctx, inputs[i], &so, &sources[i]) < 0) {
+                    open_codes[i] = vg_context_errcode(ctx);
+                    snprintf(open_errors[i], sizeof(open_errors[i]), "%s",
+                             vg_context_errmsg(ctx));
+                    vg_context_clear_error(ctx);
+                }
+            }
+            po.sources = sources;
+        }
         po.host_budget_bytes = (int64_t)job->budget.host_bytes;
         po.device_budget_bytes = (int64_t)job->budget.device_bytes;
         if (vg_plan_build(ctx, job, &a.settings, inputs, n_inputs, &po, &plan) <
@@ -549,8 +579,13 @@ int cmd_run(int argc, char **argv)
         fprintf(stderr, "vigil: metrics at http://127.0.0.1:%d/metrics\n",
                 vg_metrics_server_port(metrics));
     stats = vg_calloc(ctx, (size_t)n_inputs, sizeof(*stats));
-    if (!stats) {
+    names = vg_calloc(ctx, (size_t)n_inputs, sizeof(*names));
+    if (!stats || !names) {
         cli_error("out of memory");
+        goto out;
+    }
+    if (vg_stream_names(ctx, inputs, n_inputs, names) < 0) {
+        cli_error("%s", vg_context_errmsg(ctx));
         goto out;
     }
 
@@ -624,12 +659,9 @@ int cmd_run(int argc, char **argv)
         o.video.crf = a.settings.video_crf;
         snprintf(o.video.preset, sizeof(o.video.preset), "%s",
                  a.settings.video_preset);
+        o.stream_name = names[i];
         if (n_inputs > 1) {
-            const char *b = strrchr(inputs[i], '/');
-            snprintf(suffix, sizeof(suffix), "_%.60s", b ? b + 1 : inputs[i]);
-            for (char *p = suffix; *p; p++)
-                if (*p == '.' || *p == ':' || *p == '/')
-                    *p = '_';
+            snprintf(suffix, sizeof(suffix), "_%s", names[i]);
             o.suffix = suffix;
         }
         o.telemetry = r.telemetry;
@@ -644,7 +676,21 @@ int cmd_run(int argc, char **argv)
         if (a.max_frames > 0 && (total < 0 || a.max_frames < total))
             total = a.max_frames;
         cli_progress_start(&r.progress, a.quiet ? 0 : a.progress, total);
-        rc = vg_run_stream(ctx, inputs[i], det, &o, &stats[i]);
+        if (sources[i] != NULL) {
+            rc = vg_run_stream_source(ctx, &sources[i], det, &o, &stats[i]);
+        } else {
+            /* opened (and failed) once, before the plan: not again */
+            rc = open_codes[i] < 0 ? open_codes[i] : VG_EINTR;
+            memset(&stats[i], 0, sizeof(stats[i]));
+            if (rc == VG_EINTR) {
+                stats[i].stopped = 1;
+            } else {
+                vg_fail(ctx, rc, "%s", open_errors[i]);
+                stats[i].end_code = rc;
+                snprintf(stats[i].end_message, sizeof(stats[i].end_message),
+                         "%s", open_errors[i]);
+            }
+        }
         cli_progress_end(&r.progress);
         n_done = i + 1;
         if (!a.quiet && (rc >= 0 || rc == VG_ETRUNCATED || stats[i].frames > 0))
@@ -688,8 +734,8 @@ report:
         f = fopen(path, "w");
         if (f) {
             /* the job took its last sample, with its pools and tables */
-            write_report(f, r.telemetry, &mem, &a, a.config, inputs, n_inputs,
-                         stats, n_done, status, errbuf);
+            write_report(f, r.telemetry, &mem, &a, a.config, inputs, names,
+                         n_inputs, stats, n_done, status, errbuf);
             fclose(f);
         } else {
             fprintf(stderr, "vigil: warning: %s: cannot write (%s)\n", path,
@@ -714,6 +760,12 @@ out:
     vg_plan_destroy(&plan);
     vg_telemetry_destroy(&r.telemetry);
     vg_free(ctx, stats);
+    vg_free(ctx, names);
+    if (sources != NULL)
+        for (int i = 0; i < n_inputs; i++)
+            vg_source_close(&sources[i]);
+    vg_free(ctx, sources);
+    vg_free(ctx, open_errors);
     vg_free(ctx, staged);
     vg_free(ctx, job);
     if (have_rules)

@@ -887,3 +887,50 @@ int vg_source_read(vg_source *s, vg_frame *f)
     s->finish_code = rc;
     return rc;
 }
+
+int vg_source_configure(vg_source *s, const vg_source_opts *o)
+{
+    int rc;
+
+    if (!s || !o)
+        return VG_EINVAL;
+    if (s->next_index != 0)
+        return vg_fail(s->ctx, VG_EBUSY,
+                       "%s: cannot change the pre-processing after the first "
+                       "frame",
+                       s->url);
+    rc = validate_opts(s->ctx, s->url, o);
+    if (rc < 0)
+        return rc;
+    sws_freeContext(s->sws_tensor);
+    sws_freeContext(s->sws_image);
+    s->sws_tensor = NULL;
+    s->sws_image = NULL;
+    s->sws_w = s->sws_h = 0;
+    vg_pool_destroy(&s->tensor_pool);
+    vg_pool_destroy(&s->image_pool);
+    vg_free(s->ctx, s->rgb_block);
+    s->rgb_block = NULL;
+    s->rgb = NULL;
+    s->opts.tensor = o->tensor;
+    s->opts.keep_image = o->keep_image;
+    s->opts.pool_size = o->pool_size;
+    s->opts.image_pool_size = o->image_pool_size;
+    memset(&s->lb, 0, sizeof(s->lb));
+    s->scaled_w = s->scaled_h = s->pad_x = s->pad_y = 0;
+    rc = setup_preprocess(s);
+    if (rc == 0)
+        rc = setup_scalers(s, s->dec->width > 0 ? s->dec->width : s->info.width,
+                           s->dec->height > 0 ? s->dec->height : s->info.height,
+                           s->dec->pix_fmt != AV_PIX_FMT_NONE
+                               ? s->dec->pix_fmt
+                               : AV_PIX_FMT_YUV420P);
+    if (rc < 0)
+        return vg_fail(s->ctx, rc, "%s", s->errmsg);
+    return 0;
+}
+
+const char *vg_source_url(const vg_source *s)
+{
+    return s ? s->url : "";
+}

@@ -422,6 +422,30 @@ static int process(job *j, vgi_decoder *dec, vg_run_stats *st, int *end)
 int vg_run_stream(vg_context *ctx, const char *input, vg_detector *det,
                   const vg_run_opts *o, vg_run_stats *stats)
 {
+    vg_source_opts so;
+    vg_source *src = NULL;
+    int rc;
+
+    if (!input || !det)
+        return vg_fail(ctx, VG_EINVAL, "run: no input or detector");
+    vg_source_opts_default(&so);
+    so.timeout_ms = o && o->timeout_ms > 0 ? o->timeout_ms : 5000;
+    rc = vg_source_open(ctx, input, &so, &src);
+    if (rc < 0) {
+        if (stats) {
+            memset(stats, 0, sizeof(*stats));
+            stats->end_code = rc;
+            snprintf(stats->end_message, sizeof(stats->end_message), "%s",
+                     vg_context_errmsg(ctx));
+        }
+        return rc;
+    }
+    return vg_run_stream_source(ctx, &src, det, o, stats);
+}
+
+int vg_run_stream_source(vg_context *ctx, vg_source **srcp, vg_detector *det,
+                         const vg_run_opts *o, vg_run_stats *stats)
+{
     vg_run_opts defaults;
     vg_run_stats st;
     vg_source_opts so;
@@ -434,8 +458,11 @@ int vg_run_stream(vg_context *ctx, const char *input, vg_detector *det,
     int rc = 0, end = VG_EOF, decoder_started = 0;
     unsigned depth;
 
-    if (!input || !det)
+    if (!srcp || !*srcp || !det) {
+        if (srcp)
+            vg_source_close(srcp);
         return vg_fail(ctx, VG_EINVAL, "run: no input or detector");
+    }
     if (!o) {
         vg_run_opts_default(&defaults);
         o = &defaults;
@@ -444,8 +471,12 @@ int vg_run_stream(vg_context *ctx, const char *input, vg_detector *det,
     memset(&dec, 0, sizeof(dec));
     depth = o->queue_depth ? o->queue_depth : 4;
     j = vg_calloc(ctx, 1, sizeof(*j));
-    if (!j)
+    if (!j) {
+        vg_source_close(srcp);
         return vg_fail(ctx, VG_ENOMEM, "run: out of memory");
+    }
+    j->src = *srcp;
+    *srcp = NULL;
     j->ctx = ctx;
     j->o = o;
     j->det = det;
@@ -454,7 +485,7 @@ int vg_run_stream(vg_context *ctx, const char *input, vg_detector *det,
     if (o->stream_name)
         snprintf(j->stream, sizeof(j->stream), "%s", o->stream_name);
     else
-        base_name(input, j->stream, sizeof(j->stream));
+        base_name(vg_source_url(j->src), j->stream, sizeof(j->stream));
 
     vg_source_opts_default(&so);
     vg_detector_input_spec(det, &so.tensor);
@@ -465,7 +496,7 @@ int vg_run_stream(vg_context *ctx, const char *input, vg_detector *det,
     so.pool_size = depth + 2;
     so.image_pool_size = 2 * depth + 3;
     so.timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 5000;
-    rc = vg_source_open(ctx, input, &so, &j->src);
+    rc = vg_source_configure(j->src, &so);
     if (rc < 0)
         goto out;
     vg_source_get_info(j->src, &si);

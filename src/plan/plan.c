@@ -399,7 +399,7 @@ static void stream_set(vg_plan_stream *st, uint64_t tensor, uint64_t picture,
 }
 
 static void probe_stream(vg_plan *p, const vg_settings *s, const char *input,
-                         const vg_plan_opts *o, vg_plan_stream *st)
+                         int index, const vg_plan_opts *o, vg_plan_stream *st)
 {
     vg_source_opts so;
     vg_source *src = NULL;
@@ -408,8 +408,14 @@ static void probe_stream(vg_plan *p, const vg_settings *s, const char *input,
     snprintf(st->input, sizeof(st->input), "%s", input);
     vg_source_opts_default(&so);
     so.timeout_ms = s->timeout_ms > 0 ? s->timeout_ms : 5000;
-    if (vg_source_open(p->ctx, input, &so, &src) == 0) {
-        vg_source_get_info(src, &si);
+    if (o->sources != NULL && o->sources[index] == NULL) {
+        snprintf(st->error, sizeof(st->error), "not opened");
+        st->frame_count = -1;
+        st->width = o->assume_width > 0 ? o->assume_width : 1920;
+        st->height = o->assume_height > 0 ? o->assume_height : 1080;
+    } else if (o->sources != NULL ||
+               vg_source_open(p->ctx, input, &so, &src) == 0) {
+        vg_source_get_info(o->sources ? o->sources[index] : src, &si);
         vg_source_close(&src);
         st->opened = 1;
         st->width = si.width;
@@ -821,7 +827,7 @@ int vg_plan_build(vg_context *ctx, const vg_job_config *job,
         }
     }
     for (int i = 0; i < n_inputs; i++)
-        probe_stream(p, s, inputs[i], o, &p->streams[p->n_streams++]);
+        probe_stream(p, s, inputs[i], i, o, &p->streams[p->n_streams++]);
     plan_streams(p, s, tracker_bytes);
     plan_totals(p, shared);
     plan_cut(p, shared);
