@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -470,6 +471,156 @@ static void test_stop_returns_with_clients_connected(void **state)
     close(fds[11]);
 }
 
+static void no_table(void *user, size_t *size, size_t *capacity)
+{
+    (void)user;
+    *size = 0;
+    *capacity = 0;
+}
+
+static void generation_table(void *user, size_t *size, size_t *capacity)
+{
+    *size = (size_t) * (int *)user;
+    *capacity = 100;
+}
+
+/* A telemetry whose page fills VG_METRICS_PAGE_CAP (cut, with a warning);
+ * its first table "generation" shows *generation. */
+static vg_telemetry *big_telemetry(fixture *f, int *generation)
+{
+    vg_telemetry_opts o;
+    vg_telemetry *t;
+    char name[64];
+
+    vg_telemetry_opts_default(&o);
+    o.gpu = 0;
+    o.max_tables = 2000;
+    assert_int_equal(vg_telemetry_create(f->ctx, &o, &t), 0);
+    assert_int_equal(vg_telemetry_add_table(t, "generation", generation_table,
+                                            generation, NULL),
+                     0);
+    for (int i = 1; i < o.max_tables; i++) {
+        snprintf(name, sizeof(name), "table_%04d_with_a_long_name_to_fill", i);
+        assert_int_equal(vg_telemetry_add_table(t, name, no_table, NULL, NULL),
+                         0);
+    }
+    vg_telemetry_sample(t, 1.0);
+    return t;
+}
+
+/* A client with a tiny window and segments that has sent a GET and never
+ * reads: a page of VG_METRICS_PAGE_CAP cannot all go out to it. */
+static int slow_reader(int port)
+{
+    struct sockaddr_in a;
+    int small = 4096, mss = 536;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    assert_true(fd >= 0);
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    setsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &mss, sizeof(mss));
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    send_str(fd, "GET /metrics HTTP/1.1\r\n\r\n");
+    return fd;
+}
+
+/* The generation a big page shows. */
+static int scrape_generation(int port)
+{
+    static char buf[2 * VG_METRICS_PAGE_CAP];
+    size_t len = http(port, "GET /metrics HTTP/1.1\r\n\r\n", buf, sizeof(buf));
+    response r = parse(buf, len);
+    const char *g;
+
+    assert_int_equal(r.status, 200);
+    assert_int_equal(r.content_length, (long)r.body_len);
+    g = strstr(r.body, "\nvigil_table_size{table=\"generation\"} ");
+    assert_non_null(g);
+    return atoi(g + strlen("\nvigil_table_size{table=\"generation\"} "));
+}
+
+/* Two slow readers hold both page buffers: a scrape then gets the newest
+ * page already rendered, and fresh pages again once they are dropped. */
+static void test_scrape_while_both_pages_are_held_gets_the_newest(void **state)
+{
+    fixture *f = *state;
+    int generation = 1;
+    vg_telemetry *t = big_telemetry(f, &generation);
+    vg_metrics_server_opts o;
+    vg_metrics_server *m;
+    vg_metrics_server_stats st;
+    int port, r1, r2;
+
+    vg_metrics_server_opts_default(&o);
+    o.now = fake_now;
+    o.now_user = f;
+    assert_int_equal(vg_metrics_server_start_opts(f->ctx, t, &o, &m), 0);
+    port = vg_metrics_server_port(m);
+    r1 = slow_reader(port); /* holds a page of generation 1 */
+    assert_int_equal(scrape_generation(port), 1);
+    generation = 2;
+    vg_telemetry_sample(t, 2.0);
+    r2 = slow_reader(port); /* holds a page of generation 2 */
+    assert_int_equal(scrape_generation(port), 2);
+    generation = 3;
+    vg_telemetry_sample(t, 3.0);
+    assert_int_equal(scrape_generation(port), 2); /* both pages held */
+    advance(f, 2100);
+    assert_int_equal(scrape_generation(port), 3); /* readers dropped */
+    vg_metrics_server_stats_get(m, &st);
+    assert_int_equal(st.timed_out, 2);
+    close(r1);
+    close(r2);
+    vg_metrics_server_stop(&m);
+    vg_telemetry_destroy(&t);
+}
+
+/* A client with a tiny window that never reads: the response cannot all go
+ * out, and the connection is closed timeout_s after the request. Scrapes
+ * go on meanwhile. */
+static void test_slow_reader_is_closed_at_the_deadline(void **state)
+{
+    fixture *f = *state;
+    int generation = 1;
+    vg_telemetry *t = big_telemetry(f, &generation);
+    vg_metrics_server_opts o;
+    vg_metrics_server *m;
+    vg_metrics_server_stats st;
+    static char buf[2 * VG_METRICS_PAGE_CAP];
+    int port, reader;
+    response r;
+    size_t len;
+
+    vg_metrics_server_opts_default(&o);
+    o.now = fake_now;
+    o.now_user = f;
+    assert_int_equal(vg_metrics_server_start_opts(f->ctx, t, &o, &m), 0);
+    port = vg_metrics_server_port(m);
+    reader = slow_reader(port);
+
+    len = http(port, "GET /metrics HTTP/1.1\r\n\r\n", buf, sizeof(buf));
+    r = parse(buf, len);
+    assert_int_equal(r.status, 200);
+    assert_true(r.body_len > VG_METRICS_PAGE_CAP / 2);
+    assert_int_equal(r.content_length, (long)r.body_len);
+    vg_metrics_server_stats_get(m, &st);
+    assert_int_equal(st.timed_out, 0);
+    advance(f, 2100);
+    http(port, "GET /metrics HTTP/1.1\r\n\r\n", buf, sizeof(buf));
+    vg_metrics_server_stats_get(m, &st);
+    assert_int_equal(st.timed_out, 1);
+    /* what the reader gets is cut short of its Content-Length */
+    len = (size_t)read_all(reader, buf, sizeof(buf));
+    assert_true(len < (size_t)r.content_length);
+    close(reader);
+    vg_metrics_server_stop(&m);
+    vg_telemetry_destroy(&t);
+}
+
 static void test_bad_options_are_refused(void **state)
 {
     fixture *f = *state;
@@ -598,6 +749,8 @@ int main(void)
         T(test_oversized_head_is_refused),
         T(test_bad_requests_get_their_status),
         T(test_stop_returns_with_clients_connected),
+        T(test_slow_reader_is_closed_at_the_deadline),
+        T(test_scrape_while_both_pages_are_held_gets_the_newest),
         T(test_bad_options_are_refused),
         T(test_measure_scrape_latency_under_attack),
     };

@@ -32,7 +32,7 @@
 #include "vigil/clock.h"
 
 #define HEAD_CAP 256
-#define LISTEN_BACKLOG 128
+#define LISTEN_BACKLOG SOMAXCONN
 #define TICK_MS 100 /* deadline checks while a connection is open */
 #define MAX_CONNECTIONS_LIMIT 4096
 #define MAX_HEADER_LIMIT (1 << 20)
