@@ -36,6 +36,10 @@
 #define TICK_MS 100 /* deadline checks while a connection is open */
 #define MAX_CONNECTIONS_LIMIT 4096
 #define MAX_HEADER_LIMIT (1 << 20)
+/* Kernel send buffer per connection: fixed, so that the kernel memory a
+ * connection holds is bounded too (autotuning would let each of them queue
+ * megabytes for a client that does not read). */
+#define SEND_BUFFER_BYTES (64 * 1024)
 
 enum conn_state { CONN_FREE = 0, CONN_READING, CONN_WRITING, CONN_CLOSING };
 
@@ -388,10 +392,11 @@ static void expire(vg_metrics_server *s, double now)
 
 /* Returns 0, or -1 when accept ran out of descriptors or memory (the
  * listening socket is then left out of one poll round). */
-static int accept_all(vg_metrics_server *s, double now)
+static int accept_all(vg_metrics_server *s)
 {
     for (int k = 0; k < s->o.max_connections; k++) {
         conn *c = NULL;
+        double now;
         int fd =
             accept4(s->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
@@ -401,6 +406,11 @@ static int accept_all(vg_metrics_server *s, double now)
                 return 0;
             return -1;
         }
+        /* The clock is read after the accept and the expired connections
+         * go before this one is served: whatever happened before the client
+         * connected has been seen by the time it is answered. */
+        now = now_s(s);
+        expire(s, now);
         for (int i = 0; i < s->o.max_connections && !c; i++)
             if (s->conns[i].state == CONN_FREE)
                 c = &s->conns[i];
@@ -409,6 +419,8 @@ static int accept_all(vg_metrics_server *s, double now)
             close_conn(s, c);
             atomic_fetch_add(&s->evicted, 1);
         }
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &(int){SEND_BUFFER_BYTES},
+                   sizeof(int));
         c->fd = fd;
         c->state = CONN_READING;
         c->seq = s->next_seq++;
@@ -472,7 +484,7 @@ static void *server_main(void *arg)
                 drain(s, c);
         }
         if (s->pfds[1].revents & POLLIN)
-            accept_paused = accept_all(s, now) < 0;
+            accept_paused = accept_all(s) < 0;
     }
     for (int i = 0; i < s->o.max_connections; i++)
         close_conn(s, &s->conns[i]);
