@@ -621,6 +621,68 @@ static void test_slow_reader_is_closed_at_the_deadline(void **state)
     vg_telemetry_destroy(&t);
 }
 
+/* A client that read its response but never closes is closed timeout_s
+ * after the response; seen through a one-slot table, where a scrape after
+ * the deadline finds the slot free instead of evicting it. */
+static void
+test_client_that_never_closes_is_closed_at_the_deadline(void **state)
+{
+    fixture *f = *state;
+    vg_metrics_server *m = start(f, 1);
+    int port = vg_metrics_server_port(m);
+    static char buf[65536];
+    vg_metrics_server_stats st;
+    int lingering;
+
+    lingering = connect_local(port);
+    send_str(lingering, "GET /metrics HTTP/1.1\r\n\r\n");
+    assert_true(read_all(lingering, buf, sizeof(buf)) > 0); /* EOF seen */
+    scrape_ok(port); /* before the deadline: it has to be evicted */
+    vg_metrics_server_stats_get(m, &st);
+    assert_int_equal(st.evicted, 1);
+    close(lingering);
+
+    lingering = connect_local(port);
+    send_str(lingering, "GET /metrics HTTP/1.1\r\n\r\n");
+    assert_true(read_all(lingering, buf, sizeof(buf)) > 0);
+    advance(f, 2100);
+    scrape_ok(port); /* after it: the slot is free */
+    vg_metrics_server_stats_get(m, &st);
+    assert_int_equal(st.evicted, 1);
+    assert_int_equal(st.timed_out, 0); /* answered, so not a timeout */
+    close(lingering);
+    vg_metrics_server_stop(&m);
+}
+
+/* Scrapes, errors, timeouts and a flood allocate nothing after start. */
+static void test_serving_allocates_nothing(void **state)
+{
+    fixture *f = *state;
+    vg_metrics_server *m = start(f, 8);
+    int port = vg_metrics_server_port(m);
+    static char buf[65536];
+    vg_alloc_stats before, after;
+    int fds[20];
+
+    vg_context_alloc_stats(f->ctx, &before);
+    for (int i = 0; i < 20; i++) {
+        fds[i] = connect_local(port);
+        send_str(fds[i], "GET /metr");
+    }
+    for (int i = 0; i < 10; i++) {
+        scrape_ok(port);
+        http(port, "HEAD /metrics HTTP/1.1\r\n\r\n", buf, sizeof(buf));
+        http(port, "PUT /x HTTP/1.1\r\n\r\n", buf, sizeof(buf));
+    }
+    advance(f, 2100);
+    scrape_ok(port);
+    vg_context_alloc_stats(f->ctx, &after);
+    assert_int_equal(after.allocs, before.allocs);
+    for (int i = 0; i < 20; i++)
+        close(fds[i]);
+    vg_metrics_server_stop(&m);
+}
+
 static void test_bad_options_are_refused(void **state)
 {
     fixture *f = *state;
@@ -751,6 +813,8 @@ int main(void)
         T(test_stop_returns_with_clients_connected),
         T(test_slow_reader_is_closed_at_the_deadline),
         T(test_scrape_while_both_pages_are_held_gets_the_newest),
+        T(test_client_that_never_closes_is_closed_at_the_deadline),
+        T(test_serving_allocates_nothing),
         T(test_bad_options_are_refused),
         T(test_measure_scrape_latency_under_attack),
     };
