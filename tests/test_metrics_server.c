@@ -193,10 +193,13 @@ static void test_stop_returns_with_an_idle_client_connected(void **state)
     vg_metrics_server *m;
     char c;
     int fd;
+    static char buf[65536];
 
     assert_int_equal(vg_metrics_server_start(f->ctx, f->t, 0, &m), 0);
     fd = connect_local(vg_metrics_server_port(m));
-    usleep(50 * 1000); /* let the server accept and wait for the request */
+    /* a scrape after it is answered: the server accepted fd (in order) */
+    http(vg_metrics_server_port(m), "GET /metrics HTTP/1.0\r\n\r\n", buf,
+         sizeof(buf));
     vg_metrics_server_stop(&m);
     assert_null(m);
     /* the server closed the connection without an answer */

@@ -153,27 +153,90 @@ int vg_telemetry_format_prometheus(vg_telemetry *t, char *buf, size_t cap,
                                    size_t *len);
 
 /* ---- Prometheus endpoint ------------------------------------------------
- * A small HTTP/1.0 server thread bound to 127.0.0.1 only: GET /metrics gives
- * vg_telemetry_format_prometheus's text, other paths 404, other methods 405.
- * One connection at a time; a response buffer is taken at start, nothing is
- * allocated per request (an oversized page is cut and a warning logged). */
+ * A small HTTP/1.x server thread bound to 127.0.0.1 only. GET /metrics gives
+ * vg_telemetry_format_prometheus's text; HEAD /metrics the same head (the
+ * real Content-Length) without the body; other paths 404, other methods 405,
+ * a malformed request line 400, a head over max_header_bytes 431, a head not
+ * complete within timeout_s of the accept 408. Every response carries
+ * Content-Length and Connection: close (no keep-alive: each scrape is one
+ * connection, so no idle connection outlives its response).
+ *
+ * One thread runs a poll() loop over non-blocking sockets, so a slow or
+ * silent client never delays another. Each connection has one deadline per
+ * phase, measured on the options' clock: the whole request head must arrive
+ * within timeout_s of the accept however the bytes trickle in; the response
+ * must then be taken by the client within timeout_s; after the response the
+ * server half-closes and waits up to timeout_s for the client to close.
+ * Deadlines are checked at least every 100 ms while a connection is open.
+ *
+ * At most max_connections are open at once. When the table is full, a new
+ * connection is still accepted and the oldest connection whose request is
+ * not complete yet is dropped to make room (else the oldest one closing,
+ * else the oldest one being answered): a flood of silent connections thus
+ * only ever delays itself, and a client that sends its request promptly is
+ * served. Counted in vg_metrics_server_stats.evicted.
+ *
+ * Memory: the connection table (with a max_header_bytes request buffer per
+ * connection) and two page buffers are taken at start; nothing is allocated
+ * per request. The page is rendered into a free page buffer under the
+ * telemetry's mutex (a few microseconds of formatting, no I/O) and sent from
+ * there. While both page buffers are still being sent to slow readers, a new
+ * request gets the newest page already rendered (at most 2 * timeout_s old).
+ * A page over VG_METRICS_PAGE_CAP is cut after its last whole line and a
+ * warning logged once. */
 typedef struct vg_metrics_server vg_metrics_server;
 
-/* Starts serving t on 127.0.0.1:port (0: an ephemeral port, see
- * vg_metrics_server_port). t must outlive the server. Returns 0, VG_EINVAL,
- * VG_ENOMEM or VG_ENET (socket, bind or listen failed; message in ctx); on
- * failure *out is NULL and nothing is held. */
+#define VG_METRICS_PAGE_CAP (256 * 1024)
+
+typedef struct vg_metrics_server_opts {
+    int port;             /* 0 (default): an ephemeral port */
+    int max_connections;  /* open connections at once, >= 1 (64) */
+    int max_header_bytes; /* request line plus headers, 64..1 MiB (8192) */
+    double timeout_s;     /* per-phase deadline, > 0 (2) */
+    /* Clock in seconds (monotonic); NULL: vg_clock_ns. Called from the
+     * server thread only. For tests. */
+    double (*now)(void *user);
+    void *now_user;
+} vg_metrics_server_opts;
+
+/* Counters since start; every field is read atomically on its own. */
+typedef struct vg_metrics_server_stats {
+    uint64_t accepted;  /* connections accepted */
+    uint64_t requests;  /* requests answered, any status but 408 */
+    uint64_t timed_out; /* connections closed at a deadline */
+    uint64_t evicted;   /* connections dropped to make room */
+    uint64_t too_large; /* requests answered 431 */
+    int open;           /* connections open now */
+} vg_metrics_server_stats;
+
+void vg_metrics_server_opts_default(vg_metrics_server_opts *o);
+
+/* Starts serving t on 127.0.0.1:o->port (o NULL: defaults; see
+ * vg_metrics_server_port). t must outlive the server. Returns 0, VG_EINVAL
+ * (bad option), VG_ENOMEM or VG_ENET (socket, bind or listen failed;
+ * message in ctx); on failure *out is NULL and nothing is held. */
+int vg_metrics_server_start_opts(vg_context *ctx, vg_telemetry *t,
+                                 const vg_metrics_server_opts *o,
+                                 vg_metrics_server **out);
+
+/* vg_metrics_server_start_opts with the defaults and the given port
+ * (0..65535; 0: ephemeral). */
 int vg_metrics_server_start(vg_context *ctx, vg_telemetry *t, int port,
                             vg_metrics_server **out);
 
 /* The TCP port the server is bound to. */
 int vg_metrics_server_port(const vg_metrics_server *s);
 
-/* Requests served (any status). Thread-safe. */
+/* Requests answered (any status but 408). Thread-safe. */
 uint64_t vg_metrics_server_requests(vg_metrics_server *s);
 
-/* Stops the thread promptly (self-pipe), joins it, closes the socket and
- * sets *s to NULL; accepts NULL. */
+/* Copies the counters into *out (zeroes for s NULL). Thread-safe. */
+void vg_metrics_server_stats_get(vg_metrics_server *s,
+                                 vg_metrics_server_stats *out);
+
+/* Wakes the thread (self-pipe), which closes every connection without an
+ * answer and exits; joins it, closes the sockets, frees everything and sets
+ * *s to NULL. Returns promptly with clients connected. Accepts NULL. */
 void vg_metrics_server_stop(vg_metrics_server **s);
 
 #endif
