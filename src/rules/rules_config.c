@@ -12,6 +12,7 @@
 #include "core/yaml_doc.h"
 #include "rules/rules_internal.h"
 #include "vigil/detect.h"
+#include "vigil/parse.h"
 
 #define DEFAULT_CAPACITY 1024
 #define DEFAULT_TTL_S 30.0
@@ -384,14 +385,9 @@ static int get_number(loader *l, const yaml_node_t *n, const char *key,
                       double lo, const char *expect, double *out)
 {
     const char *v = vgi_yaml_scalar(n);
-    char *end;
-    double x;
 
-    errno = 0;
-    x = v ? strtod(v, &end) : 0;
-    if (!v || errno || end == v || *end || !isfinite(x) || x < lo)
+    if (!v || vg_parse_double(v, lo, HUGE_VAL, out) < 0)
         return at(l, n, "'%s' expects %s, got '%.64s'", key, expect, shown(n));
-    *out = x;
     return 0;
 }
 
@@ -399,12 +395,9 @@ static int get_int(loader *l, const yaml_node_t *n, const char *key, long lo,
                    long hi, int *out)
 {
     const char *v = vgi_yaml_scalar(n);
-    char *end;
-    long x;
+    int64_t x;
 
-    errno = 0;
-    x = v ? strtol(v, &end, 10) : 0;
-    if (!v || errno || end == v || *end || x < lo || x > hi)
+    if (!v || vg_parse_int64(v, lo, hi, &x) < 0)
         return at(l, n, "'%s' expects an integer in [%ld, %ld], got '%.64s'",
                   key, lo, hi, shown(n));
     *out = (int)x;
@@ -504,6 +497,9 @@ static int load_zone(loader *l, yaml_node_t *map)
                   "a zone is expected as a mapping {name, polygon "
                   "or line, units}, got '%.64s'",
                   shown(map));
+    if (l->cfg->n_zones >= VG_RULES_MAX_ZONES)
+        return at(l, map, "more than %d zones (this is zone %d)",
+                  VG_RULES_MAX_ZONES, l->cfg->n_zones + 1);
     z.line = line_of(map);
     z.column = col_of(map);
     /* name first, for the messages about the rest */
@@ -590,6 +586,9 @@ static int load_classes(loader *l, yaml_node_t *v, vg_rule_def *r)
                       "unknown class '%.64s' (expected a COCO class "
                       "name such as person, car)",
                       shown(c));
+        for (int j = 0; j < r->n_classes; j++)
+            if (r->classes[j] == id)
+                return at(l, c, "class '%.64s' is listed twice", name);
         if (r->n_classes >= VG_RULE_MAX_CLASSES)
             return at(l, c, "more than %d classes", VG_RULE_MAX_CLASSES);
         r->classes[r->n_classes++] = id;
@@ -613,6 +612,9 @@ static int load_rule(loader *l, yaml_node_t *map)
                   "a rule is expected as a mapping {name, kind, "
                   "zone, ...}, got '%.64s'",
                   shown(map));
+    if (l->cfg->n_rules >= VG_RULES_MAX_RULES)
+        return at(l, map, "more than %d rules (this is rule %d)",
+                  VG_RULES_MAX_RULES, l->cfg->n_rules + 1);
     r.line = line_of(map);
     r.column = col_of(map);
     rc = get_entry_name(l, map, "rule", r.name, sizeof(r.name));
