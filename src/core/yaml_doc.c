@@ -298,6 +298,7 @@ int vgi_yaml_load_stats(vg_context *ctx, const char *path, yaml_document_t *doc,
                         vgi_yaml_stats *st)
 {
     yaml_parser_t parser;
+    yaml_document_t scratch;
     vgi_yaml_stats local;
     char *text = NULL;
     size_t len = 0;
@@ -305,6 +306,8 @@ int vgi_yaml_load_stats(vg_context *ctx, const char *path, yaml_document_t *doc,
 
     if (st == NULL)
         st = &local;
+    if (doc == NULL)
+        doc = &scratch;
     memset(st, 0, sizeof(*st));
     rc = read_config(ctx, path, &text, &len);
     if (rc < 0)
@@ -326,7 +329,8 @@ int vgi_yaml_load_stats(vg_context *ctx, const char *path, yaml_document_t *doc,
         rc = fail_at_mark(ctx, path, parser.problem_mark, "%s",
                           parser.problem ? parser.problem : "invalid YAML");
     yaml_parser_delete(&parser);
-    if (rc == 0 && (rc = check_duplicate_keys(ctx, path, doc)) < 0)
+    if (rc == 0 &&
+        ((rc = check_duplicate_keys(ctx, path, doc)) < 0 || doc == &scratch))
         yaml_document_delete(doc);
 out:
     vg_free(ctx, text);

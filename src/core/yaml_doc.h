@@ -37,7 +37,8 @@ typedef struct vgi_yaml_stats {
     int max_depth;
 } vgi_yaml_stats;
 
-/* vgi_yaml_load that also fills *st (NULL: not wanted), also on failure. */
+/* vgi_yaml_load that also fills *st (NULL: not wanted), also on failure.
+ * doc NULL: the checks only (the document is built and dropped). */
 int vgi_yaml_load_stats(vg_context *ctx, const char *path, yaml_document_t *doc,
                         vgi_yaml_stats *st);
 
