@@ -129,25 +129,175 @@ out:
     return rc;
 }
 
-/* The first pass over the text, event by event: refuses what would make the
- * composer slow or the config ambiguous (nesting deeper than
- * VGI_YAML_MAX_DEPTH, too many anchors or aliases, a second document) before
- * libyaml builds the tree. Each event costs at most O(depth) in libyaml's
- * scanner, so with the depth bounded the pass is linear in the text. */
-static int check_events(vg_context *ctx, const char *path,
-                        const unsigned char *text, size_t len,
-                        vgi_yaml_stats *st)
+/* The composer: events to the document tree in one pass, refusing on the
+ * way what would make loading slow or the config ambiguous (nesting deeper
+ * than VGI_YAML_MAX_DEPTH, too many anchors or aliases, an alias to no
+ * anchor, a second document). libyaml's scanner spends O(depth) per token,
+ * so with the depth bounded the load is linear in the text; the stop
+ * request is polled every 1024 events. */
+typedef struct composer {
+    vg_context *ctx;
+    const char *path;
+    yaml_document_t *doc;
+    struct {
+        int node, key; /* key: a mapping's key waiting for its value */
+    } stack[VGI_YAML_MAX_DEPTH];
+    int depth;
+    struct {
+        char *name;
+        int node;
+    } anchors[VGI_YAML_MAX_ANCHORS];
+    int n_anchors, n_aliases;
+} composer;
+
+/* Makes node the root, or the next item / key / value of the open
+ * collection. Returns 0 or VG_ENOMEM. */
+static int attach(composer *c, int node)
+{
+    yaml_node_t *top;
+    int ok = 1;
+    if (c->depth == 0)
+        return 0; /* the first node added is the root */
+    top = yaml_document_get_node(c->doc, c->stack[c->depth - 1].node);
+    if (top->type == YAML_SEQUENCE_NODE) {
+        ok = yaml_document_append_sequence_item(
+            c->doc, c->stack[c->depth - 1].node, node);
+    } else if (c->stack[c->depth - 1].key == 0) {
+        c->stack[c->depth - 1].key = node;
+    } else {
+        ok = yaml_document_append_mapping_pair(
+            c->doc, c->stack[c->depth - 1].node, c->stack[c->depth - 1].key,
+            node);
+        c->stack[c->depth - 1].key = 0;
+    }
+    return ok ? 0 : vg_fail(c->ctx, VG_ENOMEM, "%s: out of memory", c->path);
+}
+
+static int add_anchor(composer *c, const yaml_event_t *ev,
+                      const yaml_char_t *anchor, int node)
+{
+    if (anchor == NULL)
+        return 0;
+    if (c->n_anchors == VGI_YAML_MAX_ANCHORS)
+        return fail_at_mark(c->ctx, c->path, ev->start_mark,
+                            "more than %d anchors (&name)",
+                            VGI_YAML_MAX_ANCHORS);
+    /* a repeated name: the later one wins (YAML 1.2), looked up last first */
+    c->anchors[c->n_anchors].name = vg_strdup(c->ctx, (const char *)anchor);
+    if (c->anchors[c->n_anchors].name == NULL)
+        return vg_fail(c->ctx, VG_ENOMEM, "%s: out of memory", c->path);
+    c->anchors[c->n_anchors++].node = node;
+    return 0;
+}
+
+/* A tag for yaml_document_add_*: NULL (the default tag) for none or "!". */
+static const yaml_char_t *tag_of(const yaml_char_t *tag)
+{
+    return tag != NULL && strcmp((const char *)tag, "!") != 0 ? tag : NULL;
+}
+
+static int compose_event(composer *c, yaml_event_t *ev, int *documents)
+{
+    yaml_document_t *doc = c->doc;
+    const yaml_char_t *anchor = NULL;
+    int node = 0, rc;
+
+    switch (ev->type) {
+    case YAML_DOCUMENT_START_EVENT:
+        if (++*documents > 1)
+            return fail_at_mark(c->ctx, c->path, ev->start_mark,
+                                "a second YAML document (a config file holds "
+                                "one)");
+        return 0;
+    case YAML_SCALAR_EVENT:
+        anchor = ev->data.scalar.anchor;
+        node = yaml_document_add_scalar(
+            doc, tag_of(ev->data.scalar.tag), ev->data.scalar.value,
+            (int)ev->data.scalar.length, ev->data.scalar.style);
+        break;
+    case YAML_SEQUENCE_START_EVENT:
+    case YAML_MAPPING_START_EVENT:
+        if (c->depth == VGI_YAML_MAX_DEPTH)
+            return fail_at_mark(c->ctx, c->path, ev->start_mark,
+                                "nesting deeper than %d levels",
+                                VGI_YAML_MAX_DEPTH);
+        if (ev->type == YAML_SEQUENCE_START_EVENT) {
+            anchor = ev->data.sequence_start.anchor;
+            node = yaml_document_add_sequence(
+                doc, tag_of(ev->data.sequence_start.tag),
+                ev->data.sequence_start.style);
+        } else {
+            anchor = ev->data.mapping_start.anchor;
+            node = yaml_document_add_mapping(doc,
+                                             tag_of(ev->data.mapping_start.tag),
+                                             ev->data.mapping_start.style);
+        }
+        break;
+    case YAML_SEQUENCE_END_EVENT:
+    case YAML_MAPPING_END_EVENT:
+        if (c->depth > 0) {
+            yaml_node_t *n =
+                yaml_document_get_node(doc, c->stack[--c->depth].node);
+            n->end_mark = ev->end_mark;
+        }
+        return 0;
+    case YAML_ALIAS_EVENT:
+        if (++c->n_aliases > VGI_YAML_MAX_ALIASES)
+            return fail_at_mark(c->ctx, c->path, ev->start_mark,
+                                "more than %d aliases (*name)",
+                                VGI_YAML_MAX_ALIASES);
+        for (int i = c->n_anchors - 1; node == 0 && i >= 0; i--)
+            if (!strcmp(c->anchors[i].name,
+                        (const char *)ev->data.alias.anchor))
+                node = c->anchors[i].node;
+        if (node == 0)
+            return fail_at_mark(c->ctx, c->path, ev->start_mark,
+                                "alias '*%.64s' names no anchor before it",
+                                (const char *)ev->data.alias.anchor);
+        return attach(c, node);
+    default:
+        return 0;
+    }
+    if (node == 0)
+        return vg_fail(c->ctx, VG_ENOMEM, "%s: out of memory", c->path);
+    doc->nodes.start[node - 1].start_mark = ev->start_mark;
+    doc->nodes.start[node - 1].end_mark = ev->end_mark;
+    if ((rc = add_anchor(c, ev, anchor, node)) < 0 ||
+        (rc = attach(c, node)) < 0)
+        return rc;
+    if (ev->type != YAML_SCALAR_EVENT) {
+        c->stack[c->depth].node = node;
+        c->stack[c->depth].key = 0;
+        c->depth++;
+    }
+    return 0;
+}
+
+static int compose(vg_context *ctx, const char *path, const unsigned char *text,
+                   size_t len, yaml_document_t *doc, vgi_yaml_stats *st)
 {
     yaml_parser_t parser;
     yaml_event_t ev;
-    int depth = 0, documents = 0, rc = 0, done = 0;
-    size_t anchors = 0, aliases = 0;
+    composer *c;
+    int documents = 0, rc = 0, done = 0;
 
-    if (!yaml_parser_initialize(&parser))
+    c = vg_calloc(ctx, 1, sizeof(*c));
+    if (c == NULL)
         return vg_fail(ctx, VG_ENOMEM, "%s: out of memory", path);
+    c->ctx = ctx;
+    c->path = path;
+    c->doc = doc;
+    if (!yaml_parser_initialize(&parser)) {
+        vg_free(ctx, c);
+        return vg_fail(ctx, VG_ENOMEM, "%s: out of memory", path);
+    }
+    if (!yaml_document_initialize(doc, NULL, NULL, NULL, 1, 1)) {
+        yaml_parser_delete(&parser);
+        vg_free(ctx, c);
+        return vg_fail(ctx, VG_ENOMEM, "%s: out of memory", path);
+    }
     yaml_parser_set_input_string(&parser, text, len);
     while (!done && rc == 0) {
-        const unsigned char *anchor = NULL;
         if ((st->events & 1023) == 0 && vg_context_stop_requested(ctx)) {
             rc = vg_fail(ctx, VG_EINTR, "%s: loading the config interrupted",
                          path);
@@ -159,51 +309,18 @@ static int check_events(vg_context *ctx, const char *path,
             break;
         }
         st->events++;
-        switch (ev.type) {
-        case YAML_STREAM_END_EVENT:
-            done = 1;
-            break;
-        case YAML_DOCUMENT_START_EVENT:
-            if (++documents > 1)
-                rc = fail_at_mark(ctx, path, ev.start_mark,
-                                  "a second YAML document (a config file "
-                                  "holds one)");
-            break;
-        case YAML_SEQUENCE_START_EVENT:
-        case YAML_MAPPING_START_EVENT:
-            anchor = ev.type == YAML_SEQUENCE_START_EVENT
-                         ? ev.data.sequence_start.anchor
-                         : ev.data.mapping_start.anchor;
-            if (++depth > VGI_YAML_MAX_DEPTH)
-                rc = fail_at_mark(ctx, path, ev.start_mark,
-                                  "nesting deeper than %d levels",
-                                  VGI_YAML_MAX_DEPTH);
-            if (depth > st->max_depth)
-                st->max_depth = depth;
-            break;
-        case YAML_SEQUENCE_END_EVENT:
-        case YAML_MAPPING_END_EVENT:
-            depth--;
-            break;
-        case YAML_SCALAR_EVENT:
-            anchor = ev.data.scalar.anchor;
-            break;
-        case YAML_ALIAS_EVENT:
-            if (++aliases > VGI_YAML_MAX_ALIASES)
-                rc = fail_at_mark(ctx, path, ev.start_mark,
-                                  "more than %d aliases (*name)",
-                                  VGI_YAML_MAX_ALIASES);
-            break;
-        default:
-            break;
-        }
-        if (rc == 0 && anchor != NULL && ++anchors > VGI_YAML_MAX_ANCHORS)
-            rc = fail_at_mark(ctx, path, ev.start_mark,
-                              "more than %d anchors (&name)",
-                              VGI_YAML_MAX_ANCHORS);
+        done = ev.type == YAML_STREAM_END_EVENT;
+        rc = compose_event(c, &ev, &documents);
+        if (c->depth > st->max_depth)
+            st->max_depth = c->depth;
         yaml_event_delete(&ev);
     }
+    for (int i = 0; i < c->n_anchors; i++)
+        vg_free(ctx, c->anchors[i].name);
+    vg_free(ctx, c);
     yaml_parser_delete(&parser);
+    if (rc < 0)
+        yaml_document_delete(doc);
     return rc;
 }
 
@@ -297,7 +414,6 @@ static int check_duplicate_keys(vg_context *ctx, const char *path,
 int vgi_yaml_load_stats(vg_context *ctx, const char *path, yaml_document_t *doc,
                         vgi_yaml_stats *st)
 {
-    yaml_parser_t parser;
     yaml_document_t scratch;
     vgi_yaml_stats local;
     char *text = NULL;
@@ -313,26 +429,10 @@ int vgi_yaml_load_stats(vg_context *ctx, const char *path, yaml_document_t *doc,
     if (rc < 0)
         return rc;
     st->bytes = len;
-    rc = check_events(ctx, path, (const unsigned char *)text, len, st);
-    if (rc < 0)
-        goto out;
-    if (vg_context_stop_requested(ctx)) {
-        rc = vg_fail(ctx, VG_EINTR, "%s: loading the config interrupted", path);
-        goto out;
-    }
-    if (!yaml_parser_initialize(&parser)) {
-        rc = vg_fail(ctx, VG_ENOMEM, "%s: out of memory", path);
-        goto out;
-    }
-    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-    if (!yaml_parser_load(&parser, doc))
-        rc = fail_at_mark(ctx, path, parser.problem_mark, "%s",
-                          parser.problem ? parser.problem : "invalid YAML");
-    yaml_parser_delete(&parser);
+    rc = compose(ctx, path, (const unsigned char *)text, len, doc, st);
     if (rc == 0 &&
         ((rc = check_duplicate_keys(ctx, path, doc)) < 0 || doc == &scratch))
         yaml_document_delete(doc);
-out:
     vg_free(ctx, text);
     return rc;
 }
