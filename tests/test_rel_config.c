@@ -485,6 +485,29 @@ static void test_settings_duplicate_class_is_refused(void **state)
     assert_msg(f, ":2:26", "class 'person' is listed twice");
 }
 
+/* Every allocation of a load failing in turn: VG_ENOMEM with its message,
+ * or success, and nothing leaked (ASan/LSan builds check). */
+static void test_allocation_failures_are_reported_and_released(void **state)
+{
+    fixture *f = *state;
+    const char *t = "a: &x {b: 1, c: [1, 2]}\nd: *x\ne: {f: 1, g: 2, h: 3}\n";
+    int ok = 0;
+    write_file(f, t, strlen(t));
+    for (uint64_t nth = 1; nth < 64 && !ok; nth++) {
+        int rc;
+        vg_context_fail_alloc(f->ctx, nth, 0);
+        rc = load(f, NULL);
+        vg_context_fail_alloc(f->ctx, 0, 0);
+        if (rc == 0) {
+            ok = 1;
+        } else {
+            assert_int_equal(rc, VG_ENOMEM);
+            assert_non_null(strstr(vg_context_errmsg(f->ctx), "out of memory"));
+        }
+    }
+    assert_true(ok);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -516,6 +539,7 @@ int main(void)
         T(test_rule_over_the_limit_names_its_position),
         T(test_settings_numbers_use_the_strict_parser),
         T(test_settings_duplicate_class_is_refused),
+        T(test_allocation_failures_are_reported_and_released),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
