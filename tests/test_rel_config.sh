@@ -115,6 +115,10 @@ printf 'zones:\n  - {name: z, polygon: [[0, 0], [1, 0], [1, 1]]}\nrules:\n  - {n
 row rule_class_twice 1 "$E rule_classes.yaml:4:56: class 'car' is listed twice" \
   "$VIGIL" run -c rule_classes.yaml --out "$T/o" x.avi
 
+printf 'zones:\n  - {name: z, polygon: [[0, 0], [1, 0], [1, 1]]}\n  - {name: z, polygon: [[0, 0], [1, 0], [1, 1]]}\n' >zone_twice.yaml
+row zone_twice 1 "$E zone_twice.yaml:3:24: zone 'z' is defined twice (first at 2:24)" \
+  "$VIGIL" run -c zone_twice.yaml --out "$T/o" x.avi
+
 # --- number options of every command ---------------------------------------------
 row info_timeout_wraps 2 "vigil info: --timeout-ms: '4294967297' is out of range (1..3600000)" \
   "$VIGIL" info x.avi --timeout-ms 4294967297

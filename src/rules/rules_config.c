@@ -174,6 +174,16 @@ static int fail_at(vg_context *ctx, const vg_rules_config *cfg, int line,
     return vg_fail(ctx, VG_ECONFIG, "rules config: %s", what);
 }
 
+/* " (first at LINE:COL)" for an item read from a file, else "". */
+static const char *first_at(int line, int col, char *buf, size_t size)
+{
+    if (line > 0)
+        snprintf(buf, size, " (first at %d:%d)", line, col);
+    else if (size > 0)
+        buf[0] = '\0';
+    return buf;
+}
+
 static double polygon_area2(const vg_point *p, int n)
 {
     double a = 0;
@@ -186,6 +196,7 @@ static int check_zone(vg_context *ctx, const vg_rules_config *cfg, int zi,
                       int width, int height)
 {
     const vg_zone_def *z = &cfg->zones[zi];
+    char where[48];
     int ea, eb;
 
     if (!z->name[0])
@@ -193,7 +204,9 @@ static int check_zone(vg_context *ctx, const vg_rules_config *cfg, int zi,
     for (int j = 0; j < zi; j++)
         if (!strcmp(cfg->zones[j].name, z->name))
             return fail_at(ctx, cfg, z->line, z->column,
-                           "zone '%s' is defined twice", z->name);
+                           "zone '%s' is defined twice%s", z->name,
+                           first_at(cfg->zones[j].line, cfg->zones[j].column,
+                                    where, sizeof(where)));
     if (z->units != VG_UNITS_PIXELS && z->units != VG_UNITS_NORMALIZED)
         return fail_at(ctx, cfg, z->line, z->column, "zone '%s': unknown units",
                        z->name);
@@ -259,6 +272,7 @@ static int check_zone(vg_context *ctx, const vg_rules_config *cfg, int zi,
 static int check_rule(vg_context *ctx, const vg_rules_config *cfg, int ri)
 {
     const vg_rule_def *r = &cfg->rules[ri];
+    char where[48];
     int zi;
 
     if (!r->name[0])
@@ -266,7 +280,9 @@ static int check_rule(vg_context *ctx, const vg_rules_config *cfg, int ri)
     for (int j = 0; j < ri; j++)
         if (!strcmp(cfg->rules[j].name, r->name))
             return fail_at(ctx, cfg, r->line, r->column,
-                           "rule '%s' is defined twice", r->name);
+                           "rule '%s' is defined twice%s", r->name,
+                           first_at(cfg->rules[j].line, cfg->rules[j].column,
+                                    where, sizeof(where)));
     if (r->kind < VG_EVENT_INTRUSION || r->kind > VG_EVENT_OCCUPANCY)
         return fail_at(ctx, cfg, r->line, r->column,
                        "rule '%s': unknown kind %d", r->name, r->kind);
