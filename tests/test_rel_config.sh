@@ -91,6 +91,8 @@ row config_score_nan 1 "$E nan.yaml:2:20: 'score_threshold' expects a number in 
   "$VIGIL" probe -c nan.yaml
 printf 'detector:\n  classes: [person, car, person]\n' >classes.yaml
 row config_class_twice 1 "$E classes.yaml:2:26: class 'person' is listed twice" "$VIGIL" probe -c classes.yaml
+printf 'runtime:\n  providers: [cpu, cpu]\n' >providers.yaml
+row config_provider_twice 1 "$E providers.yaml:2:20: provider 'cpu' is listed twice" "$VIGIL" probe -c providers.yaml
 printf 'memory:\n  host: 12XB\n' >mem.yaml
 row config_size_garbage 1 "$E mem.yaml:2:9: 'host' expects a size such as 512MiB, 2GiB or a byte count, got '12XB'" \
   "$VIGIL" plan -c mem.yaml x.avi

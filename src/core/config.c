@@ -269,8 +269,8 @@ static int load_detector(loader *l, yaml_node_t *map)
                             "unknown class '%.64s'%s (expected a COCO class "
                             "name such as person, car)",
                             name ? name : "(not a scalar)", "");
-                else if (has_name(s->classes[0], sizeof(s->classes[0]),
-                                  s->n_classes, name))
+                else if (has_name((const char *)s->classes,
+                                  sizeof(s->classes[0]), s->n_classes, name))
                     rc = at(l, c, "class '%.64s' is listed twice%s", name, "");
                 else if (s->n_classes >= VG_MAX_CLASS_FILTER)
                     rc = at(l, c, "more than %s classes%s",
@@ -347,8 +347,9 @@ static int load_runtime(loader *l, yaml_node_t *map)
                     rc = at(l, c,
                             "unknown provider '%.64s'%s (expected cuda or cpu)",
                             name ? name : "(not a scalar)", "");
-                else if (has_name(s->providers[0], sizeof(s->providers[0]),
-                                  s->n_providers, name))
+                else if (has_name((const char *)s->providers,
+                                  sizeof(s->providers[0]), s->n_providers,
+                                  name))
                     rc = at(l, c, "provider '%.64s' is listed twice%s", name,
                             "");
                 else if (s->n_providers >= 4)
