@@ -124,13 +124,24 @@ static void test_sections_of_other_modules_are_left_to_them(void **state)
     assert_int_equal(s.threads, 1);
 }
 
-static void test_empty_file_changes_nothing(void **state)
+static void test_comment_only_file_changes_nothing(void **state)
 {
     fixture *f = *state;
     vg_settings s, builtin;
-    assert_int_equal(load(f, "", &s), 0);
+    assert_int_equal(load(f, "# nothing set here\n", &s), 0);
     vg_settings_builtin(&builtin);
     assert_memory_equal(&s, &builtin, sizeof(s));
+}
+
+static void test_empty_file_is_refused(void **state)
+{
+    fixture *f = *state;
+    vg_settings s;
+    char want[192];
+    assert_int_equal(load(f, "", &s), VG_ECONFIG);
+    snprintf(want, sizeof(want), "%s: is empty (0 bytes), not a config file",
+             f->path);
+    assert_string_equal(vg_context_errmsg(f->ctx), want);
 }
 
 static void test_unknown_key_names_line_and_column(void **state)
@@ -233,8 +244,10 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_sections_of_other_modules_are_left_to_them, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_empty_file_changes_nothing, setup,
+        cmocka_unit_test_setup_teardown(test_empty_file_is_refused, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_comment_only_file_changes_nothing,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_key_names_line_and_column,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_section_is_an_error, setup,

@@ -24,7 +24,10 @@
  *   video:    {enabled: bool, crf: N, preset: NAME}
  *   telemetry: {interval_s: S, leak_slope_bytes_per_s: B, window_s: S}
  *   zones, rules, rules_options: read by vg_rules_load (include/vigil/rules.h)
- * Errors name the file, line and column and what was expected.
+ * Errors name the file, line and column and what was expected. A config
+ * file is one YAML document of at most 1 MiB, nested at most 64 deep,
+ * without duplicate keys; numbers are read strictly (vigil/parse.h: no
+ * "12abc", "0x10", nan or inf; whole numbers without exponent).
  */
 #ifndef VIGIL_CONFIG_H
 #define VIGIL_CONFIG_H
@@ -88,9 +91,12 @@ void vg_settings_builtin(vg_settings *s);
  * still at their built-in value change. */
 void vg_settings_probe(vg_settings *s, const vg_sysinfo *si);
 
-/* Reads a YAML config file over s. Returns 0, VG_ENOENT, or VG_ECONFIG with
- * "FILE:LINE:COL: what is wrong, what was expected" in ctx; on failure s
- * may be partly updated (callers stop anyway). */
+/* Reads a YAML config file over s. Returns 0, VG_ENOENT, VG_EIO (cannot
+ * read), VG_ENOMEM, VG_EINTR (a stop was requested on ctx while loading), or
+ * VG_ECONFIG with one line in ctx: "FILE:LINE:COL: what is wrong, what was
+ * expected", or "FILE: is a directory / is empty / is N bytes, more than
+ * the limit ..."; on failure s may be partly updated (callers stop
+ * anyway). */
 int vg_settings_load(vg_context *ctx, const char *path, vg_settings *s);
 
 /* The session options of the settings (threads, graph optimisation, arena,

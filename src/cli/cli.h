@@ -31,9 +31,26 @@ int cmd_plan(int argc, char **argv);
 
 /* Prints "vigil: error: <msg>" on stderr and returns VG_EXIT_ERROR. */
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Prints a usage error plus a hint to --help; returns VG_EXIT_USAGE. */
+/* Prints "vigil CMD: <msg>" (one line) on stderr; returns VG_EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* Option values, each read by the strict parsers of vigil/parse.h. On a bad
+ * value they print one usage line, e.g. "vigil info: --timeout-ms: '12abc'
+ * is not a whole number (1..3600000)", and return -1 (*out untouched);
+ * else 0. */
+int cli_parse_int(const char *cmd, const char *opt, const char *v, int64_t min,
+                  int64_t max, int64_t *out);
+int cli_parse_number(const char *cmd, const char *opt, const char *v,
+                     double min, double max, double *out);
+/* A size such as 512MiB, 2GiB or a byte count, at most INT64_MAX bytes. */
+int cli_parse_size(const char *cmd, const char *opt, const char *v,
+                   uint64_t *out);
+/* 1 when argv[i] has a value after it, else prints "vigil CMD: OPT: needs a
+ * value" and returns 0. */
+int cli_need_value(const char *cmd, int argc, char **argv, int i);
+/* v for a message: at most ~64 characters, control characters as '?'. */
+const char *cli_shown(const char *v, char *buf, size_t size);
 
 /* Common detection options shared by detect and bench. */
 typedef struct cli_detect_args {

@@ -135,8 +135,15 @@ int cmd_bench(int argc, char **argv)
             json = 1;
             continue;
         }
-        if (!strcmp(argv[i], "--frames")) {
-            argv[i] = "--max-frames"; /* same meaning */
+        if (!strcmp(argv[i], "--frames")) { /* --max-frames by its name */
+            int64_t x;
+            if (!cli_need_value("bench", argc, argv, i) ||
+                cli_parse_int("bench", argv[i], argv[i + 1], 1,
+                              INT64_C(1) << 40, &x) < 0)
+                return VG_EXIT_USAGE;
+            a.max_frames = x;
+            i++;
+            continue;
         }
         r = cli_parse_common("bench", argc, argv, &i, &a);
         if (r < 0)

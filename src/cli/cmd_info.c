@@ -30,11 +30,13 @@ int cmd_info(int argc, char **argv)
             return VG_EXIT_OK;
         } else if (!strcmp(argv[i], "--json")) {
             json = 1;
-        } else if (!strcmp(argv[i], "--timeout-ms") && i + 1 < argc) {
-            timeout_ms = atoi(argv[++i]);
-            if (timeout_ms <= 0)
-                return cli_usage_error(
-                    "info", "--timeout-ms expects a positive integer");
+        } else if (!strcmp(argv[i], "--timeout-ms")) {
+            int64_t x;
+            if (!cli_need_value("info", argc, argv, i) ||
+                cli_parse_int("info", argv[i], argv[i + 1], 1, 3600000, &x) < 0)
+                return VG_EXIT_USAGE;
+            timeout_ms = (int)x;
+            i++;
         } else if (argv[i][0] == '-' && argv[i][1]) {
             return cli_usage_error("info", "unknown option '%s'", argv[i]);
         } else if (!input) {

@@ -52,13 +52,8 @@ static int plan_usage_error(const char *msg, const char *value)
 static int parse_budget(const char *opt, const char *value, int64_t *out)
 {
     uint64_t b;
-    if (vg_parse_bytes(value, &b) != 0 || b > (uint64_t)INT64_MAX) {
-        fprintf(stderr,
-                "vigil plan: %s expects a size such as 512MiB, 16GiB, 1.5G "
-                "or a byte count, got '%s'\n",
-                opt, value);
+    if (cli_parse_size("plan", opt, value, &b) < 0) /* <= INT64_MAX */
         return -1;
-    }
     *out = (int64_t)b;
     return 0;
 }
@@ -96,8 +91,8 @@ int cmd_plan(int argc, char **argv)
         }
         if (!strcmp(o, "--host-memory") || !strcmp(o, "--device-memory") ||
             !strcmp(o, "--calibration")) {
-            if (i + 1 >= argc)
-                return plan_usage_error("option needs a value:", o);
+            if (!cli_need_value("plan", argc, argv, i))
+                return VG_EXIT_USAGE;
             if (!strcmp(o, "--calibration"))
                 po.calibration = argv[++i];
             else if (parse_budget(o, argv[i + 1],

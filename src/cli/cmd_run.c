@@ -332,13 +332,9 @@ static int parse_budget(int argc, char **argv, int *i, uint64_t *host,
     int is_host = !strcmp(argv[*i], "--host-memory");
     if (!is_host && strcmp(argv[*i], "--device-memory"))
         return 0;
-    if (*i + 1 >= argc ||
-        vg_parse_bytes(argv[*i + 1], is_host ? host : dev) < 0) {
-        cli_usage_error("run", "%s expects a size such as 512MiB or 2GiB%s%s",
-                        argv[*i], *i + 1 < argc ? ", got " : "",
-                        *i + 1 < argc ? argv[*i + 1] : "");
+    if (!cli_need_value("run", argc, argv, *i) ||
+        cli_parse_size("run", argv[*i], argv[*i + 1], is_host ? host : dev) < 0)
         return -1;
-    }
     *(is_host ? host_set : dev_set) = 1;
     (*i)++;
     return 1;
@@ -402,11 +398,10 @@ int cmd_run(int argc, char **argv)
         if (rc == 1)
             continue;
         if (!strcmp(argv[i], "--metrics-port")) {
-            char *end = NULL;
-            long v = i + 1 < argc ? strtol(argv[i + 1], &end, 10) : -1;
-            if (i + 1 >= argc || !end || *end || v < 0 || v > 65535)
-                return cli_usage_error("run",
-                                       "--metrics-port expects 0..65535");
+            int64_t v;
+            if (!cli_need_value("run", argc, argv, i) ||
+                cli_parse_int("run", argv[i], argv[i + 1], 0, 65535, &v) < 0)
+                return VG_EXIT_USAGE;
             metrics_port = (int)v;
             i++;
             continue;

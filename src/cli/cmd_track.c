@@ -177,17 +177,7 @@ done:
 static int parse_num(const char *opt, const char *s, double lo, double hi,
                      double *out)
 {
-    char *end;
-    double x;
-    errno = 0;
-    x = strtod(s, &end);
-    if (errno || end == s || *end || !(x >= lo && x <= hi)) {
-        cli_usage_error("track", "%s expects a number in [%g, %g], got '%s'",
-                        opt, lo, hi, s);
-        return -1;
-    }
-    *out = x;
-    return 0;
+    return cli_parse_number("track", opt, s, lo, hi, out);
 }
 
 int cmd_track(int argc, char **argv)
@@ -221,7 +211,7 @@ int cmd_track(int argc, char **argv)
         if (a[0] != '-')
             return cli_usage_error("track", "unexpected argument '%s'", a);
         if (i + 1 >= argc)
-            return cli_usage_error("track", "option %s needs a value", a);
+            return cli_usage_error("track", "%s: needs a value", a);
         if (!strcmp(a, "--dets")) {
             dets_path = argv[++i];
         } else if (!strcmp(a, "--out") || !strcmp(a, "-o")) {
@@ -251,9 +241,10 @@ int cmd_track(int argc, char **argv)
                 return VG_EXIT_USAGE;
             o.match_thresh = (float)x;
         } else if (!strcmp(a, "--max-tracks")) {
-            if (parse_num(a, argv[++i], 1, 65536, &x) < 0)
+            int64_t n;
+            if (cli_parse_int("track", a, argv[++i], 1, 65536, &n) < 0)
                 return VG_EXIT_USAGE;
-            o.max_tracks = (int)x;
+            o.max_tracks = (int)n;
         } else {
             return cli_usage_error("track", "unknown option '%s'", a);
         }

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "vigil/parse.h"
 
 #ifndef VG_DATA_DIR
 #define VG_DATA_DIR "."
@@ -30,47 +31,117 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "\nTry 'vigil %s --help'.\n", cmd);
+    fputc('\n', stderr); /* one line: scripts read it (--help tells more) */
     return VG_EXIT_USAGE;
 }
 
-static int need_value(const char *cmd, int argc, char **argv, int i)
+const char *cli_shown(const char *v, char *buf, size_t size)
+{
+    size_t n = 0;
+    for (; *v && n + 4 < size; v++)
+        buf[n++] = (unsigned char)*v < 0x20 || *v == 0x7f ? '?' : *v;
+    if (*v) {
+        memcpy(buf + n, "...", 3);
+        n += 3;
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
+int cli_need_value(const char *cmd, int argc, char **argv, int i)
 {
     if (i + 1 >= argc) {
-        cli_usage_error(cmd, "option %s needs a value", argv[i]);
+        cli_usage_error(cmd, "%s: needs a value", argv[i]);
         return 0;
     }
     return 1;
 }
 
-static int parse_int(const char *cmd, const char *opt, const char *v, long lo,
-                     long hi, long *out)
+int cli_parse_int(const char *cmd, const char *opt, const char *v, int64_t min,
+                  int64_t max, int64_t *out)
 {
-    char *end;
-    long x;
-    errno = 0;
-    x = strtol(v, &end, 10);
-    if (errno || end == v || *end || x < lo || x > hi) {
-        cli_usage_error(cmd, "%s expects an integer in [%ld, %ld], got '%s'",
-                        opt, lo, hi, v);
-        return -1;
-    }
-    *out = x;
-    return 0;
+    char shown[80];
+    int rc = vg_parse_int64(v, min, max, out);
+    if (rc < 0)
+        cli_usage_error(cmd, "%s: '%s' is %s (%lld..%lld)", opt,
+                        cli_shown(v, shown, sizeof(shown)),
+                        rc == VG_ERANGE ? "out of range" : "not a whole number",
+                        (long long)min, (long long)max);
+    return rc < 0 ? -1 : 0;
 }
 
-static int parse_float01(const char *cmd, const char *opt, const char *v,
-                         float *out)
+int cli_parse_number(const char *cmd, const char *opt, const char *v,
+                     double min, double max, double *out)
 {
-    char *end;
-    double x;
-    errno = 0;
-    x = strtod(v, &end);
-    if (errno || end == v || *end || x < 0 || x > 1) {
-        cli_usage_error(cmd, "%s expects a number in [0, 1], got '%s'", opt, v);
-        return -1;
+    char shown[80];
+    int rc = vg_parse_double(v, min, max, out);
+    if (rc < 0)
+        cli_usage_error(cmd, "%s: '%s' is %s (%g..%g)", opt,
+                        cli_shown(v, shown, sizeof(shown)),
+                        rc == VG_ERANGE ? "out of range" : "not a number", min,
+                        max);
+    return rc < 0 ? -1 : 0;
+}
+
+int cli_parse_size(const char *cmd, const char *opt, const char *v,
+                   uint64_t *out)
+{
+    char shown[80];
+    int rc = vg_parse_size(v, 0, (uint64_t)INT64_MAX, out);
+    if (rc == VG_ERANGE)
+        cli_usage_error(cmd, "%s: '%s' is out of range (0 to 8 EiB)", opt,
+                        cli_shown(v, shown, sizeof(shown)));
+    else if (rc < 0)
+        cli_usage_error(cmd,
+                        "%s: '%s' is not a size such as 512MiB, 2GiB, 1.5G or "
+                        "a byte count",
+                        opt, cli_shown(v, shown, sizeof(shown)));
+    return rc < 0 ? -1 : 0;
+}
+
+/* --classes NAME,NAME,...: COCO names, none empty, none twice, at most
+ * VG_MAX_CLASS_FILTER. */
+static int parse_classes(const char *cmd, const char *v, vg_settings *s)
+{
+    char shown[80];
+    const char *p = v;
+    int n = 0;
+
+    for (;;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        char name[sizeof(s->classes[0])];
+        if (len == 0) {
+            cli_usage_error(cmd,
+                            "--classes: '%s' has an empty class name "
+                            "(expected COCO names such as person,car)",
+                            cli_shown(v, shown, sizeof(shown)));
+            return -1;
+        }
+        snprintf(name, sizeof(name), "%.*s", (int)len, p);
+        if (len >= sizeof(name) || vg_coco_class_id(name) < 0) {
+            cli_usage_error(cmd,
+                            "--classes: unknown class '%s' (expected COCO "
+                            "names such as person,car)",
+                            cli_shown(name, shown, sizeof(shown)));
+            return -1;
+        }
+        for (int j = 0; j < n; j++)
+            if (!strcmp(s->classes[j], name)) {
+                cli_usage_error(cmd, "--classes: '%s' is listed twice", name);
+                return -1;
+            }
+        if (n >= VG_MAX_CLASS_FILTER) {
+            cli_usage_error(cmd, "--classes: more than %d classes",
+                            VG_MAX_CLASS_FILTER);
+            return -1;
+        }
+        snprintf(s->classes[n++], sizeof(s->classes[0]), "%s", name);
+        if (!comma)
+            break;
+        p = comma + 1;
     }
-    *out = (float)x;
+    s->n_classes = n;
     return 0;
 }
 
@@ -79,72 +150,60 @@ int cli_parse_common(const char *cmd, int argc, char **argv, int *i,
 {
     const char *o = argv[*i];
     vg_settings *s = &a->settings;
-    long x;
+    int64_t x;
+    double d;
 
     if (!strcmp(o, "--model") || !strcmp(o, "-m")) {
-        if (!need_value(cmd, argc, argv, *i))
+        if (!cli_need_value(cmd, argc, argv, *i))
             return -1;
         snprintf(s->model, sizeof(s->model), "%s", argv[++*i]);
         s->origin.model = VG_ORIGIN_CLI;
     } else if (!strcmp(o, "--config") || !strcmp(o, "-c")) {
-        if (!need_value(cmd, argc, argv, *i))
+        if (!cli_need_value(cmd, argc, argv, *i))
             return -1;
         a->config = argv[++*i];
     } else if (!strcmp(o, "--out") || !strcmp(o, "-o")) {
-        if (!need_value(cmd, argc, argv, *i))
+        if (!cli_need_value(cmd, argc, argv, *i))
             return -1;
         a->out_dir = argv[++*i];
     } else if (!strcmp(o, "--classes")) {
-        char buf[2048], *tok, *save = NULL;
-        if (!need_value(cmd, argc, argv, *i))
+        if (!cli_need_value(cmd, argc, argv, *i) ||
+            parse_classes(cmd, argv[++*i], s) < 0)
             return -1;
-        snprintf(buf, sizeof(buf), "%s", argv[++*i]);
-        s->n_classes = 0;
-        for (tok = strtok_r(buf, ",", &save); tok;
-             tok = strtok_r(NULL, ",", &save)) {
-            if (vg_coco_class_id(tok) < 0) {
-                cli_usage_error(cmd,
-                                "--classes: unknown class '%s' (expected COCO "
-                                "names such as person,car)",
-                                tok);
-                return -1;
-            }
-            if (s->n_classes < VG_MAX_CLASS_FILTER)
-                snprintf(s->classes[s->n_classes++], sizeof(s->classes[0]),
-                         "%s", tok);
-        }
         s->origin.classes = VG_ORIGIN_CLI;
     } else if (!strcmp(o, "--threads")) {
-        if (!need_value(cmd, argc, argv, *i) ||
-            parse_int(cmd, o, argv[++*i], 1, 256, &x) < 0)
+        if (!cli_need_value(cmd, argc, argv, *i) ||
+            cli_parse_int(cmd, o, argv[++*i], 1, 256, &x) < 0)
             return -1;
         s->threads = (int)x;
         s->origin.threads = VG_ORIGIN_CLI;
     } else if (!strcmp(o, "--queue")) {
-        if (!need_value(cmd, argc, argv, *i) ||
-            parse_int(cmd, o, argv[++*i], 1, 64, &x) < 0)
+        if (!cli_need_value(cmd, argc, argv, *i) ||
+            cli_parse_int(cmd, o, argv[++*i], 1, 64, &x) < 0)
             return -1;
         s->queue_depth = (int)x;
         s->origin.queue_depth = VG_ORIGIN_CLI;
     } else if (!strcmp(o, "--timeout-ms")) {
-        if (!need_value(cmd, argc, argv, *i) ||
-            parse_int(cmd, o, argv[++*i], 1, 3600000, &x) < 0)
+        if (!cli_need_value(cmd, argc, argv, *i) ||
+            cli_parse_int(cmd, o, argv[++*i], 1, 3600000, &x) < 0)
             return -1;
         s->timeout_ms = (int)x;
         s->origin.timeout_ms = VG_ORIGIN_CLI;
     } else if (!strcmp(o, "--score")) {
-        if (!need_value(cmd, argc, argv, *i) ||
-            parse_float01(cmd, o, argv[++*i], &s->score_threshold) < 0)
+        if (!cli_need_value(cmd, argc, argv, *i) ||
+            cli_parse_number(cmd, o, argv[++*i], 0, 1, &d) < 0)
             return -1;
+        s->score_threshold = (float)d;
         s->origin.score_threshold = VG_ORIGIN_CLI;
     } else if (!strcmp(o, "--iou")) {
-        if (!need_value(cmd, argc, argv, *i) ||
-            parse_float01(cmd, o, argv[++*i], &s->nms_iou) < 0)
+        if (!cli_need_value(cmd, argc, argv, *i) ||
+            cli_parse_number(cmd, o, argv[++*i], 0, 1, &d) < 0)
             return -1;
+        s->nms_iou = (float)d;
         s->origin.nms_iou = VG_ORIGIN_CLI;
     } else if (!strcmp(o, "--head")) {
         int h;
-        if (!need_value(cmd, argc, argv, *i))
+        if (!cli_need_value(cmd, argc, argv, *i))
             return -1;
         h = vg_head_kind_parse(argv[++*i]);
         if (h < 0) {
@@ -156,8 +215,8 @@ int cli_parse_common(const char *cmd, int argc, char **argv, int *i,
         s->head = h;
         s->origin.head = VG_ORIGIN_CLI;
     } else if (!strcmp(o, "--max-frames")) {
-        if (!need_value(cmd, argc, argv, *i) ||
-            parse_int(cmd, o, argv[++*i], 1, 1L << 40, &x) < 0)
+        if (!cli_need_value(cmd, argc, argv, *i) ||
+            cli_parse_int(cmd, o, argv[++*i], 1, INT64_C(1) << 40, &x) < 0)
             return -1;
         a->max_frames = x;
     } else if (!strcmp(o, "--quiet") || !strcmp(o, "-q")) {

@@ -133,6 +133,9 @@ int vg_head_kind_parse(const char *s)
     return -1;
 }
 
+#define VG_STR2(x) #x
+#define VG_STR(x) VG_STR2(x)
+
 /* ---- YAML walking -------------------------------------------------------- */
 
 typedef struct loader {
@@ -171,6 +174,15 @@ static int get_float(loader *l, const yaml_node_t *n, const char *key,
     return rc;
 }
 
+/* 1 when name is one of the n names of a table of rows of row_size. */
+static int has_name(const char *rows, size_t row_size, int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (!strcmp(rows + (size_t)i * row_size, name))
+            return 1;
+    return 0;
+}
+
 static int get_bool(loader *l, const yaml_node_t *n, const char *key, int *out)
 {
     const char *v = vgi_yaml_scalar(n);
@@ -192,8 +204,11 @@ static int get_string(loader *l, const yaml_node_t *n, const char *key,
     const char *v = vgi_yaml_scalar(n);
     if (!v || !*v)
         return at(l, n, "'%s' expects a string%s", key, "");
-    if (strlen(v) >= size)
-        return at(l, n, "'%s' is too long%s", key, "");
+    if (strlen(v) >= size) {
+        char limit[48];
+        snprintf(limit, sizeof(limit), " (more than %zu characters)", size - 1);
+        return at(l, n, "'%s' is too long%s", key, limit);
+    }
     memcpy(out, v, strlen(v) + 1);
     return 0;
 }
@@ -254,8 +269,12 @@ static int load_detector(loader *l, yaml_node_t *map)
                             "unknown class '%.64s'%s (expected a COCO class "
                             "name such as person, car)",
                             name ? name : "(not a scalar)", "");
+                else if (has_name((const char *)s->classes,
+                                  sizeof(s->classes[0]), s->n_classes, name))
+                    rc = at(l, c, "class '%.64s' is listed twice%s", name, "");
                 else if (s->n_classes >= VG_MAX_CLASS_FILTER)
-                    rc = at(l, c, "too many classes%s%s", "", "");
+                    rc = at(l, c, "more than %s classes%s",
+                            VG_STR(VG_MAX_CLASS_FILTER), "");
                 else
                     snprintf(s->classes[s->n_classes++], sizeof(s->classes[0]),
                              "%s", name);
@@ -328,8 +347,13 @@ static int load_runtime(loader *l, yaml_node_t *map)
                     rc = at(l, c,
                             "unknown provider '%.64s'%s (expected cuda or cpu)",
                             name ? name : "(not a scalar)", "");
+                else if (has_name((const char *)s->providers,
+                                  sizeof(s->providers[0]), s->n_providers,
+                                  name))
+                    rc = at(l, c, "provider '%.64s' is listed twice%s", name,
+                            "");
                 else if (s->n_providers >= 4)
-                    rc = at(l, c, "too many providers%s%s", "", "");
+                    rc = at(l, c, "more than 4 providers%s%s", "", "");
                 else
                     snprintf(s->providers[s->n_providers++],
                              sizeof(s->providers[0]), "%s", name);

@@ -9,11 +9,38 @@
 
 #include "vigil/context.h"
 
-/* Loads the first document of path into doc. Returns 0 (the caller frees
- * doc with yaml_document_delete), VG_ENOENT or VG_EIO (cannot open),
- * VG_ENOMEM, or VG_ECONFIG with "FILE:LINE:COL: problem" in ctx; doc needs
- * no freeing on failure. */
+/* Limits of a config file: its size, how deep its lists and mappings nest,
+ * how many anchors (&a) and aliases (*a) it uses (libyaml's composer looks
+ * anchors up one by one). */
+#define VGI_YAML_MAX_BYTES (1024 * 1024)
+#define VGI_YAML_MAX_DEPTH 64
+#define VGI_YAML_MAX_ANCHORS 256
+#define VGI_YAML_MAX_ALIASES 4096
+
+/* Loads the one document of path into doc. Refuses, as VG_ECONFIG with one
+ * line in ctx: a directory, a file that is not a regular file, an empty
+ * file or one over VGI_YAML_MAX_BYTES ("PATH: ..."), and with
+ * "PATH:LINE:COL: ...": invalid YAML, nesting deeper than
+ * VGI_YAML_MAX_DEPTH, too many anchors or aliases, an alias to no anchor,
+ * a second document, a mapping with a duplicate key. Returns 0 (the caller frees doc with
+ * yaml_document_delete), VG_ENOENT or VG_EIO (cannot open or read),
+ * VG_ENOMEM, VG_ECONFIG, or VG_EINTR when a stop was requested on ctx
+ * (polled while parsing); doc needs no freeing on failure. Loading is
+ * linear in the size of the file. */
 int vgi_yaml_load(vg_context *ctx, const char *path, yaml_document_t *doc);
+
+/* What a load cost, for tests: bytes read, parser events composed (up to
+ * the first refusal), deepest nesting seen. */
+typedef struct vgi_yaml_stats {
+    size_t bytes;
+    size_t events;
+    int max_depth;
+} vgi_yaml_stats;
+
+/* vgi_yaml_load that also fills *st (NULL: not wanted), also on failure.
+ * doc NULL: the checks only (the document is built and dropped). */
+int vgi_yaml_load_stats(vg_context *ctx, const char *path, yaml_document_t *doc,
+                        vgi_yaml_stats *st);
 
 /* Records "PATH:LINE:COL: <message>" (n's position) as a VG_ECONFIG failure
  * in ctx and returns VG_ECONFIG. */

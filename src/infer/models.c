@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "vigil/parse.h"
 #include "vigil/residency.h"
 
 #define VG_CALIBRATION_KEY_VERSION "v2"
@@ -107,46 +108,10 @@ void vg_model_decl_set_providers(vg_model_decl *d, const char *const *names,
 
 int vg_parse_bytes(const char *s, uint64_t *out)
 {
-    static const struct {
-        const char *suffix;
-        double mult;
-    } units[] = {
-        {"", 1},
-        {"b", 1},
-        {"k", 1024.0},
-        {"kb", 1e3},
-        {"kib", 1024.0},
-        {"m", 1048576.0},
-        {"mb", 1e6},
-        {"mib", 1048576.0},
-        {"g", 1073741824.0},
-        {"gb", 1e9},
-        {"gib", 1073741824.0},
-        {"t", 1099511627776.0},
-        {"tb", 1e12},
-        {"tib", 1099511627776.0},
-    };
-    char *end;
-    double v;
-
-    if (s == NULL || out == NULL)
+    /* the one strict size parser (vigil/parse.h) */
+    if (out == NULL || vg_parse_size(s, 0, UINT64_MAX, out) < 0)
         return VG_EINVAL;
-    errno = 0;
-    v = strtod(s, &end);
-    if (errno || end == s || !isfinite(v) || v < 0)
-        return VG_EINVAL;
-    while (*end == ' ')
-        end++;
-    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-        if (strcasecmp(end, units[i].suffix) == 0) {
-            double b = v * units[i].mult;
-            if (b >= 1.8e19)
-                return VG_EINVAL;
-            *out = (uint64_t)llround(b);
-            return 0;
-        }
-    }
-    return VG_EINVAL;
+    return 0;
 }
 
 const char *vg_format_bytes(uint64_t bytes, char *buf, size_t cap)

@@ -12,6 +12,7 @@
 
 #include "core/yaml_doc.h"
 #include "vigil/job.h"
+#include "vigil/parse.h"
 
 typedef struct jloader {
     vg_context *ctx;
@@ -49,7 +50,7 @@ static int get_bytes(jloader *l, const yaml_node_t *n, const char *key,
                      uint64_t *out)
 {
     const char *v = vgi_yaml_scalar(n);
-    if (v != NULL && vg_parse_bytes(v, out) == 0)
+    if (v != NULL && vg_parse_size(v, 0, (uint64_t)INT64_MAX, out) == 0)
         return 0;
     return at(l, n,
               "'%s' expects a size such as 512MiB, 2GiB or a byte count, got "

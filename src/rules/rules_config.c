@@ -12,6 +12,7 @@
 #include "core/yaml_doc.h"
 #include "rules/rules_internal.h"
 #include "vigil/detect.h"
+#include "vigil/parse.h"
 
 #define DEFAULT_CAPACITY 1024
 #define DEFAULT_TTL_S 30.0
@@ -173,6 +174,16 @@ static int fail_at(vg_context *ctx, const vg_rules_config *cfg, int line,
     return vg_fail(ctx, VG_ECONFIG, "rules config: %s", what);
 }
 
+/* " (first at LINE:COL)" for an item read from a file, else "". */
+static const char *first_at(int line, int col, char *buf, size_t size)
+{
+    if (line > 0)
+        snprintf(buf, size, " (first at %d:%d)", line, col);
+    else if (size > 0)
+        buf[0] = '\0';
+    return buf;
+}
+
 static double polygon_area2(const vg_point *p, int n)
 {
     double a = 0;
@@ -185,6 +196,7 @@ static int check_zone(vg_context *ctx, const vg_rules_config *cfg, int zi,
                       int width, int height)
 {
     const vg_zone_def *z = &cfg->zones[zi];
+    char where[48];
     int ea, eb;
 
     if (!z->name[0])
@@ -192,7 +204,9 @@ static int check_zone(vg_context *ctx, const vg_rules_config *cfg, int zi,
     for (int j = 0; j < zi; j++)
         if (!strcmp(cfg->zones[j].name, z->name))
             return fail_at(ctx, cfg, z->line, z->column,
-                           "zone '%s' is defined twice", z->name);
+                           "zone '%s' is defined twice%s", z->name,
+                           first_at(cfg->zones[j].line, cfg->zones[j].column,
+                                    where, sizeof(where)));
     if (z->units != VG_UNITS_PIXELS && z->units != VG_UNITS_NORMALIZED)
         return fail_at(ctx, cfg, z->line, z->column, "zone '%s': unknown units",
                        z->name);
@@ -258,6 +272,7 @@ static int check_zone(vg_context *ctx, const vg_rules_config *cfg, int zi,
 static int check_rule(vg_context *ctx, const vg_rules_config *cfg, int ri)
 {
     const vg_rule_def *r = &cfg->rules[ri];
+    char where[48];
     int zi;
 
     if (!r->name[0])
@@ -265,7 +280,9 @@ static int check_rule(vg_context *ctx, const vg_rules_config *cfg, int ri)
     for (int j = 0; j < ri; j++)
         if (!strcmp(cfg->rules[j].name, r->name))
             return fail_at(ctx, cfg, r->line, r->column,
-                           "rule '%s' is defined twice", r->name);
+                           "rule '%s' is defined twice%s", r->name,
+                           first_at(cfg->rules[j].line, cfg->rules[j].column,
+                                    where, sizeof(where)));
     if (r->kind < VG_EVENT_INTRUSION || r->kind > VG_EVENT_OCCUPANCY)
         return fail_at(ctx, cfg, r->line, r->column,
                        "rule '%s': unknown kind %d", r->name, r->kind);
@@ -384,14 +401,9 @@ static int get_number(loader *l, const yaml_node_t *n, const char *key,
                       double lo, const char *expect, double *out)
 {
     const char *v = vgi_yaml_scalar(n);
-    char *end;
-    double x;
 
-    errno = 0;
-    x = v ? strtod(v, &end) : 0;
-    if (!v || errno || end == v || *end || !isfinite(x) || x < lo)
+    if (!v || vg_parse_double(v, lo, HUGE_VAL, out) < 0)
         return at(l, n, "'%s' expects %s, got '%.64s'", key, expect, shown(n));
-    *out = x;
     return 0;
 }
 
@@ -399,12 +411,9 @@ static int get_int(loader *l, const yaml_node_t *n, const char *key, long lo,
                    long hi, int *out)
 {
     const char *v = vgi_yaml_scalar(n);
-    char *end;
-    long x;
+    int64_t x;
 
-    errno = 0;
-    x = v ? strtol(v, &end, 10) : 0;
-    if (!v || errno || end == v || *end || x < lo || x > hi)
+    if (!v || vg_parse_int64(v, lo, hi, &x) < 0)
         return at(l, n, "'%s' expects an integer in [%ld, %ld], got '%.64s'",
                   key, lo, hi, shown(n));
     *out = (int)x;
@@ -504,6 +513,9 @@ static int load_zone(loader *l, yaml_node_t *map)
                   "a zone is expected as a mapping {name, polygon "
                   "or line, units}, got '%.64s'",
                   shown(map));
+    if (l->cfg->n_zones >= VG_RULES_MAX_ZONES)
+        return at(l, map, "more than %d zones (this is zone %d)",
+                  VG_RULES_MAX_ZONES, l->cfg->n_zones + 1);
     z.line = line_of(map);
     z.column = col_of(map);
     /* name first, for the messages about the rest */
@@ -590,6 +602,9 @@ static int load_classes(loader *l, yaml_node_t *v, vg_rule_def *r)
                       "unknown class '%.64s' (expected a COCO class "
                       "name such as person, car)",
                       shown(c));
+        for (int j = 0; j < r->n_classes; j++)
+            if (r->classes[j] == id)
+                return at(l, c, "class '%.64s' is listed twice", name);
         if (r->n_classes >= VG_RULE_MAX_CLASSES)
             return at(l, c, "more than %d classes", VG_RULE_MAX_CLASSES);
         r->classes[r->n_classes++] = id;
@@ -613,6 +628,9 @@ static int load_rule(loader *l, yaml_node_t *map)
                   "a rule is expected as a mapping {name, kind, "
                   "zone, ...}, got '%.64s'",
                   shown(map));
+    if (l->cfg->n_rules >= VG_RULES_MAX_RULES)
+        return at(l, map, "more than %d rules (this is rule %d)",
+                  VG_RULES_MAX_RULES, l->cfg->n_rules + 1);
     r.line = line_of(map);
     r.column = col_of(map);
     rc = get_entry_name(l, map, "rule", r.name, sizeof(r.name));
