@@ -216,7 +216,7 @@ static void count_warnings(void *user, int level, const char *line)
 {
     fixture *fx = user;
     (void)line;
-    if (level == VG_LOG_WARN)
+    if (level <= VG_LOG_WARN) /* warnings and errors */
         fx->warnings++;
 }
 
@@ -526,6 +526,27 @@ static void test_face_decode_drops_nonfinite_boxes_and_keypoints(void **state)
                     isfinite(faces[0].keypoints[k][1]));
 }
 
+/* A load error is one line even when ONNX Runtime's message and the path
+ * itself carry newlines. */
+static void test_load_error_is_one_line(void **state)
+{
+    fixture *fx = *state;
+    char path[600];
+    vg_session *s = NULL;
+    vg_detector *d = NULL;
+    const char *msg;
+    model_path(&fx->dir, "two\nlines.onnx", path, sizeof(path));
+    assert_int_equal(model_write_text(path, "not\na model\n"), 0);
+    assert_int_equal(vg_session_create(fx->ctx, path, NULL, &s), VG_EMODEL);
+    assert_null(s);
+    msg = vg_context_errmsg(fx->ctx);
+    assert_non_null(strstr(msg, "two lines.onnx"));
+    assert_null(strchr(msg, '\n'));
+    assert_int_equal(vg_detector_create(fx->ctx, path, NULL, &d), VG_EMODEL);
+    assert_null(strchr(vg_context_errmsg(fx->ctx), '\n'));
+    assert_int_equal(fx->warnings, 0); /* ONNX Runtime logged nothing */
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -542,6 +563,7 @@ int main(void)
         T(test_yolov8_nonfinite_detections_are_dropped_and_counted),
         T(test_nanodet_nonfinite_detections_are_dropped_and_counted),
         T(test_face_decode_drops_nonfinite_boxes_and_keypoints),
+        T(test_load_error_is_one_line),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
