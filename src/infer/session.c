@@ -271,6 +271,10 @@ static int make_options(vg_session *s, const vg_session_opts *o,
     OrtStatus *st;
     GraphOptimizationLevel level;
     int rc, on_cuda = 0;
+    /* ONNX Runtime's warnings are formatted only when someone reads them */
+    OrtLoggingLevel ort_level = vg_context_log_level(s->ctx) >= VG_LOG_DEBUG
+                                    ? ORT_LOGGING_LEVEL_WARNING
+                                    : ORT_LOGGING_LEVEL_ERROR;
 
     *out = NULL;
     if (ort_graph_level(o->graph_opt, &level) < 0)
@@ -306,7 +310,7 @@ static int make_options(vg_session *s, const vg_session_opts *o,
     if (st == NULL)
         st = api->SetUserLoggingFunction(so, session_log, s);
     if (st == NULL)
-        st = api->SetSessionLogSeverityLevel(so, ORT_LOGGING_LEVEL_WARNING);
+        st = api->SetSessionLogSeverityLevel(so, ort_level);
     if (st != NULL) {
         rc = status_fail(s, st, VG_EINVAL, "%s: session options rejected",
                          s->path);
