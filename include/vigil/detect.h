@@ -67,8 +67,11 @@ typedef struct vg_detector_opts {
 
 void vg_detector_opts_default(vg_detector_opts *o);
 
-/* Loads the model and picks its head. Fails with the session's codes, or
- * VG_EHEAD when the outputs match no head (message lists the shapes found).
+/* Loads the model and picks its head. Fails with the session's codes
+ * (VG_ENOTSUP for an output that is not float32, naming the file, the
+ * output and its type), VG_EMODEL (an output whose size disagrees with its
+ * shape), or VG_EHEAD when the outputs match no head (message lists the
+ * shapes found).
  * On failure *out is NULL and nothing is held. Caller destroys. */
 int vg_detector_create(vg_context *ctx, const char *model_path,
                        const vg_detector_opts *o, vg_detector **out);
@@ -89,6 +92,18 @@ void vg_detector_input_spec(const vg_detector *d, vg_tensor_spec *out);
 int vg_detector_head(const vg_detector *d);
 const char *vg_detector_head_name(const vg_detector *d);
 
+/* What the detector has counted since it was created. */
+typedef struct vg_detector_stats {
+    /* Candidates dropped because the model gave them an infinite or NaN
+     * score or box coordinate (never passed on; the first such run logs one
+     * warning). */
+    uint64_t nonfinite_dropped;
+} vg_detector_stats;
+
+/* Copies the counters into out. Returns 0 or VG_EINVAL (NULL argument). Read
+ * it from the thread that runs the detector, or after that thread is done. */
+int vg_detector_stats_get(const vg_detector *d, vg_detector_stats *out);
+
 /* Number of classes and the name of one ("person"); COCO names for 80-class
  * models, "classN" otherwise. */
 int vg_detector_class_count(const vg_detector *d);
@@ -104,7 +119,10 @@ int vg_coco_class_id(const char *name);
  * (boxes mapped back to source pixels through frame->lb, clipped to the
  * picture), best first within each class after NMS. *n receives the count.
  * Returns 0, VG_EINVAL (no tensor, or one smaller than the model input) or
- * VG_EINFER. No heap allocation in vigil's code: the candidate arrays are
+ * VG_EINFER (also when an output changed shape or holds fewer values than
+ * the head reads). Detections never carry an infinite or NaN score or box:
+ * such candidates are dropped and counted (vg_detector_stats_get).
+ * No heap allocation in vigil's code: the candidate arrays are
  * reserved at create. A class filter keeps, per anchor, the best of the kept
  * classes. */
 int vg_detector_run(vg_detector *d, const vg_frame *frame, vg_detection *dets,

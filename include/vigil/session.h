@@ -10,13 +10,16 @@
  *   vg_session_run(s, input, outs);
  *   vg_session_destroy(&s);
  *
- * Inputs are float32. Output buffers are owned by the session, reserved at
- * load for the model's fixed shapes, and valid until the next run.
+ * Inputs and outputs are float32 (a model with another output type is refused
+ * at load). Output buffers are owned by the session, reserved at load for the
+ * model's fixed shapes, and valid until the next run. ONNX Runtime prints
+ * nothing itself: what it logs reaches the context's log at debug level.
  * Thread-safety: one session is run by one thread at a time.
  */
 #ifndef VIGIL_SESSION_H
 #define VIGIL_SESSION_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "vigil/context.h"
@@ -54,9 +57,15 @@ typedef struct vg_tensor_info {
 
 void vg_session_opts_default(vg_session_opts *o);
 
+/* Name of an ONNX element type ("float32", "float16", "uint8", "int64",
+ * "bool", ...); never NULL. */
+const char *vg_tensor_type_name(int elem_type);
+
 /* Loads model_path. Fails with VG_ENOENT, VG_EMODEL (not an ONNX model or
  * rejected by ONNX Runtime; message names the file and ONNX Runtime's
- * reason), VG_ENOTSUP (more than one input, non-float input) or VG_ENOMEM.
+ * reason), VG_ENOTSUP (more than one input, non-float input, or an output
+ * that is not float32: "m.onnx: output 'output0' is float16; vigil reads
+ * float32 outputs only") or VG_ENOMEM. Every message is one line.
  * On failure *out is NULL and nothing is held. Caller destroys. */
 int vg_session_create(vg_context *ctx, const char *model_path,
                       const vg_session_opts *o, vg_session **out);
@@ -71,12 +80,20 @@ int vg_session_set_input_shape(vg_session *s, const int64_t *dims);
 
 /* Runs the model on input (float32, the input shape's element count).
  * outs[i] receives output i (float32, row-major, shape from
- * vg_session_output() with dynamic dimensions resolved by the run).
- * Returns 0 or VG_EINFER / VG_ENOMEM with the reason in vg_session_errmsg. */
+ * vg_session_output() with dynamic dimensions resolved by the run, holding
+ * vg_session_output_elements() values).
+ * Returns 0 or VG_EINFER (also when ONNX Runtime hands back an output that
+ * is not float32 or whose size disagrees with its shape) / VG_ENOMEM with
+ * the reason in vg_session_errmsg. */
 int vg_session_run(vg_session *s, const float *input, const float **outs);
 
 /* Shape of output i after the last run. */
 int vg_session_output_shape(const vg_session *s, int i, vg_tensor_info *out);
+
+/* Number of float32 values outs[i] of the last successful run points to
+ * (for a static output, its reserved buffer's, also before any run); 0 for
+ * a dynamic output before its first run, or a bad i. */
+size_t vg_session_output_elements(const vg_session *s, int i);
 
 /* ONNX Runtime's statistics of the session's CPU memory arena. */
 typedef struct vg_arena_stats {

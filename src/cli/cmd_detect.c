@@ -1,6 +1,7 @@
 /* vigil detect INPUT: objects in every frame, as MOTChallenge detections and
  * JSON lines, with a report and a preview picture. */
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -67,6 +68,10 @@ static int on_frame(void *user, const vg_frame *f, const vg_detection *dets,
 {
     detect_job *job = user;
     int64_t frame_no = f->index + 1; /* MOTChallenge frames count from 1 */
+    char time_s[32] = "null"; /* JSON has no inf/NaN; detections are finite */
+
+    if (isfinite(f->time_s))
+        snprintf(time_s, sizeof(time_s), "%.3f", f->time_s);
 
     for (int i = 0; i < n; i++) {
         const vg_detection *d = &dets[i];
@@ -75,13 +80,12 @@ static int on_frame(void *user, const vg_frame *f, const vg_detection *dets,
         fprintf(job->txt, "%lld,-1,%.2f,%.2f,%.2f,%.2f,%.4f,-1,-1,-1\n",
                 (long long)frame_no, d->box.x, d->box.y, d->box.w, d->box.h,
                 d->score);
-        fprintf(
-            job->jsonl,
-            "{\"frame\":%lld,\"time\":%.3f,\"class\":\"%s\",\"class_id\":%d,"
-            "\"score\":%.4f,\"box\":[%.2f,%.2f,%.2f,%.2f]}\n",
-            (long long)frame_no, f->time_s,
-            vg_detector_class_name(job->det, d->class_id), d->class_id,
-            d->score, d->box.x, d->box.y, d->box.w, d->box.h);
+        fprintf(job->jsonl,
+                "{\"frame\":%lld,\"time\":%s,\"class\":\"%s\",\"class_id\":%d,"
+                "\"score\":%.4f,\"box\":[%.2f,%.2f,%.2f,%.2f]}\n",
+                (long long)frame_no, time_s,
+                vg_detector_class_name(job->det, d->class_id), d->class_id,
+                d->score, d->box.x, d->box.y, d->box.w, d->box.h);
     }
     if (ferror(job->txt) || ferror(job->jsonl)) {
         job->write_error = errno ? errno : EIO;

@@ -2,7 +2,14 @@
  * vg_detector: session + head selection + decode, threshold, class filter,
  * mapping to source pixels and NMS. Candidate storage for every anchor of the
  * model is reserved at create, so decoding never allocates.
+ *
+ * What the heads read is fixed at create: every output float32 (the session
+ * refuses others) and of the element count its resolved shape gives; each
+ * run checks that ONNX Runtime handed back at least that many values.
+ * Candidates with a non-finite score or box (a model producing inf or NaN)
+ * are dropped before mapping and NMS, counted in the stats and logged once.
  */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -29,7 +36,10 @@ struct vg_detector {
     vg_tensor_spec spec;
     int n_outputs;
     vg_tensor_info outputs[VG_MAX_OUTPUTS]; /* resolved shapes */
+    size_t output_elems[VG_MAX_OUTPUTS];    /* values the head reads */
     size_t input_count;
+    vg_detector_stats stats;
+    int warned_nonfinite; /* the one warning about inf/NaN was logged */
     char errmsg[512];
 };
 
@@ -112,7 +122,21 @@ not_image:
                    d->path, in.name, in.ndim);
 }
 
-/* Output shapes; a warm-up run on zeros resolves dynamic dimensions. */
+/* Element count of a resolved shape, 0 when a dimension is unknown. */
+static size_t shape_elements(const vg_tensor_info *t)
+{
+    size_t n = 1;
+    for (int k = 0; k < t->ndim; k++) {
+        if (t->dims[k] < 0 ||
+            (t->dims[k] > 0 && n > SIZE_MAX / (size_t)t->dims[k]))
+            return 0;
+        n *= (size_t)t->dims[k];
+    }
+    return n;
+}
+
+/* Output shapes; a warm-up run on zeros resolves dynamic dimensions. Every
+ * output must be float32 and hold as many values as its shape says. */
 static int read_outputs(vg_detector *d)
 {
     const float *outs[VG_MAX_OUTPUTS];
@@ -121,21 +145,37 @@ static int read_outputs(vg_detector *d)
     d->n_outputs = vg_session_output_count(d->session);
     for (int i = 0; i < d->n_outputs; i++) {
         vg_session_output(d->session, i, &d->outputs[i]);
+        if (d->outputs[i].elem_type != 1) /* ONNX float; the session checks */
+            return vg_fail(d->ctx, VG_ENOTSUP,
+                           "%s: output '%s' is %s; vigil reads float32 "
+                           "outputs only",
+                           d->path, d->outputs[i].name,
+                           vg_tensor_type_name(d->outputs[i].elem_type));
         for (int k = 0; k < d->outputs[i].ndim; k++)
             if (d->outputs[i].dims[k] < 0)
                 dynamic = 1;
     }
-    if (!dynamic)
-        return 0;
-    zeros = vg_calloc(d->ctx, d->input_count, sizeof(float));
-    if (zeros == NULL)
-        return vg_fail(d->ctx, VG_ENOMEM, "%s: out of memory", d->path);
-    rc = vg_session_run(d->session, zeros, outs);
-    vg_free(d->ctx, zeros);
-    if (rc < 0)
-        return vg_fail(d->ctx, rc, "%s", vg_session_errmsg(d->session));
-    for (int i = 0; i < d->n_outputs; i++)
-        vg_session_output_shape(d->session, i, &d->outputs[i]);
+    if (dynamic) {
+        zeros = vg_calloc(d->ctx, d->input_count, sizeof(float));
+        if (zeros == NULL)
+            return vg_fail(d->ctx, VG_ENOMEM, "%s: out of memory", d->path);
+        rc = vg_session_run(d->session, zeros, outs);
+        vg_free(d->ctx, zeros);
+        if (rc < 0)
+            return vg_fail(d->ctx, rc, "%s", vg_session_errmsg(d->session));
+        for (int i = 0; i < d->n_outputs; i++)
+            vg_session_output_shape(d->session, i, &d->outputs[i]);
+    }
+    for (int i = 0; i < d->n_outputs; i++) {
+        size_t want = shape_elements(&d->outputs[i]);
+        size_t have = vg_session_output_elements(d->session, i);
+        if (want == 0 || have != want)
+            return vg_fail(d->ctx, VG_EMODEL,
+                           "%s: output '%s' holds %zu values, its shape "
+                           "says %zu",
+                           d->path, d->outputs[i].name, have, want);
+        d->output_elems[i] = want;
+    }
     return 0;
 }
 
@@ -311,6 +351,14 @@ const char *vg_detector_head_name(const vg_detector *d)
     return vg_head_kind_name(d->head);
 }
 
+int vg_detector_stats_get(const vg_detector *d, vg_detector_stats *out)
+{
+    if (d == NULL || out == NULL)
+        return VG_EINVAL;
+    *out = d->stats;
+    return 0;
+}
+
 int vg_detector_class_count(const vg_detector *d)
 {
     return d->classes;
@@ -328,6 +376,32 @@ const char *vg_detector_class_name(const vg_detector *d, int class_id)
 static float clampf(float v, float lo, float hi)
 {
     return v < lo ? lo : (v > hi ? hi : v);
+}
+
+/* Drops candidates whose score or box is not finite; returns the count kept
+ * and counts (and the first time, logs) the dropped ones. */
+static int drop_nonfinite(vg_detector *d, vg_detection *c, int n)
+{
+    int kept = 0;
+    for (int i = 0; i < n; i++) {
+        if (isfinite(c[i].score) && isfinite(c[i].box.x) &&
+            isfinite(c[i].box.y) && isfinite(c[i].box.w) &&
+            isfinite(c[i].box.h)) {
+            c[kept++] = c[i];
+        }
+    }
+    if (kept < n) {
+        d->stats.nonfinite_dropped += (uint64_t)(n - kept);
+        if (!d->warned_nonfinite) {
+            d->warned_nonfinite = 1;
+            vg_log(d->ctx, VG_LOG_WARN,
+                   "%s: the model gave %d detection(s) with an infinite or "
+                   "NaN score or box; they are dropped (counted in the "
+                   "detector's stats, not logged again)",
+                   d->path, n - kept);
+        }
+    }
+    return kept;
 }
 
 /* Maps candidates from tensor to source pixels, clips, drops empty boxes. */
@@ -387,6 +461,7 @@ int vg_detector_decode(vg_detector *d, const float **outs,
         count = vgi_nanodet_decode(&d->nanodet, outs, &f, d->cands, d->anchors);
     else
         count = vgi_yolo_decode(&d->yolo, outs[0], &f, d->cands, d->anchors);
+    count = drop_nonfinite(d, d->cands, count);
     count = map_to_source(d, lb, d->cands, count);
     kept = vg_nms(d->cands, count, d->opts.nms_iou, d->opts.class_agnostic_nms,
                   d->opts.max_detections, NULL);
@@ -422,6 +497,7 @@ int vg_detector_run(vg_detector *d, const vg_frame *frame, vg_detection *dets,
     }
     for (int i = 0; i < d->n_outputs; i++) {
         vg_tensor_info t;
+        size_t have = vg_session_output_elements(d->session, i);
         vg_session_output_shape(d->session, i, &t);
         if (t.ndim != d->outputs[i].ndim ||
             memcmp(t.dims, d->outputs[i].dims,
@@ -429,6 +505,14 @@ int vg_detector_run(vg_detector *d, const vg_frame *frame, vg_detection *dets,
             snprintf(d->errmsg, sizeof(d->errmsg),
                      "%s: output %s changed shape between runs", d->path,
                      t.name);
+            return VG_EINFER;
+        }
+        if (have < d->output_elems[i]) {
+            snprintf(d->errmsg, sizeof(d->errmsg),
+                     "%s: output '%s' holds %zu values, the %s head reads "
+                     "%zu",
+                     d->path, t.name, have, vg_head_kind_name(d->head),
+                     d->output_elems[i]);
             return VG_EINFER;
         }
     }

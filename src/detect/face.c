@@ -177,6 +177,14 @@ static const float *anchor_box(const float *boxes16, const float *boxes32,
     return boxes32 + (size_t)(a - VG_FACE_ANCHORS_S16) * BOX_VALUES;
 }
 
+static int all_finite(const float *v, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (!isfinite(v[i]))
+            return 0;
+    return 1;
+}
+
 static float sigmoid(float x)
 {
     return 1.0f / (1.0f + expf(-x));
@@ -230,6 +238,8 @@ int vg_face_decode(const float *scores16, const float *scores32,
         if (!(score >= o->score_threshold))
             continue; /* also drops NaN */
         b = anchor_box(boxes16, boxes32, a);
+        if (!all_finite(b, BOX_VALUES))
+            continue; /* an inf/NaN box or keypoint is never passed on */
         anchor_centre(a, size, &ax, &ay);
         cx = ax + b[0];
         cy = ay + b[1];
@@ -310,6 +320,38 @@ static int check_input(vg_context *ctx, vg_session *s, const char *what)
 static int batch_ok(int64_t d)
 {
     return d == 1 || d == -1;
+}
+
+/* Refuses a session with an output that is not float32 (the session already
+ * does; this keeps the face stages' contract in their own code). */
+static int check_float_outputs(vg_context *ctx, const vg_session *s,
+                               const char *what)
+{
+    int n = vg_session_output_count(s);
+    for (int i = 0; i < n; i++) {
+        vg_tensor_info t;
+        if (vg_session_output(s, i, &t) == 0 && t.elem_type != 1)
+            return vg_fail(ctx, VG_ENOTSUP,
+                           "%s: output '%s' is %s; vigil reads float32 "
+                           "outputs only",
+                           what, t.name, vg_tensor_type_name(t.elem_type));
+    }
+    return 0;
+}
+
+/* Checks after a run that output i holds at least want values; 0, or
+ * VG_EINFER with the message in errmsg. */
+static int output_holds(const vg_session *s, int i, size_t want,
+                        const char *what, char *errmsg, size_t cap)
+{
+    size_t have = vg_session_output_elements(s, i);
+    vg_tensor_info t;
+    if (have >= want)
+        return 0;
+    vg_session_output(s, i, &t);
+    snprintf(errmsg, cap, "%s: output '%s' holds %zu values, %zu expected",
+             what, t.name, have, want);
+    return VG_EINFER;
 }
 
 static void list_outputs(const vg_session *s, char *buf, size_t cap)
@@ -415,6 +457,9 @@ int vg_face_detector_create(vg_context *ctx, vg_session *s,
     if (rc < 0)
         goto fail;
     fd->size = rc;
+    rc = check_float_outputs(ctx, s, "face detector");
+    if (rc < 0)
+        goto fail;
     rc = find_outputs(fd);
     if (rc < 0)
         goto fail;
@@ -463,6 +508,17 @@ int vg_face_detect(vg_face_detector *fd, const uint8_t *rgb, int w, int h,
         snprintf(fd->errmsg, sizeof(fd->errmsg), "face detector: %s",
                  vg_session_errmsg(fd->session));
         return rc;
+    }
+    for (int k = 0; k < N_OUT; k++) {
+        size_t want = (k == OUT_SCORES16 || k == OUT_BOXES16)
+                          ? VG_FACE_ANCHORS_S16
+                          : VG_FACE_ANCHORS_S32;
+        if (k == OUT_BOXES16 || k == OUT_BOXES32)
+            want *= BOX_VALUES;
+        rc = output_holds(fd->session, fd->out_idx[k], want, "face detector",
+                          fd->errmsg, sizeof(fd->errmsg));
+        if (rc < 0)
+            return rc;
     }
     return vg_face_decode(
         outs[fd->out_idx[OUT_SCORES16]], outs[fd->out_idx[OUT_SCORES32]],
@@ -540,6 +596,10 @@ static int compute_reference(vg_face_embedder *fe)
     if (rc < 0)
         return vg_fail(fe->ctx, rc, "face embedder: %s",
                        vg_session_errmsg(fe->session));
+    rc = output_holds(fe->session, 0, (size_t)fe->dim, "face embedder",
+                      fe->errmsg, sizeof(fe->errmsg));
+    if (rc < 0)
+        return vg_fail(fe->ctx, rc, "%s", fe->errmsg);
     for (int i = 0; i < fe->dim; i++) {
         if (!isfinite(outs[0][i]))
             return vg_fail(fe->ctx, VG_EINFER,
@@ -571,6 +631,9 @@ int vg_face_embedder_create(vg_context *ctx, vg_session *s,
     if (rc < 0)
         goto fail;
     fe->size = rc;
+    rc = check_float_outputs(ctx, s, "face embedder");
+    if (rc < 0)
+        goto fail;
     rc = check_embedding_output(fe);
     if (rc < 0)
         goto fail;
@@ -642,6 +705,10 @@ int vg_face_embed(vg_face_embedder *fe, const uint8_t *rgb, int w, int h,
                  vg_session_errmsg(fe->session));
         return rc;
     }
+    rc = output_holds(fe->session, 0, (size_t)fe->dim, "face embedder",
+                      fe->errmsg, sizeof(fe->errmsg));
+    if (rc < 0)
+        return rc;
     for (int i = 0; i < fe->dim; i++) {
         double d = (double)outs[0][i] - (double)fe->reference[i];
         sum += d * d;

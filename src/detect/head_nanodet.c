@@ -139,12 +139,13 @@ int vgi_nanodet_decode(const vgi_nanodet *nd, const float **outs,
             float best = -1.0f, cx, cy, left, top, right, bottom;
             int best_c = -1;
             for (int c = 0; c < nd->classes; c++)
-                if (scores[c] > best && vgi_class_kept(f, c)) {
+                if ((scores[c] > best || isnan(scores[c])) &&
+                    vgi_class_kept(f, c)) {
                     best = scores[c];
                     best_c = c;
                 }
             if (best_c < 0 || best < f->threshold)
-                continue;
+                continue; /* a NaN best goes on, to be dropped and counted */
             cx = ((float)(i % lv->grid_w) + offset) * s;
             cy = ((float)(i / lv->grid_w) + offset) * s;
             left = cx - side_distance(bins, n_bins) * s;

@@ -1,4 +1,7 @@
-/* YOLO heads: v5-style [1,N,5+C] with objectness, v8/11-style [1,4+C,N]. */
+/* YOLO heads: v5-style [1,N,5+C] with objectness, v8/11-style [1,4+C,N].
+ * A NaN class score wins its anchor (and stays), so that the detector drops
+ * and counts the anchor instead of passing over the NaN silently. */
+#include <math.h>
 #include <string.h>
 
 #include "detect/detect_internal.h"
@@ -69,9 +72,10 @@ static int decode_v5(const vgi_yolo *y, const float *out, const vgi_filter *f,
         float obj = row[4], best = -1.0f;
         int best_c = -1;
         if (obj < f->threshold)
-            continue; /* obj * cls <= obj for scores in [0,1] */
+            continue; /* obj * cls <= obj for scores in [0,1]; NaN goes on */
         for (int c = 0; c < y->classes; c++)
-            if (row[5 + c] > best && vgi_class_kept(f, c)) {
+            if ((row[5 + c] > best || isnan(row[5 + c])) &&
+                vgi_class_kept(f, c)) {
                 best = row[5 + c];
                 best_c = c;
             }
@@ -100,7 +104,7 @@ static int decode_v8(const vgi_yolo *y, const float *out, const vgi_filter *f,
         if (!vgi_class_kept(f, c))
             continue;
         for (int i = 0; i < count; i++)
-            if (row[i] > cands[i].score) {
+            if (row[i] > cands[i].score || isnan(row[i])) {
                 cands[i].score = row[i];
                 cands[i].class_id = c;
             }

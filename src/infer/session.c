@@ -4,9 +4,20 @@
  * references), its memory info, and the output buffers of the outputs whose
  * shapes are fully known at load; those are bound to pre-created OrtValues
  * that every run writes into, so steady-state runs take no memory in vigil.
+ *
+ * Every output must be float32: a model with any other output type is refused
+ * at load, and each run checks again the type and element count ONNX Runtime
+ * hands back, so no caller ever reads another type's bytes as floats.
+ *
+ * ONNX Runtime never prints: the environment's logger goes to vg_log with no
+ * context (that is, nowhere at the default level; the environment outlives
+ * any one context), and each session's own logger, which carries what loading
+ * and running the model say, to the session's context at debug level. Its
+ * failure messages reach the user through the OrtStatus, folded to one line.
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +33,7 @@ typedef struct session_output {
     char *name;          /* full name for Run */
     float *buf;          /* vigil-owned buffer when the shape is static */
     size_t count;        /* element count of buf */
+    size_t last_count;   /* element count of the output after the last run */
     OrtValue *value;     /* bound value (static) or ORT's last result */
 } session_output;
 
@@ -54,8 +66,106 @@ void vg_session_opts_default(vg_session_opts *o)
     o->spin = 1;
 }
 
-/* Copies ORT's message into s->errmsg after a prefix, releases the status and
- * returns code. */
+const char *vg_tensor_type_name(int elem_type)
+{
+    switch (elem_type) {
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT:
+        return "float32";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8:
+        return "uint8";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8:
+        return "int8";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT16:
+        return "uint16";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT16:
+        return "int16";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32:
+        return "int32";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64:
+        return "int64";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_STRING:
+        return "string";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_BOOL:
+        return "bool";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16:
+        return "float16";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE:
+        return "float64";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT32:
+        return "uint32";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT64:
+        return "uint64";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_COMPLEX64:
+        return "complex64";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_COMPLEX128:
+        return "complex128";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_BFLOAT16:
+        return "bfloat16";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED:
+        return "undefined";
+    default:
+        return "an unsupported type";
+    }
+}
+
+/* Folds a message onto one line in place: control characters (ONNX Runtime's
+ * messages carry newlines and tabs) become single spaces, trailing ones go. */
+static void one_line(char *msg)
+{
+    char *w = msg;
+    int space = 0;
+    for (const char *r = msg; *r != '\0'; r++) {
+        unsigned char c = (unsigned char)*r;
+        if (c < 0x20 || c == 0x7f) {
+            space = w != msg;
+            continue;
+        }
+        if (space && c != ' ')
+            *w++ = ' ';
+        space = 0;
+        *w++ = (char)c;
+    }
+    while (w > msg && w[-1] == ' ')
+        w--;
+    *w = '\0';
+}
+
+/* The environment's logger: ONNX Runtime shares one environment between all
+ * sessions of the process, so it cannot name a context; its lines go to
+ * vg_log without one, which keeps debug lines quiet. */
+static void ORT_API_CALL env_log(void *param, OrtLoggingLevel severity,
+                                 const char *category, const char *logid,
+                                 const char *code_location, const char *message)
+{
+    (void)param;
+    (void)severity;
+    (void)category;
+    (void)logid;
+    (void)code_location;
+    vg_log(NULL, VG_LOG_DEBUG, "onnxruntime: %s", message);
+}
+
+/* A session's own logger: to the session's context at debug level. */
+static void ORT_API_CALL session_log(void *param, OrtLoggingLevel severity,
+                                     const char *category, const char *logid,
+                                     const char *code_location,
+                                     const char *message)
+{
+    const vg_session *s = param;
+    char line[768];
+    (void)severity;
+    (void)category;
+    (void)logid;
+    (void)code_location;
+    if (vg_context_log_level(s->ctx) < VG_LOG_DEBUG)
+        return;
+    snprintf(line, sizeof(line), "%s", message != NULL ? message : "");
+    one_line(line);
+    vg_log(s->ctx, VG_LOG_DEBUG, "%s: onnxruntime: %s", s->path, line);
+}
+
+/* Copies ORT's message into s->errmsg after a prefix, folded onto one line,
+ * releases the status and returns code. */
 static int status_fail(vg_session *s, OrtStatus *st, int code, const char *fmt,
                        ...) __attribute__((format(printf, 4, 5)));
 static int status_fail(vg_session *s, OrtStatus *st, int code, const char *fmt,
@@ -74,6 +184,7 @@ static int status_fail(vg_session *s, OrtStatus *st, int code, const char *fmt,
                      s->api->GetErrorMessage(st));
         s->api->ReleaseStatus(st);
     }
+    one_line(s->errmsg);
     return code;
 }
 
@@ -160,6 +271,10 @@ static int make_options(vg_session *s, const vg_session_opts *o,
     OrtStatus *st;
     GraphOptimizationLevel level;
     int rc, on_cuda = 0;
+    /* ONNX Runtime's warnings are formatted only when someone reads them */
+    OrtLoggingLevel ort_level = vg_context_log_level(s->ctx) >= VG_LOG_DEBUG
+                                    ? ORT_LOGGING_LEVEL_WARNING
+                                    : ORT_LOGGING_LEVEL_ERROR;
 
     *out = NULL;
     if (ort_graph_level(o->graph_opt, &level) < 0)
@@ -192,6 +307,10 @@ static int make_options(vg_session *s, const vg_session_opts *o,
     if (st == NULL && !o->spin)
         st = api->AddSessionConfigEntry(so, "session.intra_op.allow_spinning",
                                         "0");
+    if (st == NULL)
+        st = api->SetUserLoggingFunction(so, session_log, s);
+    if (st == NULL)
+        st = api->SetSessionLogSeverityLevel(so, ort_level);
     if (st != NULL) {
         rc = status_fail(s, st, VG_EINVAL, "%s: session options rejected",
                          s->path);
@@ -319,8 +438,8 @@ static int bind_static_outputs(vg_session *s)
         OrtStatus *st;
         so->last = so->info;
         so->count = static_count(&so->info);
-        if (so->count == 0 ||
-            so->info.elem_type != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT)
+        so->last_count = so->count;
+        if (so->count == 0)
             continue;
         so->buf = vg_calloc(s->ctx, so->count, sizeof(float));
         if (so->buf == NULL)
@@ -353,7 +472,8 @@ static int load(vg_session *s, const vg_session_opts *o)
     if (!S_ISREG(sb.st_mode))
         return status_fail(s, NULL, VG_EMODEL, "%s: not a regular file",
                            s->path);
-    st = api->CreateEnv(ORT_LOGGING_LEVEL_ERROR, "vigil", &s->env);
+    st = api->CreateEnvWithCustomLogger(env_log, NULL, ORT_LOGGING_LEVEL_ERROR,
+                                        "vigil", &s->env);
     if (st != NULL)
         return status_fail(s, st, VG_EINFER, "%s: ONNX Runtime environment",
                            s->path);
@@ -408,6 +528,12 @@ static int load(vg_session *s, const vg_session_opts *o)
         if (rc < 0)
             return rc;
         s->output_names[i] = s->outputs[i].name;
+        if (s->outputs[i].info.elem_type != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT)
+            return status_fail(
+                s, NULL, VG_ENOTSUP,
+                "%s: output '%s' is %s; vigil reads float32 outputs only",
+                s->path, s->outputs[i].info.name,
+                vg_tensor_type_name(s->outputs[i].info.elem_type));
     }
     return bind_static_outputs(s);
 }
@@ -484,6 +610,13 @@ int vg_session_output_shape(const vg_session *s, int i, vg_tensor_info *out)
     return 0;
 }
 
+size_t vg_session_output_elements(const vg_session *s, int i)
+{
+    if (s == NULL || i < 0 || i >= s->n_outputs)
+        return 0;
+    return s->outputs[i].last_count;
+}
+
 int vg_session_set_input_shape(vg_session *s, const int64_t *dims)
 {
     vg_tensor_info t;
@@ -506,26 +639,60 @@ int vg_session_set_input_shape(vg_session *s, const int64_t *dims)
     return 0;
 }
 
-/* Records the shape of output i from its value after a run. */
+/* Records the shape and element count of output i from the value ONNX
+ * Runtime returned, checking that it holds float32 elements, as many as its
+ * shape says. */
 static int read_result_shape(vg_session *s, int i)
 {
     const OrtApi *api = s->api;
     session_output *so = &s->outputs[i];
     OrtTensorTypeAndShapeInfo *tsi = NULL;
-    size_t nd = 0;
-    OrtStatus *st = api->GetTensorTypeAndShape(so->value, &tsi);
+    ONNXTensorElementDataType et = ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
+    size_t nd = 0, count = 0, product = 1;
+    int64_t dims[VG_MAX_DIMS];
+    OrtStatus *st;
+
+    so->last_count = 0;
+    if (so->value == NULL)
+        return status_fail(s, NULL, VG_EINFER, "%s: output '%s' is missing",
+                           s->path, so->info.name);
+    st = api->GetTensorTypeAndShape(so->value, &tsi);
+    if (st == NULL)
+        st = api->GetTensorElementType(tsi, &et);
     if (st == NULL)
         st = api->GetDimensionsCount(tsi, &nd);
     if (st == NULL && nd <= VG_MAX_DIMS)
-        st = api->GetDimensions(tsi, so->last.dims, nd);
+        st = api->GetDimensions(tsi, dims, nd);
+    if (st == NULL)
+        st = api->GetTensorShapeElementCount(tsi, &count);
     api->ReleaseTensorTypeAndShapeInfo(tsi);
     if (st != NULL)
-        return status_fail(s, st, VG_EINFER, "%s: shape of output %s", s->path,
-                           so->info.name);
+        return status_fail(s, st, VG_EINFER, "%s: shape of output '%s'",
+                           s->path, so->info.name);
+    if (et != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT)
+        return status_fail(s, NULL, VG_EINFER,
+                           "%s: output '%s' came back as %s; vigil reads "
+                           "float32 outputs only",
+                           s->path, so->info.name, vg_tensor_type_name(et));
     if (nd > VG_MAX_DIMS)
-        return status_fail(s, NULL, VG_EINFER, "%s: output %s has rank %zu",
+        return status_fail(s, NULL, VG_EINFER, "%s: output '%s' has rank %zu",
                            s->path, so->info.name, nd);
+    for (size_t k = 0; k < nd; k++) {
+        if (dims[k] < 0 ||
+            (dims[k] > 0 && product > SIZE_MAX / (size_t)dims[k])) {
+            product = 0;
+            break;
+        }
+        product *= (size_t)dims[k];
+    }
+    if (product != count)
+        return status_fail(s, NULL, VG_EINFER,
+                           "%s: output '%s' holds %zu values, its shape "
+                           "says %zu",
+                           s->path, so->info.name, count, product);
+    memcpy(so->last.dims, dims, nd * sizeof(dims[0]));
     so->last.ndim = (int)nd;
+    so->last_count = count;
     return 0;
 }
 

@@ -11,6 +11,9 @@ Usage (run with a Python that has onnx and numpy, e.g. $VIGIL_PYTHON):
       every output is the constant read from DATA.bin (raw float32, row-major,
       the shape's element count) plus 0 * ReduceSum(input), so that ONNX
       Runtime keeps the input; outputs appear in the order given.
+      A dimension written ~D is declared dynamic; D/A is declared D while the
+      model really produces A (a model that lies about its output shape).
+      NAME@TYPE (TYPE: float16, float64, uint8, int8, int32, int64, bool) casts the output to that element type.
 """
 import argparse
 import sys
@@ -20,6 +23,16 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 OPSET = 13
+
+CAST_TYPES = {
+    "float16": TensorProto.FLOAT16,
+    "float64": TensorProto.DOUBLE,
+    "uint8": TensorProto.UINT8,
+    "int8": TensorProto.INT8,
+    "int32": TensorProto.INT32,
+    "int64": TensorProto.INT64,
+    "bool": TensorProto.BOOL,
+}
 
 
 def save(graph, path):
@@ -73,16 +86,28 @@ def const(path, in_dims, outputs):
     outs = []
     for spec in outputs:
         name, rest = spec.split("=", 1)
+        name, _, type_s = name.partition("@")
         shape_s, data_path = rest.split(":", 1)
-        shape = [int(d.lstrip("~")) for d in shape_s.split(",")]
-        decl = [-1 if d.startswith("~") else int(d) for d in shape_s.split(",")]
+        dims = shape_s.split(",")
+        shape = [int(d.lstrip("~").split("/")[-1]) for d in dims]
+        decl = [-1 if d.startswith("~") else int(d.split("/")[0]) for d in dims]
         data = np.fromfile(data_path, dtype=np.float32)
         if data.size != int(np.prod(shape)):
             sys.exit("%s: %d values for shape %s" % (data_path, data.size, shape))
         inits.append(numpy_helper.from_array(data.reshape(shape), name + "_c"))
-        nodes.append(helper.make_node("Add", [name + "_c", "nil"], [name]))
+        elem = TensorProto.FLOAT
+        if type_s:
+            if type_s not in CAST_TYPES:
+                sys.exit("%s: unknown type %s" % (spec, type_s))
+            elem = CAST_TYPES[type_s]
+            nodes.append(helper.make_node("Add", [name + "_c", "nil"],
+                                          [name + "_f"]))
+            nodes.append(helper.make_node("Cast", [name + "_f"], [name],
+                                          to=elem))
+        else:
+            nodes.append(helper.make_node("Add", [name + "_c", "nil"], [name]))
         outs.append(helper.make_tensor_value_info(
-            name, TensorProto.FLOAT, declared(decl, name + "_d")))
+            name, elem, declared(decl, name + "_d")))
     save(helper.make_graph(nodes, "const", [x], outs, inits), path)
 
 
