@@ -57,24 +57,24 @@ typedef struct vg_motion_polygon {
 } vg_motion_polygon;
 
 typedef struct vg_motion_opts {
-    int width, height;      /* source picture in pixels (required) */
-    int frame_height;       /* grey frame rows, 16..1080 (120); never more
-                               than the source's */
-    int pixel_threshold;    /* 1..255 (25) */
-    double min_area;        /* changed fraction for motion, 0..1 (0.002) */
-    double alpha;           /* background update where still, 0..1 (0.02) */
-    double motion_alpha;    /* where changed, 0..1 (0.002) */
+    int width, height;         /* source picture in pixels (required) */
+    int frame_height;          /* grey frame rows, 16..1080 (120); never more
+                                  than the source's */
+    int pixel_threshold;       /* 1..255 (25) */
+    double min_area;           /* changed fraction for motion, 0..1 (0.002) */
+    double alpha;              /* background update where still, 0..1 (0.02) */
+    double motion_alpha;       /* where changed, 0..1 (0.002) */
     double lightning_fraction; /* reset above this fraction, 0..1 (0.8) */
-    double max_idle_s;      /* force a detection this often, 0: every frame
-                               (5) */
-    int mask_count;         /* 0..VG_MOTION_MAX_POLYGONS */
+    double max_idle_s;         /* force a detection this often, 0: every frame
+                                  (5) */
+    int mask_count;            /* 0..VG_MOTION_MAX_POLYGONS */
     vg_motion_polygon masks[VG_MOTION_MAX_POLYGONS];
 } vg_motion_opts;
 
 typedef struct vg_motion_result {
-    int motion;          /* 1: changed fraction > min_area */
-    double changed;      /* changed fraction of the counted pixels, 0..1 */
-    int reset;           /* 1: the background was (re)seeded by this frame */
+    int motion;     /* 1: changed fraction > min_area */
+    double changed; /* changed fraction of the counted pixels, 0..1 */
+    int reset;      /* 1: the background was (re)seeded by this frame */
     /* Bounding box of the changed pixels in source pixels (x0,y0 inclusive,
      * x1,y1 exclusive); all 0 when nothing changed. */
     int x0, y0, x1, y1;

@@ -7,15 +7,15 @@
 struct vg_motion {
     vg_context *ctx;
     vg_motion_opts o;
-    int gw, gh;     /* grey frame size */
-    int *xs, *ys;   /* source column/row where grey column/row i starts;
-                       gw + 1 / gh + 1 entries */
-    uint32_t *acc;  /* per grey column luma sum of the current band */
-    float *grey;    /* downscaled luma */
-    float *tmp;     /* horizontal blur pass */
-    float *blur;    /* blurred grey frame */
-    float *bg;      /* background */
-    uint8_t *mask;  /* 1: counted */
+    int gw, gh;    /* grey frame size */
+    int *xs, *ys;  /* source column/row where grey column/row i starts;
+                      gw + 1 / gh + 1 entries */
+    uint32_t *acc; /* per grey column luma sum of the current band */
+    float *grey;   /* downscaled luma */
+    float *tmp;    /* horizontal blur pass */
+    float *blur;   /* blurred grey frame */
+    float *bg;     /* background */
+    uint8_t *mask; /* 1: counted */
     int counted;
     int seeded;
     int64_t max_idle_ns;
@@ -51,8 +51,7 @@ static int inside(const vg_motion_polygon *p, float x, float y)
     for (int i = 0, j = p->n - 1; i < p->n; j = i++) {
         float xi = p->points[i].x, yi = p->points[i].y;
         float xj = p->points[j].x, yj = p->points[j].y;
-        if ((yi > y) != (yj > y) &&
-            x < (xj - xi) * (y - yi) / (yj - yi) + xi)
+        if ((yi > y) != (yj > y) && x < (xj - xi) * (y - yi) / (yj - yi) + xi)
             in = !in;
     }
     return in;
@@ -60,8 +59,7 @@ static int inside(const vg_motion_polygon *p, float x, float y)
 
 static int check_opts(vg_context *ctx, const vg_motion_opts *o)
 {
-    if (o->width < 1 || o->height < 1 || o->width > 16384 ||
-        o->height > 16384)
+    if (o->width < 1 || o->height < 1 || o->width > 16384 || o->height > 16384)
         return vg_fail(ctx, VG_EINVAL,
                        "motion: picture %dx%d: size out of range "
                        "(1..16384)",
@@ -86,9 +84,8 @@ static int check_opts(vg_context *ctx, const vg_motion_opts *o)
                        "motion: max_idle_s %g out of range (0..1e6)",
                        o->max_idle_s);
     if (o->mask_count < 0 || o->mask_count > VG_MOTION_MAX_POLYGONS)
-        return vg_fail(ctx, VG_EINVAL,
-                       "motion: %d mask polygons (0..%d)", o->mask_count,
-                       VG_MOTION_MAX_POLYGONS);
+        return vg_fail(ctx, VG_EINVAL, "motion: %d mask polygons (0..%d)",
+                       o->mask_count, VG_MOTION_MAX_POLYGONS);
     for (int i = 0; i < o->mask_count; i++) {
         const vg_motion_polygon *p = &o->masks[i];
         if (p->n < 3 || p->n > VG_MOTION_MAX_POINTS)
@@ -138,8 +135,8 @@ int vg_motion_create(vg_context *ctx, const vg_motion_opts *opts,
         return vg_fail(ctx, VG_ENOMEM, "motion: out of memory");
     m->ctx = ctx;
     m->o = *opts;
-    m->gh = opts->frame_height < opts->height ? opts->frame_height
-                                              : opts->height;
+    m->gh =
+        opts->frame_height < opts->height ? opts->frame_height : opts->height;
     m->gw = (int)lround((double)opts->width * m->gh / opts->height);
     if (m->gw < 1)
         m->gw = 1;
@@ -211,8 +208,8 @@ static void downscale(vg_motion *m, const uint8_t *rgb, int stride)
         int rows = m->ys[gy + 1] - m->ys[gy];
         float *g = m->grey + (size_t)gy * m->gw;
         for (int gx = 0; gx < m->gw; gx++)
-            g[gx] = (float)m->acc[gx] /
-                    (float)(rows * (m->xs[gx + 1] - m->xs[gx]));
+            g[gx] =
+                (float)m->acc[gx] / (float)(rows * (m->xs[gx + 1] - m->xs[gx]));
     }
 }
 
@@ -314,8 +311,7 @@ int vg_motion_update(vg_motion *m, const uint8_t *rgb, int width, int height,
     return 0;
 }
 
-int vg_motion_should_detect(vg_motion *m, int has_active_tracks,
-                            int64_t now_ns)
+int vg_motion_should_detect(vg_motion *m, int has_active_tracks, int64_t now_ns)
 {
     int detect = 0;
     m->st.decisions++;
