@@ -244,6 +244,8 @@ static void test_sudden_global_brightness_step_is_not_motion(void **state)
         scene(fx, 40);
         feed(fx, m, &r);
         assert_int_equal(r.motion, 0);
+        assert_int_equal(r.reset, 0); /* compensated, not reseeded */
+        assert_true(r.changed == 0);
     }
     /* and motion is still seen on top of the brighter scene */
     scene(fx, 40);
