@@ -160,6 +160,62 @@ static void test_moving_square_is_motion_with_a_box_around_it(void **state)
     vg_motion_destroy(&m);
 }
 
+/* A 1280x720 picture: grey cells are 6x6 source pixels, so the sampled
+ * average (cell_samples 4) and the exact one (0) take different pixels. */
+static void big_scene(uint8_t *pic, int w, int h, int sx, int sy, uint32_t *rs)
+{
+    for (int y = 0; y < h; y++) {
+        for (int x = 0; x < w; x++) {
+            int v = 30 + (x * 5 + y * 3) % 90 + ((x / 24 + y / 24) % 2) * 50;
+            *rs = *rs * 1103515245u + 12345u;
+            v += (int)((*rs >> 16) % 13) - 6;
+            if (x >= sx && x < sx + 96 && y >= sy && y < sy + 96)
+                v = 250;
+            memset(pic + ((size_t)y * w + x) * 3, clamp(v), 3);
+        }
+    }
+}
+
+static void test_sampled_and_exact_average_see_the_same_square(void **state)
+{
+    fixture *fx = *state;
+    const int w = 1280, h = 720;
+    uint8_t *pic = test_malloc((size_t)w * h * 3);
+    uint32_t rs = 7;
+
+    for (int samples = 0; samples <= 4; samples += 2) {
+        vg_motion_opts o = vg_motion_defaults();
+        vg_motion *m;
+        vg_motion_result r;
+        vg_motion_stats st;
+        o.width = w;
+        o.height = h;
+        o.cell_samples = samples;
+        assert_int_equal(vg_motion_create(fx->ctx, &o, &m), 0);
+        vg_motion_stats_get(m, &st);
+        assert_int_equal(st.grey_width, 213);
+        assert_int_equal(st.grey_height, 120);
+        for (int i = 0; i < 5; i++) {
+            big_scene(pic, w, h, -1000, -1000, &rs);
+            assert_int_equal(vg_motion_update(m, pic, w, h, 3 * w, &r), 0);
+            assert_int_equal(r.motion, 0);
+        }
+        for (int i = 0; i < 5; i++) {
+            int sx = 300 + 40 * i, sy = 200 + 12 * i;
+            big_scene(pic, w, h, sx, sy, &rs);
+            assert_int_equal(vg_motion_update(m, pic, w, h, 3 * w, &r), 0);
+            assert_int_equal(r.motion, 1);
+            /* within a grey pixel and the blur (2 cells, ~13 px) */
+            assert_true(r.x0 <= sx + 6 && r.x0 >= sx - 14);
+            assert_true(r.x1 >= sx + 96 - 6 && r.x1 <= sx + 96 + 14);
+            assert_true(r.y0 <= sy + 6 && r.y0 >= sy - 14);
+            assert_true(r.y1 >= sy + 96 - 6 && r.y1 <= sy + 96 + 14);
+        }
+        vg_motion_destroy(&m);
+    }
+    test_free(pic);
+}
+
 static void test_motion_inside_a_mask_is_ignored(void **state)
 {
     fixture *fx = *state;
@@ -504,7 +560,7 @@ static void test_create_fails_cleanly_at_every_allocation(void **state)
         assert_null(m);
         failed++;
     }
-    assert_int_equal(failed, 9);
+    assert_int_equal(failed, 13);
 }
 
 int main(void)
@@ -513,6 +569,7 @@ int main(void)
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
         T(test_still_frames_have_no_motion),
         T(test_moving_square_is_motion_with_a_box_around_it),
+        T(test_sampled_and_exact_average_see_the_same_square),
         T(test_motion_inside_a_mask_is_ignored),
         T(test_triangle_mask_counts_only_outside),
         T(test_slow_lighting_drift_is_not_motion),

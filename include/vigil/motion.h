@@ -18,7 +18,8 @@
  *   vg_motion_destroy(&m);
  *
  * Method: each picture is reduced to a grey frame frame_height rows high
- * (area average of luma, aspect kept), blurred with a 3x3 box, and compared
+ * (area average of luma over a grid of up to cell_samples^2 pixels of each
+ * cell, aspect kept), blurred with a 3x3 box, and compared
  * with a background kept as a running average (alpha per frame where the
  * pixel is still, motion_alpha where it changed). The global brightness
  * difference between frame and background (over the counted area) is
@@ -65,6 +66,9 @@ typedef struct vg_motion_opts {
     double alpha;              /* background update where still, 0..1 (0.02) */
     double motion_alpha;       /* where changed, 0..1 (0.002) */
     double lightning_fraction; /* reset above this fraction, 0..1 (0.8) */
+    int cell_samples;          /* samples per grey pixel side, 0..64: a grey
+                                  pixel averages up to cell_samples^2 source
+                                  pixels spread over its cell; 0: all (4) */
     double max_idle_s;         /* force a detection this often, 0: every frame
                                   (5) */
     int mask_count;            /* 0..VG_MOTION_MAX_POLYGONS */
@@ -96,8 +100,8 @@ typedef struct vg_motion_stats {
 vg_motion_opts vg_motion_defaults(void);
 
 /* Creates a gate for pictures of opts->width x opts->height and rasterises
- * the masks. Returns 0, VG_EINVAL (a size, threshold, fraction or polygon
- * out of range, or masks covering every pixel; message in ctx) or
+ * the masks. Returns 0, VG_EINVAL (a size, threshold, fraction, sample count or
+ * polygon out of range, or masks covering every pixel; message in ctx) or
  * VG_ENOMEM; *out is NULL on failure and nothing is held. */
 int vg_motion_create(vg_context *ctx, const vg_motion_opts *opts,
                      vg_motion **out);

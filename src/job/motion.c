@@ -10,6 +10,9 @@ struct vg_motion {
     int gw, gh;    /* grey frame size */
     int *xs, *ys;  /* source column/row where grey column/row i starts;
                       gw + 1 / gh + 1 entries */
+    int kx, ky;    /* sample slots per grey column / row */
+    int *sx, *sy;  /* sample columns / rows: cell i uses sx[i*kx ..] */
+    int *nx, *ny;  /* samples per grey column / row */
     uint32_t *acc; /* per grey column luma sum of the current band */
     float *grey;   /* downscaled luma */
     float *tmp;    /* horizontal blur pass */
@@ -36,6 +39,7 @@ vg_motion_opts vg_motion_defaults(void)
     o.motion_alpha = 0.002;
     o.lightning_fraction = 0.8;
     o.max_idle_s = 5;
+    o.cell_samples = 4;
     return o;
 }
 
@@ -79,6 +83,10 @@ static int check_opts(vg_context *ctx, const vg_motion_opts *o)
                        "lightning_fraction %g: each must lie in 0..1",
                        o->min_area, o->alpha, o->motion_alpha,
                        o->lightning_fraction);
+    if (o->cell_samples < 0 || o->cell_samples > 64)
+        return vg_fail(ctx, VG_EINVAL,
+                       "motion: cell_samples %d out of range (0..64)",
+                       o->cell_samples);
     if (!(o->max_idle_s >= 0 && o->max_idle_s <= 1e6))
         return vg_fail(ctx, VG_EINVAL,
                        "motion: max_idle_s %g out of range (0..1e6)",
@@ -104,6 +112,20 @@ static int check_opts(vg_context *ctx, const vg_motion_opts *o)
     return 0;
 }
 
+/* Up to k sample positions per cell of edges[0..n], spread evenly over the
+ * cell (every position when the cell is at most k wide). */
+static void plan_samples(const int *edges, int n, int k, int *pos, int *count)
+{
+    for (int i = 0; i < n; i++) {
+        int w = edges[i + 1] - edges[i];
+        int c = w < k ? w : k;
+        for (int j = 0; j < c; j++)
+            pos[(size_t)i * k + j] =
+                edges[i] + (int)((2 * (int64_t)j + 1) * w / (2 * c));
+        count[i] = c;
+    }
+}
+
 void vg_motion_destroy(vg_motion **mp)
 {
     if (!mp || !*mp)
@@ -111,6 +133,10 @@ void vg_motion_destroy(vg_motion **mp)
     vg_motion *m = *mp;
     vg_free(m->ctx, m->xs);
     vg_free(m->ctx, m->ys);
+    vg_free(m->ctx, m->sx);
+    vg_free(m->ctx, m->sy);
+    vg_free(m->ctx, m->nx);
+    vg_free(m->ctx, m->ny);
     vg_free(m->ctx, m->acc);
     vg_free(m->ctx, m->grey);
     vg_free(m->ctx, m->tmp);
@@ -144,6 +170,16 @@ int vg_motion_create(vg_context *ctx, const vg_motion_opts *opts,
         m->gw = opts->width;
     m->max_idle_ns = (int64_t)llround(opts->max_idle_s * 1e9);
     size_t n = (size_t)m->gw * (size_t)m->gh;
+    /* cells are floor or ceil of the ratio wide: ceil + 1 bounds them */
+    int cw = opts->width / m->gw + 1, ch = opts->height / m->gh + 1;
+    m->kx =
+        opts->cell_samples && opts->cell_samples < cw ? opts->cell_samples : cw;
+    m->ky =
+        opts->cell_samples && opts->cell_samples < ch ? opts->cell_samples : ch;
+    m->sx = vg_calloc(ctx, (size_t)m->gw * m->kx, sizeof(*m->sx));
+    m->sy = vg_calloc(ctx, (size_t)m->gh * m->ky, sizeof(*m->sy));
+    m->nx = vg_calloc(ctx, (size_t)m->gw, sizeof(*m->nx));
+    m->ny = vg_calloc(ctx, (size_t)m->gh, sizeof(*m->ny));
     m->xs = vg_calloc(ctx, (size_t)m->gw + 1, sizeof(*m->xs));
     m->ys = vg_calloc(ctx, (size_t)m->gh + 1, sizeof(*m->ys));
     m->acc = vg_calloc(ctx, (size_t)m->gw, sizeof(*m->acc));
@@ -152,8 +188,8 @@ int vg_motion_create(vg_context *ctx, const vg_motion_opts *opts,
     m->blur = vg_calloc(ctx, n, sizeof(*m->blur));
     m->bg = vg_calloc(ctx, n, sizeof(*m->bg));
     m->mask = vg_calloc(ctx, n, sizeof(*m->mask));
-    if (!m->xs || !m->ys || !m->acc || !m->grey || !m->tmp || !m->blur ||
-        !m->bg || !m->mask) {
+    if (!m->sx || !m->sy || !m->nx || !m->ny || !m->xs || !m->ys || !m->acc ||
+        !m->grey || !m->tmp || !m->blur || !m->bg || !m->mask) {
         int w = m->gw, h = m->gh;
         vg_motion_destroy(&m);
         return vg_fail(ctx, VG_ENOMEM,
@@ -164,6 +200,8 @@ int vg_motion_create(vg_context *ctx, const vg_motion_opts *opts,
         m->xs[i] = (int)((int64_t)i * opts->width / m->gw);
     for (int i = 0; i <= m->gh; i++)
         m->ys[i] = (int)((int64_t)i * opts->height / m->gh);
+    plan_samples(m->xs, m->gw, m->kx, m->sx, m->nx);
+    plan_samples(m->ys, m->gh, m->ky, m->sy, m->ny);
     for (int y = 0; y < m->gh; y++) {
         for (int x = 0; x < m->gw; x++) {
             float nx = (x + 0.5f) / m->gw, ny = (y + 0.5f) / m->gh;
@@ -189,27 +227,28 @@ int vg_motion_create(vg_context *ctx, const vg_motion_opts *opts,
     return 0;
 }
 
-/* Area-average of BT.601 luma into m->grey. */
+/* Area average of BT.601 luma into m->grey, over the sample grid of each
+ * cell (every pixel when cell_samples is 0 or the cells are small). */
 static void downscale(vg_motion *m, const uint8_t *rgb, int stride)
 {
     for (int gy = 0; gy < m->gh; gy++) {
         memset(m->acc, 0, (size_t)m->gw * sizeof(*m->acc));
-        for (int y = m->ys[gy]; y < m->ys[gy + 1]; y++) {
+        for (int k = 0; k < m->ny[gy]; k++) {
+            int y = m->sy[(size_t)gy * m->ky + k];
             const uint8_t *row = rgb + (size_t)y * (size_t)stride;
             for (int gx = 0; gx < m->gw; gx++) {
+                const int *xs = m->sx + (size_t)gx * m->kx;
                 uint32_t s = 0;
-                for (int x = m->xs[gx]; x < m->xs[gx + 1]; x++) {
-                    const uint8_t *p = row + 3 * (size_t)x;
+                for (int j = 0; j < m->nx[gx]; j++) {
+                    const uint8_t *p = row + 3 * (size_t)xs[j];
                     s += (77u * p[0] + 150u * p[1] + 29u * p[2]) >> 8;
                 }
                 m->acc[gx] += s;
             }
         }
-        int rows = m->ys[gy + 1] - m->ys[gy];
         float *g = m->grey + (size_t)gy * m->gw;
         for (int gx = 0; gx < m->gw; gx++)
-            g[gx] =
-                (float)m->acc[gx] / (float)(rows * (m->xs[gx + 1] - m->xs[gx]));
+            g[gx] = (float)m->acc[gx] / (float)(m->ny[gy] * m->nx[gx]);
     }
 }
 
