@@ -330,9 +330,13 @@ static void test_whole_scene_change_reseeds_the_background(void **state)
     assert_int_equal(r.motion, 0);
     assert_int_equal(r.reset, 1);
     assert_true(r.changed > o.lightning_fraction);
+    assert_int_equal(vg_motion_should_detect(m, 0, 0), 1); /* first */
+    /* a changed scene is worth a look even within max_idle_s */
+    assert_int_equal(vg_motion_should_detect(m, 0, 1), 1);
     feed(fx, m, &r); /* the new scene is the background now */
     assert_int_equal(r.motion, 0);
     assert_int_equal(r.reset, 0);
+    assert_int_equal(vg_motion_should_detect(m, 0, 2), 0);
     vg_motion_stats_get(m, &st);
     assert_int_equal(st.resets, 2);
     vg_motion_destroy(&m);

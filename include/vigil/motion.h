@@ -116,7 +116,8 @@ int vg_motion_update(vg_motion *m, const uint8_t *rgb, int width, int height,
                      int stride, vg_motion_result *out);
 
 /* Whether to run the detector on the frame just given to vg_motion_update:
- * yes when it had motion or has_active_tracks, or when max_idle_s passed
+ * yes when it had motion, reseeded the background (the whole scene changed)
+ * or has_active_tracks, or when max_idle_s passed
  * since the last detection (counted as forced); the first call always says
  * yes. now_ns: any monotonic time in ns (the frame's timestamp for a file,
  * the clock for a live camera). Returns 1 or 0. */

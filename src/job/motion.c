@@ -23,6 +23,7 @@ struct vg_motion {
     int seeded;
     int64_t max_idle_ns;
     int last_motion;
+    int last_reset; /* the last picture reseeded the background */
     int detected_once;
     int64_t last_detect_ns;
     vg_motion_stats st;
@@ -279,6 +280,7 @@ static void seed(vg_motion *m, vg_motion_result *out)
     memcpy(m->bg, m->blur, (size_t)m->gw * m->gh * sizeof(*m->bg));
     m->seeded = 1;
     m->st.resets++;
+    m->last_reset = 1;
     out->reset = 1;
 }
 
@@ -297,6 +299,7 @@ int vg_motion_update(vg_motion *m, const uint8_t *rgb, int width, int height,
     blur3(m);
     m->st.frames_seen++;
     m->last_motion = 0;
+    m->last_reset = 0;
     if (!m->seeded) {
         seed(m, out);
         return 0;
@@ -354,7 +357,8 @@ int vg_motion_should_detect(vg_motion *m, int has_active_tracks, int64_t now_ns)
 {
     int detect = 0;
     m->st.decisions++;
-    if (!m->detected_once || m->last_motion || has_active_tracks) {
+    if (!m->detected_once || m->last_motion || m->last_reset ||
+        has_active_tracks) {
         detect = 1;
     } else if (now_ns - m->last_detect_ns >= m->max_idle_ns) {
         detect = 1;
