@@ -14,7 +14,7 @@
  *       vg_motion_result r;
  *       vg_motion_update(m, rgb, 1920, 1080, stride, &r);
  *       if (vg_motion_should_detect(m, tracker_has_active_tracks, t_ns))
- *           run the detector;   // r.box says where the motion is
+ *           run the detector;   // r.x0..r.y1 box the motion
  *   vg_motion_destroy(&m);
  *
  * Method: each picture is reduced to a grey frame frame_height rows high
