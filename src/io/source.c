@@ -472,50 +472,63 @@ static double q2fps(AVRational r)
     return (r.num > 0 && r.den > 0) ? av_q2d(r) : 0.0;
 }
 
-/* The frame rate the input declares, or a fallback when that is absent or
- * implausible (<= 0 or > VG_SOURCE_MAX_FPS): the rate its timestamps give
- * (frames over duration, the demuxer's estimates), else
- * VG_SOURCE_FALLBACK_FPS. Frame times follow the fallback too when the
- * timestamps gave nothing plausible. Says so once. */
+/* The frame rate: the one the input declares when plausible (in
+ * (0, VG_SOURCE_MAX_FPS]), else the rate its timestamps give (frames over
+ * the stream's duration, the demuxer's estimates), else
+ * VG_SOURCE_FALLBACK_FPS. When the timestamps themselves run at an
+ * implausible rate (an AVI declaring 1000000 fps counts its frames in
+ * microseconds), frame times follow the chosen rate instead. Says so once. */
 static void choose_fps(vg_source *s, AVStream *st)
 {
     vg_source_info *in = &s->info;
-    double declared = q2fps(av_guess_frame_rate(s->fmt, st, NULL));
-    double cand[3], dur = 0.0;
-    const char *from = NULL;
+    double guess = q2fps(av_guess_frame_rate(s->fmt, st, NULL));
+    double avg = q2fps(st->avg_frame_rate), dur = 0.0, ts_rate = 0.0;
+    double cand[3];
+    const char *from = "";
 
-    in->declared_fps = declared;
-    in->fps = declared;
-    if (in->is_image || plausible_fps(declared))
-        return;
     if (st->duration != AV_NOPTS_VALUE && st->duration > 0)
         dur = (double)st->duration * av_q2d(st->time_base);
-    cand[0] =
-        (st->nb_frames > 1 && dur > 0) ? (double)st->nb_frames / dur : 0.0;
-    cand[1] = q2fps(st->avg_frame_rate);
-    cand[2] = q2fps(st->r_frame_rate);
-    for (int i = 0; i < 3 && !from; i++)
-        if (plausible_fps(cand[i])) {
-            in->fps = cand[i];
-            from = "from its timestamps";
-        }
-    if (!from) {
-        in->fps = VG_SOURCE_FALLBACK_FPS;
-        from = "the default; frame times follow it";
-        /* timestamps at the implausible rate are no better */
-        s->times_from_fps = declared > 0.0;
-        in->times_synthesised = s->times_from_fps;
+    if (st->nb_frames > 1 && dur > 0)
+        ts_rate = (double)st->nb_frames / dur;
+    in->fps = guess;
+    in->declared_fps = guess;
+    if (in->is_image)
+        return;
+    /* the container's own rate, when it is the implausible one */
+    if (avg > VG_SOURCE_MAX_FPS && plausible_fps(guess)) {
+        in->declared_fps = avg;
+        from = "its other stated rate";
     }
-    in->fps_substituted = 1;
-    if (declared > 0.0)
+    s->times_from_fps = ts_rate > VG_SOURCE_MAX_FPS;
+    if (!plausible_fps(guess)) {
+        cand[0] = ts_rate;
+        cand[1] = avg;
+        cand[2] = q2fps(st->r_frame_rate);
+        in->fps = VG_SOURCE_FALLBACK_FPS;
+        from = "the default";
+        for (int i = 0; i < 3; i++)
+            if (plausible_fps(cand[i])) {
+                in->fps = cand[i];
+                from = "from its timestamps";
+                break;
+            }
+    }
+    in->fps_substituted =
+        !plausible_fps(guess) || !(avg <= 0 || plausible_fps(avg));
+    in->times_synthesised = s->times_from_fps;
+    if (!in->fps_substituted && !s->times_from_fps)
+        return;
+    if (in->declared_fps > 0.0)
         vg_log(s->ctx, VG_LOG_WARN,
                "%s: declared frame rate %.6g fps is not plausible (over %d); "
-               "using %.3f fps (%s)",
-               s->url, declared, VG_SOURCE_MAX_FPS, in->fps, from);
+               "using %.3f fps (%s)%s",
+               s->url, in->declared_fps, VG_SOURCE_MAX_FPS, in->fps, from,
+               s->times_from_fps ? " and frame times from it" : "");
     else
         vg_log(s->ctx, VG_LOG_WARN,
-               "%s: declares no frame rate; using %.3f fps (%s)", s->url,
-               in->fps, from);
+               "%s: declares no frame rate; using %.3f fps (%s)%s", s->url,
+               in->fps, from,
+               s->times_from_fps ? " and frame times from it" : "");
 }
 
 static void fill_info(vg_source *s, AVStream *st)

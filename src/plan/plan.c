@@ -408,7 +408,14 @@ static void probe_stream(vg_plan *p, const vg_settings *s, const char *input,
     snprintf(st->input, sizeof(st->input), "%s", input);
     vg_source_opts_default(&so);
     so.timeout_ms = s->timeout_ms > 0 ? s->timeout_ms : 5000;
-    if (vg_source_open(p->ctx, input, &so, &src) == 0) {
+    if (vg_source_is_read_once(input)) {
+        /* probing a FIFO or pipe would consume what the run must read */
+        snprintf(st->error, sizeof(st->error),
+                 "%s: read once (FIFO, pipe or device), not probed", input);
+        st->frame_count = -1;
+        st->width = o->assume_width > 0 ? o->assume_width : 1920;
+        st->height = o->assume_height > 0 ? o->assume_height : 1080;
+    } else if (vg_source_open(p->ctx, input, &so, &src) == 0) {
         vg_source_get_info(src, &si);
         vg_source_close(&src);
         st->opened = 1;
