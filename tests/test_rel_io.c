@@ -488,10 +488,16 @@ static void *http_main(void *p)
 
     if (fd < 0)
         return NULL;
-    snprintf(head, sizeof(head),
-             "HTTP/1.1 200 OK\r\nContent-Type: video/x-msvideo\r\n"
-             "Content-Length: %lld\r\nConnection: close\r\n\r\n",
-             stat(h->file, &st) == 0 ? (long long)st.st_size : 0LL);
+    /* a held stream has no length: its reader waits for more */
+    if (h->hold || stat(h->file, &st) != 0)
+        snprintf(head, sizeof(head),
+                 "HTTP/1.1 200 OK\r\nContent-Type: video/x-msvideo\r\n"
+                 "Connection: close\r\n\r\n");
+    else
+        snprintf(head, sizeof(head),
+                 "HTTP/1.1 200 OK\r\nContent-Type: video/x-msvideo\r\n"
+                 "Content-Length: %lld\r\nConnection: close\r\n\r\n",
+                 (long long)st.st_size);
     if (read(fd, buf, sizeof(buf)) <= 0 ||
         write(fd, head, strlen(head)) != (ssize_t)strlen(head)) {
         close(fd);
