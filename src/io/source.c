@@ -562,6 +562,9 @@ static void fill_info(vg_source *s, AVStream *st)
         in->frame_count = (int64_t)llrint(in->duration_s * in->fps);
     else
         in->frame_count = -1;
+    /* a duration counted in implausible timestamps is no better */
+    if (s->times_from_fps && in->frame_count > 0)
+        in->duration_s = (double)in->frame_count / in->fps;
 }
 
 /* Opens the local path once and refuses an oversized still picture from its
