@@ -19,6 +19,10 @@
  *
  * After warm-up, vg_source_read performs no heap allocation in vigil's code:
  * tensors and pictures come from pools sized at open.
+ * Every input is opened once: a FIFO, a pipe or /dev/stdin is probed from
+ * the same handle that is then read, so nothing of it is consumed twice.
+ * Stop requests: opening and reading poll vg_context_stop_requested(ctx)
+ * at least every 100 ms and return VG_EINTR once it is set.
  * Thread-safety: one source is used by one thread at a time; frames it hands
  * out may be used and released from any thread.
  */
@@ -35,6 +39,12 @@ typedef struct vg_source vg_source;
 
 /* Pictures narrower or lower than this are refused with VG_ERANGE. */
 #define VG_SOURCE_MIN_SIDE 16
+/* Default limit on the bytes of one decoded picture (256 MiB). */
+#define VG_SOURCE_DEFAULT_MAX_DECODED (256ull << 20)
+/* Frame rates above this (or none) are not believed; the source falls back
+ * to the rate of the timestamps, else to VG_SOURCE_FALLBACK_FPS. */
+#define VG_SOURCE_MAX_FPS 240
+#define VG_SOURCE_FALLBACK_FPS 25.0
 
 typedef struct vg_source_opts {
     vg_tensor_spec tensor; /* width/height 0: produce no tensor (decode only) */
@@ -44,36 +54,59 @@ typedef struct vg_source_opts {
      * pool_size. A pipeline that drops the tensor before its last stage
      * needs more pictures than tensors. */
     unsigned image_pool_size;
-    int timeout_ms;            /* network open/read timeout (default 5000) */
+    /* Longest wait for data (default 5000, up to at least 3600000) on
+     * network streams and on FIFOs, pipes and character devices, at open
+     * and at every read; 0: no limit. Regular files are not bounded. */
+    int timeout_ms;
     int max_width, max_height; /* larger pictures are refused (default 16384),
                                   before any picture is decoded */
     int decoder_threads;       /* 0: FFmpeg's choice */
+    /* One decoded picture (width x height x bytes per pixel of the decoded
+     * format, from the file or container header; 3 bytes per pixel when the
+     * header does not say) larger than this is refused with VG_ERANGE
+     * before anything is decoded. 0: VG_SOURCE_DEFAULT_MAX_DECODED. */
+    uint64_t max_decoded_bytes;
 } vg_source_opts;
 
 typedef struct vg_source_info {
     int width, height;
-    double fps;          /* 0 when unknown */
+    double fps; /* frames per second, always in (0, VG_SOURCE_MAX_FPS] for
+                   videos (see fps_substituted) */
     int64_t frame_count; /* -1 when unknown (live streams) */
     double duration_s;   /* -1 when unknown */
     char codec[32];      /* decoder name */
     char format[32];     /* container name */
     int is_image;        /* a single still picture */
     int is_live;         /* network stream */
+    int is_pipe;         /* FIFO, pipe or character device: read once */
+    double declared_fps; /* the rate the input states (0 when none) */
+    /* The declared rate was missing or implausible (<= 0 or over
+     * VG_SOURCE_MAX_FPS): fps is a fallback (logged once at warn level). */
+    int fps_substituted;
+    /* Frame times do not all come from the input's timestamps: they were
+     * missing, did not advance or went backwards (from that frame on, times
+     * advance by 1 / fps; set while reading, logged once at warn level), or
+     * they follow an implausible declared rate (set at open: every frame's
+     * time is index / fps). */
+    int times_synthesised;
 } vg_source_info;
 
 void vg_source_opts_default(vg_source_opts *o);
 
 /* Opens url and its best video stream. Sources are local paths (or file:),
- * image files (png, jpg, ... through FFmpeg's image2 demuxer) and network
- * URLs; for network URLs opts.timeout_ms bounds the open and every read.
+ * including FIFOs, pipes and /dev/stdin, image files (png, jpg, ...) and
+ * network URLs; for network URLs and for inputs that cannot seek,
+ * opts.timeout_ms bounds every wait for data. Opening a FIFO that has no
+ * writer does not block beyond that.
  * Pictures are pre-processed as opts.tensor says: letterbox (aspect kept,
  * centred, padded with pad_value; see vg_letterbox) or stretch, colour order,
  * value = (pixel - mean[c]) * scale[c], float32 NCHW or NHWC. Fails with a
  * one-line message in ctx naming url and the cause: VG_ENOENT (missing),
  * VG_EFORMAT (empty, not a media file, no video stream), VG_ECODEC (no
- * decoder), VG_ERANGE (picture too small or too large), VG_ETIMEOUT / VG_ENET
- * (network), VG_ENOMEM. On failure *out is NULL and nothing is held. Caller
- * closes. */
+ * decoder), VG_ERANGE (picture too small or too large, in sides or in
+ * decoded bytes), VG_ETIMEOUT / VG_ENET (network, or no data on a pipe),
+ * VG_EINTR (a stop was requested on ctx), VG_ENOMEM. On failure *out is NULL
+ * and nothing is held. Caller closes. */
 int vg_source_open(vg_context *ctx, const char *url, const vg_source_opts *o,
                    vg_source **out);
 
@@ -87,7 +120,10 @@ void vg_source_get_info(const vg_source *src, vg_source_info *out);
  * stopped on an error other than end of file, when the decoder rejected the
  * last packets before the end, or when a file said it holds N frames
  * (container count, else duration * fps) and fewer than N - max(2, N / 50)
- * came out. Network streams report VG_ENET / VG_ETIMEOUT instead.
+ * came out. Network streams report VG_ENET / VG_ETIMEOUT instead, pipes
+ * VG_ETIMEOUT when no data came within opts.timeout_ms. Once a stop is
+ * requested on ctx it returns VG_EINTR (within ~100 ms when it waits), and
+ * keeps returning it.
  * A picture whose size changes mid-stream is scaled to the size reported at
  * open, so that frame geometry stays fixed. */
 int vg_source_read(vg_source *src, vg_frame *f);
@@ -103,6 +139,11 @@ const char *vg_source_url(const vg_source *src);
  * the first read, VG_EINVAL / VG_ENOMEM (the source then has no pools and
  * must be closed). Not thread-safe with reads of the same source. */
 int vg_source_configure(vg_source *src, const vg_source_opts *o);
+
+/* Whether url can be read only once (a FIFO, a pipe, a character device
+ * such as /dev/stdin): 1 or 0. A program that would open an input twice
+ * (once to plan, once to run) must not probe such an input. Never blocks. */
+int vg_source_is_read_once(const char *url);
 
 /* The source's frame pools (for telemetry): tensor and picture, either NULL
  * when not used. Owned by the source; valid until vg_source_close. */

@@ -640,6 +640,17 @@ void vg_residency_opts_default(vg_residency_opts *o)
     o->budget.margin = 0.05;
 }
 
+static void ORT_API_CALL ort_env_log(void *param, OrtLoggingLevel severity,
+                                     const char *category, const char *logid,
+                                     const char *where, const char *message)
+{
+    (void)severity;
+    (void)category;
+    (void)logid;
+    (void)where;
+    vg_log(param, VG_LOG_DEBUG, "onnxruntime: %s", message);
+}
+
 int vg_residency_create(vg_context *ctx, const vg_residency_opts *o,
                         vg_residency **out)
 {
@@ -666,7 +677,10 @@ int vg_residency_create(vg_context *ctx, const vg_residency_opts *o,
         return vg_fail(ctx, VG_ENOMEM, "residency: mutex");
     }
     r->api = OrtGetApiBase()->GetApi(ORT_API_VERSION);
-    st = r->api->CreateEnv(ORT_LOGGING_LEVEL_ERROR, "vigil", &r->env);
+    /* ONNX Runtime prints nothing itself: its lines go to vigil's log */
+    st = r->api->CreateEnvWithCustomLogger(ort_env_log, r->ctx,
+                                           ORT_LOGGING_LEVEL_ERROR, "vigil",
+                                           &r->env);
     if (st != NULL) {
         vg_fail(ctx, VG_EINFER, "residency: ONNX Runtime environment (%s)",
                 r->api->GetErrorMessage(st));

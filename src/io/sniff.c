@@ -1,9 +1,9 @@
 /*
  * Picture size from PNG / JPEG headers, so that a source can refuse an
- * oversized still picture before FFmpeg probes (and so decodes) it.
+ * oversized still picture before FFmpeg probes (and so decodes) it. The
+ * header is read through the input's one open handle.
  */
 #include <stdint.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "io/source_internal.h"
@@ -14,35 +14,55 @@ static uint32_t be32(const uint8_t *p)
            p[3];
 }
 
-static int sniff_png(FILE *fp, const uint8_t *head, int *w, int *h)
+/* head: the first 26 bytes. */
+static int sniff_png(const uint8_t *head, vgi_image_header *out)
 {
     static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
     uint32_t pw, ph;
+    int channels, depth = head[24], colour = head[25];
 
-    (void)fp;
     if (memcmp(head, sig, 8) != 0 || memcmp(head + 12, "IHDR", 4) != 0)
-        return -1;
+        return 0;
     pw = be32(head + 16);
     ph = be32(head + 20);
     if (pw == 0 || ph == 0 || pw > INT32_MAX || ph > INT32_MAX)
-        return -1;
-    *w = (int)pw;
-    *h = (int)ph;
-    return 0;
+        return 0;
+    switch (colour) {
+    case 0: /* grey */
+    case 3: /* palette: decoded as 8-bit indices */
+        channels = 1;
+        break;
+    case 4: /* grey + alpha */
+        channels = 2;
+        break;
+    case 6: /* RGBA */
+        channels = 4;
+        break;
+    default: /* 2: RGB */
+        channels = 3;
+        break;
+    }
+    out->width = (int)pw;
+    out->height = (int)ph;
+    out->bytes_per_pixel = channels * (depth > 8 ? 2 : 1);
+    out->kind = "PNG";
+    return 1;
 }
 
 /* Walks JPEG markers up to the first start-of-frame. */
-static int sniff_jpeg(FILE *fp, int *w, int *h)
+static int sniff_jpeg(vgi_local_input *in, vgi_image_header *out)
 {
     uint8_t b[8];
-    long pos = 2;
+    int64_t pos = 2;
+    int r;
 
     for (int guard = 0; guard < 512; guard++) {
         unsigned marker, len;
-        if (fseek(fp, pos, SEEK_SET) != 0 || fread(b, 1, 4, fp) != 4)
-            return -1;
-        if (b[0] != 0xFF)
-            return -1;
+        r = vgi_local_read_at(in, pos, b, 4);
+        if (r < 0)
+            return r;
+        if (r != 4 || b[0] != 0xFF)
+            return 0;
         marker = b[1];
         if (marker == 0xFF) { /* fill byte */
             pos++;
@@ -55,37 +75,39 @@ static int sniff_jpeg(FILE *fp, int *w, int *h)
         }
         len = (unsigned)b[2] << 8 | b[3];
         if (len < 2)
-            return -1;
+            return 0;
         if (marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 &&
             marker != 0xC8 && marker != 0xCC) {
-            if (fread(b, 1, 5, fp) != 5)
-                return -1;
-            *h = (int)((unsigned)b[1] << 8 | b[2]);
-            *w = (int)((unsigned)b[3] << 8 | b[4]);
-            return (*w > 0 && *h > 0) ? 0 : -1;
+            r = vgi_local_read_at(in, pos + 4, b, 6);
+            if (r < 0)
+                return r;
+            if (r != 6)
+                return 0;
+            out->height = (int)((unsigned)b[1] << 8 | b[2]);
+            out->width = (int)((unsigned)b[3] << 8 | b[4]);
+            out->bytes_per_pixel = (b[5] > 0 ? b[5] : 3) * (b[0] > 8 ? 2 : 1);
+            out->kind = "JPEG";
+            return (out->width > 0 && out->height > 0) ? 1 : 0;
         }
         if (marker == 0xDA || marker == 0xD9)
-            return -1; /* scan before any frame header */
-        pos += 2 + (long)len;
+            return 0; /* scan before any frame header */
+        pos += 2 + (int64_t)len;
     }
-    return -1;
+    return 0;
 }
 
-int vgi_sniff_image_size(const char *path, int *w, int *h)
+int vgi_sniff_image(vgi_local_input *in, vgi_image_header *out)
 {
-    uint8_t head[24];
-    FILE *fp;
-    int rc = -1;
+    uint8_t head[26];
+    int r;
 
-    fp = fopen(path, "rb");
-    if (!fp)
-        return -1;
-    if (fread(head, 1, sizeof(head), fp) == sizeof(head)) {
-        if (head[0] == 0x89)
-            rc = sniff_png(fp, head, w, h);
-        else if (head[0] == 0xFF && head[1] == 0xD8)
-            rc = sniff_jpeg(fp, w, h);
-    }
-    fclose(fp);
-    return rc;
+    memset(out, 0, sizeof(*out));
+    r = vgi_local_read_at(in, 0, head, (int)sizeof(head));
+    if (r < 0)
+        return r;
+    if (r >= 2 && head[0] == 0xFF && head[1] == 0xD8)
+        return sniff_jpeg(in, out);
+    if (r == (int)sizeof(head) && head[0] == 0x89)
+        return sniff_png(head, out);
+    return 0;
 }

@@ -7,6 +7,7 @@
 #include "vigil/source.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -29,7 +30,7 @@ struct vg_source {
     char *url;
     vg_source_opts opts;
     vg_source_info info;
-    int is_file; /* local path: size checks and header sniffing apply */
+    vgi_local_input *local; /* local path: opened once, read through it */
 
     AVFormatContext *fmt;
     AVCodecContext *dec;
@@ -39,9 +40,17 @@ struct vg_source {
     AVPacket *pkt;
     AVFrame *frame;
 
-    /* network deadline, checked by the interrupt callback */
+    /* network deadline and stop requests, checked by the interrupt
+     * callback */
     int64_t deadline_us; /* 0: none */
     int timed_out;
+    int stopped;
+
+    /* frame times: kept advancing when the timestamps do not */
+    double frame_step;  /* 1 / info.fps */
+    double last_time;   /* time_s of the latest frame */
+    double time_offset; /* added to timestamp times after a stall */
+    int times_from_fps; /* timestamps unusable: time = index / fps */
 
     /* scaler state: decoded picture -> tensor-sized / full-size RGB */
     struct SwsContext *sws_tensor;
@@ -106,6 +115,7 @@ void vg_source_opts_default(vg_source_opts *o)
     o->timeout_ms = 5000;
     o->max_width = 16384;
     o->max_height = 16384;
+    o->max_decoded_bytes = VG_SOURCE_DEFAULT_MAX_DECODED;
 }
 
 /* ---- errors ---------------------------------------------------------------*/
@@ -140,7 +150,10 @@ static int is_network_error(int averr)
 /* Translates an FFmpeg error met while opening into a vg code. */
 static int map_open_error(const vg_source *s, int averr)
 {
-    if (s->timed_out || averr == AVERROR(ETIMEDOUT) || averr == AVERROR_EXIT)
+    if (s->stopped || (s->local && vgi_local_stopped(s->local)))
+        return VG_EINTR;
+    if (s->timed_out || averr == AVERROR(ETIMEDOUT) || averr == AVERROR_EXIT ||
+        (s->local && vgi_local_timed_out(s->local)))
         return VG_ETIMEOUT;
     if (averr == AVERROR(ENOMEM))
         return VG_ENOMEM;
@@ -157,10 +170,16 @@ static int map_open_error(const vg_source *s, int averr)
     return VG_EFORMAT;
 }
 
+/* FFmpeg calls this while it waits (network I/O in slices of 100 ms at
+ * most, and between the steps of probing and reading). */
 static int interrupt_cb(void *opaque)
 {
     vg_source *s = opaque;
 
+    if (vg_context_stop_requested(s->ctx)) {
+        s->stopped = 1;
+        return 1;
+    }
     if (s->deadline_us > 0 && av_gettime_relative() > s->deadline_us) {
         s->timed_out = 1;
         return 1;
@@ -196,23 +215,6 @@ static const char *local_path(const char *url)
     return NULL;
 }
 
-static int check_local_file(vg_source *s, const char *path)
-{
-    struct stat st;
-
-    if (stat(path, &st) != 0) {
-        if (errno == ENOENT || errno == ENOTDIR)
-            return src_fail(s, VG_ENOENT, "%s: no such file", s->url);
-        return src_fail(s, VG_EIO, "%s: cannot access: %s", s->url,
-                        strerror(errno));
-    }
-    if (S_ISDIR(st.st_mode))
-        return src_fail(s, VG_EFORMAT, "%s: is a directory", s->url);
-    if (S_ISREG(st.st_mode) && st.st_size == 0)
-        return src_fail(s, VG_EFORMAT, "%s: empty file", s->url);
-    return 0;
-}
-
 static int check_dims(vg_source *s, int w, int h, const char *when)
 {
     if (w <= 0 || h <= 0)
@@ -226,6 +228,62 @@ static int check_dims(vg_source *s, int w, int h, const char *when)
                         "%s: picture %dx%d is smaller than the minimum %dx%d",
                         s->url, w, h, VG_SOURCE_MIN_SIDE, VG_SOURCE_MIN_SIDE);
     return 0;
+}
+
+static uint64_t decoded_limit(const vg_source *s)
+{
+    return s->opts.max_decoded_bytes > 0 ? s->opts.max_decoded_bytes
+                                         : VG_SOURCE_DEFAULT_MAX_DECODED;
+}
+
+/* Bytes of one decoded w x h picture in pixel format pf (AV_PIX_FMT_NONE:
+ * not known yet, counted as 3 bytes per pixel). */
+static uint64_t decoded_bytes(int w, int h, int pf)
+{
+    int n = -1;
+
+    if (pf != AV_PIX_FMT_NONE)
+        n = av_image_get_buffer_size((enum AVPixelFormat)pf, w, h, 1);
+    return n > 0 ? (uint64_t)n : (uint64_t)w * (uint64_t)h * 3;
+}
+
+/* Refuses a picture whose decoded size is over the limit; what names the
+ * pixel layout ("RGB, 8 bits", "yuv420p"). */
+static int check_decoded(vg_source *s, int w, int h, uint64_t bytes,
+                         const char *what, const char *when)
+{
+    uint64_t limit = decoded_limit(s);
+
+    if (w <= 0 || h <= 0 || bytes <= limit)
+        return 0;
+    return src_fail(s, VG_ERANGE,
+                    "%s: picture %dx%d (%s) decodes to %.1f MiB, more than "
+                    "the limit of %.1f MiB%s",
+                    s->url, w, h, what, (double)bytes / (1024.0 * 1024.0),
+                    (double)limit / (1024.0 * 1024.0), when);
+}
+
+/* Pixels a decoder may allocate: the size limits and the decoded-bytes
+ * limit (at pf's size, 3 bytes per pixel when pf is not known). */
+static int64_t max_pixels(const vg_source *s, int pf)
+{
+    int64_t by_side = (int64_t)s->opts.max_width * s->opts.max_height;
+    uint64_t per = (decoded_bytes(64, 64, pf) + 64 * 64 - 1) / (64 * 64);
+    int64_t by_bytes = (int64_t)(decoded_limit(s) / (per > 0 ? per : 1));
+
+    return by_bytes < by_side ? (by_bytes > 0 ? by_bytes : 1) : by_side;
+}
+
+/* The code and message of a wait (of local_input) that did not end in data. */
+static int wait_fail(vg_source *s, int rc, const char *when)
+{
+    if (rc == VG_EINTR)
+        return src_fail(s, rc, "%s: stopped while %s", s->url, when);
+    if (rc == VG_ETIMEOUT)
+        return src_fail(s, rc, "%s: no data within %d ms while %s", s->url,
+                        s->opts.timeout_ms, when);
+    return src_fail(s, rc, "%s: read failed while %s: %s", s->url, when,
+                    strerror(errno));
 }
 
 /* ---- open ---------------------------------------------------------------*/
@@ -404,16 +462,83 @@ static int setup_preprocess(vg_source *s)
     return 0;
 }
 
+static int plausible_fps(double fps)
+{
+    return fps > 0.0 && fps <= VG_SOURCE_MAX_FPS;
+}
+
+static double q2fps(AVRational r)
+{
+    return (r.num > 0 && r.den > 0) ? av_q2d(r) : 0.0;
+}
+
+/* The frame rate: the one the input declares when plausible (in
+ * (0, VG_SOURCE_MAX_FPS]), else the rate its timestamps give (frames over
+ * the stream's duration, the demuxer's estimates), else
+ * VG_SOURCE_FALLBACK_FPS. When the timestamps themselves run at an
+ * implausible rate (an AVI declaring 1000000 fps counts its frames in
+ * microseconds), frame times follow the chosen rate instead. Says so once. */
+static void choose_fps(vg_source *s, AVStream *st)
+{
+    vg_source_info *in = &s->info;
+    double guess = q2fps(av_guess_frame_rate(s->fmt, st, NULL));
+    double avg = q2fps(st->avg_frame_rate), dur = 0.0, ts_rate = 0.0;
+    double cand[3];
+    const char *from = "";
+
+    if (st->duration != AV_NOPTS_VALUE && st->duration > 0)
+        dur = (double)st->duration * av_q2d(st->time_base);
+    if (st->nb_frames > 1 && dur > 0)
+        ts_rate = (double)st->nb_frames / dur;
+    in->fps = guess;
+    in->declared_fps = guess;
+    if (in->is_image)
+        return;
+    /* the container's own rate, when it is the implausible one */
+    if (avg > VG_SOURCE_MAX_FPS && plausible_fps(guess)) {
+        in->declared_fps = avg;
+        from = "its other stated rate";
+    }
+    s->times_from_fps = ts_rate > VG_SOURCE_MAX_FPS;
+    if (!plausible_fps(guess)) {
+        cand[0] = ts_rate;
+        cand[1] = avg;
+        cand[2] = q2fps(st->r_frame_rate);
+        in->fps = VG_SOURCE_FALLBACK_FPS;
+        from = "the default";
+        for (int i = 0; i < 3; i++)
+            if (plausible_fps(cand[i])) {
+                in->fps = cand[i];
+                from = "from its timestamps";
+                break;
+            }
+    }
+    in->fps_substituted =
+        !plausible_fps(guess) || !(avg <= 0 || plausible_fps(avg));
+    in->times_synthesised = s->times_from_fps;
+    if (!in->fps_substituted && !s->times_from_fps)
+        return;
+    if (in->declared_fps > 0.0)
+        vg_log(s->ctx, VG_LOG_WARN,
+               "%s: declared frame rate %.6g fps is not plausible (over %d); "
+               "using %.3f fps (%s)%s",
+               s->url, in->declared_fps, VG_SOURCE_MAX_FPS, in->fps, from,
+               s->times_from_fps ? " and frame times from it" : "");
+    else
+        vg_log(s->ctx, VG_LOG_WARN,
+               "%s: declares no frame rate; using %.3f fps (%s)%s", s->url,
+               in->fps, from,
+               s->times_from_fps ? " and frame times from it" : "");
+}
+
 static void fill_info(vg_source *s, AVStream *st)
 {
     vg_source_info *in = &s->info;
-    AVRational fr = av_guess_frame_rate(s->fmt, st, NULL);
     const char *fmtname = s->fmt->iformat->name;
     size_t n;
 
     in->width = st->codecpar->width;
     in->height = st->codecpar->height;
-    in->fps = (fr.num > 0 && fr.den > 0) ? av_q2d(fr) : 0.0;
     in->duration_s = -1.0;
     if (s->fmt->duration != AV_NOPTS_VALUE && s->fmt->duration > 0)
         in->duration_s = (double)s->fmt->duration / AV_TIME_BASE;
@@ -424,16 +549,50 @@ static void fill_info(vg_source *s, AVStream *st)
     n = strlen(fmtname);
     in->is_image = strcmp(fmtname, "image2") == 0 ||
                    (n > 5 && strcmp(fmtname + n - 5, "_pipe") == 0);
+    choose_fps(s, st);
+    s->frame_step =
+        1.0 / (plausible_fps(in->fps) ? in->fps : VG_SOURCE_FALLBACK_FPS);
     if (in->is_live)
         in->frame_count = -1;
     else if (in->is_image)
         in->frame_count = st->nb_frames > 0 ? st->nb_frames : 1;
     else if (st->nb_frames > 0)
         in->frame_count = st->nb_frames;
-    else if (in->duration_s > 0 && in->fps > 0)
+    else if (in->duration_s > 0 && in->fps > 0 && !in->fps_substituted)
         in->frame_count = (int64_t)llrint(in->duration_s * in->fps);
     else
         in->frame_count = -1;
+    /* a duration counted in implausible timestamps is no better */
+    if (s->times_from_fps && in->frame_count > 0)
+        in->duration_s = (double)in->frame_count / in->fps;
+}
+
+/* Opens the local path once and refuses an oversized still picture from its
+ * header, before FFmpeg probes (and so decodes) it. */
+static int open_local(vg_source *s, const char *path, vgi_image_header *img)
+{
+    char why[256];
+    int rc;
+
+    rc = vgi_local_open(s->ctx, path, s->opts.timeout_ms, &s->local, why,
+                        sizeof(why));
+    if (rc < 0)
+        return src_fail(s, rc, "%s: %s", s->url, why);
+    s->info.is_pipe = !vgi_local_seekable(s->local);
+    rc = vgi_sniff_image(s->local, img);
+    if (rc < 0)
+        return wait_fail(s, rc, "reading its header");
+    if (rc == 0)
+        return 0;
+    rc = check_dims(s, img->width, img->height, " (from the file header)");
+    if (rc < 0)
+        return rc;
+    snprintf(why, sizeof(why), "%s, %d bytes per pixel", img->kind,
+             img->bytes_per_pixel);
+    return check_decoded(s, img->width, img->height,
+                         (uint64_t)img->width * (uint64_t)img->height *
+                             (uint64_t)img->bytes_per_pixel,
+                         why, " (from the file header)");
 }
 
 static int open_input(vg_source *s)
@@ -443,43 +602,52 @@ static int open_input(vg_source *s)
     const AVCodec *codec = NULL;
     AVStream *st;
     const char *path = local_path(s->url);
-    int rc, ret, sw = 0, sh = 0;
+    const char *name = s->url;
+    vgi_image_header img = {0, 0, 0, NULL};
+    int rc, ret;
     char tmo[32], buf[AV_ERROR_MAX_STRING_SIZE];
 
+    if (vg_context_stop_requested(s->ctx))
+        return src_fail(s, VG_EINTR, "%s: stopped before opening", s->url);
     s->info.is_live = path == NULL;
-    s->is_file = path != NULL;
     if (path) {
-        rc = check_local_file(s, path);
+        rc = open_local(s, path, &img);
         if (rc < 0)
             return rc;
-        /* refuse oversized still pictures before FFmpeg decodes one */
-        if (vgi_sniff_image_size(path, &sw, &sh) == 0) {
-            rc = check_dims(s, sw, sh, " (from the file header)");
-            if (rc < 0)
-                return rc;
-        }
+        /* what cannot seek is probed by content alone: a name's extension
+         * could pick a demuxer that opens the path a second time */
+        name = s->info.is_pipe ? "" : path;
     }
 
     s->fmt = avformat_alloc_context();
     if (!s->fmt)
         return src_fail(s, VG_ENOMEM, "%s: out of memory", s->url);
+    /* installed before anything blocks: every wait polls the stop flag */
     s->fmt->interrupt_callback.callback = interrupt_cb;
     s->fmt->interrupt_callback.opaque = s;
+    if (s->local) {
+        s->fmt->pb = vgi_local_avio(s->local);
+        s->fmt->flags |= AVFMT_FLAG_CUSTOM_IO;
+    }
     if (s->info.is_live && s->opts.timeout_ms > 0) {
-        snprintf(tmo, sizeof(tmo), "%lld",
-                 (long long)s->opts.timeout_ms * 1000LL);
+        int64_t us = (int64_t)s->opts.timeout_ms * 1000;
+        snprintf(tmo, sizeof(tmo), "%lld", (long long)us);
         /* FFmpeg 5.x: rtsp and http "timeout" is the socket I/O timeout in
-         * microseconds (rtsp's old "stimeout" is gone); rw_timeout covers
-         * other protocols. */
-        av_dict_set(&opts, "timeout", tmo, 0);
+         * microseconds (rtsp's old "stimeout" is gone), handed down to tcp,
+         * whose "timeout" is an int: longer timeouts are left to rw_timeout
+         * (64-bit) and to the interrupt callback's deadline. */
+        if (us <= INT_MAX)
+            av_dict_set(&opts, "timeout", tmo, 0);
         av_dict_set(&opts, "rw_timeout", tmo, 0);
     }
     arm_deadline(s);
-    ret = avformat_open_input(&s->fmt, s->url, NULL, &opts);
+    ret = avformat_open_input(&s->fmt, name, NULL, &opts);
     av_dict_free(&opts);
     if (ret < 0) {
         rc = map_open_error(s, ret);
         av_strerror(ret, buf, sizeof(buf));
+        if (rc == VG_EINTR)
+            return src_fail(s, rc, "%s: stopped while opening", s->url);
         if (rc == VG_ETIMEOUT)
             return src_fail(s, rc, "%s: no answer within %d ms", s->url,
                             s->opts.timeout_ms);
@@ -496,6 +664,14 @@ static int open_input(vg_source *s)
             continue;
         if (p->width > s->opts.max_width || p->height > s->opts.max_height)
             return check_dims(s, p->width, p->height, "");
+        rc = check_decoded(s, p->width, p->height,
+                           decoded_bytes(p->width, p->height, p->format),
+                           p->format != AV_PIX_FMT_NONE
+                               ? av_get_pix_fmt_name(p->format)
+                               : "about 3 bytes per pixel",
+                           " (from the container header)");
+        if (rc < 0)
+            return rc;
     }
 
     if (s->fmt->nb_streams > 0) {
@@ -504,16 +680,24 @@ static int open_input(vg_source *s)
             return src_fail(s, VG_ENOMEM, "%s: out of memory", s->url);
         for (unsigned i = 0; i < s->fmt->nb_streams; i++)
             av_dict_set_int(&stream_opts[i], "max_pixels",
-                            (int64_t)s->opts.max_width * s->opts.max_height, 0);
+                            max_pixels(s, s->fmt->streams[i]->codecpar->format),
+                            0);
     }
     arm_deadline(s);
     ret = avformat_find_stream_info(s->fmt, stream_opts);
     for (unsigned i = 0; stream_opts && i < s->fmt->nb_streams; i++)
         av_dict_free(&stream_opts[i]);
     av_freep(&stream_opts);
+    if (ret >= 0 && (s->stopped || (s->local && vgi_local_stopped(s->local))))
+        ret = AVERROR_EXIT; /* stopped while probing: nothing to trust */
     if (ret < 0) {
         rc = map_open_error(s, ret);
         av_strerror(ret, buf, sizeof(buf));
+        if (rc == VG_EINTR)
+            return src_fail(s, rc,
+                            "%s: stopped while reading stream "
+                            "information",
+                            s->url);
         if (rc == VG_ETIMEOUT)
             return src_fail(s, rc, "%s: no stream information within %d ms",
                             s->url, s->opts.timeout_ms);
@@ -545,13 +729,22 @@ static int open_input(vg_source *s)
     s->start_pts = st->start_time != AV_NOPTS_VALUE ? st->start_time : 0;
 
     if (st->codecpar->width <= 0 || st->codecpar->height <= 0) {
-        if (sw > 0 && sh > 0)
-            return check_dims(s, sw, sh, "");
+        if (img.width > 0 && img.height > 0)
+            return check_dims(s, img.width, img.height, "");
         return src_fail(s, VG_EFORMAT,
                         "%s: picture size unknown (corrupt or oversized?)",
                         s->url);
     }
     rc = check_dims(s, st->codecpar->width, st->codecpar->height, "");
+    if (rc < 0)
+        return rc;
+    rc = check_decoded(s, st->codecpar->width, st->codecpar->height,
+                       decoded_bytes(st->codecpar->width, st->codecpar->height,
+                                     st->codecpar->format),
+                       st->codecpar->format != AV_PIX_FMT_NONE
+                           ? av_get_pix_fmt_name(st->codecpar->format)
+                           : "about 3 bytes per pixel",
+                       "");
     if (rc < 0)
         return rc;
 
@@ -565,7 +758,7 @@ static int open_input(vg_source *s)
     s->dec->pkt_timebase = st->time_base;
     s->dec->thread_count =
         s->opts.decoder_threads > 0 ? s->opts.decoder_threads : 0;
-    s->dec->max_pixels = (int64_t)s->opts.max_width * s->opts.max_height;
+    s->dec->max_pixels = max_pixels(s, st->codecpar->format);
     ret = avcodec_open2(s->dec, codec, NULL);
     if (ret < 0) {
         av_strerror(ret, buf, sizeof(buf));
@@ -590,6 +783,7 @@ static void source_free(vg_source *s)
     av_frame_free(&s->frame);
     avcodec_free_context(&s->dec);
     avformat_close_input(&s->fmt);
+    vgi_local_close(&s->local); /* after the format context that read it */
     vg_pool_destroy(&s->tensor_pool);
     vg_pool_destroy(&s->image_pool);
     vg_free(ctx, s->rgb_block);
@@ -646,6 +840,16 @@ fail:
     vg_fail(ctx, rc, "%s", s->errmsg);
     source_free(s);
     return rc;
+}
+
+int vg_source_is_read_once(const char *url)
+{
+    const char *path = url ? local_path(url) : NULL;
+    struct stat st;
+
+    if (!path || stat(path, &st) != 0)
+        return 0;
+    return S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode) || S_ISSOCK(st.st_mode);
 }
 
 void vg_source_pools(const vg_source *src, vg_pool **tensor, vg_pool **image)
@@ -734,6 +938,55 @@ static void normalise(const vg_source *s, float *t)
     }
 }
 
+/* Takes a buffer, waiting while all are out, in slices that poll the stop
+ * flag. */
+static int pool_get(vg_source *s, vg_pool *pool, vg_buf **out)
+{
+    int rc;
+
+    while ((rc = vg_pool_get(pool, 100, out)) == VG_EAGAIN)
+        if (vg_context_stop_requested(s->ctx)) {
+            s->stopped = 1;
+            return VG_EINTR;
+        }
+    return rc;
+}
+
+/* Seconds since the start of frame index with timestamp pts. Times always
+ * advance: a frame whose timestamp is missing, equal to or before the
+ * previous one's comes one frame step (1 / fps) after it, and later
+ * timestamps are shifted by as much, so that frame times keep the stream's
+ * pace. The first such frame is logged once and flagged in the info. */
+static double frame_time(vg_source *s, int64_t index, int64_t pts)
+{
+    double t, fixed;
+
+    if (s->times_from_fps)
+        return (double)index * s->frame_step; /* timestamps unusable */
+    t = pts == AV_NOPTS_VALUE
+            ? NAN
+            : (double)(pts - s->start_pts) * av_q2d(s->time_base) +
+                  s->time_offset;
+    if (index == 0 && !isnan(t))
+        return s->last_time = t;
+    if (index == 0)
+        return s->last_time = 0.0;
+    if (!isnan(t) && t > s->last_time)
+        return s->last_time = t;
+    fixed = s->last_time + s->frame_step;
+    if (!isnan(t))
+        s->time_offset += fixed - t;
+    if (!s->info.times_synthesised) {
+        s->info.times_synthesised = 1;
+        vg_log(s->ctx, VG_LOG_WARN,
+               "%s: frame %lld has %s timestamp; frame times advance at "
+               "%.3f fps from there",
+               s->url, (long long)index, isnan(t) ? "no" : "a non-advancing",
+               1.0 / s->frame_step);
+    }
+    return s->last_time = fixed;
+}
+
 static int emit_frame(vg_source *s, vg_frame *f)
 {
     AVFrame *fr = s->frame;
@@ -747,7 +1000,7 @@ static int emit_frame(vg_source *s, vg_frame *f)
     if (s->tensor_pool) {
         uint8_t *dst[4] = {s->rgb, NULL, NULL, NULL};
         int dst_stride[4] = {s->rgb_stride, 0, 0, 0};
-        rc = vg_pool_get(s->tensor_pool, -1, &f->tensor);
+        rc = pool_get(s, s->tensor_pool, &f->tensor);
         if (rc < 0)
             return src_fail(s, rc, "%s: tensor pool: %s", s->url,
                             vg_strerror(rc));
@@ -759,7 +1012,7 @@ static int emit_frame(vg_source *s, vg_frame *f)
     if (s->image_pool) {
         uint8_t *dst[4] = {NULL, NULL, NULL, NULL};
         int dst_stride[4] = {s->image_stride, 0, 0, 0};
-        rc = vg_pool_get(s->image_pool, -1, &f->image);
+        rc = pool_get(s, s->image_pool, &f->image);
         if (rc < 0) {
             vg_frame_release(f);
             return src_fail(s, rc, "%s: picture pool: %s", s->url,
@@ -774,9 +1027,7 @@ static int emit_frame(vg_source *s, vg_frame *f)
     f->pts = pts;
     f->width = s->info.width;
     f->height = s->info.height;
-    f->time_s = pts == AV_NOPTS_VALUE
-                    ? (s->info.fps > 0 ? (double)f->index / s->info.fps : 0.0)
-                    : (double)(pts - s->start_pts) * av_q2d(s->time_base);
+    f->time_s = frame_time(s, f->index, pts);
     av_frame_unref(fr);
     return 0;
 }
@@ -830,6 +1081,12 @@ static int feed(vg_source *s)
         s->bad_tail = 0;
         return 0;
     }
+    if (s->stopped || (s->local && vgi_local_stopped(s->local)))
+        return src_fail(s, VG_EINTR, "%s: stopped after frame %lld", s->url,
+                        (long long)s->next_index);
+    if (s->local && vgi_local_timed_out(s->local))
+        return src_fail(s, VG_ETIMEOUT, "%s: no data within %d ms", s->url,
+                        s->opts.timeout_ms);
     if (s->info.is_live && ret != AVERROR_EOF) {
         if (s->timed_out || ret == AVERROR(ETIMEDOUT) || ret == AVERROR_EXIT)
             return src_fail(s, VG_ETIMEOUT, "%s: no data within %d ms", s->url,
@@ -857,6 +1114,14 @@ int vg_source_read(vg_source *s, vg_frame *f)
         return VG_EINVAL;
     if (s->finished)
         return s->finish_code;
+    if (vg_context_stop_requested(s->ctx)) {
+        s->stopped = 1;
+        rc = src_fail(s, VG_EINTR, "%s: stopped after frame %lld", s->url,
+                      (long long)s->next_index);
+        s->finished = 1;
+        s->finish_code = rc;
+        return rc;
+    }
     for (;;) {
         ret = avcodec_receive_frame(s->dec, s->frame);
         if (ret == 0) {

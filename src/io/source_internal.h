@@ -2,9 +2,61 @@
 #ifndef VIGIL_IO_SOURCE_INTERNAL_H
 #define VIGIL_IO_SOURCE_INTERNAL_H
 
-/* Reads the picture size from the header of a PNG or JPEG file without
- * decoding it. Returns 0 and sets *w, *h when path is such a file with a
- * readable header, -1 otherwise. Reads at most the header's bytes. */
-int vgi_sniff_image_size(const char *path, int *w, int *h);
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libavformat/avio.h>
+
+#include "vigil/context.h"
+
+/* ---- local inputs (local_input.c) ----------------------------------------
+ * A local path opened exactly once: a regular file, or a FIFO, pipe or
+ * character device (/dev/stdin) that can be read only once. Every wait for
+ * data polls the context's stop flag at least every 100 ms (VG_EINTR) and,
+ * on inputs that cannot seek, gives up after timeout_ms (VG_ETIMEOUT; 0 or
+ * less: no limit). Opening never blocks, even on a FIFO with no writer. */
+typedef struct vgi_local_input vgi_local_input;
+
+/* Opens path read-only. Returns 0, or VG_ENOENT, VG_EIO, VG_EFORMAT (a
+ * directory, an empty regular file) or VG_ENOMEM with the cause (no input
+ * name) in why. On failure *out is NULL. Caller closes. */
+int vgi_local_open(vg_context *ctx, const char *path, int timeout_ms,
+                   vgi_local_input **out, char *why, size_t why_cap);
+
+/* Reads up to n bytes at offset off for header sniffing, before the AVIO
+ * context has read anything. Inputs that cannot seek keep what is read here
+ * and hand it to the AVIO context first, so nothing is consumed; they can be
+ * sniffed only within their first VGI_SNIFF_MAX bytes. Returns the bytes
+ * read (fewer at the end of the input or beyond VGI_SNIFF_MAX), or VG_EINTR,
+ * VG_ETIMEOUT, VG_EIO. */
+#define VGI_SNIFF_MAX 65536
+int vgi_local_read_at(vgi_local_input *in, int64_t off, void *buf, int n);
+
+/* The AVIO context that reads the input (owned by the input; seekable only
+ * for regular files). */
+AVIOContext *vgi_local_avio(vgi_local_input *in);
+
+int vgi_local_seekable(const vgi_local_input *in);
+/* Set when a wait ended on a stop request / on timeout_ms. */
+int vgi_local_stopped(const vgi_local_input *in);
+int vgi_local_timed_out(const vgi_local_input *in);
+
+/* Closes the input; accepts NULL and sets *in to NULL. The AVIO context must
+ * no longer be used by a format context. */
+void vgi_local_close(vgi_local_input **in);
+
+/* ---- header sniffing (sniff.c) ------------------------------------------*/
+
+typedef struct vgi_image_header {
+    int width, height;
+    int bytes_per_pixel; /* of the picture the decoder will make */
+    const char *kind;    /* "PNG", "JPEG" */
+} vgi_image_header;
+
+/* Reads the picture size from the header of a PNG or JPEG input without
+ * decoding it. Returns 1 and fills *out when the input is such a picture with
+ * a readable header, 0 when it is not (or the header cannot be read), or
+ * VG_EINTR / VG_ETIMEOUT / VG_EIO from the reads. */
+int vgi_sniff_image(vgi_local_input *in, vgi_image_header *out);
 
 #endif

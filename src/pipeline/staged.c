@@ -287,6 +287,12 @@ int vg_staged_run(vg_context *ctx, vg_residency *r, const vg_job_config *job,
                        VG_JOB_MAX_INPUTS);
     if (job->staged.frame_step < 1)
         return vg_fail(ctx, VG_EINVAL, "staged job: frame_step < 1");
+    for (int i = 0; i < n_inputs; i++)
+        if (vg_source_is_read_once(inputs[i]))
+            return vg_fail(ctx, VG_ENOTSUP,
+                           "%s: the staged job reads each input twice; a "
+                           "FIFO, pipe or device can be read only once",
+                           inputs[i]);
     st->n_inputs = n_inputs;
     snprintf(dir, sizeof(dir), "%s/staged", out_dir);
     rc = vg_mkdirs(dir);

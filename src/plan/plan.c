@@ -413,6 +413,13 @@ static void probe_stream(vg_plan *p, const vg_settings *s, const char *input,
         st->frame_count = -1;
         st->width = o->assume_width > 0 ? o->assume_width : 1920;
         st->height = o->assume_height > 0 ? o->assume_height : 1080;
+    } else if (o->sources == NULL && vg_source_is_read_once(input)) {
+        /* probing a FIFO or pipe would consume what the run must read */
+        snprintf(st->error, sizeof(st->error),
+                 "%s: read once (FIFO, pipe or device), not probed", input);
+        st->frame_count = -1;
+        st->width = o->assume_width > 0 ? o->assume_width : 1920;
+        st->height = o->assume_height > 0 ? o->assume_height : 1080;
     } else if (o->sources != NULL ||
                vg_source_open(p->ctx, input, &so, &src) == 0) {
         vg_source_get_info(o->sources ? o->sources[index] : src, &si);

@@ -212,6 +212,191 @@ int io_write_png_header_only(const char *path, uint32_t w, uint32_t h)
     return io_write_file(path, png, sizeof(png));
 }
 
+/* Bits written least significant first, as deflate wants. */
+struct bitbuf {
+    unsigned char *p;
+    size_t n, cap;
+    uint32_t acc;
+    int bits;
+};
+
+static int bits_put(struct bitbuf *b, uint32_t v, int n)
+{
+    b->acc |= v << b->bits;
+    b->bits += n;
+    while (b->bits >= 8) {
+        if (b->n == b->cap) {
+            size_t cap = b->cap ? b->cap * 2 : 65536;
+            unsigned char *q = realloc(b->p, cap);
+            if (!q)
+                return -1;
+            b->p = q;
+            b->cap = cap;
+        }
+        b->p[b->n++] = (unsigned char)b->acc;
+        b->acc >>= 8;
+        b->bits -= 8;
+    }
+    return 0;
+}
+
+/* A Huffman code of n bits goes in most significant bit first. */
+static int bits_code(struct bitbuf *b, uint32_t code, int n)
+{
+    uint32_t r = 0;
+    for (int i = 0; i < n; i++)
+        r |= ((code >> i) & 1u) << (n - 1 - i);
+    return bits_put(b, r, n);
+}
+
+static int write_chunk(FILE *fp, const char *kind, const unsigned char *data,
+                       size_t n)
+{
+    unsigned char h[8], c[4];
+    uint32_t crc;
+
+    put32(h, (uint32_t)n);
+    memcpy(h + 4, kind, 4);
+    crc = crc32_bytes(0, h + 4, 4);
+    crc = crc32_bytes(crc, data, n);
+    put32(c, crc);
+    return (fwrite(h, 1, 8, fp) == 8 && fwrite(data, 1, n, fp) == n &&
+            fwrite(c, 1, 4, fp) == 4)
+               ? 0
+               : -1;
+}
+
+int io_write_png_black(const char *path, uint32_t w, uint32_t h)
+{
+    static const unsigned char sig[8] = {0x89, 'P',  'N',  'G',
+                                         '\r', '\n', 0x1a, '\n'};
+    /* filtered data: each row is filter byte 0 and w * 3 zero bytes */
+    uint64_t total = (uint64_t)h * (1 + (uint64_t)w * 3), left;
+    struct bitbuf b = {NULL, 0, 0, 0, 0};
+    unsigned char ihdr[13], adler[4];
+    FILE *fp;
+    int rc = -1;
+
+    /* zlib header, then one final block with the fixed codes: a literal 0,
+     * copies of 258 bytes at distance 1 (length code 285, 8 bits 11000101;
+     * distance code 0, 5 bits), literal zeros for the rest, end of block */
+    if (bits_put(&b, 0x78, 8) < 0 || bits_put(&b, 0x01, 8) < 0 ||
+        bits_put(&b, 1, 1) < 0 || bits_put(&b, 1, 2) < 0 ||
+        bits_code(&b, 0x30, 8) < 0)
+        goto done;
+    left = total - 1;
+    for (; left >= 258; left -= 258)
+        if (bits_code(&b, 0xC5, 8) < 0 || bits_code(&b, 0, 5) < 0)
+            goto done;
+    for (; left > 0; left--)
+        if (bits_code(&b, 0x30, 8) < 0)
+            goto done;
+    if (bits_code(&b, 0, 7) < 0 || (b.bits > 0 && bits_put(&b, 0, 8 - b.bits)))
+        goto done;
+    /* Adler-32 of zeros: a = 1, b = total */
+    put32(adler, (uint32_t)((total % 65521u) << 16 | 1u));
+    for (int i = 0; i < 4; i++)
+        if (bits_put(&b, adler[i], 8) < 0)
+            goto done;
+    put32(ihdr, w);
+    put32(ihdr + 4, h);
+    ihdr[8] = 8;  /* bit depth */
+    ihdr[9] = 2;  /* RGB */
+    ihdr[10] = 0; /* deflate */
+    ihdr[11] = 0; /* adaptive filtering */
+    ihdr[12] = 0; /* not interlaced */
+    fp = fopen(path, "wb");
+    if (!fp)
+        goto done;
+    rc = (fwrite(sig, 1, 8, fp) == 8 &&
+          write_chunk(fp, "IHDR", ihdr, sizeof(ihdr)) == 0 &&
+          write_chunk(fp, "IDAT", b.p, b.n) == 0 &&
+          write_chunk(fp, "IEND", (const unsigned char *)"", 0) == 0)
+             ? 0
+             : -1;
+    if (fclose(fp) != 0)
+        rc = -1;
+done:
+    free(b.p);
+    return rc;
+}
+
+static uint32_t get32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
+           p[3];
+}
+
+int io_patch_mp4_zero_durations(const char *path)
+{
+    size_t n = 0;
+    unsigned char *d = read_all(path, &n);
+    unsigned char *p, *end;
+    int rc = -1;
+
+    if (!d)
+        return -1;
+    end = d + n;
+    /* stts: size(4) "stts" version/flags(4) entry_count(4), then entries of
+     * sample_count(4) sample_delta(4) */
+    for (p = d; (p = find_bytes(p, end, "stts", 4)) != NULL; p += 4) {
+        uint32_t count;
+        if (p + 12 > end)
+            break;
+        count = get32(p + 8);
+        if (p + 12 + (size_t)count * 8 > end)
+            continue;
+        for (uint32_t i = 0; i < count; i++)
+            put32(p + 12 + (size_t)i * 8 + 4, 0);
+        rc = 0;
+    }
+    if (rc == 0)
+        rc = io_write_file(path, d, n);
+    free(d);
+    return rc;
+}
+
+static void put32le(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)v;
+    p[1] = (unsigned char)(v >> 8);
+    p[2] = (unsigned char)(v >> 16);
+    p[3] = (unsigned char)(v >> 24);
+}
+
+int io_patch_avi_rate(const char *path, uint32_t rate, uint32_t scale)
+{
+    size_t n = 0;
+    unsigned char *d = read_all(path, &n);
+    unsigned char *end, *avih, *strh = NULL;
+    int rc = -1;
+
+    if (!d)
+        return -1;
+    end = d + (n < 65536 ? n : 65536);
+    /* avih: "avih" size(4) dwMicroSecPerFrame(4) ... */
+    avih = find_bytes(d, end, "avih", 4);
+    /* strh: "strh" size(4) fccType(4) fccHandler(4) dwFlags(4) wPriority(2)
+     * wLanguage(2) dwInitialFrames(4) dwScale(4) dwRate(4) */
+    for (unsigned char *p = d; p && p + 36 <= end; p += 4) {
+        p = find_bytes(p, end, "strh", 4);
+        if (!p || p + 36 > end)
+            break;
+        if (memcmp(p + 8, "vids", 4) == 0) {
+            strh = p;
+            break;
+        }
+    }
+    if (avih && strh && avih + 12 <= end) {
+        put32le(avih + 8, (uint32_t)((uint64_t)scale * 1000000u / rate));
+        put32le(strh + 8 + 20, scale);
+        put32le(strh + 8 + 24, rate);
+        rc = io_write_file(path, d, n);
+    }
+    free(d);
+    return rc;
+}
+
 int io_silent_server_open(int *port)
 {
     struct sockaddr_in a;

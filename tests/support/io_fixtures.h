@@ -37,6 +37,20 @@ int io_patch_avi_fourcc(const char *path, const char fcc[4]);
  * a prober to read the size, nothing to decode. 0 or -1. */
 int io_write_png_header_only(const char *path, uint32_t w, uint32_t h);
 
+/* Writes a valid, all-black RGB PNG of w x h whose pixel data is one
+ * hand-made deflate stream (about w * h * 3 / 160 bytes), so that a huge
+ * picture is cheap to make but really decodes. 0 or -1. */
+int io_write_png_black(const char *path, uint32_t w, uint32_t h);
+
+/* Sets every sample duration (stts sample_delta) of the MP4 file at path to
+ * 0; 0, or -1 when the file has no stts box. */
+int io_patch_mp4_zero_durations(const char *path);
+
+/* Makes the AVI file at path declare rate / scale frames per second (the
+ * video strh dwRate, dwScale and the avih microseconds per frame). 0 or
+ * -1. */
+int io_patch_avi_rate(const char *path, uint32_t rate, uint32_t scale);
+
 /* A TCP socket on 127.0.0.1 that completes connections (the kernel's backlog)
  * but never answers. Returns the socket (close it) and sets *port, or -1. */
 int io_silent_server_open(int *port);
