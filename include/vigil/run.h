@@ -77,6 +77,10 @@ typedef struct vg_run_stats {
     int64_t events_by_kind[4]; /* enum vg_event_kind */
     int64_t snapshots;
     int64_t snapshot_failures;
+    int64_t video_frames; /* frames written to the annotated video */
+    int video_stopped;    /* 1: the video stopped early (disk space or a
+                             write error; said once in the log) */
+    int tracks_stopped;   /* 1: tracks.txt stopped early (the same) */
     double wall_s;
     double decode_busy_s, infer_busy_s, track_busy_s, rules_busy_s, sink_busy_s;
     unsigned decode_queue_high_water, sink_queue_high_water;
