@@ -48,6 +48,12 @@ typedef struct vg_run_opts {
     int write_snapshots; /* default 1 */
     vg_video_writer_opts video;
     int write_video;      /* default 1 */
+    /* tracks.txt stops when writing would leave less free space on the
+     * device (default 256 KiB, kept for the events; 0: only on ENOSPC).
+     * The video and snapshots have their own (video.min_free_bytes,
+     * snapshots.min_free_bytes): the video stops first, then snapshots,
+     * then tracks; the events go on. */
+    uint64_t tracks_min_free_bytes;
     unsigned queue_depth; /* each of the two queues (default 4) */
     int64_t max_frames;   /* <= 0: all */
     int timeout_ms;       /* network timeout for the source */

@@ -105,6 +105,7 @@ void vg_run_opts_default(vg_run_opts *o)
     vg_video_writer_opts_default(&o->video);
     o->write_snapshots = 1;
     o->write_video = 1;
+    o->tracks_min_free_bytes = 256u << 10;
     o->queue_depth = 4;
     o->timeout_ms = 5000;
 }
@@ -168,8 +169,26 @@ static void tracks_flush(job *j, const char *path)
 {
     int e;
 
+    uint64_t free_bytes;
+
     if (j->tracks_fd < 0 || j->tracks_used == 0)
         return;
+    if (j->o->tracks_min_free_bytes > 0 &&
+        vg_free_bytes(j->o->out_dir, &free_bytes) == 0 &&
+        free_bytes < j->o->tracks_min_free_bytes + j->tracks_used) {
+        char have[32], need[32];
+        vg_log(j->ctx, VG_LOG_WARN,
+               "%s: tracks stopped: %s left on the device, below the %s kept "
+               "free for events (events are still stored)",
+               path, vg_format_bytes(free_bytes, have, sizeof(have)),
+               vg_format_bytes(j->o->tracks_min_free_bytes, need,
+                               sizeof(need)));
+        j->tracks_used = 0;
+        j->tracks_stopped = 1;
+        close(j->tracks_fd);
+        j->tracks_fd = -1;
+        return;
+    }
     if (write_all(j->tracks_fd, j->tracks_buf, j->tracks_used) == 0) {
         j->tracks_used = 0;
         j->tracks_flushed_ns = vg_clock_ns();

@@ -609,6 +609,14 @@ int vg_events_open(vg_context *ctx, const char *dir, const vg_events_opts *o,
         goto fail;
     }
     sqlite3_busy_timeout(es->db, 5000);
+    /* Small pages and frequent checkpoints keep the WAL small (a commit
+     * writes a few pages): on a nearly full disk the space goes to events.
+     * page_size only applies to a new database, before WAL is set. */
+    rc = exec(es->db, "PRAGMA page_size=1024", msg, sizeof(msg));
+    if (rc != SQLITE_OK) {
+        rc = vg_fail(ctx, code_of(rc), "%s: %s", es->db_path, msg);
+        goto fail;
+    }
     /* journal_mode answers with the mode in force: check it is WAL */
     rc = sqlite3_prepare_v2(es->db, "PRAGMA journal_mode=WAL", -1, &st, NULL);
     if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -635,6 +643,10 @@ int vg_events_open(vg_context *ctx, const char *dir, const vg_events_opts *o,
      * only appends (the rightmost pages of the table and its two indexes),
      * so a small explicit bound is enough; it caps the store's RSS. */
     rc = exec(es->db, "PRAGMA cache_size=-256", msg, sizeof(msg)); /* KiB */
+    if (rc == SQLITE_OK)
+        rc = exec(es->db, "PRAGMA wal_autocheckpoint=32", msg, sizeof(msg));
+    if (rc == SQLITE_OK)
+        rc = exec(es->db, "PRAGMA journal_size_limit=65536", msg, sizeof(msg));
     if (rc != SQLITE_OK) {
         rc = vg_fail(ctx, code_of(rc), "%s: %s", es->db_path, msg);
         goto fail;

@@ -526,8 +526,9 @@ static int check_space(vg_snapshots *s, size_t size)
     vg_format_bytes(free_bytes, have, sizeof(have));
     vg_format_bytes(s->opts.min_free_bytes, need, sizeof(need));
     set_err(s, VG_ENOSPC,
-            "%s: snapshots stopped: %s left on the device, below the %s kept "
-            "free for events (events are still stored)",
+            "%s: snapshots stopped: %s left on the device; a snapshot would "
+            "leave less than the %s kept free for events (events are still "
+            "stored)",
             s->snapdir, have, need);
     if (!s->low_space)
         vg_log(s->ctx, VG_LOG_WARN, "%s", s->errmsg);
