@@ -444,7 +444,9 @@ int cmd_run(int argc, char **argv)
                   strerror(errno));
         goto out;
     }
-    if (vg_outdir_lock_take(ctx, a.out_dir, &lock) < 0) {
+    snprintf(path, sizeof(path), "%s/report.json", a.out_dir);
+    if (vg_outdir_lock_take(ctx, a.out_dir, &lock) < 0 ||
+        vg_refuse_link(ctx, path) < 0) {
         cli_error("%s", vg_context_errmsg(ctx));
         goto out;
     }

@@ -692,6 +692,8 @@ int vg_snapshots_open(vg_context *ctx, const char *dir,
         rc = vg_fail(ctx, VG_EINVAL, "%s: path too long", dir);
         goto fail;
     }
+    if ((rc = vg_refuse_link(ctx, s->snapdir)) < 0)
+        goto fail;
     if ((mkdir(dir, 0755) != 0 && errno != EEXIST) ||
         (mkdir(s->snapdir, 0755) != 0 && errno != EEXIST)) {
         rc = vg_fail(ctx, VG_EIO, "%s: cannot create directory: %s", s->snapdir,

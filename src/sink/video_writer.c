@@ -24,7 +24,8 @@
 
 #define MIN_FPS 1.0
 #define MAX_FPS 240.0
-#define IO_BUF_SIZE 65536
+#define IO_BUF_SIZE (4 << 20) /* a whole fragment in one write(2): a kill
+                                 leaves no fragment cut in two */
 #define CHECK_EVERY_FRAMES 8           /* free-space check period... */
 #define CHECK_EVERY_BYTES (256 << 10)  /* ...or after this much output */
 
