@@ -47,7 +47,7 @@ typedef struct vg_run_opts {
     vg_snapshots_opts snapshots;
     int write_snapshots; /* default 1 */
     vg_video_writer_opts video;
-    int write_video;      /* default 1 */
+    int write_video; /* default 1 */
     /* tracks.txt stops when writing would leave less free space on the
      * device (default 256 KiB, kept for the events; 0: only on ENOSPC).
      * The video and snapshots have their own (video.min_free_bytes,

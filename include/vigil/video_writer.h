@@ -44,28 +44,28 @@
 typedef struct vg_video_writer vg_video_writer;
 
 typedef struct vg_video_writer_opts {
-    int crf;          /* libx264 constant rate factor 0..51 (default 23);
-                         used when bitrate is 0 */
-    int64_t bitrate;  /* bits per second; 0 (default): crf */
-    char preset[16];  /* libx264 preset (default "superfast") */
-    int threads;      /* encoder threads; 0: codec's choice (default 2) */
-    int gop;          /* frames between keyframes; 0: 2 x fps (default) */
-    int fragmented;   /* 1 (default): fragmented MP4 (survives a crash);
-                         0: one moov at the end */
-    int frag_ms;      /* longest fragment, ms (default 1000) */
+    int crf;         /* libx264 constant rate factor 0..51 (default 23);
+                        used when bitrate is 0 */
+    int64_t bitrate; /* bits per second; 0 (default): crf */
+    char preset[16]; /* libx264 preset (default "superfast") */
+    int threads;     /* encoder threads; 0: codec's choice (default 2) */
+    int gop;         /* frames between keyframes; 0: 2 x fps (default) */
+    int fragmented;  /* 1 (default): fragmented MP4 (survives a crash);
+                        0: one moov at the end */
+    int frag_ms;     /* longest fragment, ms (default 1000) */
     uint64_t min_free_bytes; /* stop below this much free space (default
                                 64 MiB); 0: only on ENOSPC */
-    char encoder[32]; /* libavcodec encoder name; "" (default): libx264,
-                         else mpeg4 */
+    char encoder[32];        /* libavcodec encoder name; "" (default): libx264,
+                                else mpeg4 */
 } vg_video_writer_opts;
 
 typedef struct vg_video_writer_stats {
-    uint64_t frames;  /* frames sent to the encoder */
-    uint64_t packets; /* packets written to the file */
-    uint64_t bytes;   /* bytes of those packets */
-    int stopped;      /* 1 when stopped for lack of disk space */
+    uint64_t frames;             /* frames sent to the encoder */
+    uint64_t packets;            /* packets written to the file */
+    uint64_t bytes;              /* bytes of those packets */
+    int stopped;                 /* 1 when stopped for lack of disk space */
     uint64_t free_bytes_at_stop; /* free space seen when it stopped */
-    double fps;       /* the rate written (the input's, clamped) */
+    double fps;                  /* the rate written (the input's, clamped) */
 } vg_video_writer_stats;
 
 void vg_video_writer_opts_default(vg_video_writer_opts *o);

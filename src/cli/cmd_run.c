@@ -216,8 +216,7 @@ static void write_report(FILE *f, vg_telemetry *telemetry, const run_mem *mem,
                 "     \"events_stored\": %llu, \"video\": {\"frames\": %lld, "
                 "\"stopped\": %s}, \"tracks_stopped\": %s,\n",
                 (unsigned long long)s->store.written,
-                (long long)s->video_frames,
-                s->video_stopped ? "true" : "false",
+                (long long)s->video_frames, s->video_stopped ? "true" : "false",
                 s->tracks_stopped ? "true" : "false");
         fprintf(
             f,
@@ -716,8 +715,7 @@ report:
             write_report(rep.f, r.telemetry, &mem, &a, a.config, inputs,
                          n_inputs, stats, n_done, status, errbuf);
             if (vg_output_commit(ctx, &rep) < 0)
-                fprintf(stderr, "vigil: warning: %s\n",
-                        vg_context_errmsg(ctx));
+                fprintf(stderr, "vigil: warning: %s\n", vg_context_errmsg(ctx));
         } else {
             fprintf(stderr, "vigil: warning: %s\n", vg_context_errmsg(ctx));
         }

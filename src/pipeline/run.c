@@ -16,9 +16,10 @@
 #include "vigil/pipeline.h"
 
 #define MAX_ZONES 32
-#define TRACKS_LINE_MAX 160              /* longest tracks.txt line */
-#define TRACKS_FLUSH_NS 1000000000LL     /* tracks.txt reaches the file at
-                                            least once a second */
+#define TRACKS_LINE_MAX 160 /* longest tracks.txt line */
+#define TRACKS_FLUSH_NS                                                        \
+    1000000000LL /* tracks.txt reaches the file at                             \
+                    least once a second */
 
 /* What the caller's thread hands to the sink thread for one frame. */
 typedef struct sink_item {
@@ -68,8 +69,8 @@ typedef struct job {
     /* the caller's thread */
     vg_detection dets[VG_MAX_DETECTIONS];
     vg_rules_object objs[VG_RUN_MAX_TRACKS];
-    sink_item out; /* filled by the caller's thread */
-    sink_item in;  /* popped by the sink thread */
+    sink_item out;             /* filled by the caller's thread */
+    sink_item in;              /* popped by the sink thread */
     const char *o_tracks_path; /* st.tracks_path of vg_run_stream */
     char tracks_buf[1 << 16];
 } job;
@@ -177,12 +178,12 @@ static void tracks_flush(job *j, const char *path)
         vg_free_bytes(j->o->out_dir, &free_bytes) == 0 &&
         free_bytes < j->o->tracks_min_free_bytes + j->tracks_used) {
         char have[32], need[32];
-        vg_log(j->ctx, VG_LOG_WARN,
-               "%s: tracks stopped: %s left on the device, below the %s kept "
-               "free for events (events are still stored)",
-               path, vg_format_bytes(free_bytes, have, sizeof(have)),
-               vg_format_bytes(j->o->tracks_min_free_bytes, need,
-                               sizeof(need)));
+        vg_log(
+            j->ctx, VG_LOG_WARN,
+            "%s: tracks stopped: %s left on the device, below the %s kept "
+            "free for events (events are still stored)",
+            path, vg_format_bytes(free_bytes, have, sizeof(have)),
+            vg_format_bytes(j->o->tracks_min_free_bytes, need, sizeof(need)));
         j->tracks_used = 0;
         j->tracks_stopped = 1;
         close(j->tracks_fd);
@@ -630,8 +631,7 @@ int vg_run_stream(vg_context *ctx, const char *input, vg_detector *det,
              o->suffix ? o->suffix : "");
     snprintf(st.tracks_path, sizeof(st.tracks_path), "%s", path);
     j->o_tracks_path = st.tracks_path;
-    rc = vg_open_output(ctx, path, O_WRONLY | O_CREAT | O_TRUNC,
-                        &j->tracks_fd);
+    rc = vg_open_output(ctx, path, O_WRONLY | O_CREAT | O_TRUNC, &j->tracks_fd);
     if (rc < 0)
         goto out;
     j->tracks_flushed_ns = vg_clock_ns();

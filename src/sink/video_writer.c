@@ -24,10 +24,11 @@
 
 #define MIN_FPS 1.0
 #define MAX_FPS 240.0
-#define IO_BUF_SIZE (4 << 20) /* a whole fragment in one write(2): a kill
-                                 leaves no fragment cut in two */
-#define CHECK_EVERY_FRAMES 8           /* free-space check period... */
-#define CHECK_EVERY_BYTES (256 << 10)  /* ...or after this much output */
+#define IO_BUF_SIZE                                                            \
+    (4 << 20)                /* a whole fragment in one write(2): a kill       \
+                                leaves no fragment cut in two */
+#define CHECK_EVERY_FRAMES 8 /* free-space check period... */
+#define CHECK_EVERY_BYTES (256 << 10) /* ...or after this much output */
 
 struct vg_video_writer {
     vg_context *ctx;
@@ -39,13 +40,13 @@ struct vg_video_writer {
     AVFrame *frame;
     AVPacket *pkt;
     struct SwsContext *sws;
-    int fd;           /* the file, opened O_NOFOLLOW; -1 when closed */
-    int io_errno;     /* errno of the last failed write to fd */
-    int64_t io_pos;   /* bytes written so far (end of file) */
+    int fd;         /* the file, opened O_NOFOLLOW; -1 when closed */
+    int io_errno;   /* errno of the last failed write to fd */
+    int64_t io_pos; /* bytes written so far (end of file) */
     uint64_t min_free;
-    char dir[1024];   /* directory of path, for statvfs */
+    char dir[1024]; /* directory of path, for statvfs */
     uint64_t frames_at_check, bytes_at_check;
-    int stopped;      /* for lack of space: writes return VG_ENOSPC */
+    int stopped; /* for lack of space: writes return VG_ENOSPC */
     int header_written;
     int closed;
     int64_t last_index;
@@ -122,8 +123,8 @@ static int64_t io_seek(void *opaque, int64_t offset, int whence)
 static int open_file(vg_video_writer *w)
 {
     uint8_t *buf;
-    int rc = vg_open_output(w->ctx, w->path, O_WRONLY | O_CREAT | O_TRUNC,
-                            &w->fd);
+    int rc =
+        vg_open_output(w->ctx, w->path, O_WRONLY | O_CREAT | O_TRUNC, &w->fd);
     if (rc < 0)
         return rc;
     buf = av_malloc(IO_BUF_SIZE);
@@ -163,8 +164,7 @@ static int close_file(vg_video_writer *w)
 
 /* The cause of a failed libav* write: our descriptor's errno when it has
  * one, else libav*'s message. */
-static const char *write_cause(vg_video_writer *w, int ret, char *buf,
-                               size_t n)
+static const char *write_cause(vg_video_writer *w, int ret, char *buf, size_t n)
 {
     if (w->io_errno) {
         snprintf(buf, n, "%s", strerror(w->io_errno));
@@ -242,8 +242,8 @@ int vg_video_writer_open(vg_context *ctx, const char *path, int width,
                        "%s: video size %dx%d is odd (yuv420p needs even "
                        "sizes)",
                        path, width, height);
-    if (opts.crf < 0 || opts.crf > 51 || opts.bitrate < 0 ||
-        opts.threads < 0 || opts.gop < 0 || opts.frag_ms < 0)
+    if (opts.crf < 0 || opts.crf > 51 || opts.bitrate < 0 || opts.threads < 0 ||
+        opts.gop < 0 || opts.frag_ms < 0)
         return vg_fail(ctx, VG_EINVAL,
                        "%s: invalid video options (crf %d, bitrate %lld, "
                        "threads %d, gop %d, frag_ms %d)",
@@ -251,9 +251,10 @@ int vg_video_writer_open(vg_context *ctx, const char *path, int width,
                        opts.gop, opts.frag_ms);
     if (!(fps >= MIN_FPS && fps <= MAX_FPS)) {
         double in = fps;
-        fps = fps > MAX_FPS ? MAX_FPS : fps >= 0.0 ? MIN_FPS : 25.0;
-        if (isnan(in))
-            fps = 25.0;
+        /* unknown (not a number, <= 0): the common 25 */
+        fps = !(fps > 0.0) || isinf(fps) ? 25.0
+              : fps > MAX_FPS            ? MAX_FPS
+                                         : MIN_FPS;
         vg_log(ctx, VG_LOG_WARN,
                "%s: input frame rate %g fps is outside %g..%g; the video is "
                "written at %g fps",
@@ -363,8 +364,8 @@ int vg_video_writer_open(vg_context *ctx, const char *path, int width,
         av_dict_set(&mux, "movflags",
                     "frag_keyframe+empty_moov+default_base_moof", 0);
         if (opts.frag_ms > 0)
-            av_dict_set_int(&mux, "frag_duration",
-                            (int64_t)opts.frag_ms * 1000, 0);
+            av_dict_set_int(&mux, "frag_duration", (int64_t)opts.frag_ms * 1000,
+                            0);
         w->fmt->flags |= AVFMT_FLAG_FLUSH_PACKETS;
     }
     ret = avformat_write_header(w->fmt, &mux);
