@@ -43,6 +43,11 @@
 
 typedef struct vg_video_writer vg_video_writer;
 
+/* The file's write buffer, taken at open: a whole fragment (1 s of video)
+ * goes to the file in one write(2), so a kill leaves no fragment cut in
+ * two. Part of the writer's memory beside the encoder's. */
+#define VG_VIDEO_WRITER_IO_BYTES (2 << 20)
+
 typedef struct vg_video_writer_opts {
     int crf;         /* libx264 constant rate factor 0..51 (default 23);
                         used when bitrate is 0 */

@@ -24,9 +24,7 @@
 
 #define MIN_FPS 1.0
 #define MAX_FPS 240.0
-#define IO_BUF_SIZE                                                            \
-    (4 << 20)                /* a whole fragment in one write(2): a kill       \
-                                leaves no fragment cut in two */
+#define IO_BUF_SIZE VG_VIDEO_WRITER_IO_BYTES
 #define CHECK_EVERY_FRAMES 8 /* free-space check period... */
 #define CHECK_EVERY_BYTES (256 << 10) /* ...or after this much output */
 
