@@ -25,7 +25,7 @@
 #define MIN_FPS 1.0
 #define MAX_FPS 240.0
 #define IO_BUF_SIZE VG_VIDEO_WRITER_IO_BYTES
-#define CHECK_EVERY_FRAMES 8 /* free-space check period... */
+#define CHECK_EVERY_FRAMES 8          /* free-space check period... */
 #define CHECK_EVERY_BYTES (256 << 10) /* ...or after this much output */
 
 struct vg_video_writer {
