@@ -391,6 +391,7 @@ static void check_disk_full(struct fx *f)
     o.quality = 95;
     o.enforce_every_s = 1e9;    /* retention only when asked */
     o.max_total_bytes = 100000; /* what enforce will bring it down to */
+    o.min_free_bytes = 0;       /* the real ENOSPC path, no reserve */
     assert_int_equal(vg_snapshots_open(f->ctx, f->dir, &o, &s), 0);
     for (i = 1; i <= 100 && rc == 0; i++) {
         fill_noise(f->rgb, (unsigned)i);

@@ -60,7 +60,13 @@ typedef struct vg_run_opts {
     vg_snapshots_opts snapshots;
     int write_snapshots; /* default 1 */
     vg_video_writer_opts video;
-    int write_video;      /* default 1 */
+    int write_video; /* default 1 */
+    /* tracks.txt stops when writing would leave less free space on the
+     * device (default 256 KiB, kept for the events; 0: only on ENOSPC).
+     * The video and snapshots have their own (video.min_free_bytes,
+     * snapshots.min_free_bytes): the video stops first, then snapshots,
+     * then tracks; the events go on. */
+    uint64_t tracks_min_free_bytes;
     unsigned queue_depth; /* each of the two queues (default 4) */
     int64_t max_frames;   /* <= 0: all */
     int timeout_ms;       /* network timeout for the source */
@@ -90,6 +96,10 @@ typedef struct vg_run_stats {
     int64_t events_by_kind[4]; /* enum vg_event_kind */
     int64_t snapshots;
     int64_t snapshot_failures;
+    int64_t video_frames; /* frames written to the annotated video */
+    int video_stopped;    /* 1: the video stopped early (disk space or a
+                             write error; said once in the log) */
+    int tracks_stopped;   /* 1: tracks.txt stopped early (the same) */
     double wall_s;
     double decode_busy_s, infer_busy_s, track_busy_s, rules_busy_s, sink_busy_s;
     unsigned decode_queue_high_water, sink_queue_high_water;

@@ -25,6 +25,12 @@
  * store; further writes return VG_EIO at once without touching the disk.
  * A later retention pass that frees space enables it again.
  *
+ * Free space: before each file the store checks the device's free space;
+ * a snapshot that would leave less than min_free_bytes is skipped (counted
+ * in `skipped`, VG_ENOSPC, logged once until space comes back), so the
+ * space left goes to the events. Files are created with O_NOFOLLOW: a
+ * symbolic link is never written through.
+ *
  * Files are written to a hidden temporary name in the same directory and
  * renamed, so a snapshot is either complete or absent after a crash; they
  * are not fsynced.
@@ -52,6 +58,9 @@ typedef struct vg_snapshots_opts {
     int max_width, max_height; /* largest picture; 0: sized at first write */
     int index_cap; /* oldest files considered per retention scan; bounds the
                       index memory (default 4096, min 16) */
+    uint64_t min_free_bytes; /* a snapshot that would leave less free space
+                                on the device is skipped (default 1 MiB,
+                                kept for the events); 0: no check */
 } vg_snapshots_opts;
 
 typedef struct vg_snapshots_stats {
@@ -66,6 +75,7 @@ typedef struct vg_snapshots_stats {
     uint64_t passes;      /* retention passes */
     unsigned index_cap;   /* entries of the retention index (fixed) */
     int disabled;         /* 1 after a disk-full failure */
+    int low_space;        /* 1 once a write was skipped for min_free_bytes */
 } vg_snapshots_stats;
 
 void vg_snapshots_opts_default(vg_snapshots_opts *o);
@@ -80,7 +90,8 @@ int vg_snapshots_open(vg_context *ctx, const char *dir,
  * drawn on a private copy) and puts its path relative to DIR into relpath
  * (cap bytes; "" on failure). Returns 0, VG_EINVAL, VG_ENOMEM (picture
  * larger than any before and the buffers cannot grow), VG_ERANGE (relpath
- * too small) or VG_EIO (cannot write; the store is disabled when the disk is
+ * too small), VG_ENOSPC (skipped for min_free_bytes) or VG_EIO (cannot
+ * write; the store is disabled when the disk is
  * full, see above). The message is in vg_snapshots_errmsg. */
 int vg_snapshots_write(vg_snapshots *s, const vg_event *ev, const uint8_t *rgb,
                        int w, int h, int stride, char *relpath, size_t cap);

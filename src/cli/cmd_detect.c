@@ -200,8 +200,9 @@ int cmd_detect(int argc, char **argv)
     vg_detect_opts dopts;
     vg_detect_stats st;
     char path[VG_PATH_MAX + 32], errbuf[512] = "";
-    FILE *report = NULL;
     const char *status = "ok";
+    vg_outdir_lock *lock = NULL;
+    vg_output_file rep;
     int want_preview = 1, preview_written = 0;
     int rc, exit_code = VG_EXIT_ERROR;
 
@@ -243,6 +244,17 @@ int cmd_detect(int argc, char **argv)
         return cli_error("out of memory");
     job.ctx = ctx;
     vg_context_set_log_level(ctx, VG_LOG_WARN);
+    /* One run per output directory: a second one fails here, writing
+     * nothing. */
+    if (vg_mkdirs(a.out_dir) != 0) {
+        cli_error("%s: cannot create output directory (%s)", a.out_dir,
+                  strerror(errno));
+        goto out;
+    }
+    if (vg_outdir_lock_take(ctx, a.out_dir, &lock) < 0) {
+        cli_error("%s", vg_context_errmsg(ctx));
+        goto out;
+    }
     if (cli_resolve_settings(ctx, &a) != 0)
         goto out;
     if (cli_open_detector(ctx, &a.settings, &job.det) != 0)
@@ -267,16 +279,28 @@ int cmd_detect(int argc, char **argv)
                   strerror(errno));
         goto out;
     }
+    /* never through a link; whole lines reach the file (a kill -9 leaves
+     * no cut line) */
     snprintf(path, sizeof(path), "%s/dets.txt", a.out_dir);
-    job.txt = fopen(path, "w");
-    if (!job.txt) {
-        cli_error("%s: cannot write (%s)", path, strerror(errno));
+    if (vg_fopen_output(ctx, path, "w", &job.txt) < 0) {
+        cli_error("%s", vg_context_errmsg(ctx));
         goto out;
     }
+    setvbuf(job.txt, NULL, _IOLBF, 0);
     snprintf(path, sizeof(path), "%s/dets.jsonl", a.out_dir);
-    job.jsonl = fopen(path, "w");
-    if (!job.jsonl) {
-        cli_error("%s: cannot write (%s)", path, strerror(errno));
+    if (vg_fopen_output(ctx, path, "w", &job.jsonl) < 0) {
+        cli_error("%s", vg_context_errmsg(ctx));
+        goto out;
+    }
+    setvbuf(job.jsonl, NULL, _IOLBF, 0);
+    snprintf(path, sizeof(path), "%s/preview.jpg", a.out_dir);
+    if (want_preview && vg_refuse_link(ctx, path) < 0) {
+        cli_error("%s", vg_context_errmsg(ctx));
+        goto out;
+    }
+    snprintf(path, sizeof(path), "%s/report.json", a.out_dir);
+    if (vg_refuse_link(ctx, path) < 0) {
+        cli_error("%s", vg_context_errmsg(ctx));
         goto out;
     }
     if (want_preview) {
@@ -347,14 +371,14 @@ int cmd_detect(int argc, char **argv)
             fprintf(stderr, "vigil: warning: %s\n", vg_context_errmsg(ctx));
     }
     snprintf(path, sizeof(path), "%s/report.json", a.out_dir);
-    report = fopen(path, "w");
-    if (report) {
-        write_report(report, &a, &si, &job, &st, status, errbuf,
+    /* whole or not at all: a temporary renamed into place */
+    if (vg_output_begin(ctx, path, &rep) == 0) {
+        write_report(rep.f, &a, &si, &job, &st, status, errbuf,
                      preview_written);
-        fclose(report);
+        if (vg_output_commit(ctx, &rep) < 0)
+            fprintf(stderr, "vigil: warning: %s\n", vg_context_errmsg(ctx));
     } else {
-        fprintf(stderr, "vigil: warning: %s: cannot write (%s)\n", path,
-                strerror(errno));
+        fprintf(stderr, "vigil: warning: %s\n", vg_context_errmsg(ctx));
     }
     if (errbuf[0])
         fprintf(stderr, "vigil: %s: %s\n",
@@ -380,5 +404,6 @@ out:
     vg_free(ctx, job.preview);
     vg_source_close(&src);
     vg_detector_destroy(&job.det);
+    vg_outdir_lock_release(&lock);
     return cli_context_destroy(&ctx, &sig, exit_code);
 }

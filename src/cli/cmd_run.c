@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "vigil/fsutil.h"
 #include "vigil/job.h"
 #include "vigil/plan.h"
 #include "vigil/residency.h"
@@ -214,6 +215,12 @@ static void write_report(FILE *f, vg_telemetry *telemetry, const run_mem *mem,
             "     \"frames\": %lld, \"detections\": %lld, \"events\": %lld,\n",
             (long long)s->frames, (long long)s->detections,
             (long long)s->events);
+        fprintf(f,
+                "     \"events_stored\": %llu, \"video\": {\"frames\": %lld, "
+                "\"stopped\": %s}, \"tracks_stopped\": %s,\n",
+                (unsigned long long)s->store.written,
+                (long long)s->video_frames, s->video_stopped ? "true" : "false",
+                s->tracks_stopped ? "true" : "false");
         fprintf(
             f,
             "     \"events_by_kind\": {\"intrusion\": %lld, \"dwell\": %lld, "
@@ -236,9 +243,11 @@ static void write_report(FILE *f, vg_telemetry *telemetry, const run_mem *mem,
         }
         fprintf(f,
                 "],\n     \"snapshots\": {\"written\": %lld, \"failed\": %lld, "
+                "\"skipped\": %llu, "
                 "\"files\": %llu, \"bytes\": %llu, \"deleted\": %llu, "
                 "\"disabled\": %s},\n",
                 (long long)s->snapshots, (long long)s->snapshot_failures,
+                (unsigned long long)s->snapshot_store.skipped,
                 (unsigned long long)s->snapshot_store.files,
                 (unsigned long long)s->snapshot_store.total_bytes,
                 (unsigned long long)s->snapshot_store.deleted,
@@ -302,12 +311,15 @@ static void write_report(FILE *f, vg_telemetry *telemetry, const run_mem *mem,
 static void print_summary(const vg_run_stats *s, const char *input)
 {
     char b[32];
-    printf("%s: %lld frames in %.1f s (%.1f fps end to end), %lld events, "
-           "%lld tracks, %lld snapshots; peak RSS %s\n",
+    printf("%s: %lld frames in %.1f s (%.1f fps end to end), %lld events "
+           "(%llu stored), %lld tracks, %lld snapshots (%llu skipped), %lld "
+           "video frames%s; peak RSS %s\n",
            input, (long long)s->frames, s->wall_s,
            s->wall_s > 0 ? (double)s->frames / s->wall_s : 0,
-           (long long)s->events, (long long)s->tracker.confirmed,
-           (long long)s->snapshots,
+           (long long)s->events, (unsigned long long)s->store.written,
+           (long long)s->tracker.confirmed, (long long)s->snapshots,
+           (unsigned long long)s->snapshot_store.skipped,
+           (long long)s->video_frames, s->video_stopped ? " (stopped)" : "",
            vg_format_bytes(vg_peak_rss_bytes(), b, sizeof(b)));
     if (s->n_rules > 0) {
         printf("  %-24s %-14s %7s  %s\n", "rule", "kind", "events", "notes");
@@ -368,6 +380,7 @@ int cmd_run(int argc, char **argv)
     int rc_tel;
     int metrics_port = -1;
     vg_metrics_server *metrics = NULL;
+    vg_outdir_lock *lock = NULL;
     uint64_t host_budget = 0, dev_budget = 0;
     int host_set = 0, dev_set = 0;
 
@@ -426,6 +439,19 @@ int cmd_run(int argc, char **argv)
         return cli_error("out of memory");
     r.ctx = ctx;
     vg_context_set_log_level(ctx, VG_LOG_WARN);
+    /* One run per output directory: a second one fails here, writing
+     * nothing. */
+    if (vg_mkdirs(a.out_dir) != 0) {
+        cli_error("%s: cannot create output directory (%s)", a.out_dir,
+                  strerror(errno));
+        goto out;
+    }
+    snprintf(path, sizeof(path), "%s/report.json", a.out_dir);
+    if (vg_outdir_lock_take(ctx, a.out_dir, &lock) < 0 ||
+        vg_refuse_link(ctx, path) < 0) {
+        cli_error("%s", vg_context_errmsg(ctx));
+        goto out;
+    }
     /* Everything in the configuration is checked before any frame. */
     if (cli_resolve_settings(ctx, &a) != 0)
         goto out;
@@ -724,17 +750,17 @@ int cmd_run(int argc, char **argv)
     }
 report:
     if (n_done > 0 || staged != NULL) {
-        FILE *f;
+        vg_output_file rep;
         snprintf(path, sizeof(path), "%s/report.json", a.out_dir);
-        f = fopen(path, "w");
-        if (f) {
+        /* whole or not at all: a temporary renamed into place */
+        if (vg_output_begin(ctx, path, &rep) == 0) {
             /* the job took its last sample, with its pools and tables */
-            write_report(f, r.telemetry, &mem, &a, a.config, inputs, names,
-                         n_inputs, stats, n_done, status, errbuf);
-            fclose(f);
+            write_report(rep.f, r.telemetry, &mem, &a, a.config, inputs,
+                         names, n_inputs, stats, n_done, status, errbuf);
+            if (vg_output_commit(ctx, &rep) < 0)
+                fprintf(stderr, "vigil: warning: %s\n", vg_context_errmsg(ctx));
         } else {
-            fprintf(stderr, "vigil: warning: %s: cannot write (%s)\n", path,
-                    strerror(errno));
+            fprintf(stderr, "vigil: warning: %s\n", vg_context_errmsg(ctx));
         }
         if (exit_code == 130)
             fprintf(stderr, "vigil: stopped: %s\n", errbuf);
@@ -747,6 +773,7 @@ report:
                    a.out_dir, write_video ? " annotated*.mp4" : "");
     }
 out:
+    vg_outdir_lock_release(&lock);
     vg_metrics_server_stop(&metrics);
     vg_detector_destroy(&det);
     if (det_name != NULL)

@@ -11,6 +11,8 @@
 
 #include <jpeglib.h>
 
+#include "vigil/fsutil.h"
+
 /* ---- JPEG ---------------------------------------------------------------*/
 
 struct jpeg_fail {
@@ -88,12 +90,9 @@ int vg_image_write_jpeg(vg_context *ctx, const char *path, const uint8_t *rgb,
     memcpy(tmp, path, n);
     memcpy(tmp + n, ".tmp", 5);
 
-    fp = fopen(tmp, "wb");
-    if (!fp) {
-        rc =
-            vg_fail(ctx, VG_EIO, "%s: cannot create: %s", tmp, strerror(errno));
+    /* never through a symbolic link */
+    if ((rc = vg_fopen_output(ctx, tmp, "w", &fp)) < 0)
         goto out;
-    }
     fail.msg[0] = '\0';
     if (compress_to(fp, rgb, w, h, stride, quality, &fail) < 0) {
         rc = vg_fail(ctx, VG_EIO, "%s: JPEG encoding failed: %s", path,

@@ -1,11 +1,13 @@
 #include "vigil/run.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "pipeline/pipeline_internal.h"
 #include "vigil/clock.h"
@@ -14,6 +16,10 @@
 #include "vigil/pipeline.h"
 
 #define MAX_ZONES 32
+#define TRACKS_LINE_MAX 160 /* longest tracks.txt line */
+#define TRACKS_FLUSH_NS                                                        \
+    1000000000LL /* tracks.txt reaches the file at                             \
+                    least once a second */
 
 /* What the caller's thread hands to the sink thread for one frame. */
 typedef struct sink_item {
@@ -45,7 +51,10 @@ typedef struct job {
     vg_overlay *overlay;
     vg_queue *sink_q;
     int telemetry_ids[5]; /* pools and tables registered, -1 when not */
-    FILE *tracks_file;
+    int tracks_fd;        /* -1 when not written */
+    size_t tracks_used;   /* whole lines waiting in tracks_buf */
+    int64_t tracks_flushed_ns;
+    int tracks_stopped, video_stopped, events_failed;
     char stream[64];
     int width, height;
     int n_zones;
@@ -60,8 +69,9 @@ typedef struct job {
     /* the caller's thread */
     vg_detection dets[VG_MAX_DETECTIONS];
     vg_rules_object objs[VG_RUN_MAX_TRACKS];
-    sink_item out; /* filled by the caller's thread */
-    sink_item in;  /* popped by the sink thread */
+    sink_item out;             /* filled by the caller's thread */
+    sink_item in;              /* popped by the sink thread */
+    const char *o_tracks_path; /* st.tracks_path of vg_run_stream */
     char tracks_buf[1 << 16];
 } job;
 
@@ -96,6 +106,7 @@ void vg_run_opts_default(vg_run_opts *o)
     vg_video_writer_opts_default(&o->video);
     o->write_snapshots = 1;
     o->write_video = 1;
+    o->tracks_min_free_bytes = 256u << 10;
     o->queue_depth = 4;
     o->timeout_ms = 5000;
 }
@@ -114,13 +125,90 @@ static void base_name(const char *path, char *out, size_t size)
     snprintf(out, size, "%s", *b ? b : path);
 }
 
-static void sink_fail(job *j, const char *what, const char *msg)
+/* Records the job's first sink error (msg names the file and the cause)
+ * and logs it; callers make sure each output says it once. */
+static void sink_fail(job *j, int code, const char *msg)
 {
+    if (!msg || !msg[0])
+        msg = vg_strerror(code);
     if (!j->sink_error) {
-        j->sink_error = VG_EIO;
-        snprintf(j->sink_message, sizeof(j->sink_message), "%s: %s", what, msg);
+        j->sink_error = code < 0 ? code : VG_EIO;
+        snprintf(j->sink_message, sizeof(j->sink_message), "%s", msg);
     }
-    vg_log(j->ctx, VG_LOG_ERROR, "%s: %s", what, msg);
+    vg_log(j->ctx, VG_LOG_ERROR, "%s", msg);
+}
+
+/* Events: every failure is kept as the job's error, logged once. */
+static void events_fail(job *j, int code)
+{
+    if (j->events_failed++)
+        return;
+    sink_fail(j, code, vg_events_errmsg(j->events));
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t k = write(fd, p, n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            if (k == 0)
+                errno = ENOSPC;
+            return -1;
+        }
+        p += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+/* Writes the whole lines buffered for tracks.txt. A failure stops the file
+ * (said once): lack of space is a warning (events come first), anything
+ * else the job's error. */
+static void tracks_flush(job *j, const char *path)
+{
+    int e;
+
+    uint64_t free_bytes;
+
+    if (j->tracks_fd < 0 || j->tracks_used == 0)
+        return;
+    if (j->o->tracks_min_free_bytes > 0 &&
+        vg_free_bytes(j->o->out_dir, &free_bytes) == 0 &&
+        free_bytes < j->o->tracks_min_free_bytes + j->tracks_used) {
+        char have[32], need[32];
+        vg_log(
+            j->ctx, VG_LOG_WARN,
+            "%s: tracks stopped: %s left on the device, below the %s kept "
+            "free for events (events are still stored)",
+            path, vg_format_bytes(free_bytes, have, sizeof(have)),
+            vg_format_bytes(j->o->tracks_min_free_bytes, need, sizeof(need)));
+        j->tracks_used = 0;
+        j->tracks_stopped = 1;
+        close(j->tracks_fd);
+        j->tracks_fd = -1;
+        return;
+    }
+    if (write_all(j->tracks_fd, j->tracks_buf, j->tracks_used) == 0) {
+        j->tracks_used = 0;
+        j->tracks_flushed_ns = vg_clock_ns();
+        return;
+    }
+    e = errno;
+    j->tracks_used = 0;
+    j->tracks_stopped = 1;
+    close(j->tracks_fd);
+    j->tracks_fd = -1;
+    if (vg_errno_is_full(e)) {
+        vg_log(j->ctx, VG_LOG_WARN,
+               "%s: tracks stopped: %s (events are still stored)", path,
+               strerror(e));
+    } else {
+        char msg[1400];
+        snprintf(msg, sizeof(msg), "%s: write failed: %s", path, strerror(e));
+        sink_fail(j, VG_EIO, msg);
+    }
 }
 
 static void draw_annotations(job *j, sink_item *it, uint8_t *rgb, int stride)
@@ -154,20 +242,22 @@ static void sink_one(job *j, sink_item *it)
         vg_event *ev = &it->events[e];
         snprintf(ev->stream, sizeof(ev->stream), "%s", j->stream);
         ev->wall_ms = wall_ms();
-        if (vg_events_add(j->events, ev) < 0) {
-            sink_fail(j, "events.db", vg_events_errmsg(j->events));
-            continue;
-        }
+        int rc = vg_events_add(j->events, ev);
+        if (rc < 0)
+            events_fail(j, rc);
+        if (ev->id == 0)
+            continue; /* not inserted */
         j->n_events++;
         if (ev->kind >= 0 && ev->kind < 4)
             j->events_by_kind[ev->kind]++;
-        if (j->snaps && image && vg_snapshots_enabled(j->snaps)) {
+        if (j->snaps && image) {
             if (vg_snapshots_write(j->snaps, ev, image, j->width, j->height,
                                    stride, ev->snapshot,
                                    sizeof(ev->snapshot)) == 0) {
                 j->snapshots++;
-                if (vg_events_set_snapshot(j->events, ev->id, ev->snapshot) < 0)
-                    sink_fail(j, "events.db", vg_events_errmsg(j->events));
+                rc = vg_events_set_snapshot(j->events, ev->id, ev->snapshot);
+                if (rc < 0)
+                    events_fail(j, rc);
             } else {
                 /* logged by the store; the event is kept without one */
                 j->snapshot_failures++;
@@ -176,26 +266,49 @@ static void sink_one(job *j, sink_item *it)
         if (j->overlay)
             vg_overlay_push_event(j->overlay, ev);
     }
-    if (j->tracks_file) {
+    if (j->tracks_fd >= 0) {
         for (int i = 0; i < it->n_tracks; i++) {
             const vg_track *t = &it->tracks[i];
-            fprintf(j->tracks_file,
-                    "%lld,%lld,%.2f,%.2f,%.2f,%.2f,%.4f,-1,-1,-1\n",
-                    (long long)(it->frame.index + 1), (long long)t->id,
-                    t->box.x, t->box.y, t->box.w, t->box.h, t->score);
+            int n;
+            if (sizeof(j->tracks_buf) - j->tracks_used < TRACKS_LINE_MAX)
+                tracks_flush(j, j->o_tracks_path);
+            if (j->tracks_fd < 0)
+                break;
+            /* whole lines only: one that does not fit is not kept */
+            n = snprintf(j->tracks_buf + j->tracks_used, TRACKS_LINE_MAX,
+                         "%lld,%lld,%.2f,%.2f,%.2f,%.2f,%.4f,-1,-1,-1\n",
+                         (long long)(it->frame.index + 1), (long long)t->id,
+                         t->box.x, t->box.y, t->box.w, t->box.h, t->score);
+            if (n > 0 && n < TRACKS_LINE_MAX)
+                j->tracks_used += (size_t)n;
         }
+        if (vg_clock_ns() - j->tracks_flushed_ns >= TRACKS_FLUSH_NS)
+            tracks_flush(j, j->o_tracks_path);
     }
-    if (j->video && it->frame.image) {
+    if (j->video && !j->video_stopped && it->frame.image) {
+        int rc;
         if (vg_buf_writable(it->frame.image)) {
             uint8_t *rgb = vg_buf_data(it->frame.image);
             draw_annotations(j, it, rgb, stride);
         }
-        if (vg_video_writer_write(j->video, vg_buf_data(it->frame.image),
-                                  stride, it->frame.index) < 0)
-            sink_fail(j, "annotated video", vg_context_errmsg(j->ctx));
+        rc = vg_video_writer_write(j->video, vg_buf_data(it->frame.image),
+                                   stride, it->frame.index);
+        if (rc < 0) {
+            /* the video stops here, said once; lack of space is not the
+             * job's error: the events come first */
+            j->video_stopped = 1;
+            if (rc == VG_ENOSPC)
+                vg_log(j->ctx, VG_LOG_WARN, "%s (events are still stored)",
+                       vg_video_writer_errmsg(j->video));
+            else
+                sink_fail(j, rc, vg_video_writer_errmsg(j->video));
+        }
     }
-    if (vg_events_tick(j->events) < 0)
-        sink_fail(j, "events.db", vg_events_errmsg(j->events));
+    {
+        int rc = vg_events_tick(j->events);
+        if (rc < 0)
+            events_fail(j, rc);
+    }
 }
 
 static void *sink_main(void *p)
@@ -215,8 +328,12 @@ static void *sink_main(void *p)
     while (vg_queue_pop(j->sink_q, &j->in, 0) == 0)
         if (!j->in.end)
             vg_frame_release(&j->in.frame);
-    if (vg_events_flush(j->events) < 0)
-        sink_fail(j, "events.db", vg_events_errmsg(j->events));
+    {
+        int rc = vg_events_flush(j->events);
+        if (rc < 0)
+            events_fail(j, rc);
+    }
+    tracks_flush(j, j->o_tracks_path);
     return NULL;
 }
 
@@ -308,6 +425,13 @@ static void fill_stats(job *j, vg_run_stats *st)
     memcpy(st->events_by_kind, j->events_by_kind, sizeof(st->events_by_kind));
     st->snapshots = j->snapshots;
     st->snapshot_failures = j->snapshot_failures;
+    if (j->video) {
+        vg_video_writer_stats vs;
+        vg_video_writer_stats_get(j->video, &vs);
+        st->video_frames = (int64_t)vs.frames;
+        st->video_stopped = vs.stopped || j->video_stopped;
+    }
+    st->tracks_stopped = j->tracks_stopped;
     st->sink_busy_s = j->sink_busy_s;
     if (j->tracker)
         vg_tracker_stats_get(j->tracker, &st->tracker);
@@ -328,8 +452,11 @@ static void fill_stats(job *j, vg_run_stats *st)
     }
     if (j->events)
         vg_events_stats_get(j->events, &st->store);
-    if (j->snaps)
+    if (j->snaps) {
         vg_snapshots_stats_get(j->snaps, &st->snapshot_store);
+        /* failed writes; skipped ones (disk space) are counted apart */
+        st->snapshot_failures = (int64_t)st->snapshot_store.failed;
+    }
 }
 
 /* The caller's thread: detect, track, rules, hand over. Returns 0 or the
@@ -480,6 +607,7 @@ int vg_run_stream_source(vg_context *ctx, vg_source **srcp, vg_detector *det,
     j->ctx = ctx;
     j->o = o;
     j->det = det;
+    j->tracks_fd = -1;
     for (int i = 0; i < 5; i++)
         j->telemetry_ids[i] = -1;
     if (o->stream_name)
@@ -537,13 +665,11 @@ int vg_run_stream_source(vg_context *ctx, vg_source **srcp, vg_detector *det,
     snprintf(path, sizeof(path), "%s/tracks%s.txt", o->out_dir,
              o->suffix ? o->suffix : "");
     snprintf(st.tracks_path, sizeof(st.tracks_path), "%s", path);
-    j->tracks_file = fopen(path, "w");
-    if (!j->tracks_file) {
-        rc = vg_fail(ctx, VG_EIO, "%s: cannot write (%s)", path,
-                     strerror(errno));
+    j->o_tracks_path = st.tracks_path;
+    rc = vg_open_output(ctx, path, O_WRONLY | O_CREAT | O_TRUNC, &j->tracks_fd);
+    if (rc < 0)
         goto out;
-    }
-    setvbuf(j->tracks_file, j->tracks_buf, _IOFBF, sizeof(j->tracks_buf));
+    j->tracks_flushed_ns = vg_clock_ns();
     if (o->write_video) {
         snprintf(path, sizeof(path), "%s/annotated%s.mp4", o->out_dir,
                  o->suffix ? o->suffix : "");
@@ -591,17 +717,23 @@ out:
     }
     unregister_telemetry(j);
     vg_queue_destroy(&j->sink_q);
-    if (j->video && vg_video_writer_close(j->video) < 0 && rc == 0)
-        rc = vg_fail(ctx, VG_EIO, "%s: cannot finalise the video",
-                     st.video_path);
-    if (j->tracks_file && fclose(j->tracks_file) != 0 && rc == 0)
-        rc = vg_fail(ctx, VG_EIO, "%s: write failed", st.tracks_path);
-    j->tracks_file = NULL;
+    if (j->video && vg_video_writer_close(j->video) < 0 && !j->video_stopped) {
+        const char *m = vg_video_writer_errmsg(j->video);
+        if (!j->sink_error)
+            sink_fail(j, VG_EIO, m);
+    }
+    if (j->tracks_fd >= 0) {
+        tracks_flush(j, st.tracks_path);
+        if (j->tracks_fd >= 0 && close(j->tracks_fd) != 0 && rc == 0)
+            rc = vg_fail(ctx, VG_EIO, "%s: write failed: %s", st.tracks_path,
+                         strerror(errno));
+        j->tracks_fd = -1;
+    }
     fill_stats(j, &st);
     if (rc == 0 && j->sink_error)
         rc = vg_fail(ctx, j->sink_error, "%s", j->sink_message);
     if (j->events && vg_events_close(&j->events) < 0 && rc == 0)
-        rc = vg_fail(ctx, VG_EIO, "events.db: final commit failed");
+        rc = vg_fail(ctx, VG_EIO, "%s", "events: final commit failed");
     vg_events_close(&j->events);
     vg_snapshots_close(&j->snaps);
     vg_video_writer_destroy(&j->video);

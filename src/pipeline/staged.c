@@ -325,12 +325,10 @@ int vg_staged_run(vg_context *ctx, vg_residency *r, const vg_job_config *job,
         d = &job->models[mi];
         snprintf(st->stage[k].model, sizeof(st->stage[k].model), "%s", d->name);
         snprintf(path, sizeof(path), "%s/%s", out_dir, files[k]);
-        out = fopen(path, "w");
-        if (out == NULL) {
-            rc = vg_fail(ctx, VG_EIO, "%s: cannot write (%s)", path,
-                         strerror(errno));
+        /* never through a link; whole lines (a kill -9 cuts none) */
+        if ((rc = vg_fopen_output(ctx, path, "w", &out)) < 0)
             break;
-        }
+        setvbuf(out, NULL, _IOLBF, 0);
         reset_peak();
         st->stage[k].start_rss_bytes = vg_rss_bytes();
         rc = vg_residency_acquire(r, d->name, &s);

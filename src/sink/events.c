@@ -16,6 +16,7 @@
 #include <sqlite3.h>
 
 #include "vigil/clock.h"
+#include "vigil/fsutil.h"
 
 #define MAX_BATCH 1024
 #define JSONL_BUF 65536
@@ -68,6 +69,8 @@ static int code_of(int sqlite_rc)
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
         return VG_EBUSY;
+    case SQLITE_FULL:
+        return VG_ENOSPC;
     default:
         return VG_EIO;
     }
@@ -80,7 +83,8 @@ set_err(vg_events *es, int code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(es->errmsg, sizeof(es->errmsg), fmt, ap);
     va_end(ap);
-    vg_log(es->ctx, VG_LOG_ERROR, "%s", es->errmsg);
+    /* the caller reports it (once): logged here for debugging only */
+    vg_log(es->ctx, VG_LOG_DEBUG, "%s", es->errmsg);
     return code;
 }
 
@@ -292,12 +296,17 @@ static int write_all(int fd, const char *p, size_t n)
 static int append_jsonl(vg_events *es)
 {
     size_t used = 0;
-    int rc, ret = 0;
+    int rc, ret = 0, e;
     int64_t last = es->last_jsonl_id;
     uint64_t lines = 0;
+    struct stat sb;
+    off_t start;
 
     if (es->jsonl_fd < 0)
         return 0;
+    /* where this append starts: a failed one is cut back to it, so the file
+     * only ever holds whole lines and the rows are retried next time */
+    start = fstat(es->jsonl_fd, &sb) == 0 ? sb.st_size : -1;
     sqlite3_bind_int64(es->st_since, 1, es->last_jsonl_id);
     while ((rc = sqlite3_step(es->st_since)) == SQLITE_ROW) {
         if (used + JSONL_LINE_MAX > sizeof(es->jbuf)) {
@@ -320,11 +329,14 @@ static int append_jsonl(vg_events *es)
     es->stats.jsonl_lines += lines;
     goto out;
 io_fail:
-    ret = set_err(es, VG_EIO, "%s: append failed: %s", es->jsonl_path,
-                  strerror(errno));
+    e = errno;
+    ret = set_err(es, e == ENOSPC || e == EDQUOT ? VG_ENOSPC : VG_EIO,
+                  "%s: append failed: %s", es->jsonl_path, strerror(e));
     es->stats.jsonl_errors++;
-    /* the rows are in the database; do not retry them into a damaged file */
-    es->last_jsonl_id = last > es->last_jsonl_id ? last : es->last_jsonl_id;
+    if (start < 0 || ftruncate(es->jsonl_fd, start) != 0) {
+        /* cannot cut it back: do not retry the rows into a damaged file */
+        es->last_jsonl_id = last > es->last_jsonl_id ? last : es->last_jsonl_id;
+    }
 out:
     sqlite3_reset(es->st_since);
     sqlite3_clear_bindings(es->st_since);
@@ -382,11 +394,16 @@ int vg_events_add(vg_events *es, vg_event *e)
     sqlite3_stmt *st;
     int rc;
 
+    int commit_rc = 0;
+
     if (!es || !e)
         return VG_EINVAL;
     e->id = 0;
-    if (batch_due(es, 1) && (rc = commit(es)) < 0)
-        return rc;
+    /* a failed commit is reported, but this event is still inserted when
+     * the transaction is over (committed with a JSONL failure, or rolled
+     * back): e->id says whether it was */
+    if (batch_due(es, 1) && (commit_rc = commit(es)) < 0 && es->in_txn)
+        return commit_rc;
     if (!es->in_txn) {
         rc = step_once(es->st_begin);
         if (rc != SQLITE_OK)
@@ -433,7 +450,7 @@ int vg_events_add(vg_events *es, vg_event *e)
     e->id = sqlite3_last_insert_rowid(es->db);
     es->last_pending_id = e->id;
     es->stats.pending++;
-    return 0;
+    return commit_rc;
 }
 
 int vg_events_set_snapshot(vg_events *es, int64_t id, const char *relpath)
@@ -514,11 +531,10 @@ static int open_jsonl(vg_events *es)
     struct stat sb;
     char last = '\n';
 
-    es->jsonl_fd =
-        open(es->jsonl_path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    if (es->jsonl_fd < 0)
-        return vg_fail(es->ctx, VG_EIO, "%s: cannot open: %s", es->jsonl_path,
-                       strerror(errno));
+    int rc = vg_open_output(es->ctx, es->jsonl_path,
+                            O_RDWR | O_APPEND | O_CREAT, &es->jsonl_fd);
+    if (rc < 0)
+        return rc;
     if (fstat(es->jsonl_fd, &sb) == 0 && sb.st_size > 0 &&
         pread(es->jsonl_fd, &last, 1, sb.st_size - 1) == 1 && last != '\n') {
         /* a crash cut the last line: end it so that it stands alone */
@@ -573,14 +589,34 @@ int vg_events_open(vg_context *ctx, const char *dir, const vg_events_opts *o,
         rc = vg_fail(ctx, VG_ENOMEM, "%s: out of memory", dir);
         goto fail;
     }
+    /* SQLite follows links: refuse one at any of its files */
+    {
+        static const char *const sfx[] = {"", "-wal", "-shm", "-journal"};
+        char p[1200];
+        for (int i = 0; i < 4; i++) {
+            snprintf(p, sizeof(p), "%s%s", es->db_path, sfx[i]);
+            if ((rc = vg_refuse_link(ctx, p)) < 0)
+                goto fail;
+        }
+    }
     rc = sqlite3_open_v2(es->db_path, &es->db,
-                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                             SQLITE_OPEN_NOFOLLOW,
+                         NULL);
     if (rc != SQLITE_OK) {
         rc = vg_fail(ctx, code_of(rc), "%s: cannot open: %s", es->db_path,
                      es->db ? sqlite3_errmsg(es->db) : sqlite3_errstr(rc));
         goto fail;
     }
     sqlite3_busy_timeout(es->db, 5000);
+    /* Small pages and frequent checkpoints keep the WAL small (a commit
+     * writes a few pages): on a nearly full disk the space goes to events.
+     * page_size only applies to a new database, before WAL is set. */
+    rc = exec(es->db, "PRAGMA page_size=1024", msg, sizeof(msg));
+    if (rc != SQLITE_OK) {
+        rc = vg_fail(ctx, code_of(rc), "%s: %s", es->db_path, msg);
+        goto fail;
+    }
     /* journal_mode answers with the mode in force: check it is WAL */
     rc = sqlite3_prepare_v2(es->db, "PRAGMA journal_mode=WAL", -1, &st, NULL);
     if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -607,6 +643,10 @@ int vg_events_open(vg_context *ctx, const char *dir, const vg_events_opts *o,
      * only appends (the rightmost pages of the table and its two indexes),
      * so a small explicit bound is enough; it caps the store's RSS. */
     rc = exec(es->db, "PRAGMA cache_size=-256", msg, sizeof(msg)); /* KiB */
+    if (rc == SQLITE_OK)
+        rc = exec(es->db, "PRAGMA wal_autocheckpoint=32", msg, sizeof(msg));
+    if (rc == SQLITE_OK)
+        rc = exec(es->db, "PRAGMA journal_size_limit=65536", msg, sizeof(msg));
     if (rc != SQLITE_OK) {
         rc = vg_fail(ctx, code_of(rc), "%s: %s", es->db_path, msg);
         goto fail;

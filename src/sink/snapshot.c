@@ -20,7 +20,9 @@
 #include <jpeglib.h>
 
 #include "vigil/events.h"
+#include "vigil/fsutil.h"
 #include "vigil/image.h"
+#include "vigil/residency.h" /* vg_format_bytes */
 
 #define MAX_ROUNDS 64 /* retention rescans when more than index_cap must go */
 
@@ -39,6 +41,7 @@ struct vg_snapshots {
     uint8_t *jpeg; /* compressed output */
     size_t pic_cap, jpeg_cap;
     int enabled;
+    int low_space; /* 1 while stopped for min_free_bytes */
     int64_t last_pass_ns;
     char made_date[11]; /* last DATE directory known to exist */
     struct entry *heap; /* retention index: max-heap of the oldest files */
@@ -59,6 +62,7 @@ void vg_snapshots_opts_default(vg_snapshots_opts *o)
     o->quality = 85;
     o->enforce_every_s = 60;
     o->index_cap = 4096;
+    o->min_free_bytes = 1ull << 20;
 }
 
 __attribute__((format(printf, 3, 4))) static int
@@ -464,9 +468,16 @@ static int write_file(vg_snapshots *s, size_t n)
     const uint8_t *p = s->jpeg;
     int fd, err;
 
-    fd = open(s->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
+    fd = open(s->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+              0644);
+    if (fd < 0) {
+        if (errno == ELOOP)
+            return set_err(s, VG_EIO,
+                           "%s: is a symbolic link; vigil does not write "
+                           "through links",
+                           s->tmp);
         return fail_io(s, "cannot create", s->tmp, errno);
+    }
     while (n > 0) {
         ssize_t k = write(fd, p, n);
         if (k < 0 && errno == EINTR)
@@ -491,6 +502,39 @@ static int write_file(vg_snapshots *s, size_t n)
         return fail_io(s, "cannot rename into place", s->path, err);
     }
     return 0;
+}
+
+/* Refuses (once with a message, then quietly) a snapshot that would leave
+ * less than min_free_bytes on the device; writes resume when there is room
+ * again. */
+static int check_space(vg_snapshots *s, size_t size)
+{
+    uint64_t free_bytes;
+    char have[32], need[32];
+
+    if (s->opts.min_free_bytes == 0 || vg_free_bytes(s->snapdir, &free_bytes))
+        return 0;
+    if (free_bytes >= s->opts.min_free_bytes + size) {
+        if (s->low_space)
+            vg_log(s->ctx, VG_LOG_WARN,
+                   "%s: snapshots resumed: %s free on the device", s->snapdir,
+                   vg_format_bytes(free_bytes, have, sizeof(have)));
+        s->low_space = 0;
+        return 0;
+    }
+    s->stats.skipped++;
+    vg_format_bytes(free_bytes, have, sizeof(have));
+    vg_format_bytes(s->opts.min_free_bytes, need, sizeof(need));
+    set_err(s, VG_ENOSPC,
+            "%s: snapshots stopped: %s left on the device; a snapshot would "
+            "leave less than the %s kept free for events (events are still "
+            "stored)",
+            s->snapdir, have, need);
+    if (!s->low_space)
+        vg_log(s->ctx, VG_LOG_WARN, "%s", s->errmsg);
+    s->low_space = 1;
+    s->stats.low_space = 1;
+    return VG_ENOSPC;
 }
 
 int vg_snapshots_write(vg_snapshots *s, const vg_event *ev, const uint8_t *rgb,
@@ -567,6 +611,8 @@ int vg_snapshots_write(vg_snapshots *s, const vg_event *ev, const uint8_t *rgb,
         return set_err(s, VG_EIO, "%s: JPEG encoding failed: %s", s->path,
                        fail.msg);
     }
+    if ((rc = check_space(s, size)) < 0)
+        return rc;
     if ((rc = write_file(s, size)) < 0) {
         s->made_date[0] = '\0'; /* the directory may have gone: remake it */
         return rc;
@@ -646,6 +692,8 @@ int vg_snapshots_open(vg_context *ctx, const char *dir,
         rc = vg_fail(ctx, VG_EINVAL, "%s: path too long", dir);
         goto fail;
     }
+    if ((rc = vg_refuse_link(ctx, s->snapdir)) < 0)
+        goto fail;
     if ((mkdir(dir, 0755) != 0 && errno != EEXIST) ||
         (mkdir(s->snapdir, 0755) != 0 && errno != EEXIST)) {
         rc = vg_fail(ctx, VG_EIO, "%s: cannot create directory: %s", s->snapdir,

@@ -4,10 +4,13 @@
  */
 #include "vigil/video_writer.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <libavcodec/avcodec.h>
@@ -15,6 +18,15 @@
 #include <libavutil/imgutils.h>
 #include <libavutil/opt.h>
 #include <libswscale/swscale.h>
+
+#include "vigil/fsutil.h"
+#include "vigil/residency.h" /* vg_format_bytes */
+
+#define MIN_FPS 1.0
+#define MAX_FPS 240.0
+#define IO_BUF_SIZE VG_VIDEO_WRITER_IO_BYTES
+#define CHECK_EVERY_FRAMES 8          /* free-space check period... */
+#define CHECK_EVERY_BYTES (256 << 10) /* ...or after this much output */
 
 struct vg_video_writer {
     vg_context *ctx;
@@ -26,6 +38,13 @@ struct vg_video_writer {
     AVFrame *frame;
     AVPacket *pkt;
     struct SwsContext *sws;
+    int fd;         /* the file, opened O_NOFOLLOW; -1 when closed */
+    int io_errno;   /* errno of the last failed write to fd */
+    int64_t io_pos; /* bytes written so far (end of file) */
+    uint64_t min_free;
+    char dir[1024]; /* directory of path, for statvfs */
+    uint64_t frames_at_check, bytes_at_check;
+    int stopped; /* for lack of space: writes return VG_ENOSPC */
     int header_written;
     int closed;
     int64_t last_index;
@@ -42,6 +61,9 @@ void vg_video_writer_opts_default(vg_video_writer_opts *o)
     o->crf = 23;
     snprintf(o->preset, sizeof(o->preset), "superfast");
     o->threads = 2;
+    o->fragmented = 1;
+    o->frag_ms = 1000;
+    o->min_free_bytes = 64ull << 20;
 }
 
 __attribute__((format(printf, 3, 4))) static int
@@ -57,8 +79,96 @@ set_err(vg_video_writer *w, int code, const char *fmt, ...)
 
 static const char *averr(int e, char *buf, size_t n)
 {
-    av_strerror(e, buf, n);
+    if (av_strerror(e, buf, n) < 0 || !buf[0])
+        snprintf(buf, n, "error %d", e);
     return buf;
+}
+
+/* ---- the file: our own descriptor under an AVIOContext ------------------*/
+
+static int io_write(void *opaque, uint8_t *buf, int size)
+{
+    vg_video_writer *w = opaque;
+    int left = size;
+
+    while (left > 0) {
+        ssize_t k = write(w->fd, buf, (size_t)left);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            w->io_errno = k < 0 ? errno : ENOSPC;
+            return AVERROR(w->io_errno);
+        }
+        buf += k;
+        left -= (int)k;
+        w->io_pos += k;
+    }
+    return size;
+}
+
+static int64_t io_seek(void *opaque, int64_t offset, int whence)
+{
+    vg_video_writer *w = opaque;
+    struct stat sb;
+    off_t r;
+
+    if (whence & AVSEEK_SIZE)
+        return fstat(w->fd, &sb) == 0 ? (int64_t)sb.st_size : AVERROR(errno);
+    r = lseek(w->fd, (off_t)offset, whence & ~AVSEEK_FORCE);
+    return r < 0 ? AVERROR(errno) : (int64_t)r;
+}
+
+static int open_file(vg_video_writer *w)
+{
+    uint8_t *buf;
+    int rc =
+        vg_open_output(w->ctx, w->path, O_WRONLY | O_CREAT | O_TRUNC, &w->fd);
+    if (rc < 0)
+        return rc;
+    buf = av_malloc(IO_BUF_SIZE);
+    w->fmt->pb = buf ? avio_alloc_context(buf, IO_BUF_SIZE, 1, w, NULL,
+                                          io_write, io_seek)
+                     : NULL;
+    if (!w->fmt->pb) {
+        av_free(buf);
+        close(w->fd);
+        w->fd = -1;
+        unlink(w->path);
+        return vg_fail(w->ctx, VG_ENOMEM, "%s: out of memory", w->path);
+    }
+    return 0;
+}
+
+/* Flushes and frees the AVIOContext and closes the descriptor. Returns 0 or
+ * the errno of a failed write or close. */
+static int close_file(vg_video_writer *w)
+{
+    int e = 0;
+
+    if (w->fmt && w->fmt->pb) {
+        avio_flush(w->fmt->pb);
+        av_freep(&w->fmt->pb->buffer);
+        avio_context_free(&w->fmt->pb);
+    }
+    if (w->fd >= 0) {
+        if (close(w->fd) != 0)
+            e = errno;
+        w->fd = -1;
+    }
+    if (w->io_errno)
+        e = w->io_errno;
+    return e;
+}
+
+/* The cause of a failed libav* write: our descriptor's errno when it has
+ * one, else libav*'s message. */
+static const char *write_cause(vg_video_writer *w, int ret, char *buf, size_t n)
+{
+    if (w->io_errno) {
+        snprintf(buf, n, "%s", strerror(w->io_errno));
+        return buf;
+    }
+    return averr(ret, buf, n);
 }
 
 /* Sends frame (NULL: drain) and writes every packet the encoder returns. */
@@ -82,9 +192,13 @@ static int encode(vg_video_writer *w, AVFrame *frame)
         w->stats.packets++;
         w->stats.bytes += (uint64_t)w->pkt->size;
         ret = av_interleaved_write_frame(w->fmt, w->pkt); /* unrefs pkt */
-        if (ret < 0)
-            return set_err(w, VG_EIO, "%s: write failed: %s", w->path,
-                           averr(ret, eb, sizeof(eb)));
+        if (ret >= 0 && w->io_errno == 0)
+            continue;
+        if (vg_errno_is_full(w->io_errno))
+            return set_err(w, VG_ENOSPC, "%s: write failed: %s", w->path,
+                           strerror(w->io_errno));
+        return set_err(w, VG_EIO, "%s: write failed: %s", w->path,
+                       write_cause(w, ret, eb, sizeof(eb)));
     }
 }
 
@@ -115,14 +229,35 @@ int vg_video_writer_open(vg_context *ctx, const char *path, int width,
     vg_video_writer_opts_default(&opts);
     if (o)
         opts = *o;
-    if (!path || !path[0] || width <= 0 || height <= 0 || width > 16384 ||
-        height > 16384 || (width | height) & 1 || !(fps > 0.0) ||
-        fps > 1000.0 || opts.crf < 0 || opts.crf > 51 || opts.bitrate < 0 ||
-        opts.threads < 0 || opts.gop < 0)
+    if (!path || !path[0])
+        return vg_fail(ctx, VG_EINVAL, "vg_video_writer_open: no path");
+    if (width <= 0 || height <= 0 || width > 16384 || height > 16384)
         return vg_fail(ctx, VG_EINVAL,
-                       "%s: invalid video %dx%d at %g fps (sizes must be "
-                       "even) or options",
-                       path ? path : "(null)", width, height, fps);
+                       "%s: invalid video size %dx%d (1..16384 each)", path,
+                       width, height);
+    if ((width | height) & 1)
+        return vg_fail(ctx, VG_EINVAL,
+                       "%s: video size %dx%d is odd (yuv420p needs even "
+                       "sizes)",
+                       path, width, height);
+    if (opts.crf < 0 || opts.crf > 51 || opts.bitrate < 0 || opts.threads < 0 ||
+        opts.gop < 0 || opts.frag_ms < 0)
+        return vg_fail(ctx, VG_EINVAL,
+                       "%s: invalid video options (crf %d, bitrate %lld, "
+                       "threads %d, gop %d, frag_ms %d)",
+                       path, opts.crf, (long long)opts.bitrate, opts.threads,
+                       opts.gop, opts.frag_ms);
+    if (!(fps >= MIN_FPS && fps <= MAX_FPS)) {
+        double in = fps;
+        /* unknown (not a number, <= 0): the common 25 */
+        fps = !(fps > 0.0) || isinf(fps) ? 25.0
+              : fps > MAX_FPS            ? MAX_FPS
+                                         : MIN_FPS;
+        vg_log(ctx, VG_LOG_WARN,
+               "%s: input frame rate %g fps is outside %g..%g; the video is "
+               "written at %g fps",
+               path, in, MIN_FPS, MAX_FPS, fps);
+    }
     codec = pick_encoder(&opts);
     if (!codec)
         return vg_fail(ctx, VG_ECODEC, "%s: encoder %s not available", path,
@@ -136,6 +271,17 @@ int vg_video_writer_open(vg_context *ctx, const char *path, int width,
     w->width = width;
     w->height = height;
     w->last_index = -1;
+    w->fd = -1;
+    w->min_free = opts.min_free_bytes;
+    w->stats.fps = fps;
+    {
+        const char *slash = strrchr(path, '/');
+        if (!slash)
+            snprintf(w->dir, sizeof(w->dir), ".");
+        else
+            snprintf(w->dir, sizeof(w->dir), "%.*s",
+                     slash == path ? 1 : (int)(slash - path), path);
+    }
     w->closed = 1; /* until the file is open: destroy must not finalise */
     snprintf(w->codec_name, sizeof(w->codec_name), "%s", codec->name);
 
@@ -208,23 +354,25 @@ int vg_video_writer_open(vg_context *ctx, const char *path, int width,
         rc = vg_fail(ctx, VG_ENOMEM, "%s: cannot make colour converter", path);
         goto fail;
     }
-    ret = avio_open(&w->fmt->pb, path, AVIO_FLAG_WRITE);
-    if (ret < 0) {
-        rc = vg_fail(ctx, VG_EIO, "%s: cannot create: %s", path,
-                     averr(ret, eb, sizeof(eb)));
+    if ((rc = open_file(w)) < 0)
         goto fail;
-    }
     if (opts.fragmented) {
-        /* each fragment reaches the file when it is complete */
-        av_dict_set(&mux, "movflags", "frag_keyframe+empty_moov", 0);
+        /* each fragment reaches the file when it is complete, at the
+         * latest frag_ms after its first frame */
+        av_dict_set(&mux, "movflags",
+                    "frag_keyframe+empty_moov+default_base_moof", 0);
+        if (opts.frag_ms > 0)
+            av_dict_set_int(&mux, "frag_duration", (int64_t)opts.frag_ms * 1000,
+                            0);
         w->fmt->flags |= AVFMT_FLAG_FLUSH_PACKETS;
     }
     ret = avformat_write_header(w->fmt, &mux);
     av_dict_free(&mux);
-    if (ret < 0) {
-        rc = vg_fail(ctx, VG_EIO, "%s: cannot write header: %s", path,
-                     averr(ret, eb, sizeof(eb)));
-        avio_closep(&w->fmt->pb);
+    if (ret < 0 || w->io_errno) {
+        rc = vg_fail(ctx, vg_errno_is_full(w->io_errno) ? VG_ENOSPC : VG_EIO,
+                     "%s: cannot write header: %s", path,
+                     write_cause(w, ret, eb, sizeof(eb)));
+        close_file(w);
         unlink(path);
         goto fail;
     }
@@ -238,6 +386,50 @@ fail:
     return rc;
 }
 
+/* Finalises what the disk allows and stops: later writes return VG_ENOSPC
+ * at once. write_failed: a write already failed with ENOSPC. */
+static int stop_for_space(vg_video_writer *w, uint64_t free_bytes,
+                          int write_failed)
+{
+    char have[32], need[32];
+
+    if (write_failed && vg_free_bytes(w->dir, &free_bytes) != 0)
+        free_bytes = 0;
+    w->stopped = 1;
+    w->stats.stopped = 1;
+    w->stats.free_bytes_at_stop = free_bytes;
+    vg_video_writer_close(w);
+    vg_format_bytes(free_bytes, have, sizeof(have));
+    vg_format_bytes(w->min_free, need, sizeof(need));
+    if (write_failed)
+        return set_err(w, VG_ENOSPC,
+                       "%s: video stopped after %llu frames: disk full (%s "
+                       "left)",
+                       w->path, (unsigned long long)w->stats.frames, have);
+    return set_err(w, VG_ENOSPC,
+                   "%s: video stopped after %llu frames: %s left on the "
+                   "device, below the %s kept free for events",
+                   w->path, (unsigned long long)w->stats.frames, have, need);
+}
+
+/* Every CHECK_EVERY_FRAMES frames or CHECK_EVERY_BYTES of output: stops
+ * when the free space is below min_free. */
+static int check_space(vg_video_writer *w)
+{
+    uint64_t free_bytes;
+
+    if (w->min_free == 0 ||
+        (w->stats.frames - w->frames_at_check < CHECK_EVERY_FRAMES &&
+         w->stats.bytes - w->bytes_at_check < CHECK_EVERY_BYTES &&
+         w->stats.frames > 0))
+        return 0;
+    w->frames_at_check = w->stats.frames;
+    w->bytes_at_check = w->stats.bytes;
+    if (vg_free_bytes(w->dir, &free_bytes) != 0)
+        return 0; /* cannot tell: the writes will say */
+    return free_bytes < w->min_free ? stop_for_space(w, free_bytes, 0) : 0;
+}
+
 int vg_video_writer_write(vg_video_writer *w, const uint8_t *rgb, int stride,
                           int64_t frame_index)
 {
@@ -248,6 +440,8 @@ int vg_video_writer_write(vg_video_writer *w, const uint8_t *rgb, int stride,
 
     if (!w)
         return VG_EINVAL;
+    if (w->stopped)
+        return VG_ENOSPC; /* said once, when it stopped */
     if (w->closed)
         return set_err(w, VG_ECLOSED, "%s: writer is closed", w->path);
     if (!rgb || stride < w->width * 3)
@@ -265,10 +459,15 @@ int vg_video_writer_write(vg_video_writer *w, const uint8_t *rgb, int stride,
                        averr(ret, eb, sizeof(eb)));
     sws_scale(w->sws, src, src_stride, 0, w->height, w->frame->data,
               w->frame->linesize);
+    if ((ret = check_space(w)) < 0)
+        return ret;
     w->frame->pts = frame_index;
     w->last_index = frame_index;
     w->stats.frames++;
-    return encode(w, w->frame);
+    ret = encode(w, w->frame);
+    if (ret == VG_ENOSPC)
+        return stop_for_space(w, 0, 1);
+    return ret;
 }
 
 int vg_video_writer_close(vg_video_writer *w)
@@ -281,19 +480,21 @@ int vg_video_writer_close(vg_video_writer *w)
     w->closed = 1;
     if (w->stats.frames == 0) {
         /* an MP4 without samples does not play: leave no file */
-        avio_closep(&w->fmt->pb);
+        close_file(w);
         unlink(w->path);
         return 0;
     }
-    rc = encode(w, NULL);
-    ret = av_write_trailer(w->fmt);
-    if (ret < 0 && rc == 0)
-        rc = set_err(w, VG_EIO, "%s: cannot write trailer: %s", w->path,
-                     averr(ret, eb, sizeof(eb)));
-    ret = avio_closep(&w->fmt->pb);
-    if (ret < 0 && rc == 0)
-        rc = set_err(w, VG_EIO, "%s: close failed: %s", w->path,
-                     averr(ret, eb, sizeof(eb)));
+    rc = w->io_errno ? 0 : encode(w, NULL);
+    if (w->io_errno == 0) {
+        ret = av_write_trailer(w->fmt);
+        if ((ret < 0 || w->io_errno) && rc == 0)
+            rc = set_err(w, VG_EIO, "%s: cannot write trailer: %s", w->path,
+                         write_cause(w, ret, eb, sizeof(eb)));
+    }
+    ret = close_file(w);
+    if (ret != 0 && rc == 0)
+        rc = set_err(w, vg_errno_is_full(ret) ? VG_ENOSPC : VG_EIO,
+                     "%s: close failed: %s", w->path, strerror(ret));
     return rc;
 }
 
@@ -310,11 +511,9 @@ void vg_video_writer_destroy(vg_video_writer **wp)
     av_packet_free(&w->pkt);
     av_frame_free(&w->frame);
     avcodec_free_context(&w->enc);
-    if (w->fmt) {
-        if (w->fmt->pb)
-            avio_closep(&w->fmt->pb);
+    close_file(w);
+    if (w->fmt)
         avformat_free_context(w->fmt);
-    }
     vg_free(w->ctx, w->path);
     vg_free(w->ctx, w);
 }
