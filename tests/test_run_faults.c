@@ -15,11 +15,12 @@
  * marks are one step. VIGIL_FULL_SWEEP=1 runs every N (SQLite's full sweep,
  * for a release); by default every step is sampled, deterministically
  * (VIGIL_FAULT_SEED, default 1): a step of up to SMALL_STEP points is run
- * whole, a longer one at its first and last two points and at one point in
- * every STRIDE drawn at random. So every step (each model load, each source
- * open, each stage, each frame's inference) meets at least one fault in
- * every mode, while a loaded 2-core machine under ASan runs each part in a
- * few minutes. VIGIL_FAULTS_VERBOSE=1 prints the census and each outcome.
+ * whole (a frame's inference is such a step), a longer one at one point in
+ * every few (CCTV_STRIDE, STAGED_STRIDE) drawn at random, a different draw for
+ * each part. So every step (each model load, each source open, each stage, each
+ * frame's inference) meets at least one fault in every mode, while a loaded
+ * 2-core machine under ASan runs each part in a few minutes.
+ * VIGIL_FAULTS_VERBOSE=1 prints the census and each outcome.
  *
  * One ctest test per part (CMakeLists.txt reads the lines below); the program
  * without an argument runs them all.
@@ -49,8 +50,11 @@
 #define FRAMES 4
 #define MAX_MARKS 4096
 #define MAX_POINTS 65536
-#define SMALL_STEP 8 /* steps this short are run whole */
-#define STRIDE 24    /* longer steps: one random point per STRIDE points */
+#define SMALL_STEP 2 /* steps this short are run whole */
+/* Longer steps: one random point in every STRIDE points. The CCTV job's
+ * runs are cheap (its model stays loaded), the staged job loads three. */
+#define CCTV_STRIDE 4
+#define STAGED_STRIDE 16
 
 /* ---- census and sample ------------------------------------------------- */
 
@@ -137,7 +141,8 @@ static int cmp_u64(const void *a, const void *b)
 
 /* Fills pts with the N to run for a census of total points, sorted and
  * distinct; returns how many. salt varies the draw between parts. */
-static int sample(const census *c, uint64_t total, uint64_t salt, uint64_t *pts)
+static int sample(const census *c, uint64_t total, uint64_t stride,
+                  uint64_t salt, uint64_t *pts)
 {
     const char *full = getenv("VIGIL_FULL_SWEEP");
     const char *seed_env = getenv("VIGIL_FAULT_SEED");
@@ -162,12 +167,8 @@ static int sample(const census *c, uint64_t total, uint64_t salt, uint64_t *pts)
                 pts[n++] = i;
             continue;
         }
-        pts[n++] = a;
-        pts[n++] = a + 1;
-        pts[n++] = b - 2;
-        pts[n++] = b - 1;
-        for (uint64_t lo = a + 2; lo < b - 2 && n < MAX_POINTS; lo += STRIDE) {
-            uint64_t hi = lo + STRIDE < b - 2 ? lo + STRIDE : b - 2;
+        for (uint64_t lo = a; lo < b && n < MAX_POINTS; lo += stride) {
+            uint64_t hi = lo + stride < b ? lo + stride : b;
             pts[n++] = lo + next_random(&seed) % (hi - lo);
         }
     }
@@ -301,7 +302,7 @@ static void test_faults_along_the_frame_path(void **state)
     assert_int_equal(run(&f, 0, c, &st), 0);
     total = census_end(c);
     assert_int_equal((int)st.frames, FRAMES);
-    n_pts = sample(c, total, p->count, pts);
+    n_pts = sample(c, total, CCTV_STRIDE, p->count, pts);
     for (int i = 0; i < n_pts; i++) {
         int rc;
         vg_context_alloc_stats(f.ctx, &a0);
@@ -407,7 +408,7 @@ static void test_faults_along_the_staged_job(void **state)
     assert_int_equal(
         vg_staged_run(ctx, r, &job, in, 2, out, census_should_stop, c, &st), 0);
     total = census_end(c);
-    n_pts = sample(c, total, p->count + 7, pts);
+    n_pts = sample(c, total, STAGED_STRIDE, p->count + 7, pts);
     for (int i = 0; i < n_pts; i++) {
         int rc;
         vg_context_alloc_stats(ctx, &a0);
