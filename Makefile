@@ -8,7 +8,7 @@ VIGIL_CACHE ?= $(HOME)/.cache/vigil
 export VIGIL_CACHE
 DEMO_OUT   ?= out
 
-.PHONY: all bootstrap build asan check check-fast demo bench soak format clean
+.PHONY: all bootstrap build asan check check-fast faults-full demo bench soak format clean
 
 all: build
 
@@ -27,7 +27,10 @@ $(BUILD_ASAN)/Makefile: CMakeLists.txt
 asan: bootstrap $(BUILD_ASAN)/Makefile
 	cmake --build $(BUILD_ASAN) -j$(JOBS)
 
-# Every test, in the normal build and again under ASan + UBSan.
+# Every test, in the normal build and again under ASan + UBSan. Each test
+# has a time limit (CMakeLists.txt) that a loaded machine does not reach but
+# a hang does; the fault sweep runs a stratified sample of its fault points
+# (tests/test_run_faults.c).
 check: build asan
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 	cd $(BUILD_ASAN) && ctest --output-on-failure -j$(JOBS)
@@ -35,6 +38,12 @@ check: build asan
 # Only the normal build (quicker while developing).
 check-fast: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+
+# The fault sweep at every fault point (SQLite's full sweep), normal build;
+# for a release. VIGIL_FAULT_SEED=N draws another sample in `make check`.
+faults-full: build
+	cd $(BUILD) && VIGIL_FULL_SWEEP=1 ctest --output-on-failure -j$(JOBS) \
+	    -R test_run_faults
 
 # The demo builds quietly (the log is shown only when the build fails).
 demo: bootstrap $(BUILD)/Makefile

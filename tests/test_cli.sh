@@ -137,26 +137,25 @@ expect_error no_head 1 "nohead.onnx.*(match no|head)" "$VIGIL" detect "$VTEST" -
 expect_error rtsp_refused 1 "rtsp://127.0.0.1:1/cam" "$VIGIL" detect rtsp://127.0.0.1:1/cam --timeout-ms 2000 --out "$T/o9"
 
 # An rtsp server that accepts and never answers: the timeout must fire.
-port=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+# The server listens on a port of its own choosing and then writes it into a
+# FIFO: reading the FIFO waits for the server to be ready, however slow the
+# machine. It holds every connection open and never answers until killed, so
+# only vigil's own deadline ends the open (a hang would hit ctest's limit).
+mkfifo "$T/rtsp_port"
 "$PY" -c '
-import socket, sys, time
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(4)
+import socket, sys
+s = socket.socket()
+s.bind(("127.0.0.1", 0)); s.listen(4)
+with open(sys.argv[1], "w") as f:
+    f.write("%d\n" % s.getsockname()[1])
 conns = []
-end = time.time() + 60
-s.settimeout(1)
-while time.time() < end:
-    try: conns.append(s.accept()[0])
-    except OSError: pass
-' "$port" &
+while True:
+    conns.append(s.accept()[0])
+' "$T/rtsp_port" &
 srv=$!
-sleep 0.5
-start=$(date +%s)
+read -r port <"$T/rtsp_port"
 expect_error rtsp_timeout 1 "rtsp://127.0.0.1:$port/cam.*(timed out|timeout|no answer within)" "$VIGIL" detect "rtsp://127.0.0.1:$port/cam" --timeout-ms 1500 --out "$T/o10"
-took=$(( $(date +%s) - start ))
 kill $srv 2>/dev/null; wait $srv 2>/dev/null
-# a functional bound (the timeout works at all), not a speed assertion
-if [ "$took" -le 20 ]; then pass "rtsp timeout returned after ${took}s (limit 1.5 s + start-up)"; else fail "rtsp timeout took ${took}s"; fi
 
 # Truncated video: exit 3, detections up to the cut are written and kept.
 if run truncated 3 "$VIGIL" detect "$F/half.avi" --out "$T/trunc" --no-progress &&

@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -139,6 +138,12 @@ static void test_batch_is_committed_when_full(void **state)
     vg_events_close(&es);
 }
 
+/* The test's clock: seconds that advance only when the test says so. */
+static double fake_now(void *user)
+{
+    return *(const double *)user;
+}
+
 static void test_tick_commits_after_max_delay(void **state)
 {
     struct fx *f = *state;
@@ -146,20 +151,63 @@ static void test_tick_commits_after_max_delay(void **state)
     vg_events_stats st;
     vg_events *es;
     vg_event e;
+    double now = 1000.0;
 
     vg_events_opts_default(&o);
     o.max_delay_ms = 20;
+    o.now = fake_now;
+    o.now_user = &now;
     assert_int_equal(vg_events_open(f->ctx, f->dir, &o, &es), 0);
     make_event(&e, 0);
     assert_int_equal(vg_events_add(es, &e), 0);
+    now += 0.019;
     assert_int_equal(vg_events_tick(es), 0);
     vg_events_stats_get(es, &st);
-    assert_int_equal(st.commits, 0); /* not yet 20 ms old */
-    usleep(40000);
+    assert_int_equal(st.commits, 0); /* 19 ms old: not yet */
+    now += 0.002;
     assert_int_equal(vg_events_tick(es), 0);
     vg_events_stats_get(es, &st);
     assert_int_equal(st.commits, 1);
     assert_int_equal(st.written, 1);
+    assert_int_equal(st.pending, 0);
+    vg_events_close(&es);
+}
+
+static void test_add_commits_the_batch_once_it_is_too_old(void **state)
+{
+    struct fx *f = *state;
+    vg_events_opts o;
+    vg_events_stats st;
+    vg_events *es;
+    vg_event e;
+    double now = 50.0;
+
+    vg_events_opts_default(&o);
+    o.batch = 100;
+    o.max_delay_ms = 500;
+    o.now = fake_now;
+    o.now_user = &now;
+    assert_int_equal(vg_events_open(f->ctx, f->dir, &o, &es), 0);
+    for (int i = 0; i < 3; i++) { /* 0.4 s apart: the batch's first is */
+        make_event(&e, i);        /* 0.8 s old when the third comes */
+        assert_int_equal(vg_events_add(es, &e), 0);
+        vg_events_stats_get(es, &st);
+        assert_int_equal(st.commits, i < 2 ? 0 : 1);
+        now += 0.4;
+    }
+    vg_events_stats_get(es, &st);
+    assert_int_equal(st.written, 2);
+    assert_int_equal(st.pending, 1);
+    /* however long nothing happens, a frozen clock commits nothing */
+    for (int i = 0; i < 1000; i++)
+        assert_int_equal(vg_events_tick(es), 0);
+    vg_events_stats_get(es, &st);
+    assert_int_equal(st.commits, 1);
+    now += 0.5;
+    assert_int_equal(vg_events_tick(es), 0);
+    vg_events_stats_get(es, &st);
+    assert_int_equal(st.commits, 2);
+    assert_int_equal(st.written, 3);
     vg_events_close(&es);
 }
 
@@ -414,6 +462,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_tick_commits_after_max_delay,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_add_commits_the_batch_once_it_is_too_old, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_committed_rows_hold_the_event_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(test_schema_has_version_and_indices,

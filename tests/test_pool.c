@@ -1,10 +1,10 @@
 #include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -111,15 +111,29 @@ static void test_get_times_out_when_exhausted(void **state)
     vg_pool_destroy(&pool);
 }
 
+/* Returns once n callers are blocked in vg_pool_get on pool: the pool
+ * counts them under its lock, so a blocked getter is seen only once it
+ * waits on the condition variable. */
+static void wait_for_blocked_getters(vg_pool *pool, unsigned n)
+{
+    vg_pool_stats st;
+    for (;;) {
+        vg_pool_stats_get(pool, &st);
+        if (st.waiting >= n)
+            return;
+        sched_yield();
+    }
+}
+
 struct returner {
+    vg_pool *pool;
     vg_buf *buf;
-    int delay_ms;
 };
 
-static void *return_later(void *arg)
+static void *return_once_blocked(void *arg)
 {
     struct returner *r = arg;
-    usleep((useconds_t)r->delay_ms * 1000);
+    wait_for_blocked_getters(r->pool, 1);
     vg_buf_unref(&r->buf);
     return NULL;
 }
@@ -127,19 +141,21 @@ static void *return_later(void *arg)
 static void test_get_unblocks_when_another_thread_returns(void **state)
 {
     vg_pool *pool;
-    struct returner r = {NULL, 100};
+    struct returner r = {NULL, NULL};
     pthread_t th;
     vg_buf *b;
     vg_pool_stats st;
 
     assert_int_equal(vg_pool_create(*state, "t", 16, 1, &pool), 0);
+    r.pool = pool;
     assert_int_equal(vg_pool_get(pool, 0, &r.buf), 0);
-    assert_int_equal(pthread_create(&th, NULL, return_later, &r), 0);
+    assert_int_equal(pthread_create(&th, NULL, return_once_blocked, &r), 0);
     assert_int_equal(vg_pool_get(pool, -1, &b), 0); /* waits for ever */
     pthread_join(th, NULL);
     vg_pool_stats_get(pool, &st);
     assert_int_equal(st.waits, 1);
     assert_int_equal(st.gets, 2);
+    assert_int_equal(st.waiting, 0);
     vg_buf_unref(&b);
     vg_pool_destroy(&pool);
 }
@@ -170,7 +186,7 @@ static void test_waiter_gets_closed_when_pool_destroyed(void **state)
     w.pool = pool;
     w.rc = 1;
     assert_int_equal(pthread_create(&th, NULL, wait_get, &w), 0);
-    usleep(50 * 1000);
+    wait_for_blocked_getters(pool, 1); /* destroy lands on a blocked get */
     vg_pool_destroy(&pool);
     pthread_join(th, NULL);
     assert_int_equal(w.rc, VG_ECLOSED);

@@ -180,13 +180,6 @@ static void test_image_over_configured_limit_is_erange(void **state)
     assert_open_fails(f, f->path, &o, VG_ERANGE);
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void test_refused_rtsp_connection_is_enet(void **state)
 {
     struct fx *f = *state;
@@ -201,19 +194,16 @@ static void test_silent_rtsp_server_times_out(void **state)
     vg_source_opts o = opts();
     char url[128];
     int port, fd;
-    double t0, took;
 
     fd = io_silent_server_open(&port);
     assert_true(fd >= 0);
     snprintf(url, sizeof(url), "rtsp://127.0.0.1:%d/live", port);
     o.timeout_ms = 1000;
-    t0 = now_s();
+    /* VG_ETIMEOUT is the deadline firing (the server never answers nor
+     * closes); a deadline that never fired would hang until ctest's limit.
+     * No wall-clock bound: a loaded machine may take any time. */
     assert_open_fails(f, url, &o, VG_ETIMEOUT);
-    took = now_s() - t0;
     close(fd);
-    /* a functional bound on the deadline working, not a speed check */
-    if (took > 10.0)
-        fail_msg("open took %.1f s with a 1 s timeout", took);
 }
 
 int main(void)

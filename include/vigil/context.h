@@ -81,10 +81,15 @@ void vg_free(vg_context *ctx, void *p);
 char *vg_strdup(vg_context *ctx, const char *s);
 
 typedef struct vg_alloc_stats {
-    uint64_t allocs;   /* successful vg_malloc/calloc/realloc calls */
-    uint64_t frees;    /* vg_free calls with a non-NULL pointer */
-    uint64_t failures; /* allocations that returned NULL (injected or real) */
+    uint64_t allocs;       /* successful vg_malloc/calloc/realloc calls */
+    uint64_t frees;        /* vg_free calls with a non-NULL pointer */
+    uint64_t failures;     /* allocations that returned NULL (injected or real)
+                              and fault points that failed */
+    uint64_t fault_points; /* fault points passed (did not fail) */
 } vg_alloc_stats;
+/* allocs + failures + fault_points counts every allocation and fault point
+ * the injector below has seen: a test reads it to know how many points a
+ * run has, and where each step of the run starts. */
 
 void vg_context_alloc_stats(vg_context *ctx, vg_alloc_stats *out);
 

@@ -49,6 +49,10 @@ typedef struct vg_events_opts {
     int sync_full;    /* 1: PRAGMA synchronous=FULL (survives power loss);
                          0 (default): NORMAL (survives process crashes) */
     int jsonl;        /* 1 (default): also append DIR/events.jsonl */
+    /* Clock in seconds (monotonic) for the max_delay_ms rule; NULL
+     * (default): vg_clock_ns. For tests. */
+    double (*now)(void *user);
+    void *now_user;
 } vg_events_opts;
 
 typedef struct vg_events_stats {

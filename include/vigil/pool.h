@@ -33,6 +33,7 @@ typedef struct vg_pool_stats {
     unsigned high_water;      /* most buffers ever out at once */
     unsigned long long gets;  /* successful vg_pool_get calls */
     unsigned long long waits; /* gets that had to wait for a buffer */
+    unsigned waiting;         /* callers blocked in vg_pool_get right now */
 } vg_pool_stats;
 
 /* Creates a pool of count buffers of size bytes each (64-byte aligned).

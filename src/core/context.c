@@ -18,6 +18,7 @@ struct vg_context {
     atomic_uint_fast64_t allocs;
     atomic_uint_fast64_t frees;
     atomic_uint_fast64_t failures;
+    atomic_uint_fast64_t fault_points;   /* fault points passed */
     atomic_uint_fast64_t fail_countdown; /* 0 = off */
     atomic_uint_fast64_t fail_left; /* failures still to inject once armed */
     atomic_int failing;
@@ -258,12 +259,17 @@ void vg_context_alloc_stats(vg_context *ctx, vg_alloc_stats *out)
     out->allocs = atomic_load(&ctx->allocs);
     out->frees = atomic_load(&ctx->frees);
     out->failures = atomic_load(&ctx->failures);
+    out->fault_points = atomic_load(&ctx->fault_points);
 }
 
 int vg_context_fault_point(vg_context *ctx)
 {
-    if (ctx == NULL || !inject_failure(ctx))
+    if (ctx == NULL)
         return 0;
+    if (!inject_failure(ctx)) {
+        atomic_fetch_add(&ctx->fault_points, 1);
+        return 0;
+    }
     atomic_fetch_add(&ctx->failures, 1);
     return 1;
 }

@@ -258,6 +258,7 @@ void vg_pool_stats_get(vg_pool *pool, vg_pool_stats *out)
     out->high_water = pool->high_water;
     out->gets = pool->gets;
     out->waits = pool->waits;
+    out->waiting = pool->waiters;
     pthread_mutex_unlock(&pool->lock);
 }
 

@@ -379,13 +379,21 @@ static int commit(vg_events *es)
     return append_jsonl(es);
 }
 
+/* Monotonic time for the age rule: the options' clock, else vg_clock_ns. */
+static int64_t now_ns(const vg_events *es)
+{
+    if (es->opts.now != NULL)
+        return (int64_t)(es->opts.now(es->opts.now_user) * 1e9);
+    return vg_clock_ns();
+}
+
 static int batch_due(const vg_events *es, int by_count)
 {
     if (!es->in_txn)
         return 0;
     if (by_count && es->stats.pending >= (uint64_t)es->opts.batch)
         return 1;
-    return vg_clock_ns() - es->first_pending_ns >=
+    return now_ns(es) - es->first_pending_ns >=
            (int64_t)es->opts.max_delay_ms * 1000000;
 }
 
@@ -410,7 +418,7 @@ int vg_events_add(vg_events *es, vg_event *e)
             return set_err(es, code_of(rc), "%s: begin: %s", es->db_path,
                            sqlite3_errmsg(es->db));
         es->in_txn = 1;
-        es->first_pending_ns = vg_clock_ns();
+        es->first_pending_ns = now_ns(es);
     }
     st = es->st_insert;
     sqlite3_bind_double(st, 1, e->time_s);
