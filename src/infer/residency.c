@@ -677,8 +677,11 @@ int vg_residency_create(vg_context *ctx, const vg_residency_opts *o,
         return vg_fail(ctx, VG_ENOMEM, "residency: mutex");
     }
     r->api = OrtGetApiBase()->GetApi(ORT_API_VERSION);
-    /* ONNX Runtime prints nothing itself: its lines go to vigil's log */
-    st = r->api->CreateEnvWithCustomLogger(ort_env_log, r->ctx,
+    /* ONNX Runtime prints nothing itself. The environment is shared by the
+     * process and may outlive this context, so its logger holds none (its
+     * lines reach vigil's log at debug level, i.e. not shown); sessions log
+     * through their own context (vg_session). */
+    st = r->api->CreateEnvWithCustomLogger(ort_env_log, NULL,
                                            ORT_LOGGING_LEVEL_ERROR, "vigil",
                                            &r->env);
     if (st != NULL) {
