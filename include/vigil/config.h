@@ -24,6 +24,10 @@
  *   video:    {enabled: bool, crf: N, preset: NAME}
  *   telemetry: {interval_s: S, leak_slope_bytes_per_s: B, window_s: S}
  *   zones, rules, rules_options: read by vg_rules_load (include/vigil/rules.h)
+ * The settings hold plain values only (names, numbers, enum vg_head_kind):
+ * vg_session_opts_from_settings (include/vigil/session.h) turns them into
+ * session options. Class names are checked against the COCO table
+ * (include/vigil/coco.h).
  * Errors name the file, line and column and what was expected. A config
  * file is one YAML document of at most 1 MiB, nested at most 64 deep,
  * without duplicate keys; numbers are read strictly (vigil/parse.h: no
@@ -33,11 +37,20 @@
 #define VIGIL_CONFIG_H
 
 #include "vigil/context.h"
-#include "vigil/session.h"
 #include "vigil/sysinfo.h"
 
 #define VG_PATH_MAX 1024
 #define VG_MAX_CLASS_FILTER 80
+
+/* The output layout of a detection model (the detector's head). A plain
+ * core-level value so that settings can hold it; the detector interprets
+ * it (include/vigil/detect.h). */
+enum vg_head_kind {
+    VG_HEAD_AUTO = 0, /* chosen from the output shapes */
+    VG_HEAD_NANODET,
+    VG_HEAD_YOLOV5, /* [1,N,5+C]: cx,cy,w,h,objectness,class scores */
+    VG_HEAD_YOLOV8  /* [1,4+C,N]: cx,cy,w,h,class scores */
+};
 
 enum vg_origin {
     VG_ORIGIN_BUILTIN = 0,
@@ -87,8 +100,10 @@ typedef struct vg_settings {
 void vg_settings_builtin(vg_settings *s);
 
 /* Applies what the machine suggests (threads = usable cores, providers =
- * cuda first when a GPU and ONNX Runtime's CUDA provider exist). Only fields
- * still at their built-in value change. */
+ * cuda first when a GPU and ONNX Runtime's CUDA provider exist: si's
+ * gpu_count and ort_has_cuda, the latter filled by vg_session_probe_runtime
+ * in include/vigil/session.h). Only fields still at their built-in value
+ * change. */
 void vg_settings_probe(vg_settings *s, const vg_sysinfo *si);
 
 /* Reads a YAML config file over s. Returns 0, VG_ENOENT, VG_EIO (cannot
@@ -98,10 +113,6 @@ void vg_settings_probe(vg_settings *s, const vg_sysinfo *si);
  * the limit ..."; on failure s may be partly updated (callers stop
  * anyway). */
 int vg_settings_load(vg_context *ctx, const char *path, vg_settings *s);
-
-/* The session options of the settings (threads, graph optimisation, arena,
- * spinning, providers). o->providers point into s: o is valid while s is. */
-void vg_settings_session(const vg_settings *s, vg_session_opts *o);
 
 /* Default model cache directory: $VIGIL_CACHE/models or
  * $HOME/.cache/vigil/models, written into buf. */

@@ -20,6 +20,8 @@
 
 #include <stdint.h>
 
+#include "vigil/coco.h"   /* vg_coco_class_name, vg_coco_class_id */
+#include "vigil/config.h" /* enum vg_head_kind */
 #include "vigil/context.h"
 #include "vigil/frame.h"
 #include "vigil/session.h"
@@ -38,13 +40,6 @@ typedef struct vg_detection {
     float score;
     int class_id;
 } vg_detection;
-
-enum vg_head_kind {
-    VG_HEAD_AUTO = 0, /* chosen from the output shapes */
-    VG_HEAD_NANODET,
-    VG_HEAD_YOLOV5, /* [1,N,5+C]: cx,cy,w,h,objectness,class scores */
-    VG_HEAD_YOLOV8  /* [1,4+C,N]: cx,cy,w,h,class scores */
-};
 
 typedef struct vg_detector_opts {
     vg_session_opts session;
@@ -108,12 +103,6 @@ int vg_detector_stats_get(const vg_detector *d, vg_detector_stats *out);
  * models, "classN" otherwise. */
 int vg_detector_class_count(const vg_detector *d);
 const char *vg_detector_class_name(const vg_detector *d, int class_id);
-
-/* Name of COCO class id ("person" for 0), or NULL outside 0..79. */
-const char *vg_coco_class_name(int class_id);
-
-/* Looks a COCO class name up; returns its id or -1. */
-int vg_coco_class_id(const char *name);
 
 /* Runs inference on frame->tensor and decodes up to cap detections into dets
  * (boxes mapped back to source pixels through frame->lb, clipped to the

@@ -22,7 +22,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vigil/config.h"
 #include "vigil/context.h"
+#include "vigil/sysinfo.h"
 
 #define VG_MAX_DIMS 8
 #define VG_MAX_OUTPUTS 16
@@ -56,6 +58,17 @@ typedef struct vg_tensor_info {
 } vg_tensor_info;
 
 void vg_session_opts_default(vg_session_opts *o);
+
+/* The session options of the settings (threads, graph optimisation, arena,
+ * spinning, providers), over the defaults. o->providers point into s: o is
+ * valid while s is. (Was vg_settings_session in vigil/config.h.) */
+void vg_session_opts_from_settings(const vg_settings *s, vg_session_opts *o);
+
+/* Fills si->ort_version, si->ort_providers (the execution providers this
+ * ONNX Runtime offers, comma-separated) and si->ort_has_cuda; the rest of
+ * si is left as vg_sysinfo_probe filled it. Never fails: unknown values are
+ * left "" or 0. Thread-safe; no allocation is kept. */
+void vg_session_probe_runtime(vg_sysinfo *si);
 
 /* Name of an ONNX element type ("float32", "float16", "uint8", "int64",
  * "bool", ...); never NULL. */

@@ -8,6 +8,9 @@
  *
  * GPUs are found through NVML, loaded at run time (libnvidia-ml.so.1); a
  * machine without it simply reports none. Thread-safe; no allocation is kept.
+ * This is core: it knows nothing of ONNX Runtime. The ort_* fields are plain
+ * values filled one layer up by vg_session_probe_runtime (vigil/session.h);
+ * `vigil probe` calls both.
  */
 #ifndef VIGIL_SYSINFO_H
 #define VIGIL_SYSINFO_H
@@ -32,12 +35,14 @@ typedef struct vg_sysinfo {
     int gpu_count;
     vg_gpu_info gpus[VG_MAX_GPUS];
     char gpu_note[128]; /* why no GPU was found, when none was */
+    /* filled by vg_session_probe_runtime; vg_sysinfo_probe leaves them 0 */
     char ort_version[32];
     char ort_providers[256]; /* comma-separated providers ONNX Runtime has */
     int ort_has_cuda;
 } vg_sysinfo;
 
-/* Fills out; never fails (unknown values are 0 or ""). */
+/* Fills out (CPU, memory, GPUs; the ort_* fields are zeroed); never fails
+ * (unknown values are 0 or ""). */
 void vg_sysinfo_probe(vg_context *ctx, vg_sysinfo *out);
 
 #endif

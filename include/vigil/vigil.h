@@ -3,6 +3,7 @@
 #define VIGIL_H
 
 #include "vigil/clock.h"
+#include "vigil/coco.h"
 #include "vigil/context.h"
 #include "vigil/detect.h"
 #include "vigil/err.h"

@@ -261,6 +261,7 @@ int cli_resolve_settings(vg_context *ctx, cli_detect_args *a)
     TAKE(head)
 #undef TAKE
     vg_sysinfo_probe(ctx, &a->sysinfo);
+    vg_session_probe_runtime(&a->sysinfo);
     vg_settings_probe(s, &a->sysinfo);
     return 0;
 }
@@ -268,7 +269,7 @@ int cli_resolve_settings(vg_context *ctx, cli_detect_args *a)
 void cli_detector_opts(const vg_settings *s, vg_detector_opts *o)
 {
     vg_detector_opts_default(o);
-    vg_settings_session(s, &o->session);
+    vg_session_opts_from_settings(s, &o->session);
     o->head = s->head;
     o->score_threshold = s->score_threshold;
     o->nms_iou = s->nms_iou;

@@ -1,5 +1,4 @@
 #include "vigil/config.h"
-#include "core/yaml_doc.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -10,7 +9,7 @@
 #include <yaml.h>
 
 #include "core/yaml_doc.h"
-#include "vigil/detect.h"
+#include "vigil/coco.h"
 
 void vg_cache_path(const char *name, char *buf, size_t size)
 {
@@ -21,19 +20,6 @@ void vg_cache_path(const char *name, char *buf, size_t size)
         snprintf(buf, size, "%s/%s", cache, name);
     else
         snprintf(buf, size, "%s/.cache/vigil/%s", home ? home : ".", name);
-}
-
-void vg_settings_session(const vg_settings *s, vg_session_opts *o)
-{
-    vg_session_opts_default(o);
-    o->intra_threads = s->threads;
-    o->graph_opt = s->graph_opt;
-    o->mem_arena = s->mem_arena;
-    o->spin = s->spin;
-    o->n_providers =
-        s->n_providers < VG_MAX_PROVIDERS ? s->n_providers : VG_MAX_PROVIDERS;
-    for (int i = 0; i < o->n_providers; i++)
-        o->providers[i] = s->providers[i];
 }
 
 void vg_default_model_dir(char *buf, size_t size)

@@ -6,8 +6,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <onnxruntime_c_api.h>
-
 static void read_cpu(vg_sysinfo *si)
 {
     char line[512];
@@ -126,35 +124,6 @@ static void read_gpus(vg_sysinfo *si)
     dlclose(lib);
 }
 
-static void read_ort(vg_sysinfo *si)
-{
-    const OrtApiBase *base = OrtGetApiBase();
-    const OrtApi *api;
-    char **providers = NULL;
-    int n = 0;
-
-    snprintf(si->ort_version, sizeof(si->ort_version), "%s",
-             base->GetVersionString());
-    api = base->GetApi(ORT_API_VERSION);
-    if (!api)
-        return;
-    OrtStatus *st = api->GetAvailableProviders(&providers, &n);
-    if (st) {
-        api->ReleaseStatus(st);
-        return;
-    }
-    for (int i = 0; i < n; i++) {
-        size_t len = strlen(si->ort_providers);
-        snprintf(si->ort_providers + len, sizeof(si->ort_providers) - len,
-                 "%s%s", i ? "," : "", providers[i]);
-        if (strcmp(providers[i], "CUDAExecutionProvider") == 0)
-            si->ort_has_cuda = 1;
-    }
-    st = api->ReleaseAvailableProviders(providers, n);
-    if (st)
-        api->ReleaseStatus(st);
-}
-
 void vg_sysinfo_probe(vg_context *ctx, vg_sysinfo *out)
 {
     (void)ctx;
@@ -162,5 +131,4 @@ void vg_sysinfo_probe(vg_context *ctx, vg_sysinfo *out)
     read_cpu(out);
     read_memory(out);
     read_gpus(out);
-    read_ort(out);
 }

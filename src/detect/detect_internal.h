@@ -11,10 +11,7 @@
 
 #include "vigil/detect.h"
 
-#define VGI_COCO_CLASSES 80
-
-/* COCO name of class_id, NULL when out of range. */
-const char *vgi_coco_name(int class_id);
+#define VGI_COCO_CLASSES VG_COCO_CLASSES
 
 typedef struct vgi_filter {
     float threshold;

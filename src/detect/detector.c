@@ -369,7 +369,7 @@ const char *vg_detector_class_name(const vg_detector *d, int class_id)
     if (class_id < 0 || class_id >= d->classes)
         return "unknown";
     if (d->class_names == NULL)
-        return vgi_coco_name(class_id);
+        return vg_coco_class_name(class_id);
     return d->class_names + (size_t)class_id * CLASS_NAME_LEN;
 }
 

@@ -66,6 +66,51 @@ void vg_session_opts_default(vg_session_opts *o)
     o->spin = 1;
 }
 
+void vg_session_opts_from_settings(const vg_settings *s, vg_session_opts *o)
+{
+    vg_session_opts_default(o);
+    o->intra_threads = s->threads;
+    o->graph_opt = s->graph_opt;
+    o->mem_arena = s->mem_arena;
+    o->spin = s->spin;
+    o->n_providers =
+        s->n_providers < VG_MAX_PROVIDERS ? s->n_providers : VG_MAX_PROVIDERS;
+    for (int i = 0; i < o->n_providers; i++)
+        o->providers[i] = s->providers[i];
+}
+
+void vg_session_probe_runtime(vg_sysinfo *si)
+{
+    const OrtApiBase *base = OrtGetApiBase();
+    const OrtApi *api;
+    char **providers = NULL;
+    int n = 0;
+
+    si->ort_version[0] = '\0';
+    si->ort_providers[0] = '\0';
+    si->ort_has_cuda = 0;
+    snprintf(si->ort_version, sizeof(si->ort_version), "%s",
+             base->GetVersionString());
+    api = base->GetApi(ORT_API_VERSION);
+    if (!api)
+        return;
+    OrtStatus *st = api->GetAvailableProviders(&providers, &n);
+    if (st) {
+        api->ReleaseStatus(st);
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        size_t len = strlen(si->ort_providers);
+        snprintf(si->ort_providers + len, sizeof(si->ort_providers) - len,
+                 "%s%s", i ? "," : "", providers[i]);
+        if (strcmp(providers[i], "CUDAExecutionProvider") == 0)
+            si->ort_has_cuda = 1;
+    }
+    st = api->ReleaseAvailableProviders(providers, n);
+    if (st)
+        api->ReleaseStatus(st);
+}
+
 const char *vg_tensor_type_name(int elem_type)
 {
     switch (elem_type) {

@@ -176,7 +176,7 @@ static void decl_from_settings(vg_model_decl *d, const vg_settings *s)
 {
     vg_session_opts so;
     vg_model_decl_default(d);
-    vg_settings_session(s, &so);
+    vg_session_opts_from_settings(s, &so);
     d->session = so;
     vg_model_decl_set_providers(d, so.providers, so.n_providers);
 }

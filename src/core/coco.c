@@ -1,9 +1,9 @@
 /* The 80 COCO detection class names, in the order YOLO and NanoDet use. */
 #include <string.h>
 
-#include "detect/detect_internal.h"
+#include "vigil/coco.h"
 
-static const char *const coco_names[VGI_COCO_CLASSES] = {
+static const char *const coco_names[VG_COCO_CLASSES] = {
     "person",        "bicycle",      "car",
     "motorcycle",    "airplane",     "bus",
     "train",         "truck",        "boat",
@@ -32,23 +32,18 @@ static const char *const coco_names[VGI_COCO_CLASSES] = {
     "vase",          "scissors",     "teddy bear",
     "hair drier",    "toothbrush"};
 
-const char *vgi_coco_name(int class_id)
-{
-    if (class_id < 0 || class_id >= VGI_COCO_CLASSES)
-        return NULL;
-    return coco_names[class_id];
-}
-
 const char *vg_coco_class_name(int class_id)
 {
-    return vgi_coco_name(class_id);
+    if (class_id < 0 || class_id >= VG_COCO_CLASSES)
+        return NULL;
+    return coco_names[class_id];
 }
 
 int vg_coco_class_id(const char *name)
 {
     if (name == NULL)
         return -1;
-    for (int i = 0; i < VGI_COCO_CLASSES; i++)
+    for (int i = 0; i < VG_COCO_CLASSES; i++)
         if (strcmp(coco_names[i], name) == 0)
             return i;
     return -1;
