@@ -111,7 +111,9 @@ for r in rows:
     assert r["class"] == "person", r
 for line in open(out + "/dets.txt"):
     assert "nan" not in line.lower() and "inf" not in line.lower(), line
-json.load(open(out + "/report.json"), parse_constant=bad)
+rep = json.load(open(out + "/report.json"), parse_constant=bad)
+# five non-finite anchors per frame, three frames, all counted
+assert rep["nonfinite_dropped"] == 15, rep["nonfinite_dropped"]
 EOF
 then
   fail "nonfinite: dets.jsonl/dets.txt/report.json"

@@ -158,6 +158,14 @@ static void write_report(FILE *f, const cli_detect_args *a,
         fprintf(f, "%s\"%s\"", i ? ", " : "", s->classes[i]);
     fprintf(f, "]},\n  \"status\": \"%s\",\n  \"error\": ", status);
     cli_json_string(f, error ? error : "");
+    {
+        vg_detector_stats ds;
+        memset(&ds, 0, sizeof(ds));
+        vg_detector_stats_get(job->det, &ds);
+        /* candidates with a non-finite score or box, dropped */
+        fprintf(f, ",\n  \"nonfinite_dropped\": %llu",
+                (unsigned long long)ds.nonfinite_dropped);
+    }
     fprintf(f,
             ",\n  \"frames\": %lld,\n  \"detections\": %lld,\n"
             "  \"detections_by_class\": {",
