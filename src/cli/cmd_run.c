@@ -755,8 +755,8 @@ report:
         /* whole or not at all: a temporary renamed into place */
         if (vg_output_begin(ctx, path, &rep) == 0) {
             /* the job took its last sample, with its pools and tables */
-            write_report(rep.f, r.telemetry, &mem, &a, a.config, inputs,
-                         names, n_inputs, stats, n_done, status, errbuf);
+            write_report(rep.f, r.telemetry, &mem, &a, a.config, inputs, names,
+                         n_inputs, stats, n_done, status, errbuf);
             if (vg_output_commit(ctx, &rep) < 0)
                 fprintf(stderr, "vigil: warning: %s\n", vg_context_errmsg(ctx));
         } else {

@@ -22,9 +22,9 @@
  * file or one over VGI_YAML_MAX_BYTES ("PATH: ..."), and with
  * "PATH:LINE:COL: ...": invalid YAML, nesting deeper than
  * VGI_YAML_MAX_DEPTH, too many anchors or aliases, an alias to no anchor,
- * a second document, a mapping with a duplicate key. Returns 0 (the caller frees doc with
- * yaml_document_delete), VG_ENOENT or VG_EIO (cannot open or read),
- * VG_ENOMEM, VG_ECONFIG, or VG_EINTR when a stop was requested on ctx
+ * a second document, a mapping with a duplicate key. Returns 0 (the caller
+ * frees doc with yaml_document_delete), VG_ENOENT or VG_EIO (cannot open or
+ * read), VG_ENOMEM, VG_ECONFIG, or VG_EINTR when a stop was requested on ctx
  * (polled while parsing); doc needs no freeing on failure. Loading is
  * linear in the size of the file. */
 int vgi_yaml_load(vg_context *ctx, const char *path, yaml_document_t *doc);

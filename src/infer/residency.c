@@ -681,9 +681,8 @@ int vg_residency_create(vg_context *ctx, const vg_residency_opts *o,
      * process and may outlive this context, so its logger holds none (its
      * lines reach vigil's log at debug level, i.e. not shown); sessions log
      * through their own context (vg_session). */
-    st = r->api->CreateEnvWithCustomLogger(ort_env_log, NULL,
-                                           ORT_LOGGING_LEVEL_ERROR, "vigil",
-                                           &r->env);
+    st = r->api->CreateEnvWithCustomLogger(
+        ort_env_log, NULL, ORT_LOGGING_LEVEL_ERROR, "vigil", &r->env);
     if (st != NULL) {
         vg_fail(ctx, VG_EINFER, "residency: ONNX Runtime environment (%s)",
                 r->api->GetErrorMessage(st));
