@@ -8,6 +8,10 @@
 #      reconnects (reconnects >= 1), same stream name, frame numbers go on
 #      rising, every event keeps the camera's name
 #   g  the camera comes back at another size: exit 1, "resolution changed"
+#   h  the server dies mid-stream and never comes back (2 attempts): exit 1
+#      naming the camera, the frames and events before the drop kept
+#   s  the server freezes mid-stream (SIGSTOP: connections stay open, no
+#      data): the read times out, the reconnects time out, exit 1
 #   c  a server that accepts and never answers: each attempt times out,
 #      exit 1 naming the camera, as many connections as attempts
 #   d  a server that answers with garbage: a clean error (exit 1), no crash
@@ -147,6 +151,33 @@ fi
 wait $vp; rc=$?
 if [ $rc = 1 ] && grep -q "cam: resolution changed from 768x576 to 384x288 after reconnect" "$T/g.err"; then
   pass "g: new size after reconnect: exit 1, one clear line"; else fail "g: exit $rc: $(cat "$T/g.err")"; fi
+stop_server $srv
+
+# --- h: the server dies and never comes back ------------------------------------------
+start_server "$T/sh" --mount cam="$CAM"
+"${RUN[@]}" --reconnect-backoff 0.2 --reconnect-attempts 2 --out "$T/h" \
+  "rtsp://127.0.0.1:$port/cam" >"$T/h.out" 2>"$T/h.err" &
+vp=$!; pids+=("$vp")
+wait_for test -s "$T/h/tracks.txt" && { kill -9 $srv; wait $srv 2>/dev/null; }
+wait $vp; rc=$?
+if [ $rc = 1 ] && grep -q "cam: gave up after 2 connection attempts" "$T/h.err" && "$PY" - "$T/h/report.json" <<'PYEOF'
+import json, sys
+s = json.load(open(sys.argv[1]))["streams"][0]
+assert s["frames"] > 0 and s["end"] == "error", s
+assert s["live"]["state"] == "stopped" and s["live"]["drops"] == 1, s["live"]
+PYEOF
+then pass "h: camera gone for good: exit 1 naming it, frames before kept"; else fail "h: exit $rc: $(cat "$T/h.err")"; fi
+
+# --- s: the server freezes mid-stream ------------------------------------------------
+start_server "$T/ss" --mount cam="$CAM"
+"${RUN[@]}" --timeout-ms 1000 --reconnect-backoff 0.2 --reconnect-attempts 2 --out "$T/s" \
+  "rtsp://127.0.0.1:$port/cam" >"$T/s.out" 2>"$T/s.err" &
+vp=$!; pids+=("$vp")
+wait_for test -s "$T/s/tracks.txt" && kill -STOP $srv
+wait $vp; rc=$?
+kill -CONT $srv 2>/dev/null
+if [ $rc = 1 ] && grep -q "cam: stream lost" "$T/s.err" && grep -q "cam: gave up after 2 connection attempts" "$T/s.err"; then
+  pass "s: frozen server: read and reconnect time out, exit 1"; else fail "s: exit $rc: $(cat "$T/s.err")"; fi
 stop_server $srv
 
 # --- c: a server that accepts and never answers ---------------------------------------
