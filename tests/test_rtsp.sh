@@ -17,6 +17,8 @@
 #   d  a server that answers with garbage: a clean error (exit 1), no crash
 #   e  four cameras, one refusing connections from the start: the three
 #      others complete, exit 1 naming the dead one
+#   l  a camera down when vigil starts and up later: vigil keeps trying
+#      and processes it once it answers
 #   f  SIGINT during a reconnect backoff (30 s): exit 130 at once, gracefully
 #      (not the CLI's watchdog), and during a backoff after a drop too
 # Synchronisation is on files (the port file, tracks written, vigil's log,
@@ -220,6 +222,26 @@ assert r["status"] == "error" and "dead" in r["error"], r["error"]
 PYEOF
 then pass "e: 3 cameras complete, the dead one fails: exit 1 naming it"; else fail "e: exit $rc: $(cat "$T/e.err")"; fi
 stop_server $srv
+
+# --- l: a camera that comes up after vigil started --------------------------------------
+late=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"${RUN[@]}" --max-frames 20 --reconnect-backoff 0.3 --reconnect-attempts 200 --out "$T/l" \
+  "rtsp://127.0.0.1:$late/late" >"$T/l.out" 2>"$T/l.err" &
+vp=$!; pids+=("$vp")
+if wait_for grep -q "late: cannot connect" "$T/l.err"; then
+  start_server "$T/sl" --port "$late" --mount late="$CAM"
+  wait $vp; rc=$?
+  if [ $rc = 0 ] && "$PY" - "$T/l/report.json" <<'PYEOF'
+import json, sys
+s = json.load(open(sys.argv[1]))["streams"][0]
+assert s["name"] == "late" and s["frames"] == 20 and s["width"] == 768, s
+assert s["live"]["attempts"] >= 2 and s["live"]["state"] == "live", s["live"]
+PYEOF
+  then pass "l: camera up after the start: connected and processed"; else fail "l: exit $rc: $(cat "$T/l.err")"; fi
+  stop_server $srv
+else
+  kill -9 $vp; fail "l: vigil never tried to connect"
+fi
 
 # --- f: SIGINT during the backoff ---------------------------------------------------------
 "${RUN[@]}" --reconnect-backoff 30 --out "$T/f" "rtsp://127.0.0.1:$dead/gone" >"$T/f.out" 2>"$T/f.err" &
