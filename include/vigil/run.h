@@ -27,6 +27,7 @@
 
 #include "vigil/detect.h"
 #include "vigil/events.h"
+#include "vigil/reconnect.h"
 #include "vigil/residency.h"
 #include "vigil/rules.h"
 #include "vigil/snapshot.h"
@@ -85,6 +86,19 @@ typedef struct vg_run_opts {
     /* Called once per frame with the number of frames done. */
     void (*progress)(void *user, int64_t frames);
     void *user;
+    /* Live inputs (network URLs; files never): when a read fails (network,
+     * timeout, end of stream) or a connection cannot be made, the stream
+     * waits (backoff, stop-aware) and reconnects to the same URL as this
+     * says (vg_reconnect_defaults(); max_attempts 0: for ever). The stream
+     * keeps its name, its indexes and times go on, the tracker starts
+     * afresh (the rules forget the old tracks). A new picture size ends the
+     * stream with an error. reconnect_enabled 0: end at the first failure. */
+    vg_reconnect_opts reconnect;
+    int reconnect_enabled; /* default 1 */
+    /* vg_run_stream: the caller's own first open of the input already
+     * failed with this (counted as the first attempt); 0 / NULL: none. */
+    int first_open_code;
+    const char *first_open_error;
 } vg_run_opts;
 
 typedef struct vg_run_stats {
@@ -112,9 +126,11 @@ typedef struct vg_run_stats {
         char name[64];
         int kind; /* enum vg_event_kind */
         uint64_t fired, suppressed, crossed_a_to_b, crossed_b_to_a;
-    } rule[16];   /* the first 16 rules, config order */
-    int stopped;  /* 1 when should_stop ended the run */
-    int end_code; /* VG_EOF, VG_ETRUNCATED or an error code */
+    } rule[16]; /* the first 16 rules, config order */
+    int live;   /* 1: a live input, reconnect below is filled */
+    vg_reconnect_stats reconnect; /* as the stream ended */
+    int stopped;                  /* 1 when should_stop ended the run */
+    int end_code;                 /* VG_EOF, VG_ETRUNCATED or an error code */
     char end_message[256];
     char tracks_path[1200];
     char video_path[1200];

@@ -55,6 +55,10 @@ static void run_usage(FILE *f)
         "      --device-memory SIZE GPU memory budget (memory.device)\n"
         "      --metrics-port N  memory metrics for Prometheus at\n"
         "                      http://127.0.0.1:N/metrics (0: any port)\n"
+        "      --reconnect-attempts N  give a live camera up after N failed\n"
+        "                      connection attempts in a row (default 0: "
+        "never)\n"
+        "      --reconnect-backoff S   first wait before reconnecting (1 s)\n"
         "      --progress / --no-progress, -q/--quiet\n"
         "\n"
         "Exit status: 0 success, 1 error, 2 bad usage, 3 input truncated\n"
@@ -276,6 +280,25 @@ static void write_report(FILE *f, vg_telemetry *telemetry, const run_mem *mem,
                 s->wall_s, e2e, s->decode_busy_s, s->infer_busy_s,
                 s->track_busy_s, s->rules_busy_s, s->sink_busy_s,
                 s->decode_queue_high_water, s->sink_queue_high_water);
+        if (s->live) {
+            const vg_reconnect_stats *q = &s->reconnect;
+            fprintf(f,
+                    "     \"live\": {\"state\": \"%s\", \"attempts\": %llu, "
+                    "\"reconnects\": %llu, \"drops\": %llu, \"stalls\": "
+                    "%llu, \"last_error\": ",
+                    vg_reconnect_state_name(q->state),
+                    (unsigned long long)q->attempts,
+                    (unsigned long long)q->reconnects,
+                    (unsigned long long)q->drops,
+                    (unsigned long long)q->stalls);
+            cli_json_string(f, q->last_error);
+            fprintf(f, ", \"time_in_state_s\": {");
+            for (int k = 0; k < VG_RECONNECT_NSTATES; k++)
+                fprintf(f, "%s\"%s\": %.3f", k ? ", " : "",
+                        vg_reconnect_state_name(k),
+                        (double)q->time_in_state_ns[k] / 1e9);
+            fprintf(f, "}},\n");
+        }
         fprintf(f, "     \"outputs\": {\"tracks\": ");
         cli_json_string(f, s->tracks_path);
         fprintf(f, ", \"video\": ");
@@ -379,6 +402,8 @@ int cmd_run(int argc, char **argv)
     run_mem mem;
     int rc_tel;
     int metrics_port = -1;
+    int64_t rc_attempts = 0;
+    double rc_backoff = 0;
     vg_metrics_server *metrics = NULL;
     vg_outdir_lock *lock = NULL;
     uint64_t host_budget = 0, dev_budget = 0;
@@ -410,6 +435,22 @@ int cmd_run(int argc, char **argv)
             return VG_EXIT_USAGE;
         if (rc == 1)
             continue;
+        if (!strcmp(argv[i], "--reconnect-attempts")) {
+            if (!cli_need_value("run", argc, argv, i) ||
+                cli_parse_int("run", argv[i], argv[i + 1], 0, 1000000,
+                              &rc_attempts) < 0)
+                return VG_EXIT_USAGE;
+            i++;
+            continue;
+        }
+        if (!strcmp(argv[i], "--reconnect-backoff")) {
+            if (!cli_need_value("run", argc, argv, i) ||
+                cli_parse_number("run", argv[i], argv[i + 1], 0.001, 3600,
+                                 &rc_backoff) < 0)
+                return VG_EXIT_USAGE;
+            i++;
+            continue;
+        }
         if (!strcmp(argv[i], "--metrics-port")) {
             int64_t v;
             if (!cli_need_value("run", argc, argv, i) ||
@@ -691,6 +732,12 @@ int cmd_run(int argc, char **argv)
         o.should_stop = should_stop;
         o.progress = on_progress;
         o.user = &r;
+        o.reconnect.max_attempts = (unsigned)rc_attempts;
+        if (rc_backoff > 0) {
+            o.reconnect.backoff_initial_s = rc_backoff;
+            if (o.reconnect.backoff_max_s < rc_backoff)
+                o.reconnect.backoff_max_s = rc_backoff;
+        }
         /* frame count for the progress bar, read when planning */
         if (plan != NULL && i < plan->n_streams && plan->streams[i].opened)
             total = plan->streams[i].frame_count;
@@ -699,6 +746,14 @@ int cmd_run(int argc, char **argv)
         cli_progress_start(&r.progress, a.quiet ? 0 : a.progress, total);
         if (sources[i] != NULL) {
             rc = vg_run_stream_source(ctx, &sources[i], det, &o, &stats[i]);
+        } else if (open_codes[i] < 0 && open_codes[i] != VG_EINTR &&
+                   strstr(inputs[i], "://") &&
+                   strncmp(inputs[i], "file:", 5) != 0) {
+            /* a camera that did not answer at planning: retried as live
+             * (that open was its first attempt) */
+            o.first_open_code = open_codes[i];
+            o.first_open_error = open_errors[i];
+            rc = vg_run_stream(ctx, inputs[i], det, &o, &stats[i]);
         } else {
             /* opened (and failed) once, before the plan: not again */
             rc = open_codes[i] < 0 ? open_codes[i] : VG_EINTR;
@@ -742,7 +797,8 @@ int cmd_run(int argc, char **argv)
         }
         if (errbuf[0] && rc < 0)
             fprintf(stderr, "vigil: error: %s\n", errbuf);
-        if (rc < 0 && rc != VG_ETRUNCATED && stats[i].frames == 0) {
+        if (rc < 0 && rc != VG_ETRUNCATED && stats[i].frames == 0 &&
+            !stats[i].live) {
             n_done--; /* nothing was processed: no report for it */
             if (n_inputs == 1)
                 break;

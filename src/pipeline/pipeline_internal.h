@@ -9,6 +9,7 @@
 
 #include "vigil/detect.h"
 #include "vigil/queue.h"
+#include "vigil/reconnect.h"
 #include "vigil/residency.h"
 #include "vigil/source.h"
 
@@ -21,9 +22,20 @@ int vgi_detect_laddered(vg_context *ctx, vg_residency *r, const char *name,
                         int cap, int *n);
 
 /* What travels from the decode thread: a frame, or the end of the stream. */
+enum {
+    VGI_MARK_FRAME = 0,
+    /* A live input dropped: src is the old source, which the receiver
+     * closes (after forgetting its pools); its frames are all before. */
+    VGI_MARK_DROPPED = 1,
+    /* Reconnected: src is the new source (not the receiver's to close). */
+    VGI_MARK_RECONNECTED = 2
+};
+
 typedef struct vgi_frame_item {
     vg_frame frame;
     int end_code; /* 0 for a frame; VG_EOF / error code for the end marker */
+    int marker;   /* VGI_MARK_*; end_code is 0 with a marker */
+    vg_source *src;
 } vgi_frame_item;
 
 typedef struct vgi_decoder {
@@ -35,12 +47,35 @@ typedef struct vgi_decoder {
     char message[256]; /* the source's message when it ended in error */
     pthread_t thread;
     int started;
+    /* Live inputs only (vgi_decoder_start_live): the reconnection. */
+    vg_context *ctx;
+    vg_reconnect *rc;         /* borrowed; NULL: end at the first failure */
+    const vg_source_opts *so; /* how to reopen */
+    const char *url, *name;
+    int width, height;  /* the size a new connection must have */
+    int64_t next_index; /* indexes and times continue across drops */
+    double next_time, frame_dt;
+    int64_t index_base;
+    double time_base;
+    int rebase;
 } vgi_decoder;
 
 /* Creates the queue (depth items) and starts the decode thread. Returns 0,
  * VG_ENOMEM (nothing held). */
 int vgi_decoder_start(vg_context *ctx, vgi_decoder *d, vg_source *src,
                       unsigned depth, int64_t max_frames);
+
+/* The same for a live input: a read that fails (network, timeout, end)
+ * reports to rc and, while rc says so, the decoder waits, reopens url with
+ * so and goes on, sending VGI_MARK_DROPPED / VGI_MARK_RECONNECTED items.
+ * src may be NULL (not connected yet: rc is then in BACKOFF or CONNECTING).
+ * The source in d->src at the end is the caller's to close; the caller
+ * closes every VGI_MARK_DROPPED source it pops, and vgi_decoder_finish
+ * those it drains. */
+int vgi_decoder_start_live(vg_context *ctx, vgi_decoder *d, vg_source *src,
+                           unsigned depth, int64_t max_frames, vg_reconnect *rc,
+                           const vg_source_opts *so, const char *url,
+                           const char *name, int width, int height, double fps);
 
 /* Asks the decode thread to stop early (after its current frame). */
 void vgi_decoder_request_stop(vgi_decoder *d);

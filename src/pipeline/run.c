@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -72,6 +73,9 @@ typedef struct job {
     sink_item out;             /* filled by the caller's thread */
     sink_item in;              /* popped by the sink thread */
     const char *o_tracks_path; /* st.tracks_path of vg_run_stream */
+    vg_reconnect *reconnect;   /* live inputs; NULL otherwise */
+    char *url;                 /* live inputs: the URL to reopen */
+    int telemetry_done;
     char tracks_buf[1 << 16];
 } job;
 
@@ -109,6 +113,21 @@ void vg_run_opts_default(vg_run_opts *o)
     o->tracks_min_free_bytes = 256u << 10;
     o->queue_depth = 4;
     o->timeout_ms = 5000;
+    o->reconnect = vg_reconnect_defaults();
+    o->reconnect_enabled = 1;
+}
+
+/* A network URL (scheme://, not file:): reconnected when it drops. */
+static int url_is_live(const char *url)
+{
+    const char *p = strstr(url, "://");
+    if (!p || p == url)
+        return 0;
+    for (const char *c = url; c < p; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+              (*c >= '0' && *c <= '9') || *c == '+' || *c == '-' || *c == '.'))
+            return 0;
+    return strncasecmp(url, "file://", 7) != 0;
 }
 
 static int64_t wall_ms(void)
@@ -409,14 +428,17 @@ static void register_telemetry(job *j)
 
 static void unregister_telemetry(job *j)
 {
-    if (!j->o->telemetry)
+    if (!j->o->telemetry || j->telemetry_done)
         return;
+    j->telemetry_done = 1;
     /* a last sample with this stream's pools and tables (high-water marks)
      * for the caller's report */
     vg_telemetry_sample(j->o->telemetry, (double)vg_clock_ns() / 1e9);
     for (int i = 0; i < 5; i++)
-        if (j->telemetry_ids[i] >= 0)
+        if (j->telemetry_ids[i] >= 0) {
             vg_telemetry_remove(j->o->telemetry, j->telemetry_ids[i]);
+            j->telemetry_ids[i] = -1;
+        }
 }
 
 static void fill_stats(job *j, vg_run_stats *st)
@@ -459,6 +481,39 @@ static void fill_stats(job *j, vg_run_stats *st)
     }
 }
 
+/* A live input dropped or came back (the caller's thread, owner of the
+ * tracker, the rules and the telemetry registrations). */
+static void on_marker(job *j, vgi_frame_item *it)
+{
+    vg_telemetry *t = j->o->telemetry;
+
+    if (it->marker == VGI_MARK_DROPPED) {
+        const int64_t *removed;
+        int n_removed = 0;
+        /* the old connection's pools go, then the connection */
+        for (int i = 0; i < 2; i++)
+            if (t && j->telemetry_ids[i] >= 0) {
+                vg_telemetry_remove(t, j->telemetry_ids[i]);
+                j->telemetry_ids[i] = -1;
+            }
+        vg_source_close(&it->src);
+        /* what is seen after the gap is not the same scene: new tracks,
+         * and the rules forget the old ones */
+        vg_tracker_reset(j->tracker);
+        vg_tracker_removed(j->tracker, &removed, &n_removed);
+        if (j->rules)
+            for (int i = 0; i < n_removed; i++)
+                vg_rules_forget(j->rules, removed[i]);
+    } else if (it->marker == VGI_MARK_RECONNECTED && t && !j->telemetry_done) {
+        vg_pool *tensor = NULL, *image = NULL;
+        vg_source_pools(it->src, &tensor, &image);
+        if (tensor && j->telemetry_ids[0] < 0)
+            vg_telemetry_add_pool(t, tensor, &j->telemetry_ids[0]);
+        if (image && j->telemetry_ids[1] < 0)
+            vg_telemetry_add_pool(t, image, &j->telemetry_ids[1]);
+    }
+}
+
 /* The caller's thread: detect, track, rules, hand over. Returns 0 or the
  * failing stage's code; *end gets the decoder's end code. */
 static int process(job *j, vgi_decoder *dec, vg_run_stats *st, int *end)
@@ -474,6 +529,10 @@ static int process(job *j, vgi_decoder *dec, vg_run_stats *st, int *end)
         int n_dets = 0, n_tracks = 0, n_removed = 0, n_events = 0;
         int64_t t0;
 
+        if (it.marker != VGI_MARK_FRAME) {
+            on_marker(j, &it);
+            continue;
+        }
         if (it.end_code != 0) {
             *end = it.end_code;
             /* a read ended by a stop request is a stop, not an error */
@@ -546,32 +605,128 @@ static int process(job *j, vgi_decoder *dec, vg_run_stats *st, int *end)
     return rc;
 }
 
+static int run_source(vg_context *ctx, vg_source **srcp, vg_detector *det,
+                      const vg_run_opts *o, vg_run_stats *stats,
+                      vg_reconnect *rcm);
+
+static void fail_stats(vg_context *ctx, vg_run_stats *stats, int rc,
+                       vg_reconnect *rcm)
+{
+    if (!stats)
+        return;
+    memset(stats, 0, sizeof(*stats));
+    stats->end_code = rc;
+    if (rc == VG_EINTR)
+        stats->stopped = 1;
+    snprintf(stats->end_message, sizeof(stats->end_message), "%s",
+             vg_context_errmsg(ctx));
+    if (rcm) {
+        stats->live = 1;
+        vg_reconnect_stats_get(rcm, &stats->reconnect);
+    }
+}
+
+/* The first connection of a live input, retried as o->reconnect says.
+ * Returns 0 (*src open) or the code that ends the stream. */
+static int connect_first(vg_context *ctx, const char *input,
+                         const vg_source_opts *so, const vg_run_opts *o,
+                         vg_reconnect *rcm, vg_source **src)
+{
+    char name[64];
+    int last = o->first_open_code < 0 ? o->first_open_code : VG_ENET;
+
+    if (o->stream_name)
+        snprintf(name, sizeof(name), "%s", o->stream_name);
+    else
+        base_name(input, name, sizeof(name));
+    if (o->first_open_error) {
+        vg_log(ctx, VG_LOG_WARN, "%s: cannot connect: %s", name,
+               o->first_open_error);
+        vg_reconnect_connect_failed(rcm, o->first_open_error);
+    }
+    for (;;) {
+        vg_reconnect_stats rs;
+        int rc;
+        switch (vg_reconnect_next_action(rcm, NULL)) {
+        case VG_RECONNECT_WAIT:
+            if (vg_reconnect_wait(rcm) == VG_EINTR)
+                return vg_fail(ctx, VG_EINTR, "%s: interrupted", name);
+            break;
+        case VG_RECONNECT_CONNECT:
+            rc = vg_source_open(ctx, input, so, src);
+            if (rc == 0) {
+                vg_reconnect_connect_ok(rcm);
+                return 0;
+            }
+            if (rc == VG_EINTR)
+                return rc;
+            last = rc;
+            vg_log(ctx, VG_LOG_WARN, "%s: cannot connect: %s", name,
+                   vg_context_errmsg(ctx));
+            vg_reconnect_connect_failed(rcm, vg_context_errmsg(ctx));
+            vg_context_clear_error(ctx);
+            break;
+        case VG_RECONNECT_GIVE_UP:
+            if (vg_context_stop_requested(ctx))
+                return vg_fail(ctx, VG_EINTR, "%s: interrupted", name);
+            vg_reconnect_stats_get(rcm, &rs);
+            return vg_fail(
+                ctx, last, "%s: gave up after %llu connection attempts: %s",
+                name, (unsigned long long)rs.attempts, rs.last_error);
+        default:
+            return vg_fail(ctx, VG_EINVAL, "%s: reconnect state", name);
+        }
+    }
+}
+
 int vg_run_stream(vg_context *ctx, const char *input, vg_detector *det,
                   const vg_run_opts *o, vg_run_stats *stats)
 {
+    vg_run_opts defaults;
     vg_source_opts so;
     vg_source *src = NULL;
+    vg_reconnect *rcm = NULL;
     int rc;
 
     if (!input || !det)
         return vg_fail(ctx, VG_EINVAL, "run: no input or detector");
+    if (!o) {
+        vg_run_opts_default(&defaults);
+        o = &defaults;
+    }
     vg_source_opts_default(&so);
-    so.timeout_ms = o && o->timeout_ms > 0 ? o->timeout_ms : 5000;
+    so.timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 5000;
+    if (o->reconnect_enabled && url_is_live(input)) {
+        vg_reconnect_opts ro = o->reconnect;
+        ro.seed = vg_reconnect_seed(o->stream_name ? o->stream_name : input);
+        rc = vg_reconnect_create(ctx, &ro, &rcm);
+        if (rc == 0)
+            rc = connect_first(ctx, input, &so, o, rcm, &src);
+        if (rc < 0) {
+            fail_stats(ctx, stats, rc, rcm);
+            vg_reconnect_destroy(&rcm);
+            return rc;
+        }
+        return run_source(ctx, &src, det, o, stats, rcm);
+    }
     rc = vg_source_open(ctx, input, &so, &src);
     if (rc < 0) {
-        if (stats) {
-            memset(stats, 0, sizeof(*stats));
-            stats->end_code = rc;
-            snprintf(stats->end_message, sizeof(stats->end_message), "%s",
-                     vg_context_errmsg(ctx));
-        }
+        fail_stats(ctx, stats, rc, NULL);
         return rc;
     }
-    return vg_run_stream_source(ctx, &src, det, o, stats);
+    return run_source(ctx, &src, det, o, stats, NULL);
 }
 
 int vg_run_stream_source(vg_context *ctx, vg_source **srcp, vg_detector *det,
                          const vg_run_opts *o, vg_run_stats *stats)
+{
+    return run_source(ctx, srcp, det, o, stats, NULL);
+}
+
+/* Takes *srcp and rcm (may be NULL: created here for a live input). */
+static int run_source(vg_context *ctx, vg_source **srcp, vg_detector *det,
+                      const vg_run_opts *o, vg_run_stats *stats,
+                      vg_reconnect *rcm)
 {
     vg_run_opts defaults;
     vg_run_stats st;
@@ -588,6 +743,7 @@ int vg_run_stream_source(vg_context *ctx, vg_source **srcp, vg_detector *det,
     if (!srcp || !*srcp || !det) {
         if (srcp)
             vg_source_close(srcp);
+        vg_reconnect_destroy(&rcm);
         return vg_fail(ctx, VG_EINVAL, "run: no input or detector");
     }
     if (!o) {
@@ -600,10 +756,12 @@ int vg_run_stream_source(vg_context *ctx, vg_source **srcp, vg_detector *det,
     j = vg_calloc(ctx, 1, sizeof(*j));
     if (!j) {
         vg_source_close(srcp);
+        vg_reconnect_destroy(&rcm);
         return vg_fail(ctx, VG_ENOMEM, "run: out of memory");
     }
     j->src = *srcp;
     *srcp = NULL;
+    j->reconnect = rcm;
     j->ctx = ctx;
     j->o = o;
     j->det = det;
@@ -631,6 +789,23 @@ int vg_run_stream_source(vg_context *ctx, vg_source **srcp, vg_detector *det,
     j->width = st.width = si.width;
     j->height = st.height = si.height;
     st.fps = si.fps > 0 ? si.fps : 25.0;
+    if (si.is_live && o->reconnect_enabled && !j->reconnect) {
+        vg_reconnect_opts ro = o->reconnect;
+        ro.seed = vg_reconnect_seed(j->stream);
+        rc = vg_reconnect_create(ctx, &ro, &j->reconnect);
+        if (rc < 0)
+            goto out;
+        vg_reconnect_connect_ok(j->reconnect);
+    }
+    if (j->reconnect) {
+        size_t n = strlen(vg_source_url(j->src)) + 1;
+        j->url = vg_malloc(ctx, n);
+        if (!j->url) {
+            rc = vg_fail(ctx, VG_ENOMEM, "run: out of memory");
+            goto out;
+        }
+        memcpy(j->url, vg_source_url(j->src), n);
+    }
 
     to = o->tracker;
     if (to.fps <= 0)
@@ -692,19 +867,40 @@ int vg_run_stream_source(vg_context *ctx, vg_source **srcp, vg_detector *det,
     }
     j->sink_started = 1;
     register_telemetry(j);
-    rc = vgi_decoder_start(ctx, &dec, j->src, depth, o->max_frames);
-    if (rc < 0)
-        goto out;
+    if (j->reconnect) {
+        rc = vgi_decoder_start_live(ctx, &dec, j->src, depth, o->max_frames,
+                                    j->reconnect, &so, j->url, j->stream,
+                                    si.width, si.height, st.fps);
+        if (rc < 0)
+            goto out;
+        j->src = NULL; /* the decoder's now: it may replace it */
+    } else {
+        rc = vgi_decoder_start(ctx, &dec, j->src, depth, o->max_frames);
+        if (rc < 0)
+            goto out;
+    }
     decoder_started = 1;
 
     rc = process(j, &dec, &st, &end);
 
 out:
+    /* a live input's sources come and go with the decoder: their pools
+     * leave the telemetry first */
+    if (j->reconnect)
+        unregister_telemetry(j);
     if (decoder_started) {
         if (rc < 0 || st.stopped)
             vgi_decoder_request_stop(&dec);
         st.decode_queue_high_water = vgi_decoder_finish(&dec);
         st.decode_busy_s = dec.busy_s;
+        if (j->reconnect) {
+            j->src = dec.src; /* the last connection, if any */
+            dec.src = NULL;
+        }
+    }
+    if (j->reconnect) {
+        st.live = 1;
+        vg_reconnect_stats_get(j->reconnect, &st.reconnect);
     }
     if (j->sink_started) {
         vg_queue_stats qs;
@@ -741,6 +937,8 @@ out:
     vg_rules_destroy(&j->rules);
     vg_tracker_destroy(&j->tracker);
     vg_source_close(&j->src);
+    vg_reconnect_destroy(&j->reconnect);
+    vg_free(ctx, j->url);
     vg_free(ctx, j);
 
     st.wall_s = (double)(vg_clock_ns() - t_start) / 1e9;
