@@ -9,39 +9,12 @@
 
 #include <cmocka.h>
 
+#include "support/cfg_fixture.h"
+
 #include "vigil/config.h"
 #include "vigil/detect.h"
 
-typedef struct fixture {
-    vg_context *ctx;
-    char dir[64];
-    char path[128];
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof(*f));
-    snprintf(f->dir, sizeof(f->dir), "/tmp/vgcfgXXXXXX");
-    if (!mkdtemp(f->dir))
-        return -1;
-    snprintf(f->path, sizeof(f->path), "%s/c.yaml", f->dir);
-    vg_context_create(&f->ctx);
-    vg_context_set_log_level(f->ctx, VG_LOG_QUIET);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    unlink(f->path);
-    rmdir(f->dir);
-    vg_context_destroy(&f->ctx);
-    free(f);
-    return 0;
-}
-
-static int load(fixture *f, const char *yaml, vg_settings *s)
+static int load(cfg_fixture *f, const char *yaml, vg_settings *s)
 {
     FILE *fp = fopen(f->path, "w");
     fputs(yaml, fp);
@@ -50,18 +23,9 @@ static int load(fixture *f, const char *yaml, vg_settings *s)
     return vg_settings_load(f->ctx, f->path, s);
 }
 
-/* The error must start with FILE:LINE:COL. */
-static void assert_error_at(fixture *f, int line, int col, const char *what)
-{
-    char prefix[192];
-    snprintf(prefix, sizeof(prefix), "%s:%d:%d: ", f->path, line, col);
-    assert_memory_equal(vg_context_errmsg(f->ctx), prefix, strlen(prefix));
-    assert_non_null(strstr(vg_context_errmsg(f->ctx), what));
-}
-
 static void test_values_and_origins_are_taken_from_the_file(void **state)
 {
-    fixture *f = *state;
+    cfg_fixture *f = *state;
     vg_settings s;
     assert_int_equal(load(f,
                           "detector:\n"
@@ -96,7 +60,7 @@ static void test_values_and_origins_are_taken_from_the_file(void **state)
 
 static void test_probe_changes_only_builtin_values(void **state)
 {
-    fixture *f = *state;
+    cfg_fixture *f = *state;
     vg_settings s;
     vg_sysinfo si;
     memset(&si, 0, sizeof(si));
@@ -116,7 +80,7 @@ static void test_probe_changes_only_builtin_values(void **state)
 
 static void test_sections_of_other_modules_are_left_to_them(void **state)
 {
-    fixture *f = *state;
+    cfg_fixture *f = *state;
     vg_settings s;
     assert_int_equal(
         load(f, "zones:\n  - name: a\nrules: []\nruntime:\n  threads: 1\n", &s),
@@ -126,7 +90,7 @@ static void test_sections_of_other_modules_are_left_to_them(void **state)
 
 static void test_comment_only_file_changes_nothing(void **state)
 {
-    fixture *f = *state;
+    cfg_fixture *f = *state;
     vg_settings s, builtin;
     assert_int_equal(load(f, "# nothing set here\n", &s), 0);
     vg_settings_builtin(&builtin);
@@ -135,7 +99,7 @@ static void test_comment_only_file_changes_nothing(void **state)
 
 static void test_empty_file_is_refused(void **state)
 {
-    fixture *f = *state;
+    cfg_fixture *f = *state;
     vg_settings s;
     char want[192];
     assert_int_equal(load(f, "", &s), VG_ECONFIG);
@@ -146,44 +110,44 @@ static void test_empty_file_is_refused(void **state)
 
 static void test_unknown_key_names_line_and_column(void **state)
 {
-    fixture *f = *state;
+    cfg_fixture *f = *state;
     vg_settings s;
     assert_int_equal(load(f, "runtime:\n  threads: 1\n  thread: 2\n", &s),
                      VG_ECONFIG);
-    assert_error_at(f, 3, 3, "unknown key 'thread'");
+    cfg_fixture_assert_error_at(f, 3, 3, "unknown key 'thread'");
 }
 
 static void test_unknown_section_is_an_error(void **state)
 {
-    fixture *f = *state;
+    cfg_fixture *f = *state;
     vg_settings s;
     assert_int_equal(load(f, "detectr:\n  model: x\n", &s), VG_ECONFIG);
-    assert_error_at(f, 1, 1, "unknown section 'detectr'");
+    cfg_fixture_assert_error_at(f, 1, 1, "unknown section 'detectr'");
 }
 
 static void test_wrong_types_are_errors(void **state)
 {
-    fixture *f = *state;
+    cfg_fixture *f = *state;
     vg_settings s;
     assert_int_equal(load(f, "detector:\n  score_threshold: high\n", &s),
                      VG_ECONFIG);
-    assert_error_at(f, 2, 20, "expects a number in [0, 1]");
+    cfg_fixture_assert_error_at(f, 2, 20, "expects a number in [0, 1]");
     assert_int_equal(load(f, "runtime:\n  memory_arena: 3\n", &s), VG_ECONFIG);
-    assert_error_at(f, 2, 17, "expects true or false");
+    cfg_fixture_assert_error_at(f, 2, 17, "expects true or false");
     assert_int_equal(load(f, "runtime:\n  threads: -4\n", &s), VG_ECONFIG);
-    assert_error_at(f, 2, 12, "expects an integer");
+    cfg_fixture_assert_error_at(f, 2, 12, "expects an integer");
     assert_int_equal(load(f, "detector:\n  classes: person\n", &s), VG_ECONFIG);
-    assert_error_at(f, 2, 12, "expects a list");
+    cfg_fixture_assert_error_at(f, 2, 12, "expects a list");
     assert_int_equal(load(f, "detector:\n  classes: [person, unicorn]\n", &s),
                      VG_ECONFIG);
-    assert_error_at(f, 2, 21, "unknown class 'unicorn'");
+    cfg_fixture_assert_error_at(f, 2, 21, "unknown class 'unicorn'");
     assert_int_equal(load(f, "runtime: 3\n", &s), VG_ECONFIG);
-    assert_error_at(f, 1, 10, "expects a mapping");
+    cfg_fixture_assert_error_at(f, 1, 10, "expects a mapping");
 }
 
 static void test_yaml_syntax_error_names_the_place(void **state)
 {
-    fixture *f = *state;
+    cfg_fixture *f = *state;
     vg_settings s;
     assert_int_equal(load(f, "runtime:\n  threads: [1\n", &s), VG_ECONFIG);
     assert_non_null(strstr(vg_context_errmsg(f->ctx), f->path));
@@ -191,7 +155,7 @@ static void test_yaml_syntax_error_names_the_place(void **state)
 
 static void test_job_sections_set_the_run_settings(void **state)
 {
-    fixture *f = *state;
+    cfg_fixture *f = *state;
     vg_settings s;
     assert_int_equal(
         load(f,
@@ -215,19 +179,20 @@ static void test_job_sections_set_the_run_settings(void **state)
 
 static void test_job_section_errors_name_the_place(void **state)
 {
-    fixture *f = *state;
+    cfg_fixture *f = *state;
     vg_settings s;
     assert_int_equal(load(f, "tracker:\n  lost_seconds: -1\n", &s), VG_ECONFIG);
-    assert_error_at(f, 2, 17, "'lost_seconds' expects a number");
+    cfg_fixture_assert_error_at(f, 2, 17, "'lost_seconds' expects a number");
     assert_int_equal(load(f, "video:\n  crf: 99\n", &s), VG_ECONFIG);
-    assert_error_at(f, 2, 8, "'crf' expects an integer in [0, 51]");
+    cfg_fixture_assert_error_at(f, 2, 8, "'crf' expects an integer in [0, 51]");
     assert_int_equal(load(f, "telemetry:\n  intervl: 2\n", &s), VG_ECONFIG);
-    assert_error_at(f, 2, 3, "(expected interval_s, leak_slope_bytes_per_s");
+    cfg_fixture_assert_error_at(f, 2, 3,
+                                "(expected interval_s, leak_slope_bytes_per_s");
 }
 
 static void test_missing_file_is_enoent(void **state)
 {
-    fixture *f = *state;
+    cfg_fixture *f = *state;
     vg_settings s;
     vg_settings_builtin(&s);
     assert_int_equal(vg_settings_load(f->ctx, "/nonexistent/x.yaml", &s),
@@ -239,29 +204,41 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(
-            test_values_and_origins_are_taken_from_the_file, setup, teardown),
+            test_values_and_origins_are_taken_from_the_file, cfg_fixture_setup,
+            cfg_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_probe_changes_only_builtin_values,
-                                        setup, teardown),
+                                        cfg_fixture_setup,
+                                        cfg_fixture_teardown),
         cmocka_unit_test_setup_teardown(
-            test_sections_of_other_modules_are_left_to_them, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_empty_file_is_refused, setup,
-                                        teardown),
+            test_sections_of_other_modules_are_left_to_them, cfg_fixture_setup,
+            cfg_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_empty_file_is_refused,
+                                        cfg_fixture_setup,
+                                        cfg_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_comment_only_file_changes_nothing,
-                                        setup, teardown),
+                                        cfg_fixture_setup,
+                                        cfg_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_unknown_key_names_line_and_column,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_unknown_section_is_an_error, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_wrong_types_are_errors, setup,
-                                        teardown),
+                                        cfg_fixture_setup,
+                                        cfg_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_section_is_an_error,
+                                        cfg_fixture_setup,
+                                        cfg_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_wrong_types_are_errors,
+                                        cfg_fixture_setup,
+                                        cfg_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_yaml_syntax_error_names_the_place,
-                                        setup, teardown),
+                                        cfg_fixture_setup,
+                                        cfg_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_job_sections_set_the_run_settings,
-                                        setup, teardown),
+                                        cfg_fixture_setup,
+                                        cfg_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_job_section_errors_name_the_place,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_missing_file_is_enoent, setup,
-                                        teardown),
+                                        cfg_fixture_setup,
+                                        cfg_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_missing_file_is_enoent,
+                                        cfg_fixture_setup,
+                                        cfg_fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

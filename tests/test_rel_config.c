@@ -14,6 +14,8 @@
 
 #include <cmocka.h>
 
+#include "support/cfg_fixture.h"
+
 #include "core/yaml_doc.h"
 #include "vigil/config.h"
 #include "vigil/parse.h"
@@ -186,45 +188,8 @@ static void test_size_refuses_garbage_and_out_of_range(void **state)
 
 /* ---- the YAML loader ----------------------------------------------------- */
 
-typedef struct fixture {
-    vg_context *ctx;
-    char dir[64];
-    char path[128];
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof(*f));
-    snprintf(f->dir, sizeof(f->dir), "/tmp/vgrelcfgXXXXXX");
-    if (!mkdtemp(f->dir))
-        return -1;
-    snprintf(f->path, sizeof(f->path), "%s/c.yaml", f->dir);
-    vg_context_create(&f->ctx);
-    vg_context_set_log_level(f->ctx, VG_LOG_QUIET);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    unlink(f->path);
-    rmdir(f->dir);
-    vg_context_destroy(&f->ctx);
-    free(f);
-    return 0;
-}
-
-static void write_file(fixture *f, const char *text, size_t len)
-{
-    FILE *fp = fopen(f->path, "wb");
-    assert_non_null(fp);
-    assert_int_equal(fwrite(text, 1, len, fp), len);
-    fclose(fp);
-}
-
 /* count times the unit, then the closing text */
-static void write_repeated(fixture *f, const char *unit, size_t count,
+static void write_repeated(cfg_fixture *f, const char *unit, size_t count,
                            const char *tail)
 {
     size_t ul = strlen(unit), tl = strlen(tail);
@@ -233,16 +198,16 @@ static void write_repeated(fixture *f, const char *unit, size_t count,
     for (size_t i = 0; i < count; i++)
         memcpy(buf + i * ul, unit, ul);
     memcpy(buf + ul * count, tail, tl);
-    write_file(f, buf, ul * count + tl);
+    cfg_fixture_write(f, buf, ul * count + tl);
     free(buf);
 }
 
-static int load(fixture *f, vgi_yaml_stats *st)
+static int load(cfg_fixture *f, vgi_yaml_stats *st)
 {
     return vgi_yaml_load_stats(f->ctx, f->path, NULL, st);
 }
 
-static void assert_msg(fixture *f, const char *where, const char *what)
+static void assert_msg(cfg_fixture *f, const char *where, const char *what)
 {
     char want[512];
     snprintf(want, sizeof(want), "%s%s: %s", f->path, where, what);
@@ -251,7 +216,7 @@ static void assert_msg(fixture *f, const char *where, const char *what)
 
 static void test_deep_brackets_stop_at_the_depth_limit(void **state)
 {
-    fixture *f = *state;
+    cfg_fixture *f = *state;
     vgi_yaml_stats st;
     /* 300 KB of '[': refused at the 65th, having read a few events only */
     write_repeated(f, "[", 300000, "");
@@ -263,7 +228,7 @@ static void test_deep_brackets_stop_at_the_depth_limit(void **state)
 
 static void test_deep_block_nesting_is_refused_too(void **state)
 {
-    fixture *f = *state;
+    cfg_fixture *f = *state;
     write_repeated(f, "- ", 1000, "x\n");
     assert_int_equal(load(f, NULL), VG_ECONFIG);
     assert_non_null(strstr(vg_context_errmsg(f->ctx), "nesting deeper than"));
@@ -271,12 +236,12 @@ static void test_deep_block_nesting_is_refused_too(void **state)
 
 static void test_nesting_at_the_limit_loads(void **state)
 {
-    fixture *f = *state;
+    cfg_fixture *f = *state;
     char text[256];
     memset(text, '[', 64);
     memset(text + 64, ']', 64);
     text[128] = '\n';
-    write_file(f, text, 129);
+    cfg_fixture_write(f, text, 129);
     assert_int_equal(load(f, NULL), 0);
 }
 
@@ -284,7 +249,7 @@ static void test_nesting_at_the_limit_loads(void **state)
  * its square: the same 60-deep unit repeated n and 4n times. */
 static void test_load_cost_is_linear_in_the_text(void **state)
 {
-    fixture *f = *state;
+    cfg_fixture *f = *state;
     vgi_yaml_stats a, b;
     char unit[160];
     memset(unit, '[', 60);
@@ -301,7 +266,7 @@ static void test_load_cost_is_linear_in_the_text(void **state)
                 memcpy(buf + len, unit, ul);
             memcpy(buf + len, "0]\n", 3);
             len += 3;
-            write_file(f, buf, len);
+            cfg_fixture_write(f, buf, len);
             assert_int_equal(load(f, pass ? &b : &a), 0);
         }
         free(buf);
@@ -315,7 +280,7 @@ static void test_load_cost_is_linear_in_the_text(void **state)
 
 static void test_size_limit(void **state)
 {
-    fixture *f = *state;
+    cfg_fixture *f = *state;
     char want[256];
     write_repeated(f, "#", VGI_YAML_MAX_BYTES, "\n"); /* one byte over */
     assert_int_equal(load(f, NULL), VG_ECONFIG);
@@ -330,7 +295,7 @@ static void test_size_limit(void **state)
 
 static void test_directory_and_device_and_empty_are_refused(void **state)
 {
-    fixture *f = *state;
+    cfg_fixture *f = *state;
     char want[256];
     assert_int_equal(vgi_yaml_load_stats(f->ctx, f->dir, NULL, NULL),
                      VG_ECONFIG);
@@ -341,61 +306,61 @@ static void test_directory_and_device_and_empty_are_refused(void **state)
                      VG_ECONFIG);
     assert_string_equal(vg_context_errmsg(f->ctx),
                         "/dev/null: is a character device, not a config file");
-    write_file(f, "", 0);
+    cfg_fixture_write(f, "", 0);
     assert_int_equal(load(f, NULL), VG_ECONFIG);
     assert_msg(f, "", "is empty (0 bytes), not a config file");
 }
 
 static void test_duplicate_key_names_both_positions(void **state)
 {
-    fixture *f = *state;
+    cfg_fixture *f = *state;
     const char *t = "runtime:\n  threads: 1\n  queue_depth: 2\n"
                     "  threads: 3\n  queue_depth: 4\n";
-    write_file(f, t, strlen(t));
+    cfg_fixture_write(f, t, strlen(t));
     assert_int_equal(load(f, NULL), VG_ECONFIG);
     assert_msg(f, ":4:3", "duplicate key 'threads' (first at 2:3)");
 }
 
 static void test_duplicate_section_is_refused(void **state)
 {
-    fixture *f = *state;
+    cfg_fixture *f = *state;
     const char *t = "zones: []\nrules: []\nzones: []\n";
-    write_file(f, t, strlen(t));
+    cfg_fixture_write(f, t, strlen(t));
     assert_int_equal(load(f, NULL), VG_ECONFIG);
     assert_msg(f, ":3:1", "duplicate key 'zones' (first at 1:1)");
 }
 
 static void test_many_distinct_keys_load(void **state)
 {
-    fixture *f = *state;
+    cfg_fixture *f = *state;
     char *buf = malloc(20 * 5000 + 1);
     size_t len = 0;
     for (int i = 0; i < 5000; i++)
         len += (size_t)sprintf(buf + len, "k%d: %d\n", i, i);
-    write_file(f, buf, len);
+    cfg_fixture_write(f, buf, len);
     free(buf);
     assert_int_equal(load(f, NULL), 0);
 }
 
 static void test_second_document_is_refused(void **state)
 {
-    fixture *f = *state;
+    cfg_fixture *f = *state;
     const char *t = "runtime:\n  threads: 1\n---\nruntime:\n  threads: 2\n";
-    write_file(f, t, strlen(t));
+    cfg_fixture_write(f, t, strlen(t));
     assert_int_equal(load(f, NULL), VG_ECONFIG);
     assert_msg(f, ":3:1", "a second YAML document (a config file holds one)");
 }
 
 static void test_anchor_limit(void **state)
 {
-    fixture *f = *state;
+    cfg_fixture *f = *state;
     char *buf = malloc(32 * 300 + 8);
     size_t len = 0;
     len += (size_t)sprintf(buf + len, "[");
     for (int i = 0; i < 300; i++)
         len += (size_t)sprintf(buf + len, "&a%d x, ", i);
     len += (size_t)sprintf(buf + len, "y]\n");
-    write_file(f, buf, len);
+    cfg_fixture_write(f, buf, len);
     free(buf);
     assert_int_equal(load(f, NULL), VG_ECONFIG);
     assert_non_null(strstr(vg_context_errmsg(f->ctx), "more than 256 anchors"));
@@ -403,7 +368,7 @@ static void test_anchor_limit(void **state)
 
 static void test_stop_request_interrupts_a_load(void **state)
 {
-    fixture *f = *state;
+    cfg_fixture *f = *state;
     write_repeated(f, " a,", 100000, " b]\n"); /* "[a, a, ..., b]" */
     {
         FILE *fp = fopen(f->path, "r+b");
@@ -420,7 +385,7 @@ static void test_stop_request_interrupts_a_load(void **state)
 
 static void test_zone_over_the_limit_names_its_position(void **state)
 {
-    fixture *f = *state;
+    cfg_fixture *f = *state;
     vg_rules_config cfg;
     /* 10,000 zones: refused at the 65th */
     {
@@ -430,7 +395,7 @@ static void test_zone_over_the_limit_names_its_position(void **state)
             len += (size_t)sprintf(
                 buf + len,
                 "  - {name: z%d, polygon: [[0, 0], [1, 0], [1, 1]]}\n", i);
-        write_file(f, buf, len);
+        cfg_fixture_write(f, buf, len);
         free(buf);
     }
     assert_int_equal(vg_rules_load(f->ctx, f->path, &cfg), VG_ECONFIG);
@@ -440,7 +405,7 @@ static void test_zone_over_the_limit_names_its_position(void **state)
 
 static void test_rule_over_the_limit_names_its_position(void **state)
 {
-    fixture *f = *state;
+    cfg_fixture *f = *state;
     vg_rules_config cfg;
     char *buf = malloc(96 * 70 + 128);
     size_t len = (size_t)sprintf(
@@ -449,7 +414,7 @@ static void test_rule_over_the_limit_names_its_position(void **state)
     for (int i = 0; i < 70; i++)
         len += (size_t)sprintf(
             buf + len, "  - {name: r%d, kind: intrusion, zone: z}\n", i);
-    write_file(f, buf, len);
+    cfg_fixture_write(f, buf, len);
     free(buf);
     assert_int_equal(vg_rules_load(f->ctx, f->path, &cfg), VG_ECONFIG);
     assert_msg(f, ":68:5", "more than 64 rules (this is rule 65)");
@@ -457,29 +422,29 @@ static void test_rule_over_the_limit_names_its_position(void **state)
 
 static void test_settings_numbers_use_the_strict_parser(void **state)
 {
-    fixture *f = *state;
+    cfg_fixture *f = *state;
     vg_settings s;
     const char *t = "input:\n  timeout_ms: 4294967297\n";
-    write_file(f, t, strlen(t));
+    cfg_fixture_write(f, t, strlen(t));
     vg_settings_builtin(&s);
     assert_int_equal(vg_settings_load(f->ctx, f->path, &s), VG_ECONFIG);
     assert_msg(f, ":2:15",
                "'timeout_ms' expects an integer in [1, 3600000], got "
                "'4294967297'");
     t = "runtime:\n  threads: 0x10\n";
-    write_file(f, t, strlen(t));
+    cfg_fixture_write(f, t, strlen(t));
     assert_int_equal(vg_settings_load(f->ctx, f->path, &s), VG_ECONFIG);
     t = "detector:\n  score_threshold: nan\n";
-    write_file(f, t, strlen(t));
+    cfg_fixture_write(f, t, strlen(t));
     assert_int_equal(vg_settings_load(f->ctx, f->path, &s), VG_ECONFIG);
 }
 
 static void test_settings_duplicate_class_is_refused(void **state)
 {
-    fixture *f = *state;
+    cfg_fixture *f = *state;
     vg_settings s;
     const char *t = "detector:\n  classes: [person, car, person]\n";
-    write_file(f, t, strlen(t));
+    cfg_fixture_write(f, t, strlen(t));
     vg_settings_builtin(&s);
     assert_int_equal(vg_settings_load(f->ctx, f->path, &s), VG_ECONFIG);
     assert_msg(f, ":2:26", "class 'person' is listed twice");
@@ -489,10 +454,10 @@ static void test_settings_duplicate_class_is_refused(void **state)
  * or success, and nothing leaked (ASan/LSan builds check). */
 static void test_allocation_failures_are_reported_and_released(void **state)
 {
-    fixture *f = *state;
+    cfg_fixture *f = *state;
     const char *t = "a: &x {b: 1, c: [1, 2]}\nd: *x\ne: {f: 1, g: 2, h: 3}\n";
     int ok = 0;
-    write_file(f, t, strlen(t));
+    cfg_fixture_write(f, t, strlen(t));
     for (uint64_t nth = 1; nth < 64 && !ok; nth++) {
         int rc;
         vg_context_fail_alloc(f->ctx, nth, 0);
@@ -508,7 +473,8 @@ static void test_allocation_failures_are_reported_and_released(void **state)
     assert_true(ok);
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn)                                                                  \
+    cmocka_unit_test_setup_teardown(fn, cfg_fixture_setup, cfg_fixture_teardown)
 
 int main(void)
 {

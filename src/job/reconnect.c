@@ -187,76 +187,71 @@ void vg_reconnect_destroy(vg_reconnect **rc)
     *rc = NULL;
 }
 
+/* Takes rc's lock for an event that fits only in state `expected`: returns
+ * 0 with the lock held and *now read, or VG_ECLOSED (stopped) / VG_EINVAL
+ * (another state) with the lock released and nothing changed. */
+static int event_begin(vg_reconnect *rc, int expected, int64_t *now)
+{
+    pthread_mutex_lock(&rc->mu);
+    *now = now_of(rc);
+    if (rc->state == VG_RECONNECT_STOPPED || rc->state != expected) {
+        int ret = rc->state == VG_RECONNECT_STOPPED ? VG_ECLOSED : VG_EINVAL;
+        pthread_mutex_unlock(&rc->mu);
+        return ret;
+    }
+    return 0;
+}
+
 int vg_reconnect_connect_ok(vg_reconnect *rc)
 {
-    int ret = 0;
-    pthread_mutex_lock(&rc->mu);
-    int64_t now = now_of(rc);
-    if (rc->state == VG_RECONNECT_STOPPED) {
-        ret = VG_ECLOSED;
-    } else if (rc->state != VG_RECONNECT_CONNECTING) {
-        ret = VG_EINVAL;
-    } else {
-        rc->connects_ok++;
-        rc->live_since = rc->last_frame = now;
-        enter(rc, VG_RECONNECT_LIVE, now);
-    }
+    int64_t now;
+    int ret = event_begin(rc, VG_RECONNECT_CONNECTING, &now);
+    if (ret < 0)
+        return ret;
+    rc->connects_ok++;
+    rc->live_since = rc->last_frame = now;
+    enter(rc, VG_RECONNECT_LIVE, now);
     pthread_mutex_unlock(&rc->mu);
-    return ret;
+    return 0;
 }
 
 int vg_reconnect_connect_failed(vg_reconnect *rc, const char *msg)
 {
-    int ret = 0;
-    pthread_mutex_lock(&rc->mu);
-    int64_t now = now_of(rc);
-    if (rc->state == VG_RECONNECT_STOPPED) {
-        ret = VG_ECLOSED;
-    } else if (rc->state != VG_RECONNECT_CONNECTING) {
-        ret = VG_EINVAL;
-    } else {
-        set_error(rc, msg);
-        fail(rc, now);
-    }
+    int64_t now;
+    int ret = event_begin(rc, VG_RECONNECT_CONNECTING, &now);
+    if (ret < 0)
+        return ret;
+    set_error(rc, msg);
+    fail(rc, now);
     pthread_mutex_unlock(&rc->mu);
-    return ret;
+    return 0;
 }
 
 int vg_reconnect_frame_arrived(vg_reconnect *rc)
 {
-    int ret = 0;
-    pthread_mutex_lock(&rc->mu);
-    int64_t now = now_of(rc);
-    if (rc->state == VG_RECONNECT_STOPPED) {
-        ret = VG_ECLOSED;
-    } else if (rc->state != VG_RECONNECT_LIVE) {
-        ret = VG_EINVAL;
-    } else {
-        rc->frames++;
-        rc->last_frame = now;
-        maybe_reset(rc, now);
-    }
+    int64_t now;
+    int ret = event_begin(rc, VG_RECONNECT_LIVE, &now);
+    if (ret < 0)
+        return ret;
+    rc->frames++;
+    rc->last_frame = now;
+    maybe_reset(rc, now);
     pthread_mutex_unlock(&rc->mu);
-    return ret;
+    return 0;
 }
 
 int vg_reconnect_read_failed(vg_reconnect *rc, const char *msg)
 {
-    int ret = 0;
-    pthread_mutex_lock(&rc->mu);
-    int64_t now = now_of(rc);
-    if (rc->state == VG_RECONNECT_STOPPED) {
-        ret = VG_ECLOSED;
-    } else if (rc->state != VG_RECONNECT_LIVE) {
-        ret = VG_EINVAL;
-    } else {
-        maybe_reset(rc, now);
-        rc->drops++;
-        set_error(rc, msg);
-        enter(rc, VG_RECONNECT_DROPPED, now);
-    }
+    int64_t now;
+    int ret = event_begin(rc, VG_RECONNECT_LIVE, &now);
+    if (ret < 0)
+        return ret;
+    maybe_reset(rc, now);
+    rc->drops++;
+    set_error(rc, msg);
+    enter(rc, VG_RECONNECT_DROPPED, now);
     pthread_mutex_unlock(&rc->mu);
-    return ret;
+    return 0;
 }
 
 static void stop_locked(vg_reconnect *rc, int64_t now)
