@@ -11,6 +11,10 @@
 /* Nanoseconds on CLOCK_MONOTONIC. Thread-safe. */
 int64_t vg_clock_ns(void);
 
+/* vg_clock_ns in the shape of an injectable clock (`int64_t (*now_ns)(void
+ * *user)` in the options of time-dependent modules); user is unused. */
+int64_t vg_clock_ns_fn(void *user);
+
 /* Peak resident set size of this process in bytes (getrusage), 0 if unknown. */
 uint64_t vg_peak_rss_bytes(void);
 

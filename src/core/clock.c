@@ -32,3 +32,9 @@ uint64_t vg_rss_bytes(void)
     fclose(f);
     return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
 }
+
+int64_t vg_clock_ns_fn(void *user)
+{
+    (void)user;
+    return vg_clock_ns();
+}

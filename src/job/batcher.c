@@ -31,12 +31,6 @@ struct vg_batcher {
     vg_batcher_stats st;
 };
 
-static int64_t default_clock(void *user)
-{
-    (void)user;
-    return vg_clock_ns();
-}
-
 /* Waits on a CLOCK_MONOTONIC condition variable for at most ns. */
 static void real_wait(void *user, pthread_cond_t *cond, pthread_mutex_t *mu,
                       int64_t ns)
@@ -107,7 +101,7 @@ int vg_batcher_create(vg_context *ctx, const vg_batcher_opts *opts,
     b->ctx = ctx;
     b->o = *opts;
     if (!b->o.now_ns)
-        b->o.now_ns = default_clock;
+        b->o.now_ns = vg_clock_ns_fn;
     if (!b->o.timed_wait)
         b->o.timed_wait = real_wait;
     b->max_wait_ns = (int64_t)(opts->max_wait_ms * 1e6);

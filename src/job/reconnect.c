@@ -29,12 +29,6 @@ struct vg_reconnect {
     char last_error[VG_RECONNECT_ERROR_MAX];
 };
 
-static int64_t default_clock(void *user)
-{
-    (void)user;
-    return vg_clock_ns();
-}
-
 static void default_sleep(void *user, int64_t ns)
 {
     (void)user;
@@ -158,7 +152,7 @@ int vg_reconnect_create(vg_context *ctx, const vg_reconnect_opts *opts,
                        o.backoff_initial_s, o.backoff_max_s, o.backoff_factor,
                        o.jitter, o.stall_s, o.reset_after_s);
     if (!o.now_ns)
-        o.now_ns = default_clock;
+        o.now_ns = vg_clock_ns_fn;
     if (!o.sleep_ns)
         o.sleep_ns = default_sleep;
     vg_reconnect *rc = vg_calloc(ctx, 1, sizeof(*rc));
