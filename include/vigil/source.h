@@ -140,6 +140,11 @@ const char *vg_source_url(const vg_source *src);
  * must be closed). Not thread-safe with reads of the same source. */
 int vg_source_configure(vg_source *src, const vg_source_opts *o);
 
+/* Whether url names a network stream (rtsp://, http://, udp://, ...: any
+ * scheme but file:) rather than a local path: 1 or 0. The same test
+ * vg_source_open uses to set vg_source_info.is_live. Never blocks. */
+int vg_source_is_network_url(const char *url);
+
 /* Whether url can be read only once (a FIFO, a pipe, a character device
  * such as /dev/stdin): 1 or 0. A program that would open an input twice
  * (once to plan, once to run) must not probe such an input. Never blocks. */

@@ -747,8 +747,7 @@ int cmd_run(int argc, char **argv)
         if (sources[i] != NULL) {
             rc = vg_run_stream_source(ctx, &sources[i], det, &o, &stats[i]);
         } else if (open_codes[i] < 0 && open_codes[i] != VG_EINTR &&
-                   strstr(inputs[i], "://") &&
-                   strncmp(inputs[i], "file:", 5) != 0) {
+                   vg_source_is_network_url(inputs[i])) {
             /* a camera that did not answer at planning: retried as live
              * (that open was its first attempt) */
             o.first_open_code = open_codes[i];

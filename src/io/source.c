@@ -842,6 +842,11 @@ fail:
     return rc;
 }
 
+int vg_source_is_network_url(const char *url)
+{
+    return url != NULL && *url && local_path(url) == NULL;
+}
+
 int vg_source_is_read_once(const char *url)
 {
     const char *path = url ? local_path(url) : NULL;

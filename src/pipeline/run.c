@@ -118,18 +118,6 @@ void vg_run_opts_default(vg_run_opts *o)
 }
 
 /* A network URL (scheme://, not file:): reconnected when it drops. */
-static int url_is_live(const char *url)
-{
-    const char *p = strstr(url, "://");
-    if (!p || p == url)
-        return 0;
-    for (const char *c = url; c < p; c++)
-        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
-              (*c >= '0' && *c <= '9') || *c == '+' || *c == '-' || *c == '.'))
-            return 0;
-    return strncasecmp(url, "file://", 7) != 0;
-}
-
 static int64_t wall_ms(void)
 {
     struct timespec ts;
@@ -696,7 +684,7 @@ int vg_run_stream(vg_context *ctx, const char *input, vg_detector *det,
     }
     vg_source_opts_default(&so);
     so.timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 5000;
-    if (o->reconnect_enabled && url_is_live(input)) {
+    if (o->reconnect_enabled && vg_source_is_network_url(input)) {
         vg_reconnect_opts ro = o->reconnect;
         ro.seed = vg_reconnect_seed(o->stream_name ? o->stream_name : input);
         rc = vg_reconnect_create(ctx, &ro, &rcm);
