@@ -45,6 +45,14 @@ int vg_context_create(vg_context **out);
  * with it must have been destroyed first. */
 void vg_context_destroy(vg_context **ctx);
 
+/* A child of parent for one thread of work (a camera of a job): it logs,
+ * allocates, counts allocations and injects faults through parent (its
+ * root), and has its own error slot and stop flag. A stop requested on
+ * parent stops the child too (vg_context_stop_requested checks both); one
+ * requested on the child stops only it. parent must outlive the child.
+ * Returns 0, VG_EINVAL or VG_ENOMEM. Destroy with vg_context_destroy. */
+int vg_context_create_child(vg_context *parent, vg_context **out);
+
 void vg_context_set_log_level(vg_context *ctx, int level);
 int vg_context_log_level(const vg_context *ctx);
 
@@ -113,7 +121,8 @@ int vg_context_fault_point(vg_context *ctx);
  * reading inputs, parsing configs, waiting on queues, backoff sleeps) polls
  * vg_context_stop_requested() at least every ~100 ms and returns VG_EINTR
  * when set. vg_context_request_stop is async-signal-safe (one atomic store)
- * and may be called from any thread; the flag stays set until cleared. */
+ * and may be called from any thread; the flag stays set until cleared.
+ * A child context also reports its parents' stop requests. */
 void vg_context_request_stop(vg_context *ctx);
 int vg_context_stop_requested(const vg_context *ctx);
 void vg_context_clear_stop(vg_context *ctx);

@@ -23,6 +23,7 @@
 #ifndef VIGIL_RUN_H
 #define VIGIL_RUN_H
 
+#include <pthread.h>
 #include <stdint.h>
 
 #include "vigil/detect.h"
@@ -99,6 +100,25 @@ typedef struct vg_run_opts {
      * failed with this (counted as the first attempt); 0 / NULL: none. */
     int first_open_code;
     const char *first_open_error;
+    /* Shared detection (a job's detector behind its cross-stream batcher):
+     * called from the stream's thread in place of vg_detector_run on det,
+     * with the same contract (dets in source pixels, *n set; returns 0 or a
+     * VG_E* code with the message in ctx). det is then only read (its input
+     * spec and class names). NULL: det is run here, on the stream's thread
+     * (with the residency ladder). */
+    int (*detect)(void *user, const vg_frame *frame, vg_detection *dets,
+                  int cap, int *n);
+    void *detect_user;
+    /* A shared event store (borrowed: the job's, for every stream), used
+     * under events_lock (required with it) so that an event's insert, its
+     * snapshot and the snapshot's path are one step; the run neither opens
+     * nor closes it. NULL: the run opens OUT/events.db itself. */
+    vg_events *events_shared;
+    pthread_mutex_t *events_lock;
+    /* Put before the snapshot path stored in the event ("cam1/"): the path
+     * relative to the event store's directory when the stream writes under
+     * a directory of its own. NULL: none. */
+    const char *snapshot_prefix;
 } vg_run_opts;
 
 typedef struct vg_run_stats {

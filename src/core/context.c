@@ -23,7 +23,18 @@ struct vg_context {
     atomic_uint_fast64_t fail_left; /* failures still to inject once armed */
     atomic_int failing;
     atomic_int stop; /* set by vg_context_request_stop */
+    /* A child (vg_context_create_child): logs, allocates and counts through
+     * its root; has its own error slot and stop flag. */
+    vg_context *parent;
 };
+
+/* Where allocations, counters, the fault injector and logging live. */
+static vg_context *root_of(vg_context *ctx)
+{
+    while (ctx && ctx->parent)
+        ctx = ctx->parent;
+    return ctx;
+}
 
 int vg_context_create(vg_context **out)
 {
@@ -44,6 +55,19 @@ int vg_context_create(vg_context **out)
     return 0;
 }
 
+int vg_context_create_child(vg_context *parent, vg_context **out)
+{
+    int rc;
+
+    if (!parent || !out)
+        return VG_EINVAL;
+    rc = vg_context_create(out);
+    if (rc < 0)
+        return rc;
+    (*out)->parent = parent;
+    return 0;
+}
+
 void vg_context_destroy(vg_context **ctx)
 {
     if (!ctx || !*ctx)
@@ -61,6 +85,8 @@ void vg_context_set_log_level(vg_context *ctx, int level)
 
 int vg_context_log_level(const vg_context *ctx)
 {
+    while (ctx && ctx->parent)
+        ctx = ctx->parent;
     return ctx ? ctx->log_level : VG_LOG_WARN;
 }
 
@@ -95,6 +121,7 @@ void vg_logv(vg_context *ctx, int level, const char *fmt, va_list ap)
     if (level > vg_context_log_level(ctx))
         return;
     vsnprintf(line, sizeof(line), fmt, ap);
+    ctx = root_of(ctx);
     if (ctx)
         pthread_mutex_lock(&ctx->lock);
     if (ctx && ctx->log_fn)
@@ -183,6 +210,8 @@ void *vg_malloc(vg_context *ctx, size_t size)
 {
     void *p;
 
+    ctx = root_of(ctx);
+
     if (!ctx)
         return malloc(size ? size : 1);
     if (inject_failure(ctx)) {
@@ -198,6 +227,8 @@ void *vg_calloc(vg_context *ctx, size_t n, size_t size)
 {
     void *p;
 
+    ctx = root_of(ctx);
+
     if (!ctx)
         return calloc(n ? n : 1, size ? size : 1);
     if (inject_failure(ctx)) {
@@ -212,6 +243,8 @@ void *vg_calloc(vg_context *ctx, size_t n, size_t size)
 void *vg_realloc(vg_context *ctx, void *old, size_t size)
 {
     void *p;
+
+    ctx = root_of(ctx);
 
     if (!ctx)
         return realloc(old, size ? size : 1);
@@ -230,6 +263,7 @@ void vg_free(vg_context *ctx, void *p)
 {
     if (!p)
         return;
+    ctx = root_of(ctx);
     if (ctx)
         atomic_fetch_add(&ctx->frees, 1);
     free(p);
@@ -254,6 +288,7 @@ void vg_context_alloc_stats(vg_context *ctx, vg_alloc_stats *out)
     if (!out)
         return;
     memset(out, 0, sizeof(*out));
+    ctx = root_of(ctx);
     if (!ctx)
         return;
     out->allocs = atomic_load(&ctx->allocs);
@@ -264,6 +299,7 @@ void vg_context_alloc_stats(vg_context *ctx, vg_alloc_stats *out)
 
 int vg_context_fault_point(vg_context *ctx)
 {
+    ctx = root_of(ctx);
     if (ctx == NULL)
         return 0;
     if (!inject_failure(ctx)) {
@@ -276,6 +312,7 @@ int vg_context_fault_point(vg_context *ctx)
 
 void vg_context_fail_alloc_run(vg_context *ctx, uint64_t nth, uint64_t count)
 {
+    ctx = root_of(ctx);
     if (!ctx)
         return;
     atomic_store(&ctx->failing, 0);
@@ -296,7 +333,10 @@ void vg_context_request_stop(vg_context *ctx)
 
 int vg_context_stop_requested(const vg_context *ctx)
 {
-    return ctx ? atomic_load(&((vg_context *)ctx)->stop) : 0;
+    for (; ctx; ctx = ctx->parent)
+        if (atomic_load(&((vg_context *)ctx)->stop))
+            return 1;
+    return 0;
 }
 
 void vg_context_clear_stop(vg_context *ctx)

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -76,6 +77,9 @@ typedef struct job {
     vg_reconnect *reconnect;   /* live inputs; NULL otherwise */
     char *url;                 /* live inputs: the URL to reopen */
     int telemetry_done;
+    /* Table sizes for the telemetry, stored by the stream's thread after
+     * each frame: whichever stream's thread samples reads them. */
+    atomic_size_t tracker_size, rules_entries, rules_capacity;
     char tracks_buf[1 << 16];
 } job;
 
@@ -239,6 +243,31 @@ static void draw_annotations(job *j, sink_item *it, uint8_t *rgb, int stride)
     vg_overlay_draw_events(j->overlay, rgb, j->width, j->height, stride);
 }
 
+/* The event store: the run's own, or the job's shared one under its lock
+ * (an event's insert, snapshot and snapshot path as one step). */
+static void events_lock(job *j)
+{
+    if (j->o->events_lock)
+        pthread_mutex_lock(j->o->events_lock);
+}
+
+static void events_unlock(job *j)
+{
+    if (j->o->events_lock)
+        pthread_mutex_unlock(j->o->events_lock);
+}
+
+/* Stores a snapshot path relative to the event store's directory. */
+static void snapshot_prefix(job *j, vg_event *ev)
+{
+    char rel[sizeof(ev->snapshot)];
+    const char *p = j->o->snapshot_prefix;
+    if (!p || !p[0] || !ev->snapshot[0])
+        return;
+    if (snprintf(rel, sizeof(rel), "%s%s", p, ev->snapshot) < (int)sizeof(rel))
+        memcpy(ev->snapshot, rel, sizeof(rel));
+}
+
 static void sink_one(job *j, sink_item *it)
 {
     const uint8_t *image =
@@ -247,13 +276,17 @@ static void sink_one(job *j, sink_item *it)
 
     for (int e = 0; e < it->n_events; e++) {
         vg_event *ev = &it->events[e];
+        int rc;
         snprintf(ev->stream, sizeof(ev->stream), "%s", j->stream);
         ev->wall_ms = wall_ms();
-        int rc = vg_events_add(j->events, ev);
+        events_lock(j);
+        rc = vg_events_add(j->events, ev);
         if (rc < 0)
             events_fail(j, rc);
-        if (ev->id == 0)
+        if (ev->id == 0) {
+            events_unlock(j);
             continue; /* not inserted */
+        }
         j->n_events++;
         if (ev->kind >= 0 && ev->kind < 4)
             j->events_by_kind[ev->kind]++;
@@ -262,6 +295,7 @@ static void sink_one(job *j, sink_item *it)
                                    stride, ev->snapshot,
                                    sizeof(ev->snapshot)) == 0) {
                 j->snapshots++;
+                snapshot_prefix(j, ev);
                 rc = vg_events_set_snapshot(j->events, ev->id, ev->snapshot);
                 if (rc < 0)
                     events_fail(j, rc);
@@ -270,6 +304,7 @@ static void sink_one(job *j, sink_item *it)
                 j->snapshot_failures++;
             }
         }
+        events_unlock(j);
         if (j->overlay)
             vg_overlay_push_event(j->overlay, ev);
     }
@@ -312,9 +347,12 @@ static void sink_one(job *j, sink_item *it)
         }
     }
     {
-        int rc = vg_events_tick(j->events);
+        int rc;
+        events_lock(j);
+        rc = vg_events_tick(j->events);
         if (rc < 0)
             events_fail(j, rc);
+        events_unlock(j);
     }
 }
 
@@ -336,9 +374,12 @@ static void *sink_main(void *p)
         if (!j->in.end)
             vg_frame_release(&j->in.frame);
     {
-        int rc = vg_events_flush(j->events);
+        int rc;
+        events_lock(j);
+        rc = vg_events_flush(j->events);
         if (rc < 0)
             events_fail(j, rc);
+        events_unlock(j);
     }
     tracks_flush(j, j->o_tracks_path);
     return NULL;
@@ -362,24 +403,36 @@ static void copy_zones(job *j)
     }
 }
 
-/* Telemetry table readers: called from the thread that ticks the telemetry,
- * which is the caller's thread, the owner of the tracker and the rules. */
+/* The stream's thread (owner of the tracker and the rules) publishes their
+ * sizes after each frame for the telemetry table readers below. */
+static void publish_tables(job *j)
+{
+    vg_tracker_stats ts;
+    vg_tracker_stats_get(j->tracker, &ts);
+    atomic_store(&j->tracker_size,
+                 (size_t)(ts.tracked + ts.lost + ts.tentative));
+    if (j->rules) {
+        vg_rules_stats rs;
+        vg_rules_stats_get(j->rules, &rs);
+        atomic_store(&j->rules_entries, (size_t)rs.entries);
+        atomic_store(&j->rules_capacity, (size_t)rs.capacity);
+    }
+}
+
+/* Telemetry table readers: called from whichever thread samples the
+ * telemetry (several streams may share one). */
 static void tracker_table(void *user, size_t *size, size_t *capacity)
 {
     job *j = user;
-    vg_tracker_stats ts;
-    vg_tracker_stats_get(j->tracker, &ts);
-    *size = (size_t)(ts.tracked + ts.lost + ts.tentative);
+    *size = atomic_load(&j->tracker_size);
     *capacity = (size_t)j->o->tracker.max_tracks;
 }
 
 static void rules_table(void *user, size_t *size, size_t *capacity)
 {
     job *j = user;
-    vg_rules_stats rs;
-    vg_rules_stats_get(j->rules, &rs);
-    *size = (size_t)rs.entries;
-    *capacity = (size_t)rs.capacity;
+    *size = atomic_load(&j->rules_entries);
+    *capacity = atomic_load(&j->rules_capacity);
 }
 
 static void sink_queue_table(void *user, size_t *size, size_t *capacity)
@@ -460,7 +513,7 @@ static void fill_stats(job *j, vg_run_stats *st)
             st->rule[i].crossed_b_to_a = rs.crossed_b_to_a;
         }
     }
-    if (j->events)
+    if (j->events && !j->o->events_shared)
         vg_events_stats_get(j->events, &st->store);
     if (j->snaps) {
         vg_snapshots_stats_get(j->snaps, &st->snapshot_store);
@@ -530,9 +583,13 @@ static int process(job *j, vgi_decoder *dec, vg_run_stats *st, int *end)
         }
         t0 = vg_clock_ns();
         /* out of memory: the ladder, then the stream stops */
-        rc = vgi_detect_laddered(j->ctx, j->o->residency, j->o->model_name,
-                                 j->det, &it.frame, j->dets, VG_MAX_DETECTIONS,
-                                 &n_dets);
+        if (o->detect)
+            rc = o->detect(o->detect_user, &it.frame, j->dets,
+                           VG_MAX_DETECTIONS, &n_dets);
+        else
+            rc = vgi_detect_laddered(j->ctx, o->residency, o->model_name,
+                                     j->det, &it.frame, j->dets,
+                                     VG_MAX_DETECTIONS, &n_dets);
         st->infer_busy_s += (double)(vg_clock_ns() - t0) / 1e9;
         if (rc < 0) {
             vg_frame_release(&it.frame);
@@ -582,6 +639,7 @@ static int process(job *j, vgi_decoder *dec, vg_run_stats *st, int *end)
             rc = vg_fail(j->ctx, VG_EIO, "sink stage stopped");
             break;
         }
+        publish_tables(j);
         if (o->progress)
             o->progress(o->user, st->frames);
         if ((o->should_stop && o->should_stop(o->user)) ||
@@ -812,7 +870,10 @@ static int run_source(vg_context *ctx, vg_source **srcp, vg_detector *det,
                      o->out_dir, strerror(errno));
         goto out;
     }
-    rc = vg_events_open(ctx, o->out_dir, &o->events, &j->events);
+    if (o->events_shared && o->events_lock)
+        j->events = o->events_shared;
+    else
+        rc = vg_events_open(ctx, o->out_dir, &o->events, &j->events);
     if (rc < 0)
         goto out;
     if (o->write_snapshots) {
@@ -854,6 +915,7 @@ static int run_source(vg_context *ctx, vg_source **srcp, vg_detector *det,
         goto out;
     }
     j->sink_started = 1;
+    publish_tables(j);
     register_telemetry(j);
     if (j->reconnect) {
         rc = vgi_decoder_start_live(ctx, &dec, j->src, depth, o->max_frames,
@@ -916,6 +978,8 @@ out:
     fill_stats(j, &st);
     if (rc == 0 && j->sink_error)
         rc = vg_fail(ctx, j->sink_error, "%s", j->sink_message);
+    if (j->events == o->events_shared)
+        j->events = NULL; /* the job's */
     if (j->events && vg_events_close(&j->events) < 0 && rc == 0)
         rc = vg_fail(ctx, VG_EIO, "%s", "events: final commit failed");
     vg_events_close(&j->events);
