@@ -94,4 +94,8 @@ int vg_outdir_lock_take(vg_context *ctx, const char *dir, vg_outdir_lock **out);
  * NULL. */
 void vg_outdir_lock_release(vg_outdir_lock **lock);
 
+/* Writes s to f as a JSON string (quotes, escapes for '"', '\\' and
+ * control characters). */
+void vg_json_string(FILE *f, const char *s);
+
 #endif

@@ -150,6 +150,13 @@ int vg_source_is_network_url(const char *url);
  * (once to plan, once to run) must not probe such an input. Never blocks. */
 int vg_source_is_read_once(const char *url);
 
+/* Checks an input before it is opened, without touching the network: a
+ * network URL needs a known scheme (rtsp, rtsps, http, https, udp, rtp,
+ * tcp, srt, rtmp), a host and no spaces or control characters; a local
+ * path must exist and not be a directory ("-" is standard input). Returns
+ * 0, VG_EINVAL or VG_ENOENT with a one-line message naming url in ctx. */
+int vg_source_check_url(vg_context *ctx, const char *url);
+
 /* The source's frame pools (for telemetry): tensor and picture, either NULL
  * when not used. Owned by the source; valid until vg_source_close. */
 void vg_source_pools(const vg_source *src, vg_pool **tensor, vg_pool **image);

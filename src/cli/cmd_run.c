@@ -1,12 +1,14 @@
 /* vigil run [INPUT ...] [-c CONFIG] [--out DIR]: the CCTV monitoring job. */
 #include <errno.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
 #include "vigil/fsutil.h"
 #include "vigil/job.h"
+#include "vigil/jobrun.h"
 #include "vigil/plan.h"
 #include "vigil/residency.h"
 #include "vigil/run.h"
@@ -70,6 +72,10 @@ typedef struct run_cli {
     cli_progress progress;
     vg_telemetry *telemetry; /* memory telemetry, ticked once per frame */
     vg_residency *residency; /* keep-alive expiry, ticked once per frame */
+    /* the CCTV job's streams report from their own threads */
+    pthread_mutex_t progress_lock;
+    int64_t frames[VG_JOB_MAX_STREAMS];
+    int64_t frames_total;
 } run_cli;
 
 static int should_stop(void *user)
@@ -78,257 +84,18 @@ static int should_stop(void *user)
     return cli_interrupted(r->ctx);
 }
 
-static void on_progress(void *user, int64_t frames)
+/* The CCTV job's: frames of every stream together, from any stream's
+ * thread (the job ticks the telemetry and the residency itself). */
+static void on_stream_progress(void *user, int stream, int64_t frames)
 {
     run_cli *r = user;
-    cli_progress_update(&r->progress, frames);
-    vg_telemetry_tick(r->telemetry);
-    vg_residency_tick(r->residency);
-}
-
-/* What report.json says about memory beyond the telemetry. */
-typedef struct run_mem {
-    const vg_job_config *job;
-    const vg_plan *plan; /* made before the run, NULL if it failed */
-    vg_residency *residency;
-    const vg_staged_stats *staged; /* NULL for the CCTV job */
-    uint64_t baseline_rss;         /* before any model or stream */
-} run_mem;
-
-static void write_models(FILE *f, const run_mem *m)
-{
-    vg_residency_stats rs;
-    int n = vg_residency_model_count(m->residency);
-    vg_residency_stats_get(m->residency, &rs);
-    fprintf(f,
-            ",\n    \"budget\": {\"host_bytes\": %llu, \"device_bytes\": %llu, "
-            "\"margin\": %.3f, \"models_allowance_bytes\": %llu}",
-            (unsigned long long)m->job->budget.host_bytes,
-            (unsigned long long)m->job->budget.device_bytes,
-            m->job->budget.margin, (unsigned long long)rs.allowance_host_bytes);
-    fprintf(f,
-            ",\n    \"residency\": {\"peak_resident_host_bytes\": %llu, "
-            "\"peak_resident_device_bytes\": %llu, \"loads\": %llu, "
-            "\"unloads\": %llu, \"evictions\": %llu, \"refusals\": %llu, "
-            "\"ladder\": {\"retries\": %llu, \"smaller_batch\": %llu, "
-            "\"cpu_fallback\": %llu, \"gave_up\": %llu}, "
-            "\"unload_leaks\": %llu,\n      \"models\": [",
-            (unsigned long long)rs.peak_resident_host_bytes,
-            (unsigned long long)rs.peak_resident_device_bytes,
-            (unsigned long long)rs.loads, (unsigned long long)rs.unloads,
-            (unsigned long long)rs.evictions, (unsigned long long)rs.refusals,
-            (unsigned long long)rs.ladder_retries,
-            (unsigned long long)rs.ladder_smaller_batch,
-            (unsigned long long)rs.ladder_cpu_fallback,
-            (unsigned long long)rs.ladder_gave_up,
-            (unsigned long long)rs.unload_leaks);
-    for (int i = 0; i < n; i++) {
-        vg_model_stats ms;
-        if (vg_residency_model_stats(m->residency, i, &ms) < 0)
-            continue;
-        fprintf(f, "%s\n        {\"name\": ", i ? "," : "");
-        cli_json_string(f, ms.name);
-        fprintf(f,
-                ", \"kind\": \"%s\", \"policy\": \"%s\", \"state\": \"%s\", "
-                "\"host_bytes\": %llu, \"device_bytes\": %llu, "
-                "\"calibrated\": %s, \"batch\": %d, \"cpu_fallback\": %s, "
-                "\"loads\": %llu, \"unloads\": %llu, \"evictions\": %llu, "
-                "\"load_ms\": %.1f, \"not_returned_bytes\": %llu}",
-                vg_model_kind_name(ms.kind), vg_model_policy_name(ms.policy),
-                ms.state == VG_MODEL_RESIDENT ? "resident"
-                : ms.state == VG_MODEL_FAILED ? "failed"
-                                              : "unloaded",
-                (unsigned long long)ms.host_bytes,
-                (unsigned long long)ms.device_bytes,
-                ms.calibrated ? "true" : "false", ms.batch,
-                ms.on_cpu_fallback ? "true" : "false",
-                (unsigned long long)ms.loads, (unsigned long long)ms.unloads,
-                (unsigned long long)ms.evictions, ms.load_ms,
-                (unsigned long long)ms.not_returned_bytes);
-    }
-    fprintf(f, "]}");
-}
-
-static void write_staged(FILE *f, const run_mem *m)
-{
-    const vg_staged_stats *st = m->staged;
-    fprintf(f,
-            ",\n    \"staged\": {\"peak_rss_bytes\": %llu, "
-            "\"all_resident_estimate_bytes\": %llu, "
-            "\"baseline_rss_bytes\": %llu, \"stages\": [",
-            (unsigned long long)st->peak_rss_bytes,
-            (unsigned long long)st->all_resident_estimate_bytes,
-            (unsigned long long)st->baseline_rss_bytes);
-    for (int k = 0; k < VG_STAGES; k++) {
-        fprintf(f, "%s\n      {\"model\": ", k ? "," : "");
-        cli_json_string(f, st->stage[k].model);
-        fprintf(f,
-                ", \"wall_s\": %.3f, \"peak_rss_bytes\": %llu, "
-                "\"model_host_bytes\": %llu, \"start_rss_bytes\": %llu}",
-                st->stage[k].wall_s,
-                (unsigned long long)st->stage[k].peak_rss_bytes,
-                (unsigned long long)st->stage[k].model_host_bytes,
-                (unsigned long long)st->stage[k].start_rss_bytes);
-    }
-    fprintf(f, "],\n      \"inputs\": [");
-    for (int i = 0; i < st->n_inputs; i++)
-        fprintf(f,
-                "%s\n        {\"frames_read\": %lld, \"frames_used\": %lld, "
-                "\"persons\": %lld, \"faces\": %lld, \"embeddings\": %lld}",
-                i ? "," : "", (long long)st->input[i].frames_read,
-                (long long)st->input[i].frames_used,
-                (long long)st->input[i].persons, (long long)st->input[i].faces,
-                (long long)st->input[i].embeddings);
-    fprintf(f, "]}");
-}
-
-/* The process's peak RSS: the kernel's high-water mark, which the staged
- * job resets per stage, so its own maximum counts too. */
-static uint64_t job_peak_rss(const run_mem *m)
-{
-    uint64_t p = vg_peak_rss_bytes();
-    if (m->staged && m->staged->peak_rss_bytes > p)
-        p = m->staged->peak_rss_bytes;
-    return p;
-}
-
-static void write_report(FILE *f, vg_telemetry *telemetry, const run_mem *mem,
-                         const cli_detect_args *a, const char *config,
-                         const char **inputs, char (*names)[VG_STREAM_NAME_MAX],
-                         int n_inputs, const vg_run_stats *st, int n_st,
-                         const char *status, const char *error)
-{
-    fprintf(f, "{\n  \"command\": \"run\",\n  \"config\": ");
-    cli_json_string(f, config ? config : "");
-    fprintf(f, ",\n  \"model\": ");
-    cli_json_string(f, a->settings.model);
-    fprintf(f, ",\n  \"status\": \"%s\",\n  \"error\": ", status);
-    cli_json_string(f, error);
-    fprintf(f, ",\n  \"streams\": [");
-    for (int i = 0; i < n_st; i++) {
-        const vg_run_stats *s = &st[i];
-        double e2e = s->wall_s > 0 ? (double)s->frames / s->wall_s : 0;
-        fprintf(f, "%s\n    {\"name\": ", i ? "," : "");
-        cli_json_string(f, i < n_inputs && names ? names[i] : "");
-        fprintf(f, ", \"input\": ");
-        cli_json_string(f, i < n_inputs ? inputs[i] : "");
-        fprintf(f, ", \"width\": %d, \"height\": %d, \"fps\": %.3f,\n",
-                s->width, s->height, s->fps);
-        fprintf(
-            f,
-            "     \"frames\": %lld, \"detections\": %lld, \"events\": %lld,\n",
-            (long long)s->frames, (long long)s->detections,
-            (long long)s->events);
-        fprintf(f,
-                "     \"events_stored\": %llu, \"video\": {\"frames\": %lld, "
-                "\"stopped\": %s}, \"tracks_stopped\": %s,\n",
-                (unsigned long long)s->store.written,
-                (long long)s->video_frames, s->video_stopped ? "true" : "false",
-                s->tracks_stopped ? "true" : "false");
-        fprintf(
-            f,
-            "     \"events_by_kind\": {\"intrusion\": %lld, \"dwell\": %lld, "
-            "\"line_crossing\": %lld, \"occupancy\": %lld},\n",
-            (long long)s->events_by_kind[0], (long long)s->events_by_kind[1],
-            (long long)s->events_by_kind[2], (long long)s->events_by_kind[3]);
-        fprintf(f, "     \"rules\": [");
-        for (int r = 0; r < s->n_rules; r++) {
-            fprintf(f, "%s{\"name\": ", r ? ", " : "");
-            cli_json_string(f, s->rule[r].name);
-            fprintf(
-                f,
-                ", \"kind\": \"%s\", \"fired\": %llu, \"suppressed\": %llu, "
-                "\"crossed_a_to_b\": %llu, \"crossed_b_to_a\": %llu}",
-                vg_event_kind_name(s->rule[r].kind),
-                (unsigned long long)s->rule[r].fired,
-                (unsigned long long)s->rule[r].suppressed,
-                (unsigned long long)s->rule[r].crossed_a_to_b,
-                (unsigned long long)s->rule[r].crossed_b_to_a);
-        }
-        fprintf(f,
-                "],\n     \"snapshots\": {\"written\": %lld, \"failed\": %lld, "
-                "\"skipped\": %llu, "
-                "\"files\": %llu, \"bytes\": %llu, \"deleted\": %llu, "
-                "\"disabled\": %s},\n",
-                (long long)s->snapshots, (long long)s->snapshot_failures,
-                (unsigned long long)s->snapshot_store.skipped,
-                (unsigned long long)s->snapshot_store.files,
-                (unsigned long long)s->snapshot_store.total_bytes,
-                (unsigned long long)s->snapshot_store.deleted,
-                s->snapshot_store.disabled ? "true" : "false");
-        fprintf(f,
-                "     \"tracker\": {\"confirmed\": %lld, \"removed\": %lld, "
-                "\"evicted\": %lld, \"refused\": %lld, \"tracked_now\": %d, "
-                "\"lost_now\": %d, \"bytes_held\": %zu},\n",
-                (long long)s->tracker.confirmed, (long long)s->tracker.removed,
-                (long long)s->tracker.evicted, (long long)s->tracker.refused,
-                s->tracker.tracked, s->tracker.lost, s->tracker.bytes_held);
-        fprintf(f,
-                "     \"rule_state\": {\"entries\": %d, \"capacity\": %d, "
-                "\"evictions\": %llu, \"expirations\": %llu, \"forgotten\": "
-                "%llu},\n",
-                s->rules.entries, s->rules.capacity,
-                (unsigned long long)s->rules.evictions,
-                (unsigned long long)s->rules.expirations,
-                (unsigned long long)s->rules.forgotten);
-        fprintf(f,
-                "     \"timing\": {\"wall_s\": %.3f, \"e2e_fps\": %.2f, "
-                "\"decode_busy_s\": %.3f, \"infer_busy_s\": %.3f, "
-                "\"track_busy_s\": %.3f, \"rules_busy_s\": %.3f, "
-                "\"sink_busy_s\": %.3f, \"decode_queue_high_water\": %u, "
-                "\"sink_queue_high_water\": %u},\n",
-                s->wall_s, e2e, s->decode_busy_s, s->infer_busy_s,
-                s->track_busy_s, s->rules_busy_s, s->sink_busy_s,
-                s->decode_queue_high_water, s->sink_queue_high_water);
-        if (s->live) {
-            const vg_reconnect_stats *q = &s->reconnect;
-            fprintf(f,
-                    "     \"live\": {\"state\": \"%s\", \"attempts\": %llu, "
-                    "\"reconnects\": %llu, \"drops\": %llu, \"stalls\": "
-                    "%llu, \"last_error\": ",
-                    vg_reconnect_state_name(q->state),
-                    (unsigned long long)q->attempts,
-                    (unsigned long long)q->reconnects,
-                    (unsigned long long)q->drops,
-                    (unsigned long long)q->stalls);
-            cli_json_string(f, q->last_error);
-            fprintf(f, ", \"time_in_state_s\": {");
-            for (int k = 0; k < VG_RECONNECT_NSTATES; k++)
-                fprintf(f, "%s\"%s\": %.3f", k ? ", " : "",
-                        vg_reconnect_state_name(k),
-                        (double)q->time_in_state_ns[k] / 1e9);
-            fprintf(f, "}},\n");
-        }
-        fprintf(f, "     \"outputs\": {\"tracks\": ");
-        cli_json_string(f, s->tracks_path);
-        fprintf(f, ", \"video\": ");
-        cli_json_string(f, s->video_path);
-        fprintf(f, "}, \"end\": \"%s\"}",
-                s->end_code == VG_ETRUNCATED ? "truncated"
-                : s->stopped                 ? "interrupted"
-                : s->end_code == VG_EOF      ? "end"
-                                             : "error");
-    }
-    fprintf(f, "\n  ],\n  \"job\": \"%s\",\n",
-            vg_job_kind_name(mem->job->kind));
-    fprintf(f,
-            "  \"memory\": {\"peak_rss_bytes\": %llu, "
-            "\"baseline_rss_bytes\": %llu",
-            (unsigned long long)job_peak_rss(mem),
-            (unsigned long long)mem->baseline_rss);
-    if (mem->plan) {
-        fprintf(f, ",\n    \"plan\": ");
-        vg_plan_print_json(mem->plan, f);
-    }
-    if (mem->residency)
-        write_models(f, mem);
-    if (mem->staged)
-        write_staged(f, mem);
-    if (telemetry) {
-        fprintf(f, ",\n    \"telemetry\": ");
-        vg_telemetry_report_json(telemetry, f);
-    }
-    fprintf(f, "}\n}\n");
+    if (stream < 0 || stream >= VG_JOB_MAX_STREAMS)
+        return;
+    pthread_mutex_lock(&r->progress_lock);
+    r->frames_total += frames - r->frames[stream];
+    r->frames[stream] = frames;
+    cli_progress_update(&r->progress, r->frames_total);
+    pthread_mutex_unlock(&r->progress_lock);
 }
 
 static void print_summary(const vg_run_stats *s, const char *input)
@@ -387,19 +154,18 @@ int cmd_run(int argc, char **argv)
     int n_inputs = 0, write_video = 1, write_snaps = 1;
     vg_context *ctx = NULL;
     cli_signals sig = {0};
-    vg_detector *det = NULL;
+    vg_job *cctv = NULL;
     vg_rules_config rules;
     vg_job_config *job = NULL;
     vg_residency *residency = NULL;
     vg_staged_stats *staged = NULL;
     vg_plan *plan = NULL;
-    const char *det_name = NULL;
     int have_rules = 0, exit_code = VG_EXIT_ERROR, n_done = 0;
-    vg_run_stats *stats = NULL;
+    vg_job_stream_status *ss = NULL;
     const char *status = "ok";
     char errbuf[512] = "", path[1100];
     run_cli r;
-    run_mem mem;
+    vg_job_report_extra mem;
     int rc_tel;
     int metrics_port = -1;
     int64_t rc_attempts = 0;
@@ -412,6 +178,7 @@ int cmd_run(int argc, char **argv)
     memset(&a, 0, sizeof(a));
     memset(&rules, 0, sizeof(rules));
     memset(&r, 0, sizeof(r));
+    pthread_mutex_init(&r.progress_lock, NULL);
     memset(&mem, 0, sizeof(mem));
     a.out_dir = "out";
     a.progress = -1;
@@ -614,24 +381,10 @@ int cmd_run(int argc, char **argv)
     }
     mem.job = job;
     mem.residency = residency;
+    mem.config = a.config;
+    mem.model = a.settings.model;
+    mem.telemetry = r.telemetry;
     r.residency = residency;
-    if (job->kind == VG_JOB_CCTV) {
-        vg_session *s = NULL;
-        vg_detector_opts dopt;
-        const vg_model_decl *d =
-            &job->models[vg_job_config_find(job, VG_MODEL_DETECTOR)];
-        det_name = d->name;
-        if (vg_residency_acquire(residency, d->name, &s) < 0) {
-            cli_error("%s", vg_context_errmsg(ctx));
-            det_name = NULL;
-            goto out;
-        }
-        cli_detector_opts(&a.settings, &dopt);
-        if (vg_detector_create_on(ctx, s, d->path, &dopt, &det) < 0) {
-            cli_error("%s", vg_context_errmsg(ctx));
-            goto out;
-        }
-    }
     if (metrics_port >= 0 &&
         vg_metrics_server_start(ctx, r.telemetry, metrics_port, &metrics) < 0) {
         cli_error("%s", vg_context_errmsg(ctx));
@@ -640,9 +393,9 @@ int cmd_run(int argc, char **argv)
     if (metrics && !a.quiet)
         fprintf(stderr, "vigil: metrics at http://127.0.0.1:%d/metrics\n",
                 vg_metrics_server_port(metrics));
-    stats = vg_calloc(ctx, (size_t)n_inputs, sizeof(*stats));
     names = vg_calloc(ctx, (size_t)n_inputs, sizeof(*names));
-    if (!stats || !names) {
+    ss = vg_calloc(ctx, 1, sizeof(*ss));
+    if (!names || !ss) {
         cli_error("out of memory");
         goto out;
     }
@@ -696,147 +449,157 @@ int cmd_run(int argc, char **argv)
         }
         goto report;
     }
-    for (int i = 0; i < n_inputs; i++) {
-        vg_run_opts o;
-        char suffix[80] = "";
-        int64_t total = -1;
-        int rc;
-
-        vg_run_opts_default(&o);
-        o.out_dir = a.out_dir;
-        o.rules = have_rules ? &rules : NULL;
-        o.queue_depth = (unsigned)a.settings.queue_depth;
-        o.max_frames = a.max_frames;
-        o.timeout_ms = a.settings.timeout_ms;
-        o.tracker.lost_seconds = a.settings.lost_seconds;
-        o.tracker.high_thresh = a.settings.track_high;
-        o.tracker.low_thresh = a.settings.track_low;
-        o.tracker.new_track_thresh = a.settings.track_new;
-        o.events.batch = a.settings.events_batch;
-        o.events.max_delay_ms = a.settings.events_delay_ms;
-        o.snapshots.max_age_days = a.settings.snap_max_age_days;
-        o.snapshots.max_total_bytes = (uint64_t)a.settings.snap_max_bytes;
-        o.write_snapshots = write_snaps && a.settings.snap_enabled;
-        o.write_video = write_video && a.settings.video_enabled;
-        o.video.crf = a.settings.video_crf;
-        snprintf(o.video.preset, sizeof(o.video.preset), "%s",
-                 a.settings.video_preset);
-        o.stream_name = names[i];
-        if (n_inputs > 1) {
-            snprintf(suffix, sizeof(suffix), "_%s", names[i]);
-            o.suffix = suffix;
-        }
-        o.telemetry = r.telemetry;
-        o.residency = residency;
-        o.model_name = det_name;
-        o.should_stop = should_stop;
-        o.progress = on_progress;
-        o.user = &r;
-        o.reconnect.max_attempts = (unsigned)rc_attempts;
+    /* The CCTV job: every input at the same time, one shared detector. */
+    {
+        vg_job_opts jo;
+        const vg_model_decl *d =
+            &job->models[vg_job_config_find(job, VG_MODEL_DETECTOR)];
+        int64_t total = 0;
+        vg_job_opts_from_settings(&a.settings, &jo);
+        jo.out_dir = a.out_dir;
+        jo.rules = have_rules ? &rules : NULL;
+        jo.residency = residency;
+        jo.model_name = d->name;
+        jo.model_path = d->path;
+        jo.per_stream_dirs = n_inputs > 1;
+        jo.telemetry = r.telemetry;
+        jo.progress = on_stream_progress;
+        jo.user = &r;
+        jo.run.max_frames = a.max_frames;
+        jo.run.write_snapshots = write_snaps && a.settings.snap_enabled;
+        jo.run.write_video = write_video && a.settings.video_enabled;
+        jo.run.reconnect.max_attempts = (unsigned)rc_attempts;
         if (rc_backoff > 0) {
-            o.reconnect.backoff_initial_s = rc_backoff;
-            if (o.reconnect.backoff_max_s < rc_backoff)
-                o.reconnect.backoff_max_s = rc_backoff;
+            jo.run.reconnect.backoff_initial_s = rc_backoff;
+            if (jo.run.reconnect.backoff_max_s < rc_backoff)
+                jo.run.reconnect.backoff_max_s = rc_backoff;
         }
-        /* frame count for the progress bar, read when planning */
-        if (plan != NULL && i < plan->n_streams && plan->streams[i].opened)
-            total = plan->streams[i].frame_count;
-        if (a.max_frames > 0 && (total < 0 || a.max_frames < total))
-            total = a.max_frames;
-        cli_progress_start(&r.progress, a.quiet ? 0 : a.progress, total);
-        if (sources[i] != NULL) {
-            rc = vg_run_stream_source(ctx, &sources[i], det, &o, &stats[i]);
-        } else if (open_codes[i] < 0 && open_codes[i] != VG_EINTR &&
-                   vg_source_is_network_url(inputs[i])) {
-            /* a camera that did not answer at planning: retried as live
-             * (that open was its first attempt) */
-            o.first_open_code = open_codes[i];
-            o.first_open_error = open_errors[i];
-            rc = vg_run_stream(ctx, inputs[i], det, &o, &stats[i]);
-        } else {
-            /* opened (and failed) once, before the plan: not again */
-            rc = open_codes[i] < 0 ? open_codes[i] : VG_EINTR;
-            memset(&stats[i], 0, sizeof(stats[i]));
-            if (rc == VG_EINTR) {
-                stats[i].stopped = 1;
+        if (vg_job_create(ctx, &jo, &cctv) < 0) {
+            cli_error("%s", vg_context_errmsg(ctx));
+            exit_code = VG_EXIT_ERROR;
+            goto out;
+        }
+        for (int i = 0; i < n_inputs; i++) {
+            vg_job_stream_opts so;
+            memset(&so, 0, sizeof(so));
+            so.input = inputs[i];
+            so.name = names[i];
+            if (sources[i] != NULL) {
+                so.source = &sources[i];
+            } else if (open_codes[i] < 0 && open_codes[i] != VG_EINTR &&
+                       vg_source_is_network_url(inputs[i])) {
+                /* a camera that did not answer at planning: retried as
+                 * live (that open was its first attempt) */
+                so.first_open_code = open_codes[i];
+                so.first_open_error = open_errors[i];
             } else {
-                vg_fail(ctx, rc, "%s", open_errors[i]);
-                stats[i].end_code = rc;
-                snprintf(stats[i].end_message, sizeof(stats[i].end_message),
-                         "%s", open_errors[i]);
+                /* opened (and failed) once, before the plan: not again */
+                if (open_codes[i] != VG_EINTR) {
+                    fprintf(stderr, "vigil: error: %s: %s\n", names[i],
+                            open_errors[i]);
+                    snprintf(errbuf, sizeof(errbuf), "%s: %s", names[i],
+                             open_errors[i]);
+                    status = "error";
+                    exit_code = VG_EXIT_ERROR;
+                }
+                continue;
             }
+            if (vg_job_add_stream(cctv, &so, NULL) < 0) {
+                fprintf(stderr, "vigil: error: %s\n", vg_context_errmsg(ctx));
+                snprintf(errbuf, sizeof(errbuf), "%s", vg_context_errmsg(ctx));
+                status = "error";
+                exit_code = VG_EXIT_ERROR;
+                continue;
+            }
+            /* frame count for the progress bar, read when planning */
+            if (total >= 0 && plan != NULL && i < plan->n_streams &&
+                plan->streams[i].opened && plan->streams[i].frame_count > 0)
+                total += a.max_frames > 0 &&
+                                 a.max_frames < plan->streams[i].frame_count
+                             ? a.max_frames
+                             : plan->streams[i].frame_count;
+            else
+                total = -1;
         }
-        cli_progress_end(&r.progress);
-        n_done = i + 1;
-        if (!a.quiet && (rc >= 0 || rc == VG_ETRUNCATED || stats[i].frames > 0))
-            print_summary(&stats[i], inputs[i]);
-        if (stats[i].stopped) {
-            snprintf(errbuf, sizeof(errbuf),
-                     "interrupted after %lld frames of %s",
-                     (long long)stats[i].frames, inputs[i]);
-            status = "interrupted";
-            exit_code = 130;
-            break;
-        }
-        if (rc == VG_ETRUNCATED) {
-            snprintf(errbuf, sizeof(errbuf),
-                     "%s (the %lld frames before the cut were processed and "
-                     "written)",
-                     vg_context_errmsg(ctx), (long long)stats[i].frames);
-            status = "truncated";
-            if (exit_code == VG_EXIT_OK)
-                exit_code = VG_EXIT_TRUNCATED;
-        } else if (rc < 0) {
-            /* This stream stops; the next ones still run. */
-            snprintf(errbuf, sizeof(errbuf), "%s",
-                     vg_context_errmsg(ctx)[0] ? vg_context_errmsg(ctx)
-                                               : vg_strerror(rc));
+        n_done = vg_job_stream_count(cctv);
+        if (n_done == 0)
+            goto out;
+        cli_progress_start(&r.progress, a.quiet ? 0 : a.progress, total);
+        if (vg_job_start(cctv) < 0)
+            fprintf(stderr, "vigil: error: %s\n", vg_context_errmsg(ctx));
+        vg_job_wait(cctv);
+        if (vg_job_stop(cctv) < 0) {
+            snprintf(errbuf, sizeof(errbuf), "%s", vg_context_errmsg(ctx));
+            fprintf(stderr, "vigil: error: %s\n", errbuf);
             status = "error";
             exit_code = VG_EXIT_ERROR;
         }
-        if (errbuf[0] && rc < 0)
+        cli_progress_end(&r.progress);
+    }
+    /* Each camera's end: a failed one is named, the others' outputs are
+     * complete. */
+    for (int i = 0; i < n_done; i++) {
+        const vg_run_stats *st = &ss->stats;
+        if (vg_job_stream_get(cctv, i, ss) < 0)
+            continue;
+        if (!a.quiet && (st->frames > 0 || ss->end_code >= 0 ||
+                         ss->end_code == VG_ETRUNCATED))
+            print_summary(st, ss->name);
+        if (st->stopped) {
+            snprintf(errbuf, sizeof(errbuf),
+                     "interrupted after %lld frames of %s",
+                     (long long)st->frames, ss->name);
+            status = "interrupted";
+            exit_code = 130;
+        } else if (ss->end_code == VG_ETRUNCATED) {
+            snprintf(errbuf, sizeof(errbuf),
+                     "%s (the %lld frames before the cut were processed and "
+                     "written)",
+                     ss->message, (long long)st->frames);
+            fprintf(stderr, "vigil: error: %s: %s\n", ss->name, errbuf);
+            if (exit_code == VG_EXIT_OK) {
+                status = "truncated";
+                exit_code = VG_EXIT_TRUNCATED;
+            }
+        } else if (ss->end_code < 0) {
+            /* this camera failed; the others ran to their end */
+            snprintf(errbuf, sizeof(errbuf), "%s: %s", ss->name, ss->message);
             fprintf(stderr, "vigil: error: %s\n", errbuf);
-        if (rc < 0 && rc != VG_ETRUNCATED && stats[i].frames == 0 &&
-            !stats[i].live) {
-            n_done--; /* nothing was processed: no report for it */
-            if (n_inputs == 1)
-                break;
+            if (exit_code != 130) {
+                status = "error";
+                exit_code = VG_EXIT_ERROR;
+            }
         }
     }
 report:
     if (n_done > 0 || staged != NULL) {
-        vg_output_file rep;
         snprintf(path, sizeof(path), "%s/report.json", a.out_dir);
-        /* whole or not at all: a temporary renamed into place */
-        if (vg_output_begin(ctx, path, &rep) == 0) {
-            /* the job took its last sample, with its pools and tables */
-            write_report(rep.f, r.telemetry, &mem, &a, a.config, inputs, names,
-                         n_inputs, stats, n_done, status, errbuf);
-            if (vg_output_commit(ctx, &rep) < 0)
-                fprintf(stderr, "vigil: warning: %s\n", vg_context_errmsg(ctx));
-        } else {
+        mem.status = status;
+        mem.error = errbuf;
+        if (vg_job_write_report(ctx, cctv, &mem, path) < 0)
             fprintf(stderr, "vigil: warning: %s\n", vg_context_errmsg(ctx));
-        }
         if (exit_code == 130)
             fprintf(stderr, "vigil: stopped: %s\n", errbuf);
         if (!a.quiet && staged != NULL)
             printf("outputs in %s/: faces.jsonl staged/ report.json\n",
                    a.out_dir);
+        else if (!a.quiet && n_done > 1)
+            printf("outputs in %s/: events.db events.jsonl report.json, "
+                   "per camera CAMERA/: snapshots/ tracks.txt%s\n",
+                   a.out_dir, write_video ? " annotated.mp4" : "");
         else if (!a.quiet)
             printf("outputs in %s/: events.db events.jsonl snapshots/ "
-                   "tracks*.txt%s report.json\n",
-                   a.out_dir, write_video ? " annotated*.mp4" : "");
+                   "tracks.txt%s report.json\n",
+                   a.out_dir, write_video ? " annotated.mp4" : "");
     }
 out:
     vg_outdir_lock_release(&lock);
     vg_metrics_server_stop(&metrics);
-    vg_detector_destroy(&det);
-    if (det_name != NULL)
-        vg_residency_release(residency, det_name);
+    vg_job_destroy(&cctv);
     vg_residency_destroy(&residency);
     vg_plan_destroy(&plan);
     vg_telemetry_destroy(&r.telemetry);
-    vg_free(ctx, stats);
+    vg_free(ctx, ss);
     vg_free(ctx, names);
     if (sources != NULL)
         for (int i = 0; i < n_inputs; i++)
@@ -847,5 +610,6 @@ out:
     vg_free(ctx, job);
     if (have_rules)
         vg_rules_config_free(ctx, &rules);
+    pthread_mutex_destroy(&r.progress_lock);
     return cli_context_destroy(&ctx, &sig, exit_code);
 }

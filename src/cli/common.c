@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "vigil/fsutil.h"
 #include "vigil/parse.h"
 
 #ifndef VG_DATA_DIR
@@ -300,19 +301,7 @@ int cli_open_detector(vg_context *ctx, const vg_settings *s, vg_detector **out)
 
 void cli_json_string(FILE *f, const char *s)
 {
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c == '\n')
-            fputs("\\n", f);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
+    vg_json_string(f, s);
 }
 
 static void stop_signal_set(sigset_t *set)

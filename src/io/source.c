@@ -11,6 +11,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include <libavcodec/avcodec.h>
@@ -845,6 +846,58 @@ fail:
 int vg_source_is_network_url(const char *url)
 {
     return url != NULL && *url && local_path(url) == NULL;
+}
+
+int vg_source_check_url(vg_context *ctx, const char *url)
+{
+    static const char *const schemes[] = {
+        "rtsp", "rtsps", "http", "https", "udp", "rtp", "tcp", "srt", "rtmp"};
+    const char *path, *host, *end;
+    struct stat st;
+    size_t slen;
+    int known = 0;
+
+    if (!url || !*url)
+        return vg_fail(ctx, VG_EINVAL, "input: empty name");
+    for (const char *p = url; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            return vg_fail(ctx, VG_EINVAL, "%s: control character in input",
+                           url);
+    path = local_path(url);
+    if (path) {
+        if (!*path)
+            return vg_fail(ctx, VG_EINVAL, "%s: empty path", url);
+        if (!strcmp(path, "-"))
+            return 0; /* standard input */
+        if (stat(path, &st) != 0)
+            return vg_fail(ctx, VG_ENOENT, "%s: %s", url, strerror(errno));
+        if (S_ISDIR(st.st_mode))
+            return vg_fail(ctx, VG_EINVAL, "%s: is a directory", url);
+        return 0;
+    }
+    slen = (size_t)(strstr(url, "://") - url);
+    for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
+        if (strlen(schemes[i]) == slen && !strncasecmp(url, schemes[i], slen))
+            known = 1;
+    if (!known)
+        return vg_fail(ctx, VG_EINVAL,
+                       "%s: malformed URL: unsupported scheme '%.*s' (rtsp, "
+                       "rtsps, http, https, udp, rtp, tcp, srt, rtmp)",
+                       url, (int)slen, url);
+    host = url + slen + 3;
+    if (strchr(host, '@') && strchr(host, '@') < host + strcspn(host, "/?#"))
+        host = strchr(host, '@') + 1; /* user info */
+    end = host + strcspn(host, "/?#");
+    if (end == host || *host == ':')
+        return vg_fail(ctx, VG_EINVAL, "%s: malformed URL: no host", url);
+    for (const char *p = host; p < end; p++)
+        if (*p == ' ' || *p == '\\' || *p == '<' || *p == '>' || *p == '"')
+            return vg_fail(ctx, VG_EINVAL,
+                           "%s: malformed URL: '%c' in the host", url, *p);
+    for (const char *p = url; *p; p++)
+        if (*p == ' ')
+            return vg_fail(ctx, VG_EINVAL, "%s: malformed URL: a space", url);
+    return 0;
 }
 
 int vg_source_is_read_once(const char *url)

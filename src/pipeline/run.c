@@ -593,6 +593,10 @@ static int process(job *j, vgi_decoder *dec, vg_run_stats *st, int *end)
         st->infer_busy_s += (double)(vg_clock_ns() - t0) / 1e9;
         if (rc < 0) {
             vg_frame_release(&it.frame);
+            if (rc == VG_EINTR && vg_context_stop_requested(j->ctx)) {
+                st->stopped = 1; /* a shared detector refused: stopping */
+                rc = 0;
+            }
             break;
         }
         t0 = vg_clock_ns();
