@@ -48,10 +48,12 @@ d = sys.argv[1]
 r = json.load(open(os.path.join(d, "report.json")))
 names = [s["name"] for s in r["streams"]]
 assert names == ["a_cam", "b_cam", "a_cam-2"], names
-tracks = sorted(f for f in os.listdir(d) if f.startswith("tracks"))
-assert tracks == ["tracks_a_cam-2.txt", "tracks_a_cam.txt", "tracks_b_cam.txt"], tracks
+# several cameras: each writes under OUT/NAME/
+tracks = sorted(n for n in os.listdir(d) if os.path.isfile(os.path.join(d, n, "tracks.txt")))
+assert tracks == ["a_cam", "a_cam-2", "b_cam"], tracks
 for t in tracks:
-    assert os.path.getsize(os.path.join(d, t)) > 0, t
+    assert os.path.getsize(os.path.join(d, t, "tracks.txt")) > 0, t
+assert r.get("concurrent") is True, r.get("concurrent")
 db = sqlite3.connect(os.path.join(d, "events.db"))
 per = dict(db.execute("select stream, count(*) from events group by stream").fetchall())
 assert set(per) == set(names), per

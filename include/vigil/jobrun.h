@@ -124,15 +124,16 @@ typedef struct vg_job_stream_status {
     vg_run_stats stats;
 } vg_job_stream_status;
 
-/* Creates the job: acquires the detector, opens the event store under
- * out_dir, starts nothing. Returns 0, VG_EINVAL (bad options), or the
- * code of the failing part with the message in ctx; *out is NULL on
- * failure and nothing is held. */
+/* Creates the job: acquires the detector, creates out_dir, starts nothing
+ * (the event store is opened by vg_job_start). Returns 0, VG_EINVAL (bad
+ * options), or the code of the failing part with the message in ctx; *out is
+ * NULL on failure and nothing is held. */
 int vg_job_create(vg_context *ctx, const vg_job_opts *o, vg_job **out);
 
 /* Adds a camera. Refused, with a one-line error naming the input and the
  * cause and nothing else changed: VG_EINVAL (no input, a malformed URL, a
- * bad name), VG_ENOENT (a path that does not exist), VG_EEXIST (a camera
+ * bad name), VG_ECONFIG (zones outside the picture of an open source),
+ * VG_ENOENT (a path that does not exist), VG_EEXIST (a camera
  * of that name is in the job), VG_ERANGE (VG_JOB_MAX_STREAMS running).
  * Started at once when the job runs. *index (may be NULL) receives its
  * index for vg_job_stream_get. */
@@ -144,8 +145,9 @@ int vg_job_add_stream(vg_job *j, const vg_job_stream_opts *so, int *index);
  * name: never added, or removed already), nothing else changed. */
 int vg_job_remove_stream(vg_job *j, const char *name);
 
-/* Starts the inference thread and every stream added so far. Returns 0,
- * VG_EBUSY (started already) or VG_ENOMEM. */
+/* Opens the event store (OUT/events.db, OUT/events.jsonl), starts the
+ * inference thread and every stream added so far. Returns 0, VG_EBUSY
+ * (started already), the store's open error or VG_ENOMEM. */
 int vg_job_start(vg_job *j);
 
 /* Waits until no stream runs (every input ended, failed or stopped).

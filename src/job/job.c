@@ -331,6 +331,16 @@ int vg_job_add_stream(vg_job *j, const vg_job_stream_opts *so, int *index)
         snprintf(name, sizeof(name), "%s", so->name);
     else if (rc == 0)
         rc = vg_stream_names(j->ctx, &so->input, 1, &name);
+    /* zones of a source already open are checked against its picture */
+    if (rc == 0 && so->source && *so->source &&
+        (so->rules ? so->rules : j->o.rules)) {
+        vg_source_info si;
+        vg_source_get_info(*so->source, &si);
+        if (si.width > 0 && si.height > 0)
+            rc = vg_rules_config_check(j->ctx,
+                                       so->rules ? so->rules : j->o.rules,
+                                       si.width, si.height);
+    }
     if (rc == 0)
         rc = vg_context_create_child(j->ctx, &child);
     if (rc < 0) {
@@ -496,9 +506,6 @@ int vg_job_create(vg_context *ctx, const vg_job_opts *o, vg_job **out)
     rc = vg_batcher_create(ctx, &bo, &j->batcher);
     if (rc < 0)
         goto fail;
-    rc = vg_events_open(ctx, j->out_dir, &o->run.events, &j->events);
-    if (rc < 0)
-        goto fail;
     *out = j;
     return 0;
 fail:
@@ -515,6 +522,13 @@ int vg_job_start(vg_job *j)
     if (j->started || j->stopped) {
         pthread_mutex_unlock(&j->lock);
         return vg_fail(j->ctx, VG_EBUSY, "job: started already");
+    }
+    /* the event store appears when the job starts: a job refused before
+     * (a camera's bad zones) leaves nothing behind */
+    rc = vg_events_open(j->ctx, j->out_dir, &j->o.run.events, &j->events);
+    if (rc < 0) {
+        pthread_mutex_unlock(&j->lock);
+        return rc;
     }
     if (pthread_create(&j->infer_thread, NULL, infer_main, j) != 0) {
         pthread_mutex_unlock(&j->lock);
