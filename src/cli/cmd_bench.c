@@ -5,6 +5,7 @@
 
 #include "cli/alloc_count.h"
 #include "cli/cli.h"
+#include "vigil/jobrun.h"
 #include "vigil/pipeline.h"
 #include "vigil/run.h"
 
@@ -16,6 +17,7 @@ static void bench_usage(FILE *f)
         "options]\n"
         "       vigil bench run [INPUT] [-c CONFIG] [--out DIR] [--json] "
         "[--frames N]\n"
+        "                       [--streams N] [--batch B] [--max-wait-ms MS]\n"
         "\n"
         "Measures, in one run and with the same model and threads:\n"
         "  decode_fps  decode + pre-process alone (the decode thread's stage)\n"
@@ -27,7 +29,10 @@ static void bench_usage(FILE *f)
         "'bench run' times the whole CCTV job instead (tracking, rules, event\n"
         "store, snapshots, annotated video; outputs in --out, default\n"
         "out/bench) against the same ceilings (default: vtest.avi with\n"
-        "examples/site.yaml).\n"
+        "examples/site.yaml), with --streams N copies of INPUT running at\n"
+        "once through the one shared detector: e2e_fps is then the frames\n"
+        "of every stream per second, and infer_fps is measured at the batch\n"
+        "size the job's batcher runs (--batch B forces it; 1: unbatched).\n"
         "allocs_per_frame: heap allocation calls (malloc, calloc, realloc,\n"
         "posix_memalign, ...) made by the whole process - vigil, ONNX\n"
         "Runtime, FFmpeg, x264, SQLite, libjpeg - per frame of the end-to-end\n"
@@ -58,11 +63,6 @@ static void alloc_window_frame(alloc_window *w, int64_t frames)
     w->at_last = cli_alloc_count();
 }
 
-static void on_run_progress(void *user, int64_t frames)
-{
-    alloc_window_frame(user, frames);
-}
-
 static int on_detect_frame(void *user, const vg_frame *frame,
                            const vg_detection *dets, int n)
 {
@@ -84,6 +84,96 @@ static int open_source(vg_context *ctx, const cli_detect_args *a,
     so.timeout_ms = a->settings.timeout_ms;
     if (vg_source_open(ctx, a->input, &so, out) < 0)
         return cli_error("%s", vg_context_errmsg(ctx));
+    return 0;
+}
+
+static void on_job_progress(void *user, int stream, int64_t frames)
+{
+    alloc_window *w = user;
+    (void)stream;
+    (void)frames;
+    /* every stream's frames together (the window counts frames) */
+    __atomic_add_fetch(&w->frames, 1, __ATOMIC_RELAXED);
+    if (__atomic_load_n(&w->frames, __ATOMIC_RELAXED) == ALLOC_WARMUP)
+        w->at_warmup = cli_alloc_count();
+    w->at_last = cli_alloc_count();
+}
+
+/* What the job phase measured. */
+typedef struct bench_job_result {
+    int64_t frames; /* of every stream */
+    int64_t events;
+    double wall_s;
+    int batch; /* the batch size the job chose */
+} bench_job_result;
+
+/* The whole CCTV job on n copies of a->input at once, built as `vigil run`
+ * builds it (vg_job_opts_from_settings). Returns 0 or a code (printed). */
+static int bench_job(vg_context *ctx, const cli_detect_args *a,
+                     const vg_rules_config *rules, int n, int batch,
+                     double max_wait_ms, alloc_window *aw,
+                     vg_job_config **jobcfg, vg_residency **residency,
+                     vg_job **cctv, bench_job_result *st)
+{
+    const char *inputs[1] = {a->input};
+    int n_inputs = 1, d;
+    vg_residency_opts ro;
+    vg_job_opts jo;
+    vg_job_stats js;
+    int64_t t0;
+
+    if (cli_load_job(ctx, a, jobcfg, inputs, &n_inputs, 1, a->input) != 0)
+        return VG_ECONFIG;
+    d = vg_job_config_find(*jobcfg, VG_MODEL_DETECTOR);
+    if (d < 0)
+        return cli_error("%s: the job declares no detector", a->config);
+    vg_residency_opts_default(&ro);
+    ro.budget = (*jobcfg)->budget;
+    if (vg_residency_create(ctx, &ro, residency) < 0 ||
+        vg_residency_add(*residency, &(*jobcfg)->models[d]) < 0)
+        return cli_error("%s", vg_context_errmsg(ctx));
+    vg_job_opts_from_settings(&a->settings, &jo);
+    jo.out_dir = a->out_dir;
+    jo.rules = rules;
+    jo.residency = *residency;
+    jo.model_name = (*jobcfg)->models[d].name;
+    jo.model_path = (*jobcfg)->models[d].path;
+    jo.max_batch = batch;
+    jo.max_wait_ms = max_wait_ms;
+    jo.per_stream_dirs = n > 1;
+    jo.run.max_frames = a->max_frames;
+    jo.progress = on_job_progress;
+    jo.user = aw;
+    if (vg_job_create(ctx, &jo, cctv) < 0)
+        return cli_error("%s", vg_context_errmsg(ctx));
+    for (int i = 0; i < n; i++) {
+        vg_job_stream_opts so;
+        char name[32];
+        memset(&so, 0, sizeof(so));
+        snprintf(name, sizeof(name), "cam%d", i + 1);
+        so.input = a->input;
+        so.name = name;
+        if (vg_job_add_stream(*cctv, &so, NULL) < 0)
+            return cli_error("%s", vg_context_errmsg(ctx));
+    }
+    t0 = vg_clock_ns();
+    if (vg_job_start(*cctv) < 0)
+        return cli_error("%s", vg_context_errmsg(ctx));
+    vg_job_wait(*cctv);
+    st->wall_s = (double)(vg_clock_ns() - t0) / 1e9;
+    if (vg_job_stop(*cctv) < 0)
+        return cli_error("%s", vg_context_errmsg(ctx));
+    for (int i = 0; i < n; i++) {
+        vg_job_stream_status ss;
+        if (vg_job_stream_get(*cctv, i, &ss) < 0)
+            continue;
+        if (ss.end_code < 0 && ss.end_code != VG_ETRUNCATED)
+            return cli_error("%s: %s", ss.name, ss.message);
+        st->frames += ss.stats.frames;
+        st->events += ss.stats.events;
+    }
+    vg_job_stats_get(*cctv, &js);
+    st->batch = js.max_batch;
     return 0;
 }
 
@@ -111,6 +201,12 @@ int cmd_bench(int argc, char **argv)
     double allocs_per_frame = -1; /* < 0: unavailable */
     int64_t allocs_from = 0;      /* first counted frame (0-based) */
     char allocs_text[64];
+    int n_streams = 1, batch = 0, infer_batch = 1;
+    double max_wait_ms = 5.0;
+    vg_job_config *jobcfg = NULL;
+    vg_residency *residency = NULL;
+    vg_job *cctv = NULL;
+    int64_t events_total = 0;
 
     memset(&a, 0, sizeof(a));
     memset(&frame, 0, sizeof(frame));
@@ -133,6 +229,27 @@ int cmd_bench(int argc, char **argv)
         }
         if (!strcmp(argv[i], "--json")) {
             json = 1;
+            continue;
+        }
+        if (!strcmp(argv[i], "--streams") || !strcmp(argv[i], "--batch")) {
+            int64_t x;
+            if (!cli_need_value("bench", argc, argv, i) ||
+                cli_parse_int("bench", argv[i], argv[i + 1], 1,
+                              VG_JOB_MAX_STREAMS, &x) < 0)
+                return VG_EXIT_USAGE;
+            if (!strcmp(argv[i], "--streams"))
+                n_streams = (int)x;
+            else
+                batch = (int)x;
+            i++;
+            continue;
+        }
+        if (!strcmp(argv[i], "--max-wait-ms")) {
+            if (!cli_need_value("bench", argc, argv, i) ||
+                cli_parse_number("bench", argv[i], argv[i + 1], 0, 10000,
+                                 &max_wait_ms) < 0)
+                return VG_EXIT_USAGE;
+            i++;
             continue;
         }
         if (!strcmp(argv[i], "--frames")) { /* --max-frames by its name */
@@ -232,25 +349,18 @@ int cmd_bench(int argc, char **argv)
     memset(&aw, 0, sizeof(aw));
     allocs_before = cli_alloc_count();
     if (job) {
-        vg_run_opts ro;
-        vg_run_opts_default(&ro);
-        ro.out_dir = a.out_dir;
-        ro.rules = have_rules ? &rules : NULL;
-        ro.queue_depth = (unsigned)a.settings.queue_depth;
-        ro.max_frames = a.max_frames;
-        ro.progress = on_run_progress;
-        ro.user = &aw;
-        ro.tracker.lost_seconds = a.settings.lost_seconds;
-        ro.video.crf = a.settings.video_crf;
-        snprintf(ro.video.preset, sizeof(ro.video.preset), "%s",
-                 a.settings.video_preset);
-        rc = vg_run_stream(ctx, a.input, det, &ro, &rs);
-        if (rc < 0 && rc != VG_ETRUNCATED) {
-            cli_error("%s", vg_context_errmsg(ctx));
+        bench_job_result jr;
+        memset(&jr, 0, sizeof(jr));
+        /* the job loads its own detector: this one goes first */
+        vg_detector_destroy(&det);
+        rc = bench_job(ctx, &a, have_rules ? &rules : NULL, n_streams, batch,
+                       max_wait_ms, &aw, &jobcfg, &residency, &cctv, &jr);
+        if (rc < 0)
             goto out;
-        }
-        st.frames = rs.frames;
-        st.wall_s = rs.wall_s;
+        st.frames = jr.frames;
+        st.wall_s = jr.wall_s;
+        events_total = jr.events;
+        infer_batch = jr.batch;
     } else {
         if (open_source(ctx, &a, det, vg_detect_pool_size(&dopts), &src) != 0)
             goto out;
@@ -285,25 +395,32 @@ int cmd_bench(int argc, char **argv)
             "\"infer_ratio\":%.3f,\"frames\":%lld,\"threads\":%d,\"queue_"
             "depth\":%d,"
             "\"job\":\"%s\",\"events\":%lld,\"allocs_per_frame\":%s,"
-            "\"allocs_after_frames\":%lld,\"model\":",
+            "\"allocs_after_frames\":%lld",
             decode_fps, infer_fps, e2e_fps,
             (unsigned long long)vg_peak_rss_bytes(), ceiling,
             ceiling > 0 ? e2e_fps / ceiling : 0,
             infer_fps > 0 ? e2e_fps / infer_fps : 0, (long long)st.frames,
             a.settings.threads, a.settings.queue_depth, job ? "run" : "detect",
-            (long long)rs.events, allocs_text, (long long)allocs_from);
+            (long long)events_total, allocs_text, (long long)allocs_from);
+        printf(",\"streams\":%d,\"batch\":%d", n_streams, infer_batch);
+        printf(",\"model\":");
         cli_json_string(stdout, a.settings.model);
         printf(",\"cpu\":");
         cli_json_string(stdout, a.sysinfo.cpu_model);
         printf(",\"cores\":%d}\n", a.sysinfo.cpu_cores);
     } else {
         char b[32];
-        printf("input      %s (%lld frames)\n", a.input, (long long)st.frames);
+        printf("input      %s (%lld frames", a.input, (long long)st.frames);
+        if (job)
+            printf(", %d stream%s at once, batch %d", n_streams,
+                   n_streams > 1 ? "s" : "", infer_batch);
+        printf(")\n");
         printf("model      %s, %d threads\n", a.settings.model,
                a.settings.threads);
         printf("decode     %8.1f fps  (decode + pre-process alone)\n",
                decode_fps);
-        printf("inference  %8.1f fps  (ONNX Runtime alone)\n", infer_fps);
+        printf("inference  %8.1f fps  (ONNX Runtime alone, batch %d)\n",
+               infer_fps, infer_batch);
         printf("end-to-end %8.1f fps  = %.2f x min(decode, inference)%s\n",
                e2e_fps, ceiling > 0 ? e2e_fps / ceiling : 0,
                job ? " (detect, track, rules, events, snapshots, video)" : "");
@@ -319,6 +436,9 @@ int cmd_bench(int argc, char **argv)
     }
     exit_code = VG_EXIT_OK;
 out:
+    vg_job_destroy(&cctv);
+    vg_residency_destroy(&residency);
+    vg_free(ctx, jobcfg);
     if (have_rules)
         vg_rules_config_free(ctx, &rules);
     vg_frame_release(&frame);
