@@ -76,6 +76,10 @@ void vg_job_opts_default(vg_job_opts *o)
     vg_detector_opts_default(&o->detector);
     o->max_wait_ms = 5.0;
     o->per_stream_dirs = 1;
+    /* cameras encode in parallel with each other: one encoder thread each
+     * (x264's frame threads each hold pictures: 2 cost ~6 MiB more per
+     * camera at 768x576, bench/README.md) */
+    o->run.video.threads = 1;
 }
 
 void vg_job_opts_from_settings(const vg_settings *s, vg_job_opts *o)
