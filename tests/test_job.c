@@ -38,6 +38,10 @@ typedef struct fx {
     pthread_mutex_t mu;
     pthread_cond_t cond;
     int64_t frames[VG_JOB_MAX_STREAMS];
+    int n_watch;           /* streams the allocation window watches */
+    uint64_t allocs_at[2]; /* vigil's allocations when every watched
+                              stream passed 20, then 50 frames */
+    int allocs_taken[2];
 } fx;
 
 static void on_progress(void *user, int stream, int64_t frames)
@@ -45,6 +49,19 @@ static void on_progress(void *user, int stream, int64_t frames)
     fx *f = user;
     pthread_mutex_lock(&f->mu);
     f->frames[stream] = frames;
+    if (f->n_watch > 0) {
+        int64_t least = f->frames[0];
+        for (int i = 1; i < f->n_watch; i++)
+            if (f->frames[i] < least)
+                least = f->frames[i];
+        for (int k = 0; k < 2; k++)
+            if (!f->allocs_taken[k] && least >= (k ? 50 : 20)) {
+                vg_alloc_stats a;
+                vg_context_alloc_stats(f->ctx, &a);
+                f->allocs_at[k] = a.allocs;
+                f->allocs_taken[k] = 1;
+            }
+    }
     pthread_cond_broadcast(&f->cond);
     pthread_mutex_unlock(&f->mu);
 }
@@ -206,6 +223,7 @@ static void test_two_cameras(void **state)
     if (!f->model[0])
         skip();
     j = make_job(f, "two", 60);
+    f->n_watch = 2;
     assert_int_equal(add(j, f->video, "north", NULL), 0);
     assert_int_equal(add(j, f->video, "south", NULL), 0);
     assert_int_equal(vg_job_stream_count(j), 2);
@@ -226,6 +244,11 @@ static void test_two_cameras(void **state)
     assert_true(a.stats.events > 0);
     vg_job_stats_get(j, &js);
     assert_int_equal(js.batcher.requests, 120);
+    /* steady state: frames 20..50 of both cameras took nothing from vigil's
+     * heap (streams' threads, the batcher and the shared store; child
+     * contexts count in their root) */
+    assert_true(f->allocs_taken[0] && f->allocs_taken[1]);
+    assert_int_equal(f->allocs_at[1], f->allocs_at[0]);
     assert_int_equal(js.store.written, (uint64_t)(a.stats.events * 2));
     snprintf(dir, sizeof(dir), "%s/two", f->out);
     assert_true(file_size_ok(dir, "north/tracks.txt"));
