@@ -97,6 +97,11 @@ typedef struct vg_job_stream_opts {
                           NULL: from the input (vg_stream_names) */
     const vg_rules_config *rules; /* NULL: the job's; borrowed, must
                                      outlive the stream */
+    /* This camera's own settings (tracker, detection rate, motion gate,
+     * snapshots, video, reconnect, ...; copied at add) in place of the
+     * job's run options; the job sets the same fields as for those.
+     * NULL: the job's. */
+    const vg_run_opts *run;
     /* An open source of input (taken over in every case, *source set to
      * NULL), so that an input is opened once; NULL: the stream opens it. */
     vg_source **source;

@@ -32,6 +32,7 @@ typedef struct job_stream {
     char out_dir[VG_PATH_MAX + VG_STREAM_NAME_MAX + 1];
     char prefix[VG_STREAM_NAME_MAX + 1]; /* "NAME/" */
     const vg_rules_config *rules;
+    vg_run_opts run;   /* the camera's options (the job's or its own) */
     vg_source *source; /* taken over until the thread runs */
     int first_open_code;
     char first_open_error[256];
@@ -204,7 +205,7 @@ static void *stream_main(void *p)
 {
     job_stream *s = p;
     vg_job *j = s->job;
-    vg_run_opts o = j->o.run;
+    vg_run_opts o = s->run;
     vg_run_stats st;
     int rc;
 
@@ -399,6 +400,7 @@ int vg_job_add_stream(vg_job *j, const vg_job_stream_opts *so, int *index)
         snprintf(s->out_dir, sizeof(s->out_dir), "%s", j->out_dir);
     }
     s->rules = so->rules ? so->rules : j->o.rules;
+    s->run = so->run ? *so->run : j->o.run;
     if (so->source) {
         s->source = *so->source;
         *so->source = NULL;
