@@ -226,7 +226,20 @@ static void test_two_cameras(void **state)
     f->n_watch = 2;
     assert_int_equal(add(j, f->video, "north", NULL), 0);
     assert_int_equal(add(j, f->video, "south", NULL), 0);
-    assert_int_equal(vg_job_stream_count(j), 2);
+    {
+        /* a camera with its own settings: fewer frames, no video */
+        vg_job_stream_opts so;
+        vg_run_opts own;
+        vg_run_opts_default(&own);
+        own.max_frames = 15;
+        own.write_video = 0;
+        memset(&so, 0, sizeof(so));
+        so.input = f->video;
+        so.name = "short";
+        so.run = &own;
+        assert_int_equal(vg_job_add_stream(j, &so, NULL), 0);
+    }
+    assert_int_equal(vg_job_stream_count(j), 3);
     assert_int_equal(vg_job_start(j), 0);
     assert_int_equal(vg_job_start(j), VG_EBUSY);
     vg_job_wait(j);
@@ -243,17 +256,26 @@ static void test_two_cameras(void **state)
     assert_int_equal(a.stats.events, b.stats.events);
     assert_true(a.stats.events > 0);
     vg_job_stats_get(j, &js);
-    assert_int_equal(js.batcher.requests, 120);
+    assert_int_equal(js.batcher.requests, 135);
     /* steady state: frames 20..50 of both cameras took nothing from vigil's
      * heap (streams' threads, the batcher and the shared store; child
      * contexts count in their root) */
     assert_true(f->allocs_taken[0] && f->allocs_taken[1]);
     assert_int_equal(f->allocs_at[1], f->allocs_at[0]);
-    assert_int_equal(js.store.written, (uint64_t)(a.stats.events * 2));
+    {
+        vg_job_stream_status c;
+        assert_int_equal(vg_job_stream_get(j, 2, &c), 0);
+        assert_int_equal(c.stats.frames, 15);
+        assert_int_equal(c.stats.video_frames, 0);
+        assert_int_equal(js.store.written,
+                         (uint64_t)(a.stats.events * 2 + c.stats.events));
+    }
     snprintf(dir, sizeof(dir), "%s/two", f->out);
     assert_true(file_size_ok(dir, "north/tracks.txt"));
     assert_true(file_size_ok(dir, "south/tracks.txt"));
     assert_true(file_size_ok(dir, "north/annotated.mp4"));
+    assert_false(file_size_ok(dir, "short/annotated.mp4"));
+    assert_true(file_size_ok(dir, "short/tracks.txt"));
     assert_true(file_size_ok(dir, "events.jsonl"));
     vg_job_destroy(&j);
     assert_int_equal(events_of(dir, "north"), a.stats.events);
