@@ -532,7 +532,7 @@ static void test_stream_buffers_cctv(void **state)
                      (2 * depth + 3) * 320 * 240 * 3);
     assert_int_equal(p->streams[0].encoder_bytes, 0);
     assert_int_equal(p->streams[0].decoder_bytes,
-                     vg_plan_decoder_bytes(p->streams[0].codec, 320, 240,
+                     vg_sizing_decoder_bytes(p->streams[0].codec, 320, 240,
                                            p->streams[0].decoder_threads));
     assert_int_equal(
         p->streams[0].host_bytes,
@@ -553,7 +553,7 @@ static void test_stream_buffers_cctv(void **state)
     p = build(fx, inputs, 1, &o);
     assert_int_equal(
         p->streams[0].encoder_bytes,
-        vg_plan_encoder_bytes(fx->settings.video_preset, 320, 240));
+        vg_sizing_encoder_bytes(fx->settings.video_preset, 320, 240));
     assert_true(p->streams[0].encoder_bytes > 0);
     vg_plan_destroy(&p);
 }
