@@ -62,18 +62,26 @@
  *     calibration key "runtime:cctv" / "runtime:staged": 29.2-29.6 MiB)
  *   ONNX Runtime's environment, created after that baseline is taken: 15 MiB
  *     (13.5-15.8 MiB measured), always added to the baseline
- *   decoder, H.264/HEVC/VP9/AV1: 7.5 MiB + 1.5 MiB per frame thread
- *     + (8.3 + 2.7 per frame thread) bytes per pixel
- *   decoder, other codecs (MPEG-4 part 2, MJPEG, ...): 7.9 MiB + 0.2 MiB per
- *     frame thread + (1.6 + 3.2 per frame thread) bytes per pixel
+ *   decoder, H.264/HEVC/VP9/AV1: 7.5 MiB once per process (shared)
+ *     + per decoder 1.5 MiB per frame thread + (8.3 + 2.7 per frame
+ *     thread) bytes per pixel
+ *   decoder, other codecs (MPEG-4 part 2, MJPEG, ...): 7.9 MiB once per
+ *     process (shared) + per decoder 0.2 MiB per frame thread + (1.6 + 3.2
+ *     per frame thread) bytes per pixel
  *     (frame threads: FFmpeg's own choice, cores + 1 up to 16, for decoders
  *     that thread by frame; 1 otherwise)
- *   x264 encoder (vigil's writer, 2 threads, MP4 muxer, RGB->YUV frame):
+ *   x264 encoder (vigil's writer, 2 threads, MP4 muxer, RGB->YUV frame),
+ *     once per process (shared) + bytes per pixel per encoder:
  *     ultrafast 8.1 MiB + 27 B/px, superfast 3.5 MiB + 86 B/px,
  *     veryfast 8.9 MiB + 104 B/px, any other preset 10.7 MiB + 141 B/px
  *     (measured at medium; slower presets take more)
- *   tables: SQLite page cache 256 KiB, the tracker's arena (its own
- *     figure), rule state, job state and queues 512 KiB
+ *   tables: SQLite page cache 256 KiB once per job; per stream the
+ *     tracker's arena (its own figure), rule state and queues 512 KiB, and
+ *     its threads 1.5 MiB
+ *   The split between once per process and per stream was measured with
+ *   `vigil run` on 1 and 4 concurrent streams of vtest.avi (MPEG-4) and of
+ *   an H.264 copy: the second and later decoders and encoders cost their
+ *   per-pixel and per-thread parts only (sizing.h).
  *
  * Thread-safety: a plan is a value; building one opens each input once
  * (vg_source) and reads the calibration file.
