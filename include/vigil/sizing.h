@@ -17,6 +17,9 @@
  *                          .video_preset = "veryfast"};
  *   vg_stream_bytes b;
  *   vg_sizing_stream_bytes(&in, &b);               // planner: bytes
+ *   vg_job_shared sh;
+ *   vg_sizing_job_shared(&in, 1, &sh);             // once per job
+ *   // N concurrent streams like it: sh.total + N * b.total
  *
  * How the byte figures were measured is in include/vigil/plan.h (decoder,
  * encoder, tables) and below (per-stream threads).
