@@ -17,6 +17,7 @@
 #include "models/model_gen.h"
 #include "support/io_fixtures.h"
 #include "vigil/plan.h"
+#include "vigil/sizing.h"
 
 #define MIB (1024ull * 1024ull)
 
@@ -510,6 +511,7 @@ static void test_stream_buffers_cctv(void **state)
     vg_model_decl *a =
         add_model(fx, "detector", 0, VG_MODEL_DETECTOR, VG_POLICY_PINNED, 0);
     uint64_t tensor = 3 * 64 * 32 * 4, depth = 3;
+    vg_stream_pools pools;
     if (!fx->have_clips)
         skip();
     calibrate(fx, a, 20 * MIB, 0, 0);
@@ -527,25 +529,28 @@ static void test_stream_buffers_cctv(void **state)
     assert_true(p->streams[0].opened);
     assert_int_equal(p->streams[0].width, 320);
     assert_int_equal(p->streams[0].height, 240);
-    assert_int_equal(p->streams[0].tensor_pool_bytes, (depth + 2) * tensor);
+    /* the counts the runtime creates its pools with */
+    vg_sizing_stream_pools((unsigned)depth, &pools);
+    assert_int_equal(pools.tensors, depth + 2);
+    assert_int_equal(pools.pictures, 2 * depth + 3);
+    assert_int_equal(p->streams[0].tensor_pool_bytes, pools.tensors * tensor);
     assert_int_equal(p->streams[0].picture_pool_bytes,
-                     (2 * depth + 3) * 320 * 240 * 3);
+                     pools.pictures * 320 * 240 * 3);
     assert_int_equal(p->streams[0].encoder_bytes, 0);
     assert_int_equal(p->streams[0].decoder_bytes,
-                     vg_plan_decoder_bytes(p->streams[0].codec, 320, 240,
-                                           p->streams[0].decoder_threads));
+                     vg_sizing_decoder_bytes(p->streams[0].codec, 320, 240,
+                                             p->streams[0].decoder_threads));
+    assert_int_equal(p->streams[0].threads_bytes,
+                     VG_SIZING_STREAM_THREADS_BYTES);
     assert_int_equal(
         p->streams[0].host_bytes,
         p->streams[0].tensor_pool_bytes + p->streams[0].picture_pool_bytes +
-            p->streams[0].decoder_bytes + p->streams[0].other_bytes);
+            p->streams[0].decoder_bytes + p->streams[0].other_bytes +
+            p->streams[0].threads_bytes);
     /* the input that cannot be opened is planned at the assumed size */
     assert_false(p->streams[2].opened);
     assert_true(p->streams[2].error[0] != '\0');
     assert_int_equal(p->streams[2].width, 160);
-    /* streams run one after another: the largest one counts */
-    assert_true(p->streams[1].host_bytes > p->streams[0].host_bytes);
-    assert_int_equal(p->host_peak, 10 * MIB + VG_PLAN_ORT_ENV_BYTES + 20 * MIB +
-                                       p->streams[1].host_bytes);
     vg_plan_destroy(&p);
 
     /* video on: the encoder of the stream's size is added */
@@ -553,8 +558,86 @@ static void test_stream_buffers_cctv(void **state)
     p = build(fx, inputs, 1, &o);
     assert_int_equal(
         p->streams[0].encoder_bytes,
-        vg_plan_encoder_bytes(fx->settings.video_preset, 320, 240));
+        vg_sizing_encoder_bytes(fx->settings.video_preset, 320, 240));
     assert_true(p->streams[0].encoder_bytes > 0);
+    vg_plan_destroy(&p);
+}
+
+static void test_concurrent_streams_add_up_and_share_once(void **state)
+{
+    fixture *fx = *state;
+    const char *inputs[4];
+    vg_plan_opts o;
+    vg_plan *one, *four;
+    vg_model_decl *a =
+        add_model(fx, "detector", 0, VG_MODEL_DETECTOR, VG_POLICY_PINNED, 0);
+    uint64_t base = 10 * MIB + VG_PLAN_ORT_ENV_BYTES + 1 * MIB, stream;
+    if (!fx->have_clips)
+        skip();
+    calibrate(fx, a, 1 * MIB, 0, 0); /* smaller than a stream */
+    calibrate_runtime(fx, "cctv", 10 * MIB);
+    for (int i = 0; i < 4; i++)
+        inputs[i] = fx->clip;
+    vg_plan_opts_default(&o);
+    assert_true(o.concurrent); /* the multi-camera job's default */
+    o.video = 1;
+    one = build(fx, inputs, 1, &o);
+    four = build(fx, inputs, 4, &o);
+    assert_true(one->concurrent && four->concurrent);
+    stream = one->streams[0].host_bytes;
+    /* one decoder family, one encoder, one event store: shared once */
+    assert_int_equal(one->shared.decoders,
+                     vg_sizing_decoder_shared_bytes(one->streams[0].codec));
+    assert_int_equal(one->shared.encoder,
+                     vg_sizing_encoder_shared_bytes(fx->settings.video_preset));
+    assert_int_equal(one->shared.events, VG_SIZING_EVENTS_BYTES);
+    assert_int_equal(four->shared_bytes, one->shared_bytes);
+    assert_int_equal(one->host_peak, base + one->shared_bytes + stream);
+    /* the models and the runtime once, every stream's buffers */
+    assert_int_equal(four->host_peak, base + one->shared_bytes + 4 * stream);
+    assert_int_equal(four->host_peak - one->host_peak, 3 * stream);
+    assert_int_equal(four->stages[0].stream_bytes,
+                     four->shared_bytes + 4 * stream);
+
+    /* a budget for three and a half streams: the item to cut is one
+     * stream (its own bytes, not the sum), and cutting it is enough */
+    vg_plan_destroy(&four);
+    o.host_budget_bytes =
+        (int64_t)((double)(base + one->shared_bytes + 7 * stream / 2) /
+                  (1.0 - fx->job.budget.margin));
+    vg_plan_destroy(&one);
+    four = build(fx, inputs, 4, &o);
+    assert_false(four->fits);
+    assert_int_equal(four->cut.stream, 0);
+    assert_int_equal(four->cut.model, -1);
+    assert_int_equal(four->cut.bytes, stream);
+    assert_true(four->cut.enough);
+    vg_plan_destroy(&four);
+}
+
+static void test_sequential_streams_take_the_largest(void **state)
+{
+    fixture *fx = *state;
+    const char *inputs[2];
+    vg_plan_opts o;
+    vg_plan *p;
+    vg_model_decl *a =
+        add_model(fx, "detector", 0, VG_MODEL_DETECTOR, VG_POLICY_PINNED, 0);
+    if (!fx->have_clips)
+        skip();
+    calibrate(fx, a, 20 * MIB, 0, 0);
+    calibrate_runtime(fx, "cctv", 10 * MIB);
+    inputs[0] = fx->clip;
+    inputs[1] = fx->clip_big;
+    vg_plan_opts_default(&o);
+    o.video = 0;
+    o.concurrent = 0;
+    p = build(fx, inputs, 2, &o);
+    assert_false(p->concurrent);
+    assert_true(p->streams[1].host_bytes > p->streams[0].host_bytes);
+    assert_int_equal(p->host_peak, 10 * MIB + VG_PLAN_ORT_ENV_BYTES + 20 * MIB +
+                                       p->shared_bytes +
+                                       p->streams[1].host_bytes);
     vg_plan_destroy(&p);
 }
 
@@ -659,6 +742,10 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_buffers_cctv, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(
+            test_concurrent_streams_add_up_and_share_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_sequential_streams_take_the_largest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_buffers_staged, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),

@@ -57,10 +57,13 @@ for m in p["models"]:
     assert m["source"] in ("calibrated", "estimated") and m["host_bytes"] > 0, m
 for s in p["streams"]:
     assert s["opened"] and s["width"] > 0 and s["height"] > 0 and s["host_bytes"] > 0, s
-# the parts add up: runtime + models + the largest stream
+# the parts add up: runtime + models + what the streams share + the streams
+# (all of them at once when concurrent, else the largest)
 if not staged:
     models = sum(m["host_bytes"] for m in p["models"] if not m["variant"])
-    assert p["host_peak_bytes"] == p["runtime_bytes"] + models + max(s["host_bytes"] for s in p["streams"])
+    sizes = [s["host_bytes"] for s in p["streams"]]
+    streams = sum(sizes) if p["concurrent"] else max(sizes)
+    assert p["host_peak_bytes"] == p["runtime_bytes"] + models + p["shared_bytes"] + streams
 PYEOF
         pass "plan $name --json: parses, keys, schedule, sums"
     else
@@ -140,7 +143,7 @@ assert run[0]["precision"] == "fp32"
 assert var["fp16"]["missing"] and not var["int8"]["missing"]
 assert var["int8"]["file_bytes"] == run[0]["file_bytes"] > 0
 s = p["streams"][0]
-assert p["host_peak_bytes"] == p["runtime_bytes"] + run[0]["host_bytes"] + s["host_bytes"], "variants counted"
+assert p["host_peak_bytes"] == p["runtime_bytes"] + run[0]["host_bytes"] + p["shared_bytes"] + s["host_bytes"], "variants counted"
 PYEOF
     pass "variants listed (fp32, int8, fp16 missing), not counted"
 else

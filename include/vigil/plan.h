@@ -21,19 +21,31 @@
  *
  * The host peak predicted is the peak resident set (VmHWM) of the process:
  *
- *   cctv job (`vigil run`, streams one after another):
- *     runtime + sum(model weights + work) + the largest stream's buffers
+ *   cctv job (every stream at the same time, one shared detector):
+ *     runtime + sum(model weights + work) + job shared
+ *       + sum over the streams of their buffers
+ *   cctv job planned with opts.concurrent = 0 (streams one after another):
+ *     runtime + sum(model weights + work) + job shared
+ *       + the largest stream's buffers
  *   staged job, stage s (one stage at a time, streams one after another):
  *     runtime + models resident during s + the largest stream's buffers in s
  *     where a model is resident during s when its policy is pinned or
  *     keep_alive (always), or when it is unload_after_stage and its stage is s
  *     staged peak = max over s; all-resident peak = every model at once
  *
+ * The models and ONNX Runtime's environment count once however many streams
+ * there are (one loaded instance serves them all); job shared is what the
+ * streams hold once between them (vg_sizing_job_shared: FFmpeg's decoder
+ * tables per codec family, libx264's state when video is on, the event
+ * store's page cache).
+ *
  * Stream buffers (per stream; W x H the stream's picture, T the detector's
- * input, D the queue depth):
+ * input, D the queue depth): the counts and bytes come from
+ * include/vigil/sizing.h, the functions the runtime sizes its pools with:
  *   cctv:   (D + 2) tensors of T float32, (2D + 3) RGB24 pictures, the
- *           decoder, the x264 encoder when video is on, tables (SQLite page
- *           cache, tracker, rule state, queues)
+ *           decoder, the x264 encoder when video is on, tables (tracker,
+ *           rule state, queues, JPEG encoder) and the stream's threads
+ *           (decode and sink thread stacks, their malloc arenas)
  *   staged: stage of the detector: 3 tensors of T, the decoder;
  *           later stages: 3 RGB24 pictures, the decoder, the face models'
  *           input buffers
@@ -50,18 +62,26 @@
  *     calibration key "runtime:cctv" / "runtime:staged": 29.2-29.6 MiB)
  *   ONNX Runtime's environment, created after that baseline is taken: 15 MiB
  *     (13.5-15.8 MiB measured), always added to the baseline
- *   decoder, H.264/HEVC/VP9/AV1: 7.5 MiB + 1.5 MiB per frame thread
- *     + (8.3 + 2.7 per frame thread) bytes per pixel
- *   decoder, other codecs (MPEG-4 part 2, MJPEG, ...): 7.9 MiB + 0.2 MiB per
- *     frame thread + (1.6 + 3.2 per frame thread) bytes per pixel
+ *   decoder, H.264/HEVC/VP9/AV1: 7.5 MiB once per process (shared)
+ *     + per decoder 1.5 MiB per frame thread + (8.3 + 2.7 per frame
+ *     thread) bytes per pixel
+ *   decoder, other codecs (MPEG-4 part 2, MJPEG, ...): 7.9 MiB once per
+ *     process (shared) + per decoder 0.2 MiB per frame thread + (1.6 + 3.2
+ *     per frame thread) bytes per pixel
  *     (frame threads: FFmpeg's own choice, cores + 1 up to 16, for decoders
  *     that thread by frame; 1 otherwise)
- *   x264 encoder (vigil's writer, 2 threads, MP4 muxer, RGB->YUV frame):
+ *   x264 encoder (vigil's writer, 2 threads, MP4 muxer, RGB->YUV frame),
+ *     once per process (shared) + bytes per pixel per encoder:
  *     ultrafast 8.1 MiB + 27 B/px, superfast 3.5 MiB + 86 B/px,
  *     veryfast 8.9 MiB + 104 B/px, any other preset 10.7 MiB + 141 B/px
  *     (measured at medium; slower presets take more)
- *   tables: SQLite page cache 256 KiB, the tracker's arena (its own
- *     figure), rule state, job state and queues 512 KiB
+ *   tables: SQLite page cache 256 KiB once per job; per stream the
+ *     tracker's arena (its own figure), rule state and queues 512 KiB, and
+ *     its threads 1.5 MiB
+ *   The split between once per process and per stream was measured with
+ *   `vigil run` on 1 and 4 concurrent streams of vtest.avi (MPEG-4) and of
+ *   an H.264 copy: the second and later decoders and encoders cost their
+ *   per-pixel and per-thread parts only (sizing.h).
  *
  * Thread-safety: a plan is a value; building one opens each input once
  * (vg_source) and reads the calibration file.
@@ -76,6 +96,7 @@
 #include "vigil/context.h"
 #include "vigil/job.h"
 #include "vigil/residency.h"
+#include "vigil/sizing.h"
 #include "vigil/source.h"
 
 #define VG_PLAN_MAX_STREAMS 16
@@ -109,6 +130,11 @@ typedef struct vg_plan_opts {
      * that no input is opened twice (a dead camera would cost its timeout
      * twice, a single-client source would refuse the second open). */
     vg_source *const *sources;
+    /* CCTV streams: 1 (default) at the same time, each with its own
+     * buffers and threads (the multi-camera job); 0 one after another
+     * (vg_run_stream called per input). A staged job runs its streams one
+     * after another whatever this says. */
+    int concurrent;
 } vg_plan_opts;
 
 /* A model as the plan sees it: the file the job runs, or one of its declared
@@ -150,8 +176,9 @@ typedef struct vg_plan_stream {
     uint64_t picture_pool_bytes;
     uint64_t decoder_bytes;
     uint64_t encoder_bytes;
-    uint64_t other_bytes; /* tables, queues, face input buffers */
-    uint64_t host_bytes;  /* the sum of the five above */
+    uint64_t other_bytes;   /* tables, queues, face input buffers */
+    uint64_t threads_bytes; /* the stream's own threads (cctv) */
+    uint64_t host_bytes;    /* the sum of the six above */
     /* staged job: host bytes of this stream in each stage (0 for stages the
      * job does not have); cctv: stage_bytes[0] == host_bytes. */
     uint64_t stage_bytes[VG_PLAN_MAX_STAGES];
@@ -160,8 +187,10 @@ typedef struct vg_plan_stream {
 typedef struct vg_plan_stage {
     int stage;                                       /* stage number */
     uint64_t models_host_bytes, models_device_bytes; /* resident models */
-    uint64_t stream_bytes; /* the largest stream's buffers in this stage */
-    int stream;            /* index of that stream, or -1 */
+    uint64_t stream_bytes; /* the streams' buffers in this stage: their sum
+                              when concurrent, else the largest's; plus
+                              the job's shared bytes */
+    int stream;            /* index of the largest stream, or -1 */
     uint64_t host_bytes;   /* runtime + models + stream */
     uint64_t device_bytes;
 } vg_plan_stage;
@@ -187,6 +216,9 @@ typedef struct vg_plan {
     int schedule;    /* enum vg_plan_schedule: the one the job runs */
     int video;       /* 1: the cctv streams write annotated video */
     unsigned queue_depth;
+    int concurrent;        /* 1: the streams run at the same time */
+    vg_job_shared shared;  /* once per cctv job with streams (sizing.h) */
+    uint64_t shared_bytes; /* shared.total */
     char calibration[VG_PATH_MAX];   /* file read */
     uint64_t runtime_bytes;          /* baseline + ONNX Runtime environment */
     uint64_t runtime_baseline_bytes; /* the process before any model */
@@ -240,22 +272,18 @@ int vg_plan_print(const vg_plan *p, FILE *f);
  * "item", "bytes", "over_bytes", "enough", "variant", "variant_saves_bytes"}),
  * "runtime_bytes" (baseline + environment), "runtime_baseline_bytes",
  * "onnxruntime_env_bytes", "runtime_calibrated", "calibration", "video",
- * "queue_depth", "models": [{"name", "precision", "variant", "path",
- * "missing", "kind", "policy", "stage", "batch", "input": [w, h, c],
- * "file_bytes", "weights_bytes", "work_bytes", "device_bytes", "host_bytes",
- * "calibrated", "source" ("calibrated" | "estimated")}], "streams":
+ * "queue_depth", "concurrent", "shared_bytes", "shared" ({"decoders_bytes",
+ * "encoder_bytes", "events_bytes"}), "models": [{"name", "precision",
+ * "variant", "path", "missing", "kind", "policy", "stage", "batch", "input":
+ * [w, h, c], "file_bytes", "weights_bytes", "work_bytes", "device_bytes",
+ * "host_bytes", "calibrated", "source" ("calibrated" | "estimated")}],
+ * "streams":
  * [{"input", "opened", "error", "width", "height", "fps", "codec",
  * "decoder_threads", "tensor_pool_bytes", "picture_pool_bytes",
- * "decoder_bytes", "encoder_bytes", "other_bytes", "host_bytes"}], "stages":
+ * "decoder_bytes", "encoder_bytes", "other_bytes", "threads_bytes",
+ * "host_bytes"}], "stages":
  * [{"stage", "models_host_bytes", "models_device_bytes", "stream_bytes",
  * "host_bytes", "device_bytes"}]. Returns 0 or VG_EIO. */
 int vg_plan_print_json(const vg_plan *p, FILE *f);
-
-/* The stream buffer model above, for one stream (exposed for tests and for
- * `vigil plan`'s notes). codec "" means an unknown codec (the "other"
- * family); frame_threads as the decoder will use. */
-uint64_t vg_plan_decoder_bytes(const char *codec, int width, int height,
-                               int frame_threads);
-uint64_t vg_plan_encoder_bytes(const char *preset, int width, int height);
 
 #endif

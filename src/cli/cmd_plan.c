@@ -18,7 +18,9 @@ static void plan_usage(FILE *f)
         "the working memory at the configured batch and input, from the\n"
         "calibration file when the model was measured on this machine and\n"
         "estimated otherwise (the table says which); per input the buffers\n"
-        "of its stream (pools, decoder, encoder, tables); then the peak host\n"
+        "of its stream (pools, decoder, encoder, tables; a CCTV job's\n"
+        "streams run at the same time, so theirs add up, and what they share\n"
+        "counts once); then the peak host\n"
         "and device memory with every model resident and with the staged\n"
         "schedule, whether each fits the budget, and when it does not, the\n"
         "largest item to cut. Inputs: the command line's, else the config's\n"
@@ -34,6 +36,8 @@ static void plan_usage(FILE *f)
         "                          config's, else "
         "$VIGIL_CACHE/calibration.tsv)\n"
         "      --no-video          plan without the annotated video encoder\n"
+        "      --streams N         plan each input N times (N cameras like\n"
+        "                          it; the streams run at the same time)\n"
         "      --json              one JSON object instead of the table\n"
         "  -m, --model FILE, --threads N, --queue N   as for vigil run\n"
         "\n"
@@ -69,6 +73,7 @@ int cmd_plan(int argc, char **argv)
     const char *inputs[VG_PLAN_MAX_STREAMS];
     char default_input[VG_PATH_MAX], default_config[VG_PATH_MAX];
     int n_inputs = 0, json = 0, exit_code = VG_EXIT_ERROR;
+    int64_t copies = 1;
     struct stat sb;
 
     memset(&a, 0, sizeof(a));
@@ -87,6 +92,14 @@ int cmd_plan(int argc, char **argv)
         }
         if (!strcmp(o, "--no-video")) {
             po.video = 0;
+            continue;
+        }
+        if (!strcmp(o, "--streams")) {
+            if (!cli_need_value("plan", argc, argv, i) ||
+                cli_parse_int("plan", o, argv[i + 1], 1, VG_PLAN_MAX_STREAMS,
+                              &copies) < 0)
+                return VG_EXIT_USAGE;
+            i++;
             continue;
         }
         if (!strcmp(o, "--host-memory") || !strcmp(o, "--device-memory") ||
@@ -133,6 +146,19 @@ int cmd_plan(int argc, char **argv)
     if (cli_load_job(ctx, &a, &job, inputs, &n_inputs, VG_PLAN_MAX_STREAMS,
                      default_input) != 0)
         goto out;
+    if (copies > 1) {
+        /* every input as many times as --streams says, in turn */
+        int n = n_inputs;
+        if (n * copies > VG_PLAN_MAX_STREAMS) {
+            exit_code = cli_usage_error(
+                "plan", "--streams %lld x %d inputs: at most %d streams",
+                (long long)copies, n, VG_PLAN_MAX_STREAMS);
+            goto out;
+        }
+        for (int c = 1; c < copies; c++)
+            for (int k = 0; k < n; k++)
+                inputs[n_inputs++] = inputs[k];
+    }
     if (vg_plan_build(ctx, job, &a.settings, inputs, n_inputs, &po, &plan) <
         0) {
         cli_error("%s", vg_context_errmsg(ctx));

@@ -17,6 +17,7 @@
 
 #include "vigil/clock.h"
 #include "vigil/residency.h"
+#include "vigil/sizing.h"
 
 #define ALLOC_HEADER 64 /* keeps ONNX Runtime's 64-byte alignment */
 #define MIB (1024.0 * 1024.0)
@@ -489,12 +490,8 @@ static int load(vg_residency *r, int owner)
                        d.path);
     have_cal = vg_calibration_key(&d, key, sizeof(key)) == 0 &&
                vg_calibration_lookup(r->ctx, r->calib_path, key, &cal) == 0;
-    if (!have_cal) {
-        int64_t elems = d.input_w > 0 && d.input_h > 0
-                            ? (int64_t)d.input_w * d.input_h * 3
-                            : (int64_t)sb.st_size / 4 / 10;
-        vg_calibration_estimate(&d, (uint64_t)sb.st_size, elems, &cal);
-    }
+    if (!have_cal) /* the planner's estimate (vg_plan) */
+        vg_sizing_model_estimate(&d, d.path, (uint64_t)sb.st_size, &cal);
     need_host = cal.weights_bytes + cal.work_bytes;
     need_dev = on_gpu(&d) ? cal.device_bytes : 0;
 

@@ -22,9 +22,10 @@
 #include <libswscale/swscale.h>
 
 #include "io/source_internal.h"
+#include "vigil/sizing.h"
 
 #define VG_SOURCE_ERRMSG_MAX 512
-#define VG_ROW_ALIGN 64
+#define VG_ROW_ALIGN VG_SIZING_ROW_ALIGN
 
 struct vg_source {
     vg_context *ctx;

@@ -3,6 +3,7 @@
 
 #include "pipeline/pipeline_internal.h"
 #include "vigil/clock.h"
+#include "vigil/sizing.h"
 
 /* Codes of a live read after which the camera is reconnected: the network,
  * a timeout, the server ending the stream or sending something broken. */
@@ -183,8 +184,9 @@ static void *decode_main(void *p)
 
 static int start(vg_context *ctx, vgi_decoder *d, unsigned depth)
 {
-    int rc = vg_queue_create(ctx, sizeof(vgi_frame_item), depth ? depth : 4,
-                             VG_QUEUE_BLOCK, NULL, NULL, &d->q);
+    int rc = vg_queue_create(ctx, sizeof(vgi_frame_item),
+                             vg_sizing_queue_depth(depth), VG_QUEUE_BLOCK, NULL,
+                             NULL, &d->q);
     if (rc < 0)
         return rc;
     if (pthread_create(&d->thread, NULL, decode_main, d) != 0) {

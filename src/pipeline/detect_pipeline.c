@@ -5,18 +5,20 @@
 
 #include "pipeline/pipeline_internal.h"
 #include "vigil/clock.h"
+#include "vigil/sizing.h"
 
 void vg_detect_opts_default(vg_detect_opts *o)
 {
     memset(o, 0, sizeof(*o));
-    o->queue_depth = 4;
+    o->queue_depth = VG_SIZING_QUEUE_DEPTH_DEFAULT;
 }
 
 unsigned vg_detect_pool_size(const vg_detect_opts *o)
 {
-    unsigned depth = o && o->queue_depth ? o->queue_depth : 4;
+    vg_stream_pools pools;
     /* queued frames + one being decoded + one being inferred */
-    return depth + 2;
+    vg_sizing_detect_pools(o ? o->queue_depth : 0, &pools);
+    return pools.tensors;
 }
 
 int vg_detect_run(vg_context *ctx, vg_source *src, vg_detector *det,

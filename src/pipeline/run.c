@@ -16,6 +16,7 @@
 #include "vigil/fsutil.h"
 #include "vigil/overlay.h"
 #include "vigil/pipeline.h"
+#include "vigil/sizing.h"
 
 #define MAX_ZONES 32
 #define TRACKS_LINE_MAX 160 /* longest tracks.txt line */
@@ -115,7 +116,7 @@ void vg_run_opts_default(vg_run_opts *o)
     o->write_snapshots = 1;
     o->write_video = 1;
     o->tracks_min_free_bytes = 256u << 10;
-    o->queue_depth = 4;
+    o->queue_depth = VG_SIZING_QUEUE_DEPTH_DEFAULT;
     o->timeout_ms = 5000;
     o->reconnect = vg_reconnect_defaults();
     o->reconnect_enabled = 1;
@@ -788,6 +789,7 @@ static int run_source(vg_context *ctx, vg_source **srcp, vg_detector *det,
     job *j;
     int64_t t_start = vg_clock_ns();
     int rc = 0, end = VG_EOF, decoder_started = 0;
+    vg_stream_pools pools;
     unsigned depth;
 
     if (!srcp || !*srcp || !det) {
@@ -802,7 +804,8 @@ static int run_source(vg_context *ctx, vg_source **srcp, vg_detector *det,
     }
     memset(&st, 0, sizeof(st));
     memset(&dec, 0, sizeof(dec));
-    depth = o->queue_depth ? o->queue_depth : 4;
+    vg_sizing_stream_pools(o->queue_depth, &pools);
+    depth = pools.queue_depth;
     j = vg_calloc(ctx, 1, sizeof(*j));
     if (!j) {
         vg_source_close(srcp);
@@ -826,11 +829,9 @@ static int run_source(vg_context *ctx, vg_source **srcp, vg_detector *det,
     vg_source_opts_default(&so);
     vg_detector_input_spec(det, &so.tensor);
     so.keep_image = 1;
-    /* Tensors: the decode queue + one being decoded + one being inferred
-     * (the tensor is released before the frame goes to the sinks).
-     * Pictures: both queues + one in each of the three threads. */
-    so.pool_size = depth + 2;
-    so.image_pool_size = 2 * depth + 3;
+    /* the counts the planner plans (vg_sizing_stream_pools) */
+    so.pool_size = pools.tensors;
+    so.image_pool_size = pools.pictures;
     so.timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 5000;
     rc = vg_source_configure(j->src, &so);
     if (rc < 0)

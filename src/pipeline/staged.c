@@ -11,6 +11,7 @@
 #include "vigil/detect.h"
 #include "vigil/face.h"
 #include "vigil/fsutil.h"
+#include "vigil/sizing.h"
 #include "vigil/source.h"
 #include "vigil/staged.h"
 
@@ -63,13 +64,15 @@ static int open_input(stage_ctx *c, int i, const vg_detector *det,
                       vg_source **src)
 {
     vg_source_opts so;
+    vg_stream_pools pools;
     vg_source_opts_default(&so);
-    so.pool_size = 3;
+    vg_sizing_staged_pools(det != NULL, &pools);
+    so.pool_size = pools.tensors;
     if (det != NULL) {
         vg_detector_input_spec(det, &so.tensor);
     } else {
         so.keep_image = 1;
-        so.image_pool_size = 3;
+        so.image_pool_size = pools.pictures;
     }
     return vg_source_open(c->ctx, c->inputs[i], &so, src);
 }

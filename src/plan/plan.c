@@ -1,77 +1,23 @@
 /* vg_plan: the memory plan of a job (include/vigil/plan.h). */
 #include "vigil/plan.h"
 
-#include <fcntl.h>
 #include <inttypes.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <libavcodec/avcodec.h>
 #include <libavutil/cpu.h>
 
+#include "vigil/sizing.h"
 #include "vigil/source.h"
 #include "vigil/track.h"
 
 #define MIB (1024.0 * 1024.0)
 
-/* Per-stream constants (see plan.h for how they were measured). */
-#define TABLES_SQLITE_BYTES (256u << 10)
-#define TABLES_JOB_BYTES (512u << 10)
 #define STAGED_OTHER_BYTES (256u << 10)
-#define STAGED_POOL 3 /* tensors (detector stage) or pictures (later) */
-#define DEFAULT_INPUT_SIDE 640 /* a dynamic model input (vg_detector's) */
 
 /* ---- stream buffer model --------------------------------------------------
  */
-
-typedef struct decoder_family {
-    double fixed_mib, thread_mib; /* fixed, per frame thread */
-    double px, thread_px;         /* bytes per pixel, per pixel and thread */
-} decoder_family;
-
-static const decoder_family long_reference = {7.5, 1.5, 8.3, 2.7};
-static const decoder_family other_codecs = {7.9, 0.2, 1.6, 3.2};
-
-static int is_long_reference(const char *codec)
-{
-    static const char *const names[] = {
-        "h264", "hevc", "vp9", "av1", "libdav1d", "h264_cuvid", "hevc_cuvid"};
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-        if (codec && !strcmp(codec, names[i]))
-            return 1;
-    return 0;
-}
-
-uint64_t vg_plan_decoder_bytes(const char *codec, int width, int height,
-                               int frame_threads)
-{
-    const decoder_family *f =
-        is_long_reference(codec) ? &long_reference : &other_codecs;
-    double px = (double)(width > 0 ? width : 0) * (height > 0 ? height : 0);
-    double t = frame_threads > 0 ? frame_threads : 1;
-    return (uint64_t)((f->fixed_mib + f->thread_mib * t) * MIB +
-                      px * (f->px + f->thread_px * t));
-}
-
-uint64_t vg_plan_encoder_bytes(const char *preset, int width, int height)
-{
-    static const struct {
-        const char *preset;
-        double fixed_mib, px;
-    } presets[] = {{"ultrafast", 8.1, 27.0},
-                   {"superfast", 3.5, 86.0},
-                   {"veryfast", 8.9, 104.0}};
-    double fixed = 10.7, per_px = 141.0; /* medium and anything else */
-    double px = (double)(width > 0 ? width : 0) * (height > 0 ? height : 0);
-    for (size_t i = 0; i < sizeof(presets) / sizeof(presets[0]); i++)
-        if (preset && !strcmp(preset, presets[i].preset)) {
-            fixed = presets[i].fixed_mib;
-            per_px = presets[i].px;
-        }
-    return (uint64_t)(fixed * MIB + px * per_px);
-}
 
 /* Frame threads FFmpeg gives a decoder left at thread_count 0: cores + 1 (at
  * most 16) for decoders that thread by frame, else 1. */
@@ -88,220 +34,20 @@ static int decoder_frame_threads(const char *codec)
     return cpus + 1 < 16 ? cpus + 1 : 16;
 }
 
-/* ---- the model file's input (ONNX protobuf, read in place) ----------------
- */
-
-typedef struct pb {
-    const uint8_t *p, *end;
-} pb;
-
-static int pb_varint(pb *b, uint64_t *v)
-{
-    uint64_t x = 0;
-    for (int shift = 0; b->p < b->end && shift < 64; shift += 7) {
-        uint8_t c = *b->p++;
-        x |= (uint64_t)(c & 0x7f) << shift;
-        if (!(c & 0x80)) {
-            *v = x;
-            return 0;
-        }
-    }
-    return -1;
-}
-
-/* Reads the next field: its number, wire type, the varint value (wire type
- * 0) or the payload (wire type 2, in *sub). Returns 0, or -1 at the end or
- * on a malformed message. */
-static int pb_next(pb *b, uint32_t *field, int *wire, uint64_t *value, pb *sub)
-{
-    uint64_t key, len;
-    if (b->p >= b->end || pb_varint(b, &key) < 0)
-        return -1;
-    *field = (uint32_t)(key >> 3);
-    *wire = (int)(key & 7);
-    switch (*wire) {
-    case 0:
-        return pb_varint(b, value);
-    case 1:
-    case 5: {
-        size_t n = *wire == 1 ? 8 : 4;
-        if ((size_t)(b->end - b->p) < n)
-            return -1;
-        b->p += n;
-        return 0;
-    }
-    case 2:
-        if (pb_varint(b, &len) < 0 || len > (uint64_t)(b->end - b->p))
-            return -1;
-        sub->p = b->p;
-        sub->end = b->p + len;
-        b->p += len;
-        *value = len;
-        return 0;
-    default:
-        return -1;
-    }
-}
-
-/* The string field `want` of message m (first occurrence) into out. */
-static int pb_string(pb m, uint32_t want, char *out, size_t cap)
-{
-    uint32_t field;
-    int wire;
-    uint64_t v;
-    pb sub;
-    while (pb_next(&m, &field, &wire, &v, &sub) == 0)
-        if (field == want && wire == 2) {
-            size_t n = (size_t)(sub.end - sub.p);
-            if (n >= cap)
-                n = cap - 1;
-            memcpy(out, sub.p, n);
-            out[n] = '\0';
-            return 0;
-        }
-    return -1;
-}
-
-/* The first submessage `want` of m. */
-static int pb_message(pb m, uint32_t want, pb *out)
-{
-    uint32_t field;
-    int wire;
-    uint64_t v;
-    pb sub;
-    while (pb_next(&m, &field, &wire, &v, &sub) == 0)
-        if (field == want && wire == 2) {
-            *out = sub;
-            return 0;
-        }
-    return -1;
-}
-
-/* 1 when graph has an initializer (GraphProto.initializer = 5, its
- * TensorProto.name = 8) named name: old exporters list those as inputs. */
-static int is_initializer(pb graph, const char *name)
-{
-    uint32_t field;
-    int wire;
-    uint64_t v;
-    pb sub;
-    char n[256];
-    while (pb_next(&graph, &field, &wire, &v, &sub) == 0)
-        if (field == 5 && wire == 2 && pb_string(sub, 8, n, sizeof(n)) == 0 &&
-            !strcmp(n, name))
-            return 1;
-    return 0;
-}
-
-/* Reads the shape of the model's first real input: ModelProto.graph (7),
- * GraphProto.input (11), ValueInfoProto.name (1) / .type (2),
- * TypeProto.tensor_type (1), Tensor.shape (2), TensorShapeProto.dim (1),
- * Dimension.dim_value (1). Dynamic dimensions are -1. Returns 0 or -1. */
-static int onnx_input_shape(const char *path, int64_t *dims, int *ndim)
-{
-    struct stat sb;
-    void *map;
-    int fd, rc = -1;
-    pb model, graph, in, t;
-    uint32_t field;
-    int wire;
-    uint64_t v;
-
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    if (fstat(fd, &sb) != 0 || sb.st_size <= 0) {
-        close(fd);
-        return -1;
-    }
-    map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (map == MAP_FAILED)
-        return -1;
-    model.p = map;
-    model.end = model.p + sb.st_size;
-    if (pb_message(model, 7, &graph) == 0) {
-        pb g = graph;
-        while (rc < 0 && pb_next(&g, &field, &wire, &v, &in) == 0) {
-            char name[256] = "";
-            pb type, tensor, shape, dim, d;
-            if (field != 11 || wire != 2)
-                continue;
-            pb_string(in, 1, name, sizeof(name));
-            if (name[0] && is_initializer(graph, name))
-                continue;
-            if (pb_message(in, 2, &type) < 0 ||
-                pb_message(type, 1, &tensor) < 0 ||
-                pb_message(tensor, 2, &shape) < 0)
-                break;
-            *ndim = 0;
-            t = shape;
-            while (pb_next(&t, &field, &wire, &v, &dim) == 0) {
-                uint32_t df;
-                int dw;
-                uint64_t dv;
-                pb ds;
-                int64_t value = -1;
-                if (field != 1 || wire != 2)
-                    continue;
-                d = dim;
-                while (pb_next(&d, &df, &dw, &dv, &ds) == 0)
-                    if (df == 1 && dw == 0 && (int64_t)dv > 0)
-                        value = (int64_t)dv;
-                if (*ndim < VG_MAX_DIMS)
-                    dims[(*ndim)++] = value;
-            }
-            rc = *ndim > 0 ? 0 : -1;
-            break;
-        }
-    }
-    munmap(map, (size_t)sb.st_size);
-    return rc;
-}
-
-/* Channels, height and width of one batch item of the model's input: from
- * the file (NCHW when dimension 1 is 1 or 3, NHWC when the last is), the
- * configured input size winning over the file's. */
+/* Fills m's input from the model file and the declaration. */
 static void model_input(vg_plan_model *m, const vg_model_decl *d)
 {
-    int64_t dims[VG_MAX_DIMS];
-    int ndim = 0;
-    int64_t c = 3, h = -1, w = -1;
-
-    if (!m->missing && onnx_input_shape(m->path, dims, &ndim) == 0) {
-        if (ndim == 4 && (dims[1] == 3 || dims[1] == 1)) {
-            c = dims[1];
-            h = dims[2];
-            w = dims[3];
-        } else if (ndim == 4 && (dims[3] == 3 || dims[3] == 1)) {
-            c = dims[3];
-            h = dims[1];
-            w = dims[2];
-        } else if (ndim >= 2) {
-            /* not an image: one batch item is the rest of the shape */
-            int64_t n = 1;
-            for (int i = 1; i < ndim; i++)
-                n *= dims[i] > 0 ? dims[i] : 1;
-            c = 1;
-            h = 1;
-            w = n;
-        }
-        m->input_known = h > 0 && w > 0;
-    }
-    if (d->input_w > 0 && d->input_h > 0) {
-        w = d->input_w;
-        h = d->input_h;
-        m->input_known = 1;
-    }
-    m->input_c = (int)(c > 0 ? c : 3);
-    m->input_h = (int)(h > 0 ? h : DEFAULT_INPUT_SIDE);
-    m->input_w = (int)(w > 0 ? w : DEFAULT_INPUT_SIDE);
+    vg_model_input in;
+    vg_sizing_model_input(d, m->missing ? NULL : m->path, &in);
+    m->input_c = in.channels;
+    m->input_w = in.width;
+    m->input_h = in.height;
+    m->input_known = in.known;
 }
 
 static uint64_t input_bytes(const vg_plan_model *m)
 {
-    return (uint64_t)m->input_c * (uint64_t)m->input_w * (uint64_t)m->input_h *
-           sizeof(float);
+    return vg_sizing_tensor_bytes(m->input_c, m->input_w, m->input_h);
 }
 
 /* ---- building -------------------------------------------------------------
@@ -315,12 +61,7 @@ void vg_plan_opts_default(vg_plan_opts *o)
     o->video = -1;
     o->assume_width = 1920;
     o->assume_height = 1080;
-}
-
-static int first_provider_is_gpu(const vg_model_decl *d)
-{
-    return d->session.n_providers > 0 && d->session.providers[0] &&
-           !strcmp(d->session.providers[0], "cuda");
+    o->concurrent = 1;
 }
 
 /* Fills m for decl d run from path (the decl's or a variant's). */
@@ -354,13 +95,7 @@ static int plan_model(vg_plan *p, const vg_model_decl *d, const char *path,
     if (rc == 0) {
         m->calibrated = 1;
     } else if (rc == VG_ENOENT) {
-        int64_t elems = (int64_t)m->input_c * m->input_w * m->input_h;
-        vg_calibration_estimate(&copy, m->file_bytes, elems, &c);
-        /* On a GPU provider the session's weights and activations live in
-         * device memory; the host keeps what the estimate says as well
-         * (ONNX Runtime stages the initialisers through host memory). */
-        if (first_provider_is_gpu(d))
-            c.device_bytes = c.weights_bytes + c.work_bytes;
+        vg_sizing_model_estimate(&copy, path, m->file_bytes, &c);
     } else {
         return rc; /* VG_EIO, message in ctx */
     }
@@ -387,15 +122,16 @@ static int shared_with(const vg_job_config *job, int i)
 
 /* Sets a stream's buffers (one configuration: the cctv stream, or one stage
  * of a staged job). */
-static void stream_set(vg_plan_stream *st, uint64_t tensor, uint64_t picture,
-                       uint64_t decoder, uint64_t encoder, uint64_t other)
+static void stream_set(vg_plan_stream *st, const vg_stream_bytes *b)
 {
-    st->tensor_pool_bytes = tensor;
-    st->picture_pool_bytes = picture;
-    st->decoder_bytes = decoder;
-    st->encoder_bytes = encoder;
-    st->other_bytes = other;
-    st->host_bytes = tensor + picture + decoder + encoder + other;
+    st->tensor_pool_bytes = b->tensor_pool;
+    st->picture_pool_bytes = b->picture_pool;
+    st->decoder_bytes = b->decoder;
+    st->encoder_bytes = b->encoder;
+    st->other_bytes = b->tables;
+    st->threads_bytes = b->threads;
+    st->host_bytes = b->tensor_pool + b->picture_pool + b->decoder +
+                     b->encoder + b->tables + b->threads;
 }
 
 static void probe_stream(vg_plan *p, const vg_settings *s, const char *input,
@@ -465,16 +201,23 @@ static int resident_in(const vg_plan *p, int i, int k)
 }
 
 /* The buffers of a staged job's stream in one stage: the detector's stage
- * reads tensors, the later stages pictures (plan.h). */
+ * reads tensors, the later stages pictures (vg_sizing_staged_pools); no
+ * queues, no encoder, the decode runs on the stage's thread. */
 static void staged_stage(vg_plan_stream *st, int detector_stage,
-                         uint64_t tensor, uint64_t picture, uint64_t decoder,
+                         uint64_t tensor, uint64_t decoder,
                          uint64_t face_buffers)
 {
+    vg_stream_pools pools;
+    vg_stream_bytes b;
+    memset(&b, 0, sizeof(b));
+    vg_sizing_staged_pools(detector_stage, &pools);
     if (detector_stage)
-        stream_set(st, STAGED_POOL * tensor, 0, decoder, 0, STAGED_OTHER_BYTES);
-    else
-        stream_set(st, 0, STAGED_POOL * picture, decoder, 0,
-                   STAGED_OTHER_BYTES + face_buffers);
+        b.tensor_pool = (uint64_t)pools.tensors * tensor;
+    b.picture_pool = (uint64_t)pools.pictures *
+                     vg_sizing_picture_bytes(st->width, st->height);
+    b.decoder = decoder;
+    b.tables = STAGED_OTHER_BYTES + (detector_stage ? 0 : face_buffers);
+    stream_set(st, &b);
 }
 
 /* The stream buffers of every stream in every stage. */
@@ -484,7 +227,7 @@ static void plan_streams(vg_plan *p, const vg_settings *s,
     int det = run_model_of_kind(p, VG_MODEL_DETECTOR);
     uint64_t tensor = det >= 0 ? input_bytes(&p->models[det]) : 0;
     uint64_t face_buffers = 0;
-    unsigned depth = p->queue_depth;
+    vg_sizing_stream in[VG_PLAN_MAX_STREAMS];
 
     for (int i = 0; i < p->n_models; i++)
         if (!p->models[i].variant &&
@@ -493,25 +236,33 @@ static void plan_streams(vg_plan *p, const vg_settings *s,
             face_buffers += input_bytes(&p->models[i]);
     for (int i = 0; i < p->n_streams; i++) {
         vg_plan_stream *st = &p->streams[i];
-        uint64_t picture = (uint64_t)st->width * (uint64_t)st->height * 3;
-        uint64_t dec = vg_plan_decoder_bytes(st->codec, st->width, st->height,
-                                             st->decoder_threads);
+        /* staged: one decoder at a time, its family's share with it */
+        uint64_t dec = vg_sizing_decoder_bytes(st->codec, st->width, st->height,
+                                               st->decoder_threads) +
+                       vg_sizing_decoder_shared_bytes(st->codec);
         int largest = 0;
         if (p->job != VG_JOB_STAGED) {
-            uint64_t enc = p->video
-                               ? vg_plan_encoder_bytes(s->video_preset,
-                                                       st->width, st->height)
-                               : 0;
-            stream_set(st, (depth + 2) * tensor, (2 * depth + 3) * picture, dec,
-                       enc,
-                       TABLES_SQLITE_BYTES + TABLES_JOB_BYTES + tracker_bytes);
+            vg_sizing_stream *si = &in[i];
+            vg_stream_bytes b;
+            memset(si, 0, sizeof(*si));
+            si->width = st->width;
+            si->height = st->height;
+            si->codec = st->codec;
+            si->decoder_threads = st->decoder_threads;
+            si->tensor_bytes = tensor;
+            si->queue_depth = p->queue_depth;
+            si->video = p->video;
+            si->video_preset = s->video_preset;
+            si->tracker_bytes = tracker_bytes;
+            vg_sizing_stream_bytes(si, &b);
+            stream_set(st, &b);
             st->stage_bytes[0] = st->host_bytes;
             continue;
         }
         for (int k = 0; k < p->n_stages; k++) {
             staged_stage(st,
                          det >= 0 && p->stages[k].stage == p->models[det].stage,
-                         tensor, picture, dec, face_buffers);
+                         tensor, dec, face_buffers);
             st->stage_bytes[k] = st->host_bytes;
             if (st->stage_bytes[k] > st->stage_bytes[largest])
                 largest = k;
@@ -519,8 +270,11 @@ static void plan_streams(vg_plan *p, const vg_settings *s,
         /* the breakdown shown is the largest stage's */
         staged_stage(
             st, det >= 0 && p->stages[largest].stage == p->models[det].stage,
-            tensor, picture, dec, face_buffers);
+            tensor, dec, face_buffers);
     }
+    if (p->job != VG_JOB_STAGED)
+        vg_sizing_job_shared(in, p->n_streams, &p->shared);
+    p->shared_bytes = p->shared.total;
 }
 
 static int cmp_int(const void *a, const void *b)
@@ -551,6 +305,33 @@ static void plan_stages(vg_plan *p, const vg_job_config *job)
     p->n_stages = n > 0 ? n : 1;
 }
 
+/* Host bytes of the streams in stage index k (-1: each stream's largest
+ * configuration) without stream skip (-1: none): the sum when they run at
+ * the same time, the largest otherwise, plus what the job shares between
+ * its streams once. *largest (may be NULL) receives the index of the
+ * largest stream, -1 when none counts. */
+static uint64_t streams_bytes(const vg_plan *p, int k, int skip, int *largest)
+{
+    uint64_t total = 0, max = 0;
+    int best = -1;
+    for (int j = 0; j < p->n_streams; j++) {
+        uint64_t b =
+            k < 0 ? p->streams[j].host_bytes : p->streams[j].stage_bytes[k];
+        if (j == skip)
+            continue;
+        total += b;
+        if (best < 0 || b > max) {
+            max = b;
+            best = j;
+        }
+    }
+    if (largest != NULL)
+        *largest = best;
+    if (best < 0)
+        return 0;
+    return p->shared_bytes + (p->concurrent ? total : max);
+}
+
 /* Host peak of the job's schedule without model `skip_model` and without
  * stream `skip_stream` (-1: none): what cutting one item would leave. */
 static uint64_t schedule_peak(const vg_plan *p, const int *shared,
@@ -559,16 +340,14 @@ static uint64_t schedule_peak(const vg_plan *p, const int *shared,
     uint64_t peak = 0;
     int staged = p->schedule == VG_PLAN_STAGED;
     for (int k = 0; k < p->n_stages; k++) {
-        uint64_t total = device ? 0 : p->runtime_bytes, stream = 0;
+        uint64_t total = device ? 0 : p->runtime_bytes;
         for (int i = 0; i < p->n_models; i++)
             if (counted(p, shared, i) && i != skip_model &&
                 (!staged || resident_in(p, i, k)))
                 total += device ? p->models[i].device_bytes
                                 : p->models[i].host_bytes;
-        for (int j = 0; !device && j < p->n_streams; j++)
-            if (j != skip_stream && p->streams[j].stage_bytes[k] > stream)
-                stream = p->streams[j].stage_bytes[k];
-        total += stream;
+        if (!device)
+            total += streams_bytes(p, k, skip_stream, NULL);
         if (total > peak)
             peak = total;
     }
@@ -591,17 +370,14 @@ static int fits(uint64_t peak, uint64_t budget, uint64_t usable_bytes)
 
 static void plan_totals(vg_plan *p, const int *shared)
 {
-    uint64_t all_host = p->runtime_bytes, all_dev = 0, stream = 0;
+    uint64_t all_host = p->runtime_bytes, all_dev = 0;
 
     for (int i = 0; i < p->n_models; i++)
         if (counted(p, shared, i)) {
             all_host += p->models[i].host_bytes;
             all_dev += p->models[i].device_bytes;
         }
-    for (int j = 0; j < p->n_streams; j++)
-        if (p->streams[j].host_bytes > stream)
-            stream = p->streams[j].host_bytes;
-    p->host_peak_all_resident = all_host + stream;
+    p->host_peak_all_resident = all_host + streams_bytes(p, -1, -1, NULL);
     p->device_peak_all_resident = all_dev;
 
     p->peak_stage = 0;
@@ -615,12 +391,7 @@ static void plan_totals(vg_plan *p, const int *shared)
                 sg->models_host_bytes += p->models[i].host_bytes;
                 sg->models_device_bytes += p->models[i].device_bytes;
             }
-        for (int j = 0; j < p->n_streams; j++)
-            if (p->streams[j].stage_bytes[k] > sg->stream_bytes ||
-                sg->stream < 0) {
-                sg->stream_bytes = p->streams[j].stage_bytes[k];
-                sg->stream = j;
-            }
+        sg->stream_bytes = streams_bytes(p, k, -1, &sg->stream);
         sg->host_bytes =
             p->runtime_bytes + sg->models_host_bytes + sg->stream_bytes;
         sg->device_bytes = sg->models_device_bytes;
@@ -683,8 +454,8 @@ static void plan_cut(vg_plan *p, const int *shared)
         }
     }
     if (!device && p->stages[k].stream >= 0 &&
-        p->stages[k].stream_bytes > best) {
-        best = p->stages[k].stream_bytes;
+        p->streams[p->stages[k].stream].stage_bytes[k] > best) {
+        best = p->streams[p->stages[k].stream].stage_bytes[k];
         best_model = -1;
         best_stream = p->stages[k].stream;
     }
@@ -758,7 +529,9 @@ int vg_plan_build(vg_context *ctx, const vg_job_config *job,
     p->video = p->job == VG_JOB_STAGED ? 0
                : o->video >= 0         ? (o->video != 0)
                                        : (s->video_enabled != 0);
-    p->queue_depth = s->queue_depth > 0 ? (unsigned)s->queue_depth : 4;
+    p->concurrent = p->job != VG_JOB_STAGED && o->concurrent != 0;
+    p->queue_depth = vg_sizing_queue_depth(
+        s->queue_depth > 0 ? (unsigned)s->queue_depth : 0);
     p->host_budget = o->host_budget_bytes >= 0 ? (uint64_t)o->host_budget_bytes
                                                : job->budget.host_bytes;
     p->device_budget = o->device_budget_bytes >= 0
@@ -928,14 +701,15 @@ int vg_plan_print(const vg_plan *p, FILE *f)
         "measured constant");
 
     fprintf(f, "\nstreams: buffers of each stream (%s)\n",
-            staged ? "its largest stage; one stream at a time"
-                   : "one stream at a time");
+            staged          ? "its largest stage; one stream at a time"
+            : p->concurrent ? "all at the same time: their sum counts"
+                            : "one stream at a time");
     if (p->n_streams == 0)
         fprintf(f, "  (no inputs: no stream buffers planned)\n");
     else
         fprintf(f, "  %-20s %-10s %-10s %3s %11s %11s %11s %11s %11s %11s\n",
                 "input", "size", "codec", "thr", "tensors", "pictures",
-                "decoder", "encoder", "other", "total");
+                "decoder", "encoder", "other+thr", "total");
     for (int j = 0; j < p->n_streams; j++) {
         const vg_plan_stream *st = &p->streams[j];
         char size[32];
@@ -948,15 +722,22 @@ int vg_plan_print(const vg_plan *p, FILE *f)
                 vg_format_bytes(st->picture_pool_bytes, b[1], 32),
                 vg_format_bytes(st->decoder_bytes, b[2], 32),
                 vg_format_bytes(st->encoder_bytes, b[3], 32),
-                vg_format_bytes(st->other_bytes, b[4], 32),
+                vg_format_bytes(st->other_bytes + st->threads_bytes, b[4], 32),
                 vg_format_bytes(st->host_bytes, b[5], 32));
         if (!st->opened)
             fprintf(f, "    could not open (%s): planned at %dx%d\n", st->error,
                     st->width, st->height);
     }
     if (p->n_streams > 0)
-        fprintf(f, "  (stream buffers are estimated from constants measured "
-                   "per pixel; see docs)\n");
+        fprintf(f,
+                "  shared by the streams: %s (decoder tables %s, encoder "
+                "%s, event store %s)\n"
+                "  (stream buffers are estimated from constants measured "
+                "per pixel; see docs)\n",
+                vg_format_bytes(p->shared_bytes, b[0], 32),
+                vg_format_bytes(p->shared.decoders, b[1], 32),
+                vg_format_bytes(p->shared.encoder, b[2], 32),
+                vg_format_bytes(p->shared.events, b[3], 32));
 
     if (staged) {
         fprintf(f, "\nstages: models resident in each stage\n");
@@ -1105,8 +886,14 @@ int vg_plan_print_json(const vg_plan *p, FILE *f)
         p->runtime_bytes, p->runtime_baseline_bytes,
         (unsigned long long)VG_PLAN_ORT_ENV_BYTES, tf(p->runtime_calibrated));
     json_string(f, p->calibration);
-    fprintf(f, ", \"video\": %s, \"queue_depth\": %u, \"models\": [",
-            tf(p->video), p->queue_depth);
+    fprintf(f,
+            ", \"video\": %s, \"queue_depth\": %u, \"concurrent\": %s, "
+            "\"shared_bytes\": %" PRIu64
+            ", \"shared\": {\"decoders_bytes\": %" PRIu64
+            ", \"encoder_bytes\": %" PRIu64 ", \"events_bytes\": %" PRIu64
+            "}, \"models\": [",
+            tf(p->video), p->queue_depth, tf(p->concurrent), p->shared_bytes,
+            p->shared.decoders, p->shared.encoder, p->shared.events);
     for (int i = 0; i < p->n_models; i++) {
         const vg_plan_model *m = &p->models[i];
         fprintf(f, "%s{\"name\": ", i ? ", " : "");
@@ -1144,10 +931,11 @@ int vg_plan_print_json(const vg_plan *p, FILE *f)
                 ", \"decoder_threads\": %d, \"tensor_pool_bytes\": %" PRIu64
                 ", \"picture_pool_bytes\": %" PRIu64
                 ", \"decoder_bytes\": %" PRIu64 ", \"encoder_bytes\": %" PRIu64
-                ", \"other_bytes\": %" PRIu64 ", \"host_bytes\": %" PRIu64 "}",
+                ", \"other_bytes\": %" PRIu64 ", \"threads_bytes\": %" PRIu64
+                ", \"host_bytes\": %" PRIu64 "}",
                 st->decoder_threads, st->tensor_pool_bytes,
                 st->picture_pool_bytes, st->decoder_bytes, st->encoder_bytes,
-                st->other_bytes, st->host_bytes);
+                st->other_bytes, st->threads_bytes, st->host_bytes);
     }
     fprintf(f, "], \"stages\": [");
     for (int k = 0; k < p->n_stages; k++) {
