@@ -556,9 +556,9 @@ static void test_stream_buffers_cctv(void **state)
     /* video on: the encoder of the stream's size is added */
     o.video = 1;
     p = build(fx, inputs, 1, &o);
-    assert_int_equal(
-        p->streams[0].encoder_bytes,
-        vg_sizing_encoder_bytes(fx->settings.video_preset, 320, 240));
+    assert_int_equal(p->streams[0].encoder_bytes,
+                     vg_sizing_encoder_bytes(fx->settings.video_preset, 320,
+                                             240, VG_SIZING_VIDEO_THREADS));
     assert_true(p->streams[0].encoder_bytes > 0);
     vg_plan_destroy(&p);
 }

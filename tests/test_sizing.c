@@ -96,7 +96,9 @@ static void test_stream_bytes_add_up(void **state)
     assert_int_equal(b.picture_pool, 11 * vg_sizing_picture_bytes(768, 576));
     assert_int_equal(b.decoder,
                      vg_sizing_decoder_bytes("msmpeg4", 768, 576, 1));
-    assert_int_equal(b.encoder, vg_sizing_encoder_bytes("ultrafast", 768, 576));
+    assert_int_equal(b.encoder,
+                     vg_sizing_encoder_bytes("ultrafast", 768, 576,
+                                             VG_SIZING_VIDEO_THREADS));
     assert_int_equal(b.tables, VG_SIZING_STREAM_TABLES_BYTES + 1000);
     assert_int_equal(b.threads, VG_SIZING_STREAM_THREADS_BYTES);
     assert_int_equal(b.total, b.tensor_pool + b.picture_pool + b.decoder +
@@ -119,8 +121,8 @@ static void test_decoder_and_encoder_grow_with_the_picture(void **state)
                 vg_sizing_decoder_bytes("h264", 640, 360, 3));
     assert_true(vg_sizing_decoder_bytes("h264", 1920, 1080, 3) >
                 vg_sizing_decoder_bytes("h264", 1920, 1080, 1));
-    assert_true(vg_sizing_encoder_bytes("medium", 1920, 1080) >
-                vg_sizing_encoder_bytes("ultrafast", 1920, 1080));
+    assert_true(vg_sizing_encoder_bytes("medium", 1920, 1080, 1) >
+                vg_sizing_encoder_bytes("ultrafast", 1920, 1080, 1));
     assert_int_equal(vg_sizing_decoder_family("hevc"),
                      VG_SIZING_DECODER_LONG_REFERENCE);
     assert_int_equal(vg_sizing_decoder_family("mpeg4"),

@@ -47,7 +47,7 @@
 #include "vigil/config.h"
 #include "vigil/residency.h"
 
-#define VG_JOB_MAX_INPUTS 8
+#define VG_JOB_MAX_INPUTS 64
 
 enum vg_job_kind { VG_JOB_CCTV = 0, VG_JOB_STAGED = 1 };
 

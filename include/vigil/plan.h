@@ -99,7 +99,7 @@
 #include "vigil/sizing.h"
 #include "vigil/source.h"
 
-#define VG_PLAN_MAX_STREAMS 16
+#define VG_PLAN_MAX_STREAMS 64
 #define VG_PLAN_MAX_MODELS (VG_MAX_MODELS * (1 + VG_MAX_VARIANTS))
 #define VG_PLAN_MAX_STAGES 16
 

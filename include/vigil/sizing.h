@@ -91,10 +91,16 @@ uint64_t vg_sizing_decoder_shared_bytes(const char *codec);
 /* One instance of vigil's x264 writer at preset (NULL: medium) and
  * width x height; what every writer shares (libx264, the MP4 muxer), once
  * per process, is vg_sizing_encoder_shared_bytes. */
-uint64_t vg_sizing_encoder_bytes(const char *preset, int width, int height);
+uint64_t vg_sizing_encoder_bytes(const char *preset, int width, int height,
+                                 int threads);
 uint64_t vg_sizing_encoder_shared_bytes(const char *preset);
 
 /* What one stream of a CCTV job is. */
+/* Encoder threads of each camera's annotated video in the CCTV job
+ * (vg_job_opts_default): cameras encode in parallel with each other, and
+ * each x264 frame thread holds pictures of its own. */
+#define VG_SIZING_VIDEO_THREADS 1
+
 typedef struct vg_sizing_stream {
     int width, height;        /* picture */
     const char *codec;        /* decoder name, "" or NULL when unknown */
@@ -103,6 +109,7 @@ typedef struct vg_sizing_stream {
     unsigned queue_depth;     /* 0: the default */
     int video;                /* 1: the annotated video is written */
     const char *video_preset; /* x264 preset; NULL: medium */
+    int video_threads;        /* encoder threads; 0: VG_SIZING_VIDEO_THREADS */
     uint64_t tracker_bytes;   /* the tracker's arena (vg_tracker_stats) */
 } vg_sizing_stream;
 

@@ -15,7 +15,7 @@
 #include "vigil/staged.h"
 #include "vigil/telemetry.h"
 
-#define MAX_INPUTS 16
+#define MAX_INPUTS 64
 
 static void run_usage(FILE *f)
 {
@@ -312,7 +312,6 @@ int cmd_run(int argc, char **argv)
         vg_plan_opts po;
         vg_plan_opts_default(&po);
         po.video = write_video && a.settings.video_enabled;
-        po.concurrent = 0; /* vg_run_stream runs the inputs in turn */
         /* Each input of the CCTV job is opened once, here: the plan reads
          * its size from the open source and the run takes it over. */
         if (job->kind == VG_JOB_CCTV) {

@@ -11,6 +11,7 @@
 #include "pipeline/pipeline_internal.h"
 #include "vigil/fsutil.h"
 #include "vigil/session.h"
+#include "vigil/sizing.h"
 #include "vigil/source.h"
 
 #define JOB_DEFAULT_MAX_BATCH 8
@@ -80,7 +81,7 @@ void vg_job_opts_default(vg_job_opts *o)
     /* cameras encode in parallel with each other: one encoder thread each
      * (x264's frame threads each hold pictures: 2 cost ~6 MiB more per
      * camera at 768x576, bench/README.md) */
-    o->run.video.threads = 1;
+    o->run.video.threads = VG_SIZING_VIDEO_THREADS;
 }
 
 void vg_job_opts_from_settings(const vg_settings *s, vg_job_opts *o)

@@ -108,9 +108,11 @@ uint64_t vg_sizing_decoder_shared_bytes(const char *codec)
     return (uint64_t)(family_of(codec)->shared_mib * MIB);
 }
 
-/* vigil's x264 writer (2 threads, MP4 muxer, RGB->YUV frame): the library's
- * state once per process, then bytes per pixel per encoder. Presets
- * slower than veryfast are planned as medium. */
+/* vigil's x264 writer (measured with 2 threads, MP4 muxer, RGB->YUV frame):
+ * the library's state once per process, then bytes per pixel per encoder.
+ * Presets slower than veryfast are planned as medium. The per-pixel part
+ * scales as (threads + 1) / 3 of the 2-thread figure (one thread measured
+ * 3.2-4.2 MiB less per 768x576 camera, bench/README.md). */
 static void encoder_preset(const char *preset, double *shared_mib,
                            double *per_px)
 {
@@ -129,11 +131,14 @@ static void encoder_preset(const char *preset, double *shared_mib,
         }
 }
 
-uint64_t vg_sizing_encoder_bytes(const char *preset, int width, int height)
+uint64_t vg_sizing_encoder_bytes(const char *preset, int width, int height,
+                                 int threads)
 {
     double shared_mib, per_px;
     encoder_preset(preset, &shared_mib, &per_px);
-    return (uint64_t)(pixels(width, height) * per_px);
+    if (threads <= 0)
+        threads = 2; /* the codec's choice: planned as the measured 2 */
+    return (uint64_t)(pixels(width, height) * per_px * (threads + 1) / 3.0);
 }
 
 uint64_t vg_sizing_encoder_shared_bytes(const char *preset)
@@ -152,9 +157,11 @@ void vg_sizing_stream_bytes(const vg_sizing_stream *s, vg_stream_bytes *out)
         (uint64_t)pools.pictures * vg_sizing_picture_bytes(s->width, s->height);
     out->decoder = vg_sizing_decoder_bytes(s->codec, s->width, s->height,
                                            s->decoder_threads);
-    out->encoder =
-        s->video ? vg_sizing_encoder_bytes(s->video_preset, s->width, s->height)
-                 : 0;
+    out->encoder = s->video ? vg_sizing_encoder_bytes(
+                                  s->video_preset, s->width, s->height,
+                                  s->video_threads ? s->video_threads
+                                                   : VG_SIZING_VIDEO_THREADS)
+                            : 0;
     out->tables = VG_SIZING_STREAM_TABLES_BYTES + s->tracker_bytes;
     out->threads = VG_SIZING_STREAM_THREADS_BYTES;
     out->total = out->tensor_pool + out->picture_pool + out->decoder +
