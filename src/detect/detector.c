@@ -49,7 +49,6 @@ struct vg_detector {
     size_t output_elems[VG_MAX_OUTPUTS];    /* values the head reads */
     size_t input_count;                     /* floats of one input row */
     int64_t in_dims[VG_MAX_DIMS]; /* resolved input shape, batch at [0] */
-    int in_ndim;
     int reshape;     /* a declared input dim is dynamic: shape every run */
     int fixed_rows;  /* a fixed batch B: rows of every run; 0: dynamic */
     int max_batch;   /* frames one run takes */
@@ -144,7 +143,6 @@ static int setup_input(vg_detector *d, int *layout, int *w, int *h)
     *w = (int)dims[wd];
     d->input_count = (size_t)dims[1] * (size_t)dims[2] * (size_t)dims[3];
     memcpy(d->in_dims, dims, sizeof(dims));
-    d->in_ndim = in.ndim;
     return 0;
 not_image:
     return vg_fail(d->ctx, VG_ENOTSUP,
