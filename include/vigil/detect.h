@@ -141,7 +141,8 @@ int vg_detector_max_batch(const vg_detector *d);
  * detections, boxes mapped through frames[i]->lb) with the count in
  * counts[i], exactly as vg_detector_run does for one frame, which is
  * vg_detector_run_batch with n 1. A dynamic-batch model runs at batch n, a
- * fixed batch B at B (rows past n are ignored).
+ * fixed batch B at B (rows past n are ignored). frames, dets and counts
+ * hold n entries each, every dets[i] room for cap detections.
  * Returns 0; VG_EINVAL (NULL argument, n outside 1..max_batch, cap < 0, or a
  * frame without a tensor of the model's input size; nothing is run) or the
  * codes of vg_detector_run (VG_EINFER, VG_ENOMEM). On failure every counts[i]
@@ -151,9 +152,9 @@ int vg_detector_run_batch(vg_detector *d, const vg_frame *const *frames, int n,
                           vg_detection *const *dets, int cap, int *counts);
 
 /* Decodes raw outputs already computed (used by run and by tests); outs[i]
- * holds output i in the shapes the detector was created for, batch 1 (for a
- * batched model: one row). lb NULL means
- * tensor pixels are source pixels (boxes clipped to the input size). */
+ * holds output i in the shapes the detector was created for, at batch 1 (of
+ * a batched run: one row). lb NULL means tensor pixels are source pixels
+ * (boxes clipped to the input size). */
 int vg_detector_decode(vg_detector *d, const float **outs,
                        const vg_letterbox *lb, vg_detection *dets, int cap,
                        int *n);
