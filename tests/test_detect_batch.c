@@ -373,6 +373,38 @@ static void test_max_batch_option_out_of_range_is_einval(void **state)
     assert_int_equal(vg_detector_max_batch(NULL), VG_EINVAL);
 }
 
+/* Every allocation of create (the batch input among them) fails in turn:
+ * VG_ENOMEM, nothing held. */
+static void
+test_allocation_failures_in_create_are_enomem_without_leaks(void **state)
+{
+    fixture *fx = *state;
+    const char *paths[] = {fx->nanodet, fx->v5_fixed3};
+    for (size_t p = 0; p < sizeof(paths) / sizeof(paths[0]); p++) {
+        int failures = 0;
+        for (uint64_t nth = 1; nth < 200; nth++) {
+            vg_detector *d = NULL;
+            vg_alloc_stats before, after;
+            int rc;
+            vg_context_alloc_stats(fx->ctx, &before);
+            vg_context_fail_alloc(fx->ctx, nth, 1);
+            rc = vg_detector_create(fx->ctx, paths[p], NULL, &d);
+            vg_context_fail_alloc(fx->ctx, 0, 0);
+            if (rc == 0) {
+                vg_detector_destroy(&d);
+                break;
+            }
+            failures++;
+            assert_int_equal(rc, VG_ENOMEM);
+            assert_null(d);
+            vg_context_alloc_stats(fx->ctx, &after);
+            assert_int_equal(after.allocs - before.allocs,
+                             after.frees - before.frees);
+        }
+        assert_true(failures >= 5);
+    }
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -390,6 +422,7 @@ int main(void)
         T(test_repeated_batches_allocate_nothing),
         T(test_injected_inference_failure_is_enomem_then_recovers),
         T(test_max_batch_option_out_of_range_is_einval),
+        T(test_allocation_failures_in_create_are_enomem_without_leaks),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
