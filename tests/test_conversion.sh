@@ -67,7 +67,7 @@ for c in "${cases[@]}"; do
     fail "$model: model_run failed"
 
   # TF.js output names, mapped to the ONNX names (tools/models/models.conf)
-  maps=$(awk -v m="$model" '$1 == m { for (i = 3; i <= NF; i++) print $i }' \
+  maps=$(awk -v m="$model" '$1 == m { for (i = 3; i <= NF; i++) if ($i !~ /^--/) print $i }' \
     "$SRC/tools/models/models.conf")
   [ -n "$maps" ] || fail "$model: not in tools/models/models.conf"
   shape=$(node -e 'const m = require(process.argv[1]); console.log(m.input.shape.join(","))' \

@@ -11,6 +11,11 @@
  *   vg_detector_input_spec(d, &spec);          // hand to vg_source_opts
  *   vg_detection dets[256]; int n;
  *   vg_detector_run(d, &frame, dets, 256, &n); // boxes in source pixels
+ *   // or several frames (other streams') in one model run:
+ *   const vg_frame *frames[2] = {&a, &b};
+ *   vg_detection *out[2] = {dets_a, dets_b}; int counts[2];
+ *   if (vg_detector_max_batch(d) >= 2)
+ *       vg_detector_run_batch(d, frames, 2, out, 256, counts);
  *   vg_detector_destroy(&d);
  *
  * Thread-safety: one detector is run by one thread at a time.
@@ -28,6 +33,8 @@
 #include "vigil/tensor.h"
 
 #define VG_MAX_CLASSES 1024
+#define VG_DETECTOR_DEFAULT_BATCH 8 /* max_batch of a dynamic-batch model */
+#define VG_DETECTOR_MAX_BATCH 256
 
 typedef struct vg_detector vg_detector;
 
@@ -58,6 +65,11 @@ typedef struct vg_detector_opts {
      * with (models/README.md: mirrored frames give boxes that agree to
      * 0.5 px only with it); 0 at (col * stride, row * stride). */
     int nanodet_center_offset;
+    /* Largest batch of a model whose input batch is dynamic (1..
+     * VG_DETECTOR_MAX_BATCH; 0 and the default: VG_DETECTOR_DEFAULT_BATCH);
+     * that many input rows are reserved at create. Ignored for a model with
+     * a fixed batch. */
+    int max_batch;
 } vg_detector_opts;
 
 void vg_detector_opts_default(vg_detector_opts *o);
@@ -117,9 +129,32 @@ const char *vg_detector_class_name(const vg_detector *d, int class_id);
 int vg_detector_run(vg_detector *d, const vg_frame *frame, vg_detection *dets,
                     int cap, int *n);
 
+/* Frames one vg_detector_run_batch takes: 1 for a model whose input batch is
+ * fixed at 1 (or whose outputs do not follow a dynamic input batch), B for
+ * a fixed batch B, opts.max_batch for a dynamic batch. VG_EINVAL for NULL. */
+int vg_detector_max_batch(const vg_detector *d);
+
+/* Runs n frames (1..vg_detector_max_batch) through the model in ONE
+ * inference: frame i's tensor becomes row i of the batch input (copied into
+ * a buffer reserved at create; with n 1 the frame's tensor is used in
+ * place), and row i of the outputs is decoded into dets[i] (up to cap
+ * detections, boxes mapped through frames[i]->lb) with the count in
+ * counts[i], exactly as vg_detector_run does for one frame, which is
+ * vg_detector_run_batch with n 1. A dynamic-batch model runs at batch n, a
+ * fixed batch B at B (rows past n are ignored). frames, dets and counts
+ * hold n entries each, every dets[i] room for cap detections.
+ * Returns 0; VG_EINVAL (NULL argument, n outside 1..max_batch, cap < 0, or a
+ * frame without a tensor of the model's input size; nothing is run) or the
+ * codes of vg_detector_run (VG_EINFER, VG_ENOMEM). On failure every counts[i]
+ * is 0, the message in vg_detector_errmsg. frames and dets stay the
+ * caller's. No heap allocation in vigil's code. */
+int vg_detector_run_batch(vg_detector *d, const vg_frame *const *frames, int n,
+                          vg_detection *const *dets, int cap, int *counts);
+
 /* Decodes raw outputs already computed (used by run and by tests); outs[i]
- * holds output i in the shapes the detector was created for. lb NULL means
- * tensor pixels are source pixels (boxes clipped to the input size). */
+ * holds output i in the shapes the detector was created for, at batch 1 (of
+ * a batched run: one row). lb NULL means tensor pixels are source pixels
+ * (boxes clipped to the input size). */
 int vg_detector_decode(vg_detector *d, const float **outs,
                        const vg_letterbox *lb, vg_detection *dets, int cap,
                        int *n);

@@ -87,8 +87,16 @@ int vg_session_input(const vg_session *s, vg_tensor_info *out);
 int vg_session_output_count(const vg_session *s);
 int vg_session_output(const vg_session *s, int i, vg_tensor_info *out);
 
-/* Fixes dynamic input dimensions (batch, height, width) before the first run;
- * dims has the input's ndim entries. */
+/* The input as the model declares it (-1 for each dynamic dimension), while
+ * vg_session_input gives it as last fixed by vg_session_set_input_shape. */
+int vg_session_input_declared(const vg_session *s, vg_tensor_info *out);
+
+/* Fixes dynamic input dimensions (batch, height, width); dims has the
+ * input's ndim entries, each positive and equal to the declared one where
+ * that is static. May be called again between runs to change the batch or
+ * size; a call with the shape already in force does nothing (no allocation,
+ * the input wrapping is kept), so callers may call it before every run.
+ * Returns 0 or VG_EINVAL (message in vg_session_errmsg). */
 int vg_session_set_input_shape(vg_session *s, const int64_t *dims);
 
 /* Runs the model on input (float32, the input shape's element count).

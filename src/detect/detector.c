@@ -8,6 +8,16 @@
  * run checks that ONNX Runtime handed back at least that many values.
  * Candidates with a non-finite score or box (a model producing inf or NaN)
  * are dropped before mapping and NMS, counted in the stats and logged once.
+ *
+ * Batches: the batch is dimension 0 of the input and of every output. The
+ * shapes kept here (outputs[], output_elems[]) are those of ONE row, which is
+ * what the heads read; row i of an output starts output_elems[k] * i values
+ * in. A model with a dynamic batch is run at the number of frames given
+ * (vg_session_set_input_shape, a no-op when unchanged); one with a fixed
+ * batch B always at B rows, rows past the frames given holding whatever the
+ * batch buffer last held. Frames of a batch of more than one row are copied
+ * into batch_in, reserved at create for max_batch rows; a batch of one row
+ * runs on the frame's own tensor, as an unbatched run always did.
  */
 #include <math.h>
 #include <stdio.h>
@@ -37,7 +47,12 @@ struct vg_detector {
     int n_outputs;
     vg_tensor_info outputs[VG_MAX_OUTPUTS]; /* resolved shapes */
     size_t output_elems[VG_MAX_OUTPUTS];    /* values the head reads */
-    size_t input_count;
+    size_t input_count;                     /* floats of one input row */
+    int64_t in_dims[VG_MAX_DIMS]; /* resolved input shape, batch at [0] */
+    int reshape;     /* a declared input dim is dynamic: shape every run */
+    int fixed_rows;  /* a fixed batch B: rows of every run; 0: dynamic */
+    int max_batch;   /* frames one run takes */
+    float *batch_in; /* max_batch rows, when max_batch > 1 */
     vg_detector_stats stats;
     int warned_nonfinite; /* the one warning about inf/NaN was logged */
     char errmsg[512];
@@ -53,6 +68,7 @@ void vg_detector_opts_default(vg_detector_opts *o)
     o->max_detections = 300;
     o->input_size = 640;
     o->nanodet_center_offset = 1;
+    o->max_batch = VG_DETECTOR_DEFAULT_BATCH;
 }
 
 static int check_opts(vg_context *ctx, const char *path,
@@ -72,16 +88,22 @@ static int check_opts(vg_context *ctx, const char *path,
                        "size %d out of range",
                        path, o->max_detections, o->input_size,
                        o->n_classes_keep);
+    if (o->max_batch < 0 || o->max_batch > VG_DETECTOR_MAX_BATCH)
+        return vg_fail(ctx, VG_EINVAL, "%s: max_batch %d is not in 0..%d", path,
+                       o->max_batch, VG_DETECTOR_MAX_BATCH);
     return 0;
 }
 
-/* Reads the image input's layout and size, fixing dynamic dimensions. */
+/* Reads the image input's layout, size and batch, fixing dynamic dimensions
+ * (a dynamic batch at 1 for now). The sizes a caller fixed before (a
+ * residency's session) are kept. */
 static int setup_input(vg_detector *d, int *layout, int *w, int *h)
 {
-    vg_tensor_info in;
+    vg_tensor_info in, declared;
     int64_t dims[VG_MAX_DIMS];
-    int hd, wd, dynamic = 0;
+    int hd, wd;
     vg_session_input(d->session, &in);
+    vg_session_input_declared(d->session, &declared);
     if (in.ndim != 4)
         goto not_image;
     if (in.dims[1] == 3) {
@@ -96,29 +118,36 @@ static int setup_input(vg_detector *d, int *layout, int *w, int *h)
         goto not_image;
     }
     memcpy(dims, in.dims, sizeof(dims));
-    if (dims[0] != 1) {
-        if (dims[0] != -1)
-            return vg_fail(d->ctx, VG_ENOTSUP,
-                           "%s: input batch %lld, only batch 1 is supported",
-                           d->path, (long long)dims[0]);
+    if (declared.dims[0] < 0) {
         dims[0] = 1;
-        dynamic = 1;
+        d->fixed_rows = 0;
+        d->max_batch = d->opts.max_batch > 0 ? d->opts.max_batch
+                                             : VG_DETECTOR_DEFAULT_BATCH;
+    } else if (declared.dims[0] <= VG_DETECTOR_MAX_BATCH) {
+        d->fixed_rows = (int)declared.dims[0];
+        d->max_batch = d->fixed_rows;
+    } else {
+        return vg_fail(d->ctx, VG_ENOTSUP,
+                       "%s: input batch %lld, vigil runs batches of 1..%d",
+                       d->path, (long long)declared.dims[0],
+                       VG_DETECTOR_MAX_BATCH);
     }
-    if (dims[hd] < 0 || dims[wd] < 0) {
-        dims[hd] = dims[hd] < 0 ? d->opts.input_size : dims[hd];
-        dims[wd] = dims[wd] < 0 ? d->opts.input_size : dims[wd];
-        dynamic = 1;
-    }
-    if (dynamic && vg_session_set_input_shape(d->session, dims) < 0)
+    dims[hd] = dims[hd] < 0 ? d->opts.input_size : dims[hd];
+    dims[wd] = dims[wd] < 0 ? d->opts.input_size : dims[wd];
+    for (int k = 0; k < in.ndim; k++)
+        if (declared.dims[k] < 0)
+            d->reshape = 1;
+    if (d->reshape && vg_session_set_input_shape(d->session, dims) < 0)
         return vg_fail(d->ctx, VG_EINVAL, "%s", vg_session_errmsg(d->session));
     *h = (int)dims[hd];
     *w = (int)dims[wd];
     d->input_count = (size_t)dims[1] * (size_t)dims[2] * (size_t)dims[3];
+    memcpy(d->in_dims, dims, sizeof(dims));
     return 0;
 not_image:
     return vg_fail(d->ctx, VG_ENOTSUP,
                    "%s: input %s of rank %d is not an image tensor "
-                   "[1,3,H,W] or [1,H,W,3]",
+                   "[N,3,H,W] or [N,H,W,3]",
                    d->path, in.name, in.ndim);
 }
 
@@ -135,12 +164,16 @@ static size_t shape_elements(const vg_tensor_info *t)
     return n;
 }
 
-/* Output shapes; a warm-up run on zeros resolves dynamic dimensions. Every
- * output must be float32 and hold as many values as its shape says. */
+/* Output shapes; a warm-up run on zeros (at batch 1, or the fixed batch)
+ * resolves dynamic dimensions. Every output must be float32 and hold as many
+ * values as its shape says; the shapes kept are those of one batch row. A
+ * dynamic input batch is used only when every output's batch is dynamic
+ * too (otherwise the outputs do not follow it: max_batch 1). */
 static int read_outputs(vg_detector *d)
 {
     const float *outs[VG_MAX_OUTPUTS];
     float *zeros;
+    size_t rows = d->fixed_rows > 0 ? (size_t)d->fixed_rows : 1;
     int dynamic = 0, rc;
     d->n_outputs = vg_session_output_count(d->session);
     for (int i = 0; i < d->n_outputs; i++) {
@@ -154,9 +187,12 @@ static int read_outputs(vg_detector *d)
         for (int k = 0; k < d->outputs[i].ndim; k++)
             if (d->outputs[i].dims[k] < 0)
                 dynamic = 1;
+        if (d->fixed_rows == 0 &&
+            (d->outputs[i].ndim == 0 || d->outputs[i].dims[0] >= 0))
+            d->max_batch = 1;
     }
     if (dynamic) {
-        zeros = vg_calloc(d->ctx, d->input_count, sizeof(float));
+        zeros = vg_calloc(d->ctx, rows * d->input_count, sizeof(float));
         if (zeros == NULL)
             return vg_fail(d->ctx, VG_ENOMEM, "%s: out of memory", d->path);
         rc = vg_session_run(d->session, zeros, outs);
@@ -174,6 +210,16 @@ static int read_outputs(vg_detector *d)
                            "%s: output '%s' holds %zu values, its shape "
                            "says %zu",
                            d->path, d->outputs[i].name, have, want);
+        if (rows > 1) {
+            if (d->outputs[i].ndim == 0 ||
+                d->outputs[i].dims[0] != (int64_t)rows)
+                return vg_fail(d->ctx, VG_ENOTSUP,
+                               "%s: input batch %zu, but output '%s' does "
+                               "not have it as dimension 0",
+                               d->path, rows, d->outputs[i].name);
+            d->outputs[i].dims[0] = 1;
+            want /= rows;
+        }
         d->output_elems[i] = want;
     }
     return 0;
@@ -298,13 +344,24 @@ static int create(vg_context *ctx, const char *model_path,
                      model_path, d->anchors);
         goto fail;
     }
+    if (d->max_batch > 1) {
+        d->batch_in = vg_calloc(ctx, (size_t)d->max_batch * d->input_count,
+                                sizeof(float));
+        if (d->batch_in == NULL) {
+            rc = vg_fail(ctx, VG_ENOMEM,
+                         "%s: out of memory for a batch of %d inputs",
+                         model_path, d->max_batch);
+            goto fail;
+        }
+    }
     if (d->head == VG_HEAD_NANODET)
         vgi_nanodet_spec(w, h, layout, &d->spec);
     else
         vgi_yolo_spec(w, h, layout, &d->spec);
-    vg_log(ctx, VG_LOG_DEBUG, "%s: %s head, %d classes, %d anchors, %dx%d",
-           model_path, vg_head_kind_name(d->head), d->classes, d->anchors, w,
-           h);
+    vg_log(ctx, VG_LOG_DEBUG,
+           "%s: %s head, %d classes, %d anchors, %dx%d, batch %s%d", model_path,
+           vg_head_kind_name(d->head), d->classes, d->anchors, w, h,
+           d->fixed_rows > 0 ? "" : "up to ", d->max_batch);
     *out = d;
     return 0;
 fail:
@@ -339,6 +396,11 @@ void vg_detector_set_session(vg_detector *d, vg_session *session)
 void vg_detector_input_spec(const vg_detector *d, vg_tensor_spec *out)
 {
     *out = d->spec;
+}
+
+int vg_detector_max_batch(const vg_detector *d)
+{
+    return d == NULL ? VG_EINVAL : d->max_batch;
 }
 
 int vg_detector_head(const vg_detector *d)
@@ -473,50 +535,120 @@ int vg_detector_decode(vg_detector *d, const float **outs,
     return 0;
 }
 
-int vg_detector_run(vg_detector *d, const vg_frame *frame, vg_detection *dets,
-                    int cap, int *n)
+/* Checks the outputs of a run at rows rows against the row shapes fixed at
+ * create. */
+static int check_outputs(vg_detector *d, int rows)
 {
-    const float *outs[VG_MAX_OUTPUTS];
-    int rc;
-    if (n != NULL)
-        *n = 0;
-    if (d == NULL || frame == NULL || n == NULL)
-        return VG_EINVAL;
-    if (frame->tensor == NULL ||
-        vg_buf_size(frame->tensor) < d->input_count * sizeof(float)) {
+    for (int i = 0; i < d->n_outputs; i++) {
+        vg_tensor_info t;
+        size_t have = vg_session_output_elements(d->session, i);
+        size_t want = d->output_elems[i] * (size_t)rows;
+        vg_session_output_shape(d->session, i, &t);
+        if (t.ndim != d->outputs[i].ndim || t.ndim == 0 || t.dims[0] != rows ||
+            memcmp(t.dims + 1, d->outputs[i].dims + 1,
+                   (size_t)(t.ndim - 1) * sizeof(t.dims[0])) != 0) {
+            snprintf(d->errmsg, sizeof(d->errmsg),
+                     "%s: output %s changed shape between runs%s", d->path,
+                     t.name, rows > 1 ? " (or does not follow the batch)" : "");
+            return VG_EINFER;
+        }
+        if (have < want) {
+            snprintf(d->errmsg, sizeof(d->errmsg),
+                     "%s: output '%s' holds %zu values, the %s head reads "
+                     "%zu",
+                     d->path, t.name, have, vg_head_kind_name(d->head), want);
+            return VG_EINFER;
+        }
+    }
+    return 0;
+}
+
+/* The input of a run of n frames at rows rows: frame 0's own tensor for one
+ * row, else the frames copied into the batch buffer. */
+static const float *batch_input(vg_detector *d, const vg_frame *const *frames,
+                                int n, int rows)
+{
+    if (rows == 1)
+        return vg_buf_data(frames[0]->tensor);
+    for (int i = 0; i < n; i++)
+        memcpy(d->batch_in + (size_t)i * d->input_count,
+               vg_buf_data(frames[i]->tensor), d->input_count * sizeof(float));
+    return d->batch_in;
+}
+
+static int run_batch(vg_detector *d, const vg_frame *const *frames, int n,
+                     vg_detection *const *dets, int cap, int *counts)
+{
+    const float *outs[VG_MAX_OUTPUTS], *row[VG_MAX_OUTPUTS];
+    int rows, rc;
+    if (n > d->max_batch) {
         snprintf(d->errmsg, sizeof(d->errmsg),
-                 "%s: frame %lld has no model input tensor of %zu floats",
-                 d->path, (long long)frame->index, d->input_count);
+                 "%s: a batch of %d frames, the model takes at most %d",
+                 d->path, n, d->max_batch);
         return VG_EINVAL;
     }
-    rc = vg_session_run(d->session, vg_buf_data(frame->tensor), outs);
+    for (int i = 0; i < n; i++) {
+        const vg_frame *f = frames[i];
+        if (f == NULL || f->tensor == NULL ||
+            vg_buf_size(f->tensor) < d->input_count * sizeof(float)) {
+            snprintf(d->errmsg, sizeof(d->errmsg),
+                     "%s: frame %lld has no model input tensor of %zu floats",
+                     d->path, f != NULL ? (long long)f->index : -1LL,
+                     d->input_count);
+            return VG_EINVAL;
+        }
+    }
+    rows = d->fixed_rows > 0 ? d->fixed_rows : n;
+    if (d->reshape) {
+        int64_t dims[VG_MAX_DIMS];
+        memcpy(dims, d->in_dims, sizeof(dims));
+        dims[0] = rows;
+        rc = vg_session_set_input_shape(d->session, dims);
+        if (rc < 0) {
+            snprintf(d->errmsg, sizeof(d->errmsg), "%s",
+                     vg_session_errmsg(d->session));
+            return rc;
+        }
+    }
+    rc = vg_session_run(d->session, batch_input(d, frames, n, rows), outs);
     if (rc < 0) {
         snprintf(d->errmsg, sizeof(d->errmsg), "%s",
                  vg_session_errmsg(d->session));
         return rc;
     }
-    for (int i = 0; i < d->n_outputs; i++) {
-        vg_tensor_info t;
-        size_t have = vg_session_output_elements(d->session, i);
-        vg_session_output_shape(d->session, i, &t);
-        if (t.ndim != d->outputs[i].ndim ||
-            memcmp(t.dims, d->outputs[i].dims,
-                   (size_t)t.ndim * sizeof(t.dims[0])) != 0) {
-            snprintf(d->errmsg, sizeof(d->errmsg),
-                     "%s: output %s changed shape between runs", d->path,
-                     t.name);
-            return VG_EINFER;
-        }
-        if (have < d->output_elems[i]) {
-            snprintf(d->errmsg, sizeof(d->errmsg),
-                     "%s: output '%s' holds %zu values, the %s head reads "
-                     "%zu",
-                     d->path, t.name, have, vg_head_kind_name(d->head),
-                     d->output_elems[i]);
-            return VG_EINFER;
-        }
+    rc = check_outputs(d, rows);
+    for (int i = 0; i < n && rc == 0; i++) {
+        for (int k = 0; k < d->n_outputs; k++)
+            row[k] = outs[k] + d->output_elems[k] * (size_t)i;
+        rc = vg_detector_decode(d, row, &frames[i]->lb, dets[i], cap,
+                                &counts[i]);
     }
-    return vg_detector_decode(d, outs, &frame->lb, dets, cap, n);
+    return rc;
+}
+
+int vg_detector_run_batch(vg_detector *d, const vg_frame *const *frames, int n,
+                          vg_detection *const *dets, int cap, int *counts)
+{
+    int rc;
+    if (counts != NULL && n > 0)
+        memset(counts, 0, (size_t)n * sizeof(*counts));
+    if (d == NULL || frames == NULL || dets == NULL || counts == NULL ||
+        n < 1 || cap < 0)
+        return VG_EINVAL;
+    rc = run_batch(d, frames, n, dets, cap, counts);
+    if (rc < 0)
+        memset(counts, 0, (size_t)n * sizeof(*counts));
+    return rc;
+}
+
+int vg_detector_run(vg_detector *d, const vg_frame *frame, vg_detection *dets,
+                    int cap, int *n)
+{
+    if (n != NULL)
+        *n = 0;
+    if (d == NULL || frame == NULL || n == NULL)
+        return VG_EINVAL;
+    return vg_detector_run_batch(d, &frame, 1, &dets, cap, n);
 }
 
 vg_session *vg_detector_session(vg_detector *d)
@@ -538,6 +670,7 @@ void vg_detector_destroy(vg_detector **dp)
     if (!d->borrowed)
         vg_session_destroy(&d->session);
     vg_free(d->ctx, d->cands);
+    vg_free(d->ctx, d->batch_in);
     vg_free(d->ctx, d->class_names);
     vg_free(d->ctx, d->path);
     vg_free(d->ctx, d);

@@ -662,11 +662,23 @@ size_t vg_session_output_elements(const vg_session *s, int i)
     return s->outputs[i].last_count;
 }
 
+int vg_session_input_declared(const vg_session *s, vg_tensor_info *out)
+{
+    if (s == NULL || out == NULL)
+        return VG_EINVAL;
+    *out = s->input_declared;
+    return 0;
+}
+
 int vg_session_set_input_shape(vg_session *s, const int64_t *dims)
 {
     vg_tensor_info t;
     if (s == NULL || dims == NULL)
         return VG_EINVAL;
+    if (s->input_count > 0 &&
+        memcmp(s->input.dims, dims, (size_t)s->input.ndim * sizeof(dims[0])) ==
+            0)
+        return 0; /* already this shape: the wrapped input stays valid */
     t = s->input;
     for (int k = 0; k < t.ndim; k++) {
         if (dims[k] <= 0 || (s->input_declared.dims[k] > 0 &&

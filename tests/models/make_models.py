@@ -14,6 +14,16 @@ Usage (run with a Python that has onnx and numpy, e.g. $VIGIL_PYTHON):
       A dimension written ~D is declared dynamic; D/A is declared D while the
       model really produces A (a model that lies about its output shape).
       NAME@TYPE (TYPE: float16, float64, uint8, int8, int32, int64, bool) casts the output to that element type.
+  make_models.py yolov5_rows OUT.onnx [--batch B]
+  make_models.py yolov8_rows OUT.onnx [--batch B]
+  make_models.py nanodet_rows OUT.onnx [--batch B]
+      detection models whose outputs are the input's own values rearranged,
+      so that every batch row gives its frame's detections: x float32
+      [B,3,32,32] (B 0, the default: dynamic "batch"). yolov5: [B,384,8]
+      (3 classes; cx, cy scaled by 32, w, h by 16); yolov8: [B,8,384]
+      (4 classes, same scaling); nanodet: classes [B,16|4|1,4] and
+      distribution logits (x 8) [B,16|4|1,32] for strides 8, 16, 32.
+      Reshapes copy the batch (target 0), so the batch is never baked in.
 """
 import argparse
 import sys
@@ -111,18 +121,73 @@ def const(path, in_dims, outputs):
     save(helper.make_graph(nodes, "const", [x], outs, inits), path)
 
 
+def rows_model(path, kind, batch):
+    b = batch if batch > 0 else "batch"
+    x = helper.make_tensor_value_info("images", TensorProto.FLOAT, [b, 3, 32, 32])
+    inits, nodes, outs = [], [], []
+
+    def const(name, arr):
+        inits.append(numpy_helper.from_array(np.asarray(arr), name))
+        return name
+
+    if kind in ("yolov5_rows", "yolov8_rows"):
+        scale = np.array([32, 32, 16, 16, 1, 1, 1, 1], np.float32)
+        if kind == "yolov5_rows":
+            shape, scale = [0, 384, 8], scale.reshape(1, 1, 8)
+        else:
+            shape, scale = [0, 8, 384], scale.reshape(1, 8, 1)
+        nodes += [
+            helper.make_node("Reshape", ["images", const("shape", np.array(
+                shape, np.int64))], ["rows"]),
+            helper.make_node("Mul", ["rows", const("scale", scale)], ["output0"]),
+        ]
+        outs.append(helper.make_tensor_value_info(
+            "output0", TensorProto.FLOAT, [b] + shape[1:]))
+    else:
+        nodes.append(helper.make_node("Reshape", ["images", const(
+            "flat_shape", np.array([0, -1], np.int64))], ["flat"]))
+        const("axis1", np.array([1], np.int64))
+        const("eight", np.array(8.0, np.float32))
+        start = 0
+        for kind_, dim, cells_list in (("cls", 4, (16, 4, 1)),
+                                       ("box", 32, (16, 4, 1))):
+            for stride, cells in zip((8, 16, 32), cells_list):
+                name = "%s_s%d" % (kind_, stride)
+                end = start + cells * dim
+                nodes.append(helper.make_node("Slice", [
+                    "flat", const(name + "_start", np.array([start], np.int64)),
+                    const(name + "_end", np.array([end], np.int64)), "axis1"],
+                    [name + "_flat"]))
+                src = name + "_flat"
+                if kind_ == "box":
+                    nodes.append(helper.make_node("Mul", [src, "eight"],
+                                                  [name + "_x8"]))
+                    src = name + "_x8"
+                nodes.append(helper.make_node("Reshape", [src, const(
+                    name + "_shape", np.array([0, cells, dim], np.int64))],
+                    [name]))
+                outs.append(helper.make_tensor_value_info(
+                    name, TensorProto.FLOAT, [b, cells, dim]))
+                start = end
+    save(helper.make_graph(nodes, kind, [x], outs, inits), path)
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("kind", choices=["affine", "affine_dynamic", "const", "weights"])
+    ap.add_argument("kind", choices=["affine", "affine_dynamic", "const", "weights",
+                                     "yolov5_rows", "yolov8_rows", "nanodet_rows"])
     ap.add_argument("out")
     ap.add_argument("--input", default="1,3,640,640")
     ap.add_argument("--output", action="append", default=[])
     ap.add_argument("--mib", type=float, default=4.0)
+    ap.add_argument("--batch", type=int, default=0)
     a = ap.parse_args()
     if a.kind == "affine":
         affine(a.out, [1, 3, 4, 4])
     elif a.kind == "weights":
         weights(a.out, a.mib)
+    elif a.kind.endswith("_rows"):
+        rows_model(a.out, a.kind, a.batch)
     elif a.kind == "affine_dynamic":
         affine(a.out, ["batch", 3])
     else:

@@ -18,7 +18,13 @@ What it does:
   pools and resizes are wrapped in Transposes to ONNX's NCHW;
 - the graph input keeps the TF.js shape, with a dynamic batch (-1) fixed to
   --batch (default 1); outputs are the TF.js signature outputs (or the graph's
-  sink Identity nodes), renamed with --output.
+  sink Identity nodes), renamed with --output;
+- --batch 0 keeps the batch dynamic ("N"), also when the TF.js graph fixes
+  it at 1: Reshape targets that bake that batch in ([1,44,-1]) copy the
+  input's batch instead ([0,44,-1]), and Resize sizes take the batch from
+  the tensor's Shape. An op that would mix the batch with other dimensions
+  stops the conversion (the model then runs at batch 1..N with ONNX Runtime,
+  row i of every output depending on row i of the input only).
 Unsupported ops or attributes stop the conversion with an error naming the
 node; nothing is silently approximated.
 """
@@ -177,6 +183,9 @@ class Converter:
         self.weights = read_weights(os.path.dirname(model_json_path),
                                     self.model["weightsManifest"])
         self.batch = batch
+        # The batch a TF.js graph fixes and --batch 0 makes dynamic (its
+        # Reshape targets carry it); None when the graph's batch is dynamic.
+        self.baked_batch = None
         self.input_name = input_name
         self.out_names = out_names
         self.doc = doc
@@ -389,6 +398,13 @@ class Converter:
                 else:
                     raise ConvertError("input %s: dynamic dimension %d" %
                                        (n["name"], i))
+            elif i == 0 and self.batch == 0:
+                self.baked_batch = d
+                dims[i] = "N"
+            elif i == 0 and self.batch != d:
+                raise ConvertError("input %s: the graph fixes batch %d; "
+                                   "--batch must be %d or 0 (dynamic)" %
+                                   (n["name"], d, d))
         name = self.input_name or n["name"]
         self.value[(n["name"], 0)] = name
         self.shape[name] = [d if isinstance(d, int) else -1 for d in dims]
@@ -618,8 +634,16 @@ def op_pad(cv, n):
             cv.const_of(n, 2), np.float32).reshape(())))
     elif n["op"] == "MirrorPad":
         raise ConvertError("node %s: MirrorPad not supported" % n["name"])
+    if xs and xs[0] < 0 and (p[0, 0] or p[0, 1]):
+        raise ConvertError("node %s: padding on a dynamic batch" % n["name"])
     out = [d + int(a) + int(b) for d, (a, b) in zip(xs, p)]
     return cv.emit("Pad", inputs, n["name"], out, mode="constant")
+
+
+def _not_batch_axis(cv, n, shape, axis):
+    if axis == 0 and shape and shape[0] < 0:
+        raise ConvertError("node %s (%s): works along a dynamic batch" %
+                           (n["name"], n["op"]))
 
 
 def _bcast(a, b):
@@ -677,6 +701,8 @@ def op_relu6(cv, n):
 def op_transpose(cv, n):
     x = cv.val(n, 0)
     perm = [int(p) for p in np.atleast_1d(cv.const_of(n, 1))]
+    if perm and perm[0] != 0:
+        _not_batch_axis(cv, n, cv.shape[x], 0)
     return cv.transpose(x, perm, n["name"])
 
 
@@ -687,6 +713,7 @@ def op_concat(cv, n):
     shp = list(cv.shape[xs[0]])
     r = len(shp)
     ax = axis % r
+    _not_batch_axis(cv, n, cv.shape[xs[0]], ax)
     shp[ax] = sum(cv.shape[x][ax] for x in xs)
     return cv.emit("Concat", xs, n["name"], shp, axis=axis)
 
@@ -720,7 +747,15 @@ def op_resize(cv, n):
     xt = cv.transpose(x, [0, 3, 1, 2], name)  # TF resize ops are NHWC
     xs = cv.shape[xt]
     out = [xs[0], xs[1], size[0], size[1]]
-    sizes = cv.add_init("sizes", np.array(out, np.int64))
+    if xs[0] < 0:  # dynamic batch: sizes = [batch of xt, C, H, W]
+        shape = cv.emit("Shape", [xt], name + "/shape", [4])
+        batch = cv.emit("Slice", [shape, cv.add_init("start", np.array(
+            [0], np.int64)), cv.add_init("end", np.array([1], np.int64))],
+            name + "/batch", [1])
+        sizes = cv.emit("Concat", [batch, cv.add_init("chw", np.array(
+            out[1:], np.int64))], name + "/sizes", [4], axis=0)
+    else:
+        sizes = cv.add_init("sizes", np.array(out, np.int64))
     y = cv.emit("Resize", [xt, "", "", sizes], name, out, mode=mode,
                 coordinate_transformation_mode=ctm, **extra)
     return cv.transpose(y, [0, 2, 3, 1], name)
@@ -732,6 +767,7 @@ def op_splitv(cv, n):
     axis = int(np.asarray(cv.const_of(n, 2)).reshape(-1)[0])
     xs = cv.shape[x]
     ax = axis % len(xs)
+    _not_batch_axis(cv, n, xs, ax)
     if sizes.count(-1) == 1:
         sizes[sizes.index(-1)] = xs[ax] - (sum(sizes) + 1)
     if sum(sizes) != xs[ax]:
@@ -752,10 +788,35 @@ def op_split(cv, n):
     k = attr_i(n, "num_split")
     xs = cv.shape[x]
     ax = axis % len(xs)
+    _not_batch_axis(cv, n, xs, ax)
     sh = list(xs)
     sh[ax] = xs[ax] // k
     split = cv.add_init("split", np.array([sh[ax]] * k, np.int64))
     return cv.emit_multi("Split", [x, split], n["name"], [sh] * k, axis=axis)
+
+
+def _reshape_batch(cv, n, x, shp):
+    """Reshape of a tensor with a dynamic batch: the target must keep the
+    batch in front, as -1 (a batch-agnostic TF graph) or as the batch the
+    TF graph fixed (becomes 0, ONNX's copy of the input's dimension)."""
+    xs = cv.shape[x]
+    per = int(np.prod(xs[1:]))
+    rest = shp[1:]
+    if any(d < 0 for d in xs[1:]) or rest.count(-1) > 1 or \
+            (shp[0] == -1 and -1 in rest) or \
+            (shp[0] != -1 and shp[0] != cv.baked_batch):
+        raise ConvertError("node %s: reshape %s of %s cannot keep the batch "
+                           "dynamic" % (n["name"], shp, xs))
+    out = list(rest)
+    if -1 in out:
+        known = int(np.prod([s for s in out if s != -1]))
+        out[out.index(-1)] = per // known
+    if int(np.prod(out)) != per:
+        raise ConvertError("node %s: reshape %s of %s" % (n["name"], shp, xs))
+    target = [-1 if shp[0] == -1 else 0] + rest
+    return cv.emit("Reshape",
+                   [x, cv.add_init("shape", np.array(target, np.int64))],
+                   n["name"], [-1] + out)
 
 
 def op_reshape(cv, n):
@@ -763,6 +824,8 @@ def op_reshape(cv, n):
     shp = [int(s) for s in np.atleast_1d(cv.const_of(n, 1))]
     if 0 in shp:
         raise ConvertError("node %s: zero-sized reshape" % n["name"])
+    if cv.shape[x] and cv.shape[x][0] < 0:
+        return _reshape_batch(cv, n, x, shp)
     total = int(np.prod(cv.shape[x]))
     out = list(shp)
     if -1 in out:
@@ -781,7 +844,12 @@ def op_squeeze(cv, n):
     axes = attr_ints(n, "squeeze_dims", []) or attr_ints(n, "axis", [])
     if not axes:
         axes = [i for i, d in enumerate(xs) if d == 1]
+        if xs and xs[0] < 0 and cv.baked_batch == 1:
+            raise ConvertError("node %s: squeeze of every size-1 dimension "
+                               "would drop the batch" % n["name"])
     axes = [a % len(xs) for a in axes]
+    for a in axes:
+        _not_batch_axis(cv, n, xs, a)
     out = [d for i, d in enumerate(xs) if i not in axes]
     return cv.emit("Squeeze", [x, cv.add_init("axes", np.array(axes, np.int64))],
                    n["name"], out)
@@ -792,6 +860,8 @@ def op_reduce(onnx_op):
         x = cv.val(n, 0)
         xs = cv.shape[x]
         axes = [int(a) % len(xs) for a in np.atleast_1d(cv.const_of(n, 1))]
+        for a in axes:
+            _not_batch_axis(cv, n, xs, a)
         keep = attr_b(n, "keep_dims")
         out = [(1 if i in axes else d) for i, d in enumerate(xs)] if keep else \
             [d for i, d in enumerate(xs) if i not in axes]
