@@ -300,6 +300,49 @@ static void test_lone_request_runs_when_the_wait_elapses(void **state)
     vg_batcher_destroy(&b);
 }
 
+/* Two streams may submit and both have: the batch of 2 leaves at once,
+ * under the max_batch of 4, without waiting out the 250 ms. */
+static void test_every_active_stream_in_leaves_without_waiting(void **state)
+{
+    static model m;
+    fake f;
+    memset(&m, 0, sizeof(m));
+    memset(&f, 0, sizeof(f));
+    vg_batcher *b = make(*state, 4, 4, 250, &m, &f);
+    pthread_t th[2];
+    producer p[2];
+
+    vg_batcher_set_active(b, 2);
+    for (int i = 0; i < 2; i++) {
+        p[i] = (producer){.b = b, .stream = i, .count = 1, .limit = 4};
+        assert_int_equal(pthread_create(&th[i], NULL, produce, &p[i]), 0);
+    }
+    wait_pending(b, 2);
+    assert_int_equal(vg_batcher_step(b), 2);
+    for (int i = 0; i < 2; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(p[i].last_rc, 0);
+    }
+    assert_int_equal(f.waits, 0);
+    /* one stream alone: not delayed either */
+    vg_batcher_set_active(b, 1);
+    p[0] = (producer){.b = b, .stream = 3, .count = 1, .limit = 4};
+    assert_int_equal(pthread_create(&th[0], NULL, produce, &p[0]), 0);
+    wait_pending(b, 1);
+    assert_int_equal(vg_batcher_step(b), 1);
+    pthread_join(th[0], NULL);
+    assert_int_equal(f.waits, 0);
+    /* unknown (0): the full wait again */
+    vg_batcher_set_active(b, 0);
+    p[0] = (producer){.b = b, .stream = 1, .count = 1, .limit = 4};
+    assert_int_equal(pthread_create(&th[0], NULL, produce, &p[0]), 0);
+    wait_pending(b, 1);
+    assert_int_equal(vg_batcher_step(b), 1);
+    pthread_join(th[0], NULL);
+    assert_int_equal(f.waited, 250 * MS);
+    vg_batcher_destroy(&b);
+}
+
 static void test_companion_arriving_in_the_wait_joins_the_batch(void **state)
 {
     static model m;
@@ -492,6 +535,7 @@ int main(void)
         T(test_max_batch_one_runs_every_request_alone),
         T(test_full_batch_is_dispatched_without_waiting),
         T(test_lone_request_runs_when_the_wait_elapses),
+        T(test_every_active_stream_in_leaves_without_waiting),
         T(test_companion_arriving_in_the_wait_joins_the_batch),
         T(test_close_wakes_waiting_producers),
         T(test_stop_flag_interrupts_a_queued_submit),

@@ -126,6 +126,13 @@ int vg_batcher_submit(vg_batcher *b, int stream, vg_batch_request *req);
  * the ctx stop flag is set while nothing is pending. */
 int vg_batcher_step(vg_batcher *b);
 
+/* Tells the batcher how many streams may submit now (the job's running
+ * cameras). A batch then leaves as soon as every one of them has a request
+ * queued, without waiting out max_wait_ms for companions that cannot come
+ * (one camera alone is never delayed). 0 (the default): unknown, the full
+ * wait applies. Thread-safe. */
+void vg_batcher_set_active(vg_batcher *b, int streams);
+
 /* Closes: every queued request and every later submit completes with
  * VG_ECLOSED, a batch being run finishes normally, step returns VG_ECLOSED.
  * Idempotent. */

@@ -52,6 +52,7 @@ struct vg_plan;
 struct vg_staged_stats;
 
 #define VG_JOB_MAX_STREAMS VG_RUN_MAX_STREAMS
+#define VG_JOB_DEFAULT_BATCH 8 /* frames per inference at most, by default */
 
 typedef struct vg_job vg_job;
 

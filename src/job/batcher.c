@@ -27,6 +27,7 @@ struct vg_batcher {
     vg_batch_request **batch; /* max_batch */
     uint64_t *sizes;          /* max_batch + 1 */
     int closed;
+    int active; /* streams that may submit; 0: unknown (wait the full time) */
     uint64_t seq;
     vg_batcher_stats st;
 };
@@ -223,7 +224,10 @@ int vg_batcher_step(vg_batcher *b)
         }
         int64_t first = b->slot[b->ring[b->head]]->submitted_ns;
         int64_t deadline = first + b->max_wait_ns;
-        while (b->count > 0 && b->count < b->o.max_batch && !b->closed &&
+        /* wait for companions, unless every stream that may submit has
+         * (each has at most one request out) */
+        while (b->count > 0 && b->count < b->o.max_batch &&
+               (b->active <= 0 || b->count < b->active) && !b->closed &&
                !vg_context_stop_requested(b->ctx)) {
             int64_t left = deadline - b->o.now_ns(b->o.clock_user);
             if (left <= 0)
@@ -273,6 +277,16 @@ int vg_batcher_step(vg_batcher *b)
     }
     pthread_mutex_unlock(&b->mu);
     return n;
+}
+
+void vg_batcher_set_active(vg_batcher *b, int streams)
+{
+    if (!b)
+        return;
+    pthread_mutex_lock(&b->mu);
+    b->active = streams > 0 ? streams : 0;
+    pthread_cond_broadcast(&b->work); /* a wait may be over now */
+    pthread_mutex_unlock(&b->mu);
 }
 
 void vg_batcher_close(vg_batcher *b)

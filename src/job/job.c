@@ -14,8 +14,6 @@
 #include "vigil/sizing.h"
 #include "vigil/source.h"
 
-#define JOB_DEFAULT_MAX_BATCH 8
-
 /* What a stream's detection request carries to the inference thread. */
 typedef struct detect_slot {
     vg_detection *dets;
@@ -122,6 +120,36 @@ void vg_job_opts_from_settings(const vg_settings *s, vg_job_opts *o)
 static int run_batch(void *user, vg_batch_request *const *req, int n)
 {
     vg_job *j = user;
+    if (n > 1) {
+        /* one session run for the batch; out of memory: each frame alone,
+         * through the residency's ladder below */
+        const vg_frame *frames[VG_BATCHER_MAX_BATCH];
+        vg_detection *dets[VG_BATCHER_MAX_BATCH];
+        int counts[VG_BATCHER_MAX_BATCH];
+        int cap = ((detect_slot *)req[0]->output)->cap;
+        int rc;
+        for (int i = 0; i < n; i++) {
+            detect_slot *d = req[i]->output;
+            frames[i] = req[i]->input;
+            dets[i] = d->dets;
+            if (d->cap < cap)
+                cap = d->cap;
+        }
+        rc = vg_detector_run_batch(j->det, frames, n, dets, cap, counts);
+        if (rc == 0) {
+            for (int i = 0; i < n; i++)
+                ((detect_slot *)req[i]->output)->n = counts[i];
+            return 0;
+        }
+        if (rc != VG_ENOMEM) {
+            for (int i = 0; i < n; i++) {
+                detect_slot *d = req[i]->output;
+                snprintf(d->message, sizeof(d->message), "%s",
+                         vg_detector_errmsg(j->det));
+            }
+            return rc;
+        }
+    }
     for (int i = 0; i < n; i++) {
         const vg_frame *f = req[i]->input;
         detect_slot *d = req[i]->output;
@@ -242,6 +270,7 @@ static void *stream_main(void *p)
     if (s->state == VG_JOB_STREAM_RUNNING)
         s->state = VG_JOB_STREAM_ENDED;
     j->running--;
+    vg_batcher_set_active(j->batcher, j->running);
     pthread_cond_broadcast(&j->cond);
     pthread_mutex_unlock(&j->lock);
     return NULL;
@@ -252,8 +281,10 @@ static int start_stream(vg_job *j, job_stream *s)
 {
     s->state = VG_JOB_STREAM_RUNNING;
     j->running++;
+    vg_batcher_set_active(j->batcher, j->running);
     if (pthread_create(&s->thread, NULL, stream_main, s) != 0) {
         j->running--;
+        vg_batcher_set_active(j->batcher, j->running);
         s->state = VG_JOB_STREAM_ENDED;
         s->end_code = VG_ENOMEM;
         snprintf(s->message, sizeof(s->message),
@@ -499,11 +530,22 @@ int vg_job_create(vg_context *ctx, const vg_job_opts *o, vg_job **out)
     if (rc < 0)
         goto fail;
     j->acquired = 1;
-    rc = vg_detector_create_on(ctx, session, j->model_path, &o->detector,
-                               &j->det);
-    if (rc < 0)
-        goto fail;
-    j->max_batch = 1;
+    {
+        /* the batch: what the model allows, at most max_batch (default
+         * VG_JOB_DEFAULT_BATCH); the detector reserves that many rows */
+        vg_detector_opts dopts = o->detector;
+        int want = o->max_batch > 0 ? o->max_batch : VG_JOB_DEFAULT_BATCH;
+        if (want > VG_BATCHER_MAX_BATCH)
+            want = VG_BATCHER_MAX_BATCH;
+        dopts.max_batch = want;
+        rc =
+            vg_detector_create_on(ctx, session, j->model_path, &dopts, &j->det);
+        if (rc < 0)
+            goto fail;
+        j->max_batch = vg_detector_max_batch(j->det);
+        if (j->max_batch < 1 || j->max_batch > want)
+            j->max_batch = j->max_batch < 1 ? 1 : want;
+    }
     bo = vg_batcher_defaults();
     bo.max_streams = VG_JOB_MAX_STREAMS;
     bo.max_batch = j->max_batch;
