@@ -534,7 +534,15 @@ int vg_job_create(vg_context *ctx, const vg_job_opts *o, vg_job **out)
         /* the batch: what the model allows, at most max_batch (default
          * VG_JOB_DEFAULT_BATCH); the detector reserves that many rows */
         vg_detector_opts dopts = o->detector;
-        int want = o->max_batch > 0 ? o->max_batch : VG_JOB_DEFAULT_BATCH;
+        /* On the CPU a batch runs no faster than its frames one by one
+         * (ONNX Runtime already spreads one frame over every core) and
+         * multiplies the activations' memory: one frame at a time there
+         * unless asked (bench/README.md). */
+        const char *prov = vg_session_provider(session);
+        int on_cpu = !prov || !strncmp(prov, "CPU", 3);
+        int want = o->max_batch > 0 ? o->max_batch
+                   : on_cpu         ? 1
+                                    : VG_JOB_DEFAULT_BATCH;
         if (want > VG_BATCHER_MAX_BATCH)
             want = VG_BATCHER_MAX_BATCH;
         dopts.max_batch = want;
