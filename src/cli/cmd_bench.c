@@ -233,17 +233,12 @@ int cmd_bench(int argc, char **argv)
     allocs_before = cli_alloc_count();
     if (job) {
         vg_run_opts ro;
-        vg_run_opts_default(&ro);
+        vg_run_opts_from_settings(&a.settings, &ro);
         ro.out_dir = a.out_dir;
         ro.rules = have_rules ? &rules : NULL;
-        ro.queue_depth = (unsigned)a.settings.queue_depth;
         ro.max_frames = a.max_frames;
         ro.progress = on_run_progress;
         ro.user = &aw;
-        ro.tracker.lost_seconds = a.settings.lost_seconds;
-        ro.video.crf = a.settings.video_crf;
-        snprintf(ro.video.preset, sizeof(ro.video.preset), "%s",
-                 a.settings.video_preset);
         rc = vg_run_stream(ctx, a.input, det, &ro, &rs);
         if (rc < 0 && rc != VG_ETRUNCATED) {
             cli_error("%s", vg_context_errmsg(ctx));

@@ -702,25 +702,12 @@ int cmd_run(int argc, char **argv)
         int64_t total = -1;
         int rc;
 
-        vg_run_opts_default(&o);
+        vg_run_opts_from_settings(&a.settings, &o);
         o.out_dir = a.out_dir;
         o.rules = have_rules ? &rules : NULL;
-        o.queue_depth = (unsigned)a.settings.queue_depth;
         o.max_frames = a.max_frames;
-        o.timeout_ms = a.settings.timeout_ms;
-        o.tracker.lost_seconds = a.settings.lost_seconds;
-        o.tracker.high_thresh = a.settings.track_high;
-        o.tracker.low_thresh = a.settings.track_low;
-        o.tracker.new_track_thresh = a.settings.track_new;
-        o.events.batch = a.settings.events_batch;
-        o.events.max_delay_ms = a.settings.events_delay_ms;
-        o.snapshots.max_age_days = a.settings.snap_max_age_days;
-        o.snapshots.max_total_bytes = (uint64_t)a.settings.snap_max_bytes;
-        o.write_snapshots = write_snaps && a.settings.snap_enabled;
-        o.write_video = write_video && a.settings.video_enabled;
-        o.video.crf = a.settings.video_crf;
-        snprintf(o.video.preset, sizeof(o.video.preset), "%s",
-                 a.settings.video_preset);
+        o.write_snapshots = write_snaps && o.write_snapshots;
+        o.write_video = write_video && o.write_video;
         o.stream_name = names[i];
         if (n_inputs > 1) {
             snprintf(suffix, sizeof(suffix), "_%s", names[i]);
