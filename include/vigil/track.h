@@ -12,10 +12,9 @@
  *   for each frame:
  *       vg_track out[64]; int n;
  *       vg_tracker_update(t, dets, n_dets, out, 64, &n); // no allocation
- *       // or, on a frame the detector skips: vg_tracker_predict(t, out, 64, &n)
- *       const int64_t *gone; int n_gone;
- *       vg_tracker_removed(t, &gone, &n_gone);          // ended this frame
- *   vg_tracker_destroy(&t);
+ *       // or, on a frame the detector skips: vg_tracker_predict(t, out, 64,
+ * &n) const int64_t *gone; int n_gone; vg_tracker_removed(t, &gone, &n_gone);
+ * // ended this frame vg_tracker_destroy(&t);
  *
  * Lifecycle: a high-score detection that matches nothing starts a tentative
  * track (VG_TRACK_NEW, no id yet); matched again on the next frame it is
@@ -134,9 +133,9 @@ int vg_tracker_update(vg_tracker *t, const vg_detection *dets, int n,
  * Returns 0 or VG_EINVAL (NULL arguments). Never allocates. */
 int vg_tracker_predict(vg_tracker *t, vg_track *out, int cap, int *n_out);
 
-/* Ids of the confirmed tracks that ended in the last update, predict or reset (lost
- * too long, or evicted). *ids stays owned by the tracker and is valid until
- * the next update, reset or destroy. */
+/* Ids of the confirmed tracks that ended in the last update, predict or reset
+ * (lost too long, or evicted). *ids stays owned by the tracker and is valid
+ * until the next update, reset or destroy. */
 void vg_tracker_removed(const vg_tracker *t, const int64_t **ids, int *n);
 
 /* Copies every confirmed track (tracked and lost) into out[0..cap); returns

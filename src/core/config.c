@@ -478,8 +478,8 @@ static int load_mask(loader *l, yaml_node_t *map, int i)
             const char *u = vgi_yaml_scalar(v);
             if (u && !strcmp(u, "pixels"))
                 pixels = 1;
-            else if (u && (!strcmp(u, "normalized") ||
-                           !strcmp(u, "normalised")))
+            else if (u &&
+                     (!strcmp(u, "normalized") || !strcmp(u, "normalised")))
                 pixels = 0;
             else
                 return at(l, v,
@@ -496,8 +496,9 @@ static int load_mask(loader *l, yaml_node_t *map, int i)
     if (!poly)
         return at(l, map, "a motion mask has no 'polygon'%s%s", "", "");
     if (poly->type != YAML_SEQUENCE_NODE)
-        return at(l, poly, "'polygon' expects a list of points [[x, y], ...]%s%s",
-                  "", "");
+        return at(l, poly,
+                  "'polygon' expects a list of points [[x, y], ...]%s%s", "",
+                  "");
     s->motion_masks[i].n_points = 0;
     s->motion_masks[i].pixels = pixels;
     for (yaml_node_item_t *it = poly->data.sequence.items.start;
@@ -511,8 +512,8 @@ static int load_mask(loader *l, yaml_node_t *map, int i)
             c->data.sequence.items.top - c->data.sequence.items.start != 2)
             return at(l, c, "a point is expected as [x, y]%s%s", "", "");
         for (int a = 0; a < 2; a++) {
-            yaml_node_t *xy = yaml_document_get_node(
-                l->doc, c->data.sequence.items.start[a]);
+            yaml_node_t *xy =
+                yaml_document_get_node(l->doc, c->data.sequence.items.start[a]);
             double val;
             rc = get_double(l, xy, a ? "y" : "x", pixels ? -1e6 : 0,
                             pixels ? 1e6 : 1, &val);

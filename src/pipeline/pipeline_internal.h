@@ -44,7 +44,7 @@ typedef struct vgi_decoder {
     vg_queue *q; /* of vgi_frame_item */
     int64_t max_frames;
     atomic_int stop;
-    double busy_s;     /* time spent in vg_source_read */
+    double busy_s;              /* time spent in vg_source_read */
     unsigned long long dropped; /* frames evicted (live), by finish */
     char message[256]; /* the source's message when it ended in error */
     pthread_t thread;

@@ -42,7 +42,7 @@ typedef struct latency_hist {
 typedef struct sink_item {
     vg_frame frame; /* holds the picture reference (the tensor is dropped) */
     int64_t arrival_ns; /* when the decoder had the frame (0: unknown) */
-    int end;        /* 1: no more items */
+    int end;            /* 1: no more items */
     int n_tracks;
     vg_track tracks[VG_RUN_MAX_TRACKS];
     int n_events;
