@@ -11,6 +11,7 @@
 /* ctest-part: idle_stretches_skip_the_detector */
 /* ctest-part: events_with_gating_match_events_without */
 /* ctest-part: detect_fps_runs_one_frame_in_five */
+/* ctest-part: gated_run_allocates_nothing_per_frame */
 #define _XOPEN_SOURCE 700
 #include <errno.h>
 #include <ftw.h>
@@ -45,6 +46,7 @@ typedef struct fx {
     /* the detect hook's record */
     unsigned char detected[FRAMES];
     int calls;
+    int64_t max_frames; /* 0: the whole video */
 } fx;
 
 /* still_moving.mp4 under $VIGIL_BUILD/fixtures, made when missing (into a
@@ -186,10 +188,11 @@ static void run(fx *f, const char *name, double detect_fps, int gating,
     o.detect_fps = detect_fps;
     o.motion_enabled = gating;
     o.motion.max_idle_s = MAX_IDLE_S;
+    o.max_frames = f->max_frames;
     memset(f->detected, 0, sizeof(f->detected));
     f->calls = 0;
     assert_int_equal(vg_run_stream(f->ctx, f->video, f->det, &o, st), 0);
-    assert_int_equal(st->frames, FRAMES);
+    assert_int_equal(st->frames, f->max_frames ? f->max_frames : FRAMES);
     assert_int_equal(st->frames_detected, f->calls);
     assert_int_equal(st->frames_detected + st->frames_skipped_rate +
                          st->frames_skipped_idle,
@@ -385,6 +388,33 @@ static void test_detect_fps_runs_one_frame_in_five(void **state)
     assert_true(checked > 20);
 }
 
+/* vigil's own allocations (through the context) are the same for a short
+ * and a long gated run at a detection rate: the motion gate, the
+ * prediction and the latency histograms take nothing per frame. */
+static void test_gated_run_allocates_nothing_per_frame(void **state)
+{
+    fx *f = *state;
+    vg_run_stats st;
+    vg_alloc_stats a0, a1, a2;
+
+    if (!f)
+        skip();
+    f->max_frames = 60; /* the still scene only */
+    vg_context_alloc_stats(f->ctx, &a0);
+    run(f, "short", 5.0, 1, &st);
+    vg_context_alloc_stats(f->ctx, &a1);
+    f->max_frames = 0; /* still, walkers, still: events, tracks */
+    run(f, "long", 5.0, 1, &st);
+    vg_context_alloc_stats(f->ctx, &a2);
+    assert_true(st.events > 0);
+    assert_true(st.frames_skipped_rate > 0 && st.frames_skipped_idle > 0);
+    print_message("vigil allocations: %llu for 60 frames, %llu for %d\n",
+                  (unsigned long long)(a1.allocs - a0.allocs),
+                  (unsigned long long)(a2.allocs - a1.allocs), FRAMES);
+    assert_int_equal(a2.allocs - a1.allocs, a1.allocs - a0.allocs);
+    assert_int_equal(a2.frees - a2.allocs, a0.frees - a0.allocs);
+}
+
 static const struct {
     const char *name;
     CMUnitTestFunction fn;
@@ -394,6 +424,8 @@ static const struct {
      test_events_with_gating_match_events_without},
     {"detect_fps_runs_one_frame_in_five",
      test_detect_fps_runs_one_frame_in_five},
+    {"gated_run_allocates_nothing_per_frame",
+     test_gated_run_allocates_nothing_per_frame},
 };
 
 /* With an argument, runs that part only (one ctest test each). */
