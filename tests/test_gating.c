@@ -12,6 +12,7 @@
 /* ctest-part: events_with_gating_match_events_without */
 /* ctest-part: detect_fps_runs_one_frame_in_five */
 /* ctest-part: gated_run_allocates_nothing_per_frame */
+/* ctest-part: motion_masks_in_pixels_are_checked */
 #define _XOPEN_SOURCE 700
 #include <errno.h>
 #include <ftw.h>
@@ -415,6 +416,52 @@ static void test_gated_run_allocates_nothing_per_frame(void **state)
     assert_int_equal(a2.frees - a2.allocs, a0.frees - a0.allocs);
 }
 
+/* Masks in pixels are scaled to the picture when the stream starts; one
+ * beyond the picture, or masks hiding all of it, stop the stream before
+ * its first frame with a message naming the mask. */
+static void test_motion_masks_in_pixels_are_checked(void **state)
+{
+    fx *f = *state;
+    char out[1300];
+    vg_run_opts o;
+    vg_run_stats st;
+    vg_motion_polygon band = {.n = 4,
+                              .points = {{0, 0}, {768, 0}, {768, 60}, {0, 60}}};
+    vg_motion_polygon whole = {
+        .n = 4, .points = {{-1, -1}, {769, -1}, {769, 577}, {-1, 577}}};
+    vg_motion_polygon beyond = {.n = 3, .points = {{0, 0}, {900, 0}, {0, 100}}};
+
+    if (!f)
+        skip();
+    vg_run_opts_default(&o);
+    io_path(out, sizeof(out), f->dir, "masks");
+    o.out_dir = out;
+    o.write_video = 0;
+    o.write_snapshots = 0;
+    o.motion_enabled = 1;
+    o.motion.mask_count = 1;
+    o.motion_mask_pixels[0] = 1;
+    o.max_frames = 20;
+
+    o.motion.masks[0] = band;
+    assert_int_equal(vg_run_stream(f->ctx, f->video, f->det, &o, &st), 0);
+    assert_int_equal(st.frames, 20);
+    assert_int_equal(st.motion_enabled, 1);
+
+    o.motion.masks[0] = beyond;
+    assert_int_equal(vg_run_stream(f->ctx, f->video, f->det, &o, &st),
+                     VG_EINVAL);
+    assert_int_equal(st.frames, 0);
+    assert_non_null(strstr(vg_context_errmsg(f->ctx),
+                           "motion mask 1 point 2 (900, 0) lies outside the "
+                           "768x576 picture"));
+
+    o.motion.masks[0] = whole;
+    assert_int_equal(vg_run_stream(f->ctx, f->video, f->det, &o, &st),
+                     VG_EINVAL);
+    assert_non_null(strstr(vg_context_errmsg(f->ctx), "cover the whole"));
+}
+
 static const struct {
     const char *name;
     CMUnitTestFunction fn;
@@ -426,6 +473,8 @@ static const struct {
      test_detect_fps_runs_one_frame_in_five},
     {"gated_run_allocates_nothing_per_frame",
      test_gated_run_allocates_nothing_per_frame},
+    {"motion_masks_in_pixels_are_checked",
+     test_motion_masks_in_pixels_are_checked},
 };
 
 /* With an argument, runs that part only (one ctest test each). */
