@@ -3,13 +3,14 @@
  * by bounded queues:
  *
  *   decode thread          caller's thread                 sink thread
- *   source → tensor  ──►   detect → track → rules   ──►    events (SQLite +
- *   + picture (pools)      (forget ended tracks)           JSONL), snapshots,
- *                                                          tracks.txt, overlay
- *                                                          → annotated video
+ *   source → tensor  ──►   [rate, motion gate]      ──►    events (SQLite +
+ *   + picture (pools)      detect → track → rules          JSONL), snapshots,
+ *   (live: the full        or predict (skipped)            tracks.txt, overlay
+ *   queue drops its        (forget ended tracks)           → annotated video
+ *   oldest frame)
  *
  *   vg_run_opts o;
- *   vg_run_opts_default(&o);
+ *   vg_run_opts_from_settings(&settings, &o); // or vg_run_opts_default(&o)
  *   o.out_dir = "out";
  *   o.rules = &rules_cfg;                    // from vg_rules_load()
  *   vg_run_stats st;
