@@ -73,7 +73,8 @@ typedef struct vg_run_opts {
      * then tracks; the events go on. */
     uint64_t tracks_min_free_bytes;
     unsigned queue_depth; /* each of the two queues (default 4) */
-    int64_t max_frames;   /* <= 0: all */
+    int64_t max_frames;   /* frames read, a live input's dropped ones
+                             included; <= 0: all */
     int timeout_ms;       /* network timeout for the source */
     /* Polled once per frame in the caller's thread; non-zero stops the run
      * (what was decoded so far is finished and written). */
