@@ -13,6 +13,7 @@
 /* ctest-part: detect_fps_runs_one_frame_in_five */
 /* ctest-part: gated_run_allocates_nothing_per_frame */
 /* ctest-part: motion_masks_in_pixels_are_checked */
+/* ctest-part: gated_run_survives_each_allocation_failing */
 #define _XOPEN_SOURCE 700
 #include <errno.h>
 #include <ftw.h>
@@ -462,6 +463,59 @@ static void test_motion_masks_in_pixels_are_checked(void **state)
     assert_non_null(strstr(vg_context_errmsg(f->ctx), "cover the whole"));
 }
 
+/* Every allocation of a gated run at a detection rate failing in turn (the
+ * motion gate's among them): the run fails cleanly or goes on, and holds
+ * nothing afterwards. */
+static void test_gated_run_survives_each_allocation_failing(void **state)
+{
+    fx *f = *state;
+    char out[1300];
+    vg_run_opts o;
+    vg_run_stats st;
+    vg_alloc_stats a0, a1;
+    uint64_t points, failed = 0;
+
+    if (!f)
+        skip();
+    vg_run_opts_default(&o);
+    io_path(out, sizeof(out), f->dir, "faults");
+    o.out_dir = out;
+    o.write_video = 0;
+    o.write_snapshots = 0;
+    o.rules = &f->rules;
+    o.motion_enabled = 1;
+    o.detect_fps = 5;
+    o.max_frames = 6;
+    vg_context_alloc_stats(f->ctx, &a0);
+    assert_int_equal(vg_run_stream(f->ctx, f->video, f->det, &o, &st), 0);
+    vg_context_alloc_stats(f->ctx, &a1);
+    points = (a1.allocs + a1.failures + a1.fault_points) -
+             (a0.allocs + a0.failures + a0.fault_points);
+    assert_true(points > 10);
+    for (uint64_t n = 1; n <= points; n++) {
+        vg_alloc_stats b0, b1;
+        int rc;
+        vg_context_alloc_stats(f->ctx, &b0);
+        vg_context_fail_alloc(f->ctx, n, 0);
+        rc = vg_run_stream(f->ctx, f->video, f->det, &o, &st);
+        vg_context_fail_alloc(f->ctx, 0, 0);
+        vg_context_alloc_stats(f->ctx, &b1);
+        if (rc < 0) {
+            failed++;
+            assert_true(vg_context_errmsg(f->ctx)[0] != '\0');
+        }
+        if (b1.allocs - b1.frees != b0.allocs - b0.frees)
+            fail_msg(
+                "allocation %llu failing: %lld blocks left held",
+                (unsigned long long)n,
+                (long long)((b1.allocs - b1.frees) - (b0.allocs - b0.frees)));
+        vg_context_clear_error(f->ctx);
+    }
+    print_message("%llu of %llu allocation points failing stopped the run\n",
+                  (unsigned long long)failed, (unsigned long long)points);
+    assert_true(failed > 0);
+}
+
 static const struct {
     const char *name;
     CMUnitTestFunction fn;
@@ -475,6 +529,8 @@ static const struct {
      test_gated_run_allocates_nothing_per_frame},
     {"motion_masks_in_pixels_are_checked",
      test_motion_masks_in_pixels_are_checked},
+    {"gated_run_survives_each_allocation_failing",
+     test_gated_run_survives_each_allocation_failing},
 };
 
 /* With an argument, runs that part only (one ctest test each). */
