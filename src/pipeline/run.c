@@ -862,6 +862,7 @@ static int setup_gating(job *j, const vg_source_info *si, double fps)
     const vg_run_opts *o = j->o;
     vg_motion_opts mo;
     double rate = o->detect_fps;
+    int n_masks;
 
     j->live = si->is_live;
     if (rate < 0)
@@ -879,9 +880,11 @@ static int setup_gating(job *j, const vg_source_info *si, double fps)
     mo = o->motion;
     mo.width = si->width;
     mo.height = si->height;
-    if (mo.mask_count < 0 || mo.mask_count > VG_MOTION_MAX_POLYGONS)
-        mo.mask_count = 0; /* vg_motion_create says why */
-    for (int i = 0; i < mo.mask_count; i++) {
+    /* a count out of range: vg_motion_create says so */
+    n_masks = mo.mask_count >= 0 && mo.mask_count <= VG_MOTION_MAX_POLYGONS
+                  ? mo.mask_count
+                  : 0;
+    for (int i = 0; i < n_masks; i++) {
         vg_motion_polygon *p = &mo.masks[i];
         if (!o->motion_mask_pixels[i])
             continue;
