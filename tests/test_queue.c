@@ -67,6 +67,63 @@ static void test_drop_oldest_evicts_and_counts(void **state)
     vg_queue_destroy(&q);
 }
 
+/* Negative items stand for markers (a live input's drop / reconnect / end):
+ * they must reach the consumer. */
+static int non_negative(void *user, const void *item)
+{
+    (void)user;
+    return *(const int *)item >= 0;
+}
+
+static void test_drop_oldest_keeps_items_that_may_not_be_dropped(void **state)
+{
+    vg_queue *q;
+    vg_queue_stats st;
+    int sum = 0, v;
+    const int pushes[] = {-1, 1, 2, 3, -2, 4};
+    const int expect[] = {-1, -2, 4};
+    (void)state;
+    assert_int_equal(vg_queue_create(NULL, sizeof(int), 3, VG_QUEUE_DROP_OLDEST,
+                                     count_drop, &sum, &q),
+                     0);
+    vg_queue_set_droppable(q, non_negative);
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(vg_queue_push(q, &pushes[i], 0), 0);
+    /* [-1 1 2] +3 evicts 1, [-1 2 3] +(-2) evicts 2, [-1 3 -2] +4 evicts 3 */
+    assert_int_equal(sum, 1 + 2 + 3);
+    vg_queue_stats_get(q, &st);
+    assert_int_equal(st.dropped, 3);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(vg_queue_pop(q, &v, 0), 0);
+        assert_int_equal(v, expect[i]);
+    }
+    assert_int_equal(vg_queue_pop(q, &v, 0), VG_EAGAIN);
+    vg_queue_destroy(&q);
+}
+
+static void test_drop_oldest_waits_when_nothing_may_be_dropped(void **state)
+{
+    vg_queue *q;
+    vg_queue_stats st;
+    int sum = 0, v;
+    const int a = -1, b = -2, c = 5;
+    (void)state;
+    assert_int_equal(vg_queue_create(NULL, sizeof(int), 2, VG_QUEUE_DROP_OLDEST,
+                                     count_drop, &sum, &q),
+                     0);
+    vg_queue_set_droppable(q, non_negative);
+    assert_int_equal(vg_queue_push(q, &a, 0), 0);
+    assert_int_equal(vg_queue_push(q, &b, 0), 0);
+    assert_int_equal(vg_queue_push(q, &c, 0), VG_EAGAIN);
+    vg_queue_stats_get(q, &st);
+    assert_int_equal(st.dropped, 0);
+    assert_int_equal(sum, 0);
+    assert_int_equal(vg_queue_pop(q, &v, 0), 0);
+    assert_int_equal(v, -1);
+    assert_int_equal(vg_queue_push(q, &c, 0), 0); /* room again */
+    vg_queue_destroy(&q);
+}
+
 struct prod {
     vg_queue *q;
     int n;
@@ -135,6 +192,8 @@ int main(void)
         cmocka_unit_test(test_items_come_out_in_order),
         cmocka_unit_test(test_full_queue_blocks_then_times_out),
         cmocka_unit_test(test_drop_oldest_evicts_and_counts),
+        cmocka_unit_test(test_drop_oldest_keeps_items_that_may_not_be_dropped),
+        cmocka_unit_test(test_drop_oldest_waits_when_nothing_may_be_dropped),
         cmocka_unit_test(test_close_drains_then_reports_closed),
         cmocka_unit_test(test_create_survives_allocation_failure),
     };

@@ -96,11 +96,14 @@ rc=$?
 if [ $rc = 0 ] && "$PY" - "$T/a/report.json" <<'PYEOF'
 import json, sys
 s = json.load(open(sys.argv[1]))["streams"][0]
-assert s["name"] == "cam" and s["frames"] == 40, s
+# a live camera's queue drops its oldest frame when the stream runs ahead
+# (the server sends faster than real time): processed + dropped = read
+assert s["name"] == "cam" and 0 < s["frames"] <= 40, s
+assert s["frames"] + s["frames_dropped"] == 40, s
 assert s["width"] == 768 and s["height"] == 576, s
 assert s["live"]["state"] == "live" and s["live"]["reconnects"] == 0, s["live"]
 PYEOF
-then pass "a: one RTSP camera, 40 frames, exit 0"; else fail "a: exit $rc: $(cat "$T/a.err")"; fi
+then pass "a: one RTSP camera, 40 frames read, exit 0"; else fail "a: exit $rc: $(cat "$T/a.err")"; fi
 stop_server $srv
 cpu=$(grep '^cpu' "$T/sa/log" | tail -1)
 echo "server cpu (user sys wall s) while serving 40+ frames: ${cpu#cpu }"
@@ -126,7 +129,8 @@ if [ $rc = 0 ] && "$PY" - "$T/b" <<'PYEOF'
 import json, os, sqlite3, sys
 d = sys.argv[1]
 s = json.load(open(os.path.join(d, "report.json")))["streams"][0]
-assert s["name"] == "cam" and s["frames"] == 120, s
+assert s["name"] == "cam" and 0 < s["frames"] <= 120, s
+assert s["frames"] + s["frames_dropped"] == 120, s
 live = s["live"]
 assert live["reconnects"] >= 1 and live["drops"] >= 1, live
 assert live["last_error"], live
@@ -215,7 +219,8 @@ import json, sys
 r = json.load(open(sys.argv[1]))
 s = {x["name"]: x for x in r["streams"]}
 for c in ("cam1", "cam2", "cam3"):
-    assert s[c]["frames"] == 20 and s[c]["end"] == "end", s[c]
+    assert 0 < s[c]["frames"] <= 20 and s[c]["end"] == "end", s[c]
+    assert s[c]["frames"] + s[c]["frames_dropped"] == 20, s[c]
 assert s["dead"]["frames"] == 0 and s["dead"]["end"] == "error", s["dead"]
 assert s["dead"]["live"]["attempts"] == 2 and s["dead"]["live"]["state"] == "stopped", s["dead"]
 assert r["status"] == "error" and "dead" in r["error"], r["error"]
@@ -234,7 +239,8 @@ if wait_for grep -q "late: cannot connect" "$T/l.err"; then
   if [ $rc = 0 ] && "$PY" - "$T/l/report.json" <<'PYEOF'
 import json, sys
 s = json.load(open(sys.argv[1]))["streams"][0]
-assert s["name"] == "late" and s["frames"] == 20 and s["width"] == 768, s
+assert s["name"] == "late" and 0 < s["frames"] <= 20 and s["width"] == 768, s
+assert s["frames"] + s["frames_dropped"] == 20, s
 assert s["live"]["attempts"] >= 2 and s["live"]["state"] == "live", s["live"]
 PYEOF
   then pass "l: camera up after the start: connected and processed"; else fail "l: exit $rc: $(cat "$T/l.err")"; fi

@@ -520,6 +520,125 @@ static void test_create_under_allocation_failure_leaks_nothing(void **state)
     assert_true(ok);
 }
 
+static void predict(fixture *fx)
+{
+    assert_int_equal(vg_tracker_predict(fx->t, fx->out, CAP, &fx->n_out), 0);
+}
+
+/* Frames the detector skips: the track stays TRACKED, keeps its id and its
+ * box moves on with the filter's velocity. */
+static void test_predicted_frames_move_the_track_on(void **state)
+{
+    fixture *fx = *state;
+    int64_t id;
+    make(fx);
+    for (int f = 0; f < 10; f++) {
+        vg_detection d = det(100.0f + 4.0f * (float)f, 50, 40, 80, 0.9f, 0);
+        step(fx, &d, 1);
+    }
+    assert_int_equal(fx->n_out, 1);
+    id = fx->out[0].id;
+    for (int k = 1; k <= 4; k++) {
+        float cx;
+        predict(fx);
+        assert_int_equal(fx->n_out, 1);
+        assert_int_equal(fx->out[0].id, id);
+        assert_int_equal(fx->out[0].state, VG_TRACK_TRACKED);
+        assert_int_equal(fx->out[0].time_since_update, k);
+        cx = fx->out[0].box.x + fx->out[0].box.w / 2;
+        /* the object's centre would be at 120 + 4 * (9 + k) */
+        assert_true(fabsf(cx - (120.0f + 4.0f * (float)(9 + k))) < 2.0f);
+    }
+    {
+        vg_detection d = det(100.0f + 4.0f * 14.0f, 50, 40, 80, 0.9f, 0);
+        step(fx, &d, 1);
+    }
+    assert_int_equal(fx->n_out, 1);
+    assert_int_equal(fx->out[0].id, id);
+    assert_int_equal(fx->out[0].time_since_update, 0);
+}
+
+/* Detection on one frame in five, prediction between: one id throughout,
+ * and every frame after confirmation has the track. */
+static void test_detection_every_fifth_frame_keeps_one_id(void **state)
+{
+    fixture *fx = *state;
+    vg_tracker_stats st;
+    make(fx);
+    for (int f = 0; f < 60; f++) {
+        if (f % 5 == 0) {
+            vg_detection d = det(50.0f + 3.0f * (float)f, 60, 40, 80, 0.9f, 0);
+            step(fx, &d, 1);
+        } else {
+            predict(fx);
+        }
+        if (f >= 5) {
+            assert_int_equal(fx->n_out, 1);
+            assert_int_equal(fx->out[0].id, 1);
+        }
+    }
+    vg_tracker_stats_get(fx->t, &st);
+    assert_int_equal(st.confirmed, 1);
+    assert_int_equal(st.frames, 60);
+}
+
+/* A skipped frame is not a missed detection: a tentative track waits over
+ * predicted frames and is confirmed by the next detection, where frames
+ * with an empty detection set would have dropped it. */
+static void test_predict_does_not_count_as_a_miss(void **state)
+{
+    fixture *fx = *state;
+    vg_detection d = det(100, 50, 40, 80, 0.9f, 0);
+    make(fx);
+    step(fx, &d, 1); /* tentative */
+    for (int k = 0; k < 4; k++) {
+        predict(fx);
+        assert_int_equal(fx->n_out, 0); /* not confirmed yet */
+    }
+    step(fx, &d, 1);
+    assert_int_equal(fx->n_out, 1);
+    assert_int_equal(fx->out[0].id, 1);
+    vg_tracker_destroy(&fx->t);
+
+    make(fx);
+    step(fx, &d, 1);
+    for (int k = 0; k < 4; k++)
+        step(fx, NULL, 0); /* detector ran, saw nothing: dropped */
+    step(fx, &d, 1);
+    assert_int_equal(fx->n_out, 0);
+}
+
+/* The lost buffer is time: predicted frames count towards lost_seconds and
+ * a lost track expires on one of them (listed as removed). */
+static void test_lost_track_expires_over_predicted_frames(void **state)
+{
+    fixture *fx = *state;
+    const int64_t *gone;
+    int n_gone, removed_at = -1;
+    fx->o.fps = 10;
+    fx->o.lost_seconds = 1.0; /* 10 frames */
+    make(fx);
+    for (int f = 0; f < 10; f++) {
+        vg_detection d = det(100.0f + 2.0f * (float)f, 50, 40, 80, 0.9f, 0);
+        step(fx, &d, 1);
+    }
+    step(fx, NULL, 0); /* frame 10: missed, lost */
+    for (int f = 11; f < 30; f++) {
+        predict(fx);
+        assert_int_equal(fx->n_out, 0); /* lost tracks are not written */
+        vg_tracker_removed(fx->t, &gone, &n_gone);
+        if (n_gone) {
+            assert_int_equal(n_gone, 1);
+            assert_int_equal(gone[0], 1);
+            removed_at = f;
+        }
+    }
+    /* last seen on frame 9: removed once 11 frames missing, as with updates */
+    assert_int_equal(removed_at, 9 + 11);
+    assert_int_equal(vg_tracker_predict(NULL, fx->out, CAP, &n_gone),
+                     VG_EINVAL);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -541,6 +660,10 @@ int main(void)
         T(test_footprint_stays_flat_over_100000_short_lived_objects),
         T(test_ids_are_never_reused),
         T(test_create_under_allocation_failure_leaks_nothing),
+        T(test_predicted_frames_move_the_track_on),
+        T(test_detection_every_fifth_frame_keeps_one_id),
+        T(test_predict_does_not_count_as_a_miss),
+        T(test_lost_track_expires_over_predicted_frames),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

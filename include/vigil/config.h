@@ -23,6 +23,11 @@
  *   snapshots: {enabled: bool, max_age_days: D, max_total_bytes: N}
  *   video:    {enabled: bool, crf: N, preset: NAME}
  *   telemetry: {interval_s: S, leak_slope_bytes_per_s: B, window_s: S}
+ *   detect:   {fps: F}          (0: every frame; absent: files every frame,
+ *                                live cameras 5)
+ *   motion:   {enabled: bool, pixel_threshold: 1..255, min_area: 0..1,
+ *              max_idle_s: S, frame_height: 16..1080,
+ *              masks: [{polygon: [[x, y], ...], units: pixels|normalized}]}
  *   zones, rules, rules_options: read by vg_rules_load (include/vigil/rules.h)
  * The settings hold plain values only (names, numbers, enum vg_head_kind):
  * vg_session_opts_from_settings (include/vigil/session.h) turns them into
@@ -41,6 +46,8 @@
 
 #define VG_PATH_MAX 1024
 #define VG_MAX_CLASS_FILTER 80
+#define VG_SETTINGS_MAX_MASKS 16       /* = VG_MOTION_MAX_POLYGONS */
+#define VG_SETTINGS_MAX_MASK_POINTS 32 /* = VG_MOTION_MAX_POINTS */
 
 /* The output layout of a detection model (the detector's head). A plain
  * core-level value so that settings can hold it; the detector interprets
@@ -89,6 +96,19 @@ typedef struct vg_settings {
     double telemetry_interval_s; /* memory report period (10; 0: never) */
     double leak_slope;           /* leak guard, bytes per second (1 MiB) */
     double leak_window_s;        /* leak guard window (60) */
+    double detect_fps;           /* detection rate; -1: files every frame,
+                                    live cameras 5 (VG_RUN_DETECT_AUTO) */
+    int motion_enabled;          /* motion gating (false) */
+    int motion_pixel_threshold;  /* (25) */
+    double motion_min_area;      /* changed fraction for motion (0.002) */
+    double motion_max_idle_s;    /* forced detection period (5) */
+    int motion_frame_height;     /* grey frame rows (120) */
+    int motion_n_masks;
+    struct {
+        int n_points;
+        int pixels; /* 1: source pixels; 0: fractions 0..1 (normalized) */
+        float xy[VG_SETTINGS_MAX_MASK_POINTS][2];
+    } motion_masks[VG_SETTINGS_MAX_MASKS];
     struct {
         int model, head, score_threshold, nms_iou, classes, max_detections,
             threads, graph_opt, mem_arena, spin, providers, queue_depth,

@@ -74,6 +74,10 @@ typedef struct vg_detector_opts {
 
 void vg_detector_opts_default(vg_detector_opts *o);
 
+/* The settings' detector and session options (head, thresholds, classes,
+ * threads, providers, ...) over the defaults; providers point into s. */
+void vg_detector_opts_from_settings(const vg_settings *s, vg_detector_opts *o);
+
 /* Loads the model and picks its head. Fails with the session's codes
  * (VG_ENOTSUP for an output that is not float32, naming the file, the
  * output and its type), VG_EMODEL (an output whose size disagrees with its

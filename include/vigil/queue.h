@@ -27,6 +27,11 @@ enum vg_queue_policy { VG_QUEUE_BLOCK = 0, VG_QUEUE_DROP_OLDEST = 1 };
 /* Called with an item evicted by the drop-oldest policy (to release it). */
 typedef void (*vg_queue_drop_fn)(void *user, void *item);
 
+/* Drop-oldest only: whether an item may be evicted (non-zero) or must reach
+ * the consumer (0: an end marker, a control message). Called under the
+ * queue's lock; must not call the queue. */
+typedef int (*vg_queue_droppable_fn)(void *user, const void *item);
+
 typedef struct vg_queue_stats {
     unsigned capacity;
     unsigned length;
@@ -38,6 +43,12 @@ typedef struct vg_queue_stats {
 int vg_queue_create(vg_context *ctx, size_t item_size, unsigned capacity,
                     int policy, vg_queue_drop_fn drop, void *drop_user,
                     vg_queue **out);
+
+/* Drop-oldest only: a full queue evicts its oldest item that droppable
+ * accepts (the items after it keep their order); when it accepts none, the
+ * push waits as with VG_QUEUE_BLOCK. Set before the first push; NULL (the
+ * default): every item may be evicted. drop_user is passed to it. */
+void vg_queue_set_droppable(vg_queue *q, vg_queue_droppable_fn droppable);
 
 /* Copies item in. timeout_ms < 0 waits for ever. Returns 0, VG_EAGAIN (full
  * past the timeout) or VG_ECLOSED (the item was not taken). */

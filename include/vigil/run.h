@@ -3,13 +3,14 @@
  * by bounded queues:
  *
  *   decode thread          caller's thread                 sink thread
- *   source → tensor  ──►   detect → track → rules   ──►    events (SQLite +
- *   + picture (pools)      (forget ended tracks)           JSONL), snapshots,
- *                                                          tracks.txt, overlay
- *                                                          → annotated video
+ *   source → tensor  ──►   [rate, motion gate]      ──►    events (SQLite +
+ *   + picture (pools)      detect → track → rules          JSONL), snapshots,
+ *   (live: the full        or predict (skipped)            tracks.txt, overlay
+ *   queue drops its        (forget ended tracks)           → annotated video
+ *   oldest frame)
  *
  *   vg_run_opts o;
- *   vg_run_opts_default(&o);
+ *   vg_run_opts_from_settings(&settings, &o); // or vg_run_opts_default(&o)
  *   o.out_dir = "out";
  *   o.rules = &rules_cfg;                    // from vg_rules_load()
  *   vg_run_stats st;
@@ -26,8 +27,10 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include "vigil/config.h"
 #include "vigil/detect.h"
 #include "vigil/events.h"
+#include "vigil/motion.h"
 #include "vigil/reconnect.h"
 #include "vigil/residency.h"
 #include "vigil/rules.h"
@@ -70,7 +73,8 @@ typedef struct vg_run_opts {
      * then tracks; the events go on. */
     uint64_t tracks_min_free_bytes;
     unsigned queue_depth; /* each of the two queues (default 4) */
-    int64_t max_frames;   /* <= 0: all */
+    int64_t max_frames;   /* frames read, a live input's dropped ones
+                             included; <= 0: all */
     int timeout_ms;       /* network timeout for the source */
     /* Polled once per frame in the caller's thread; non-zero stops the run
      * (what was decoded so far is finished and written). */
@@ -119,7 +123,42 @@ typedef struct vg_run_opts {
      * relative to the event store's directory when the stream writes under
      * a directory of its own. NULL: none. */
     const char *snapshot_prefix;
+    /* Detection rate: the detector runs on the frames VG_RUN_DETECT_AUTO /
+     * 0 / a rate in frames per second picks (chosen by the frames' times,
+     * so a variable frame rate or dropped frames keep the rate); on the
+     * others the tracker predicts (vg_tracker_predict) and the predicted
+     * tracks go to the sinks (tracks.txt, the video). The rules run on the
+     * detected frames only: they see every position the tracker confirms
+     * with a detection, at the detection rate, never a guess. A rate at or
+     * above the stream's frame rate is every frame. */
+    double detect_fps; /* VG_RUN_DETECT_AUTO (default): every frame for a
+                          file, VG_RUN_LIVE_DETECT_FPS for a live input;
+                          0: every frame; > 0: that rate */
+    /* Motion gating (include/vigil/motion.h), on the frames the detection
+     * rate picks: a frame without motion on a stream without active tracks
+     * (tentative, tracked or lost) skips the detector, counted in
+     * frames_skipped_idle, with a detection at least every
+     * motion.max_idle_s (of the frames' times for a file, of the monotonic
+     * clock for a live input). motion.width and .height are taken from the
+     * stream; a mask whose motion_mask_pixels[i] is 1 is in source pixels
+     * (x right, y down, origin top left; a vertex more than 2 px outside
+     * the picture is an error when the stream starts), otherwise in
+     * fractions 0..1 of the picture, as zones are given in the rules. */
+    int motion_enabled; /* default 0 */
+    vg_motion_opts motion;
+    unsigned char motion_mask_pixels[VG_MOTION_MAX_POLYGONS];
 } vg_run_opts;
+
+#define VG_RUN_DETECT_AUTO (-1.0)
+#define VG_RUN_LIVE_DETECT_FPS 5.0
+
+/* A latency distribution: a fixed histogram (log-spaced buckets, 10 per
+ * decade from 10 us to 1000 s); a percentile is its bucket's upper edge
+ * (within 26 % above the true value). Zero when count is 0. */
+typedef struct vg_latency_stats {
+    int64_t count;
+    double p50_ms, p99_ms, max_ms;
+} vg_latency_stats;
 
 typedef struct vg_run_stats {
     int width, height;
@@ -136,7 +175,24 @@ typedef struct vg_run_stats {
     int tracks_stopped;   /* 1: tracks.txt stopped early (the same) */
     double wall_s;
     double decode_busy_s, infer_busy_s, track_busy_s, rules_busy_s, sink_busy_s;
+    double motion_busy_s; /* deciding whether to detect (the motion gate) */
     unsigned decode_queue_high_water, sink_queue_high_water;
+    /* Detection rate and motion gating: frames = frames_detected +
+     * frames_skipped_rate + frames_skipped_idle. */
+    double detect_fps;           /* the rate used; 0: every frame */
+    int motion_enabled;          /* 1: the motion gate ran */
+    int64_t frames_detected;     /* frames the detector ran on */
+    int64_t frames_skipped_rate; /* left out by the detection rate */
+    int64_t frames_skipped_idle; /* left out by the motion gate */
+    int64_t motion_forced;       /* detections forced by max_idle_s */
+    /* Live inputs: decoded frames evicted from the full decode queue (the
+     * oldest goes) before they reached the detector; never for a file. */
+    int64_t frames_dropped;
+    /* From a frame's arrival (monotonic clock when the decoder had it) to:
+     * its tracks and rules done on the stream's thread, for every frame
+     * (latency_frame), and each of its events added to the event store
+     * (latency_event; the store commits it within events.max_delay_ms). */
+    vg_latency_stats latency_frame, latency_event;
     vg_tracker_stats tracker;
     vg_rules_stats rules;
     vg_events_stats store;
@@ -157,6 +213,13 @@ typedef struct vg_run_stats {
 } vg_run_stats;
 
 void vg_run_opts_default(vg_run_opts *o);
+
+/* Resets *o to vg_run_opts_default and applies the settings of the CCTV
+ * job (queue depth, input timeout, tracker, events, snapshots, video,
+ * detection rate, motion gating): the one settings -> run options mapping
+ * every caller uses; the caller then sets what is not a setting (out_dir,
+ * rules, stream name, callbacks). Never fails. */
+void vg_run_opts_from_settings(const vg_settings *s, vg_run_opts *o);
 
 /* Runs the job on input with detector det (shared: it is only used from the
  * calling thread). Appends to OUT/events.db and OUT/events.jsonl; writes

@@ -12,9 +12,9 @@
  *   for each frame:
  *       vg_track out[64]; int n;
  *       vg_tracker_update(t, dets, n_dets, out, 64, &n); // no allocation
- *       const int64_t *gone; int n_gone;
- *       vg_tracker_removed(t, &gone, &n_gone);          // ended this frame
- *   vg_tracker_destroy(&t);
+ *       // or, on a frame the detector skips: vg_tracker_predict(t, out, 64,
+ * &n) const int64_t *gone; int n_gone; vg_tracker_removed(t, &gone, &n_gone);
+ * // ended this frame vg_tracker_destroy(&t);
  *
  * Lifecycle: a high-score detection that matches nothing starts a tentative
  * track (VG_TRACK_NEW, no id yet); matched again on the next frame it is
@@ -119,9 +119,23 @@ int vg_tracker_create(vg_context *ctx, const vg_tracker_opts *o,
 int vg_tracker_update(vg_tracker *t, const vg_detection *dets, int n,
                       vg_track *out, int cap, int *n_out);
 
-/* Ids of the confirmed tracks that ended in the last update or reset (lost
- * too long, or evicted). *ids stays owned by the tracker and is valid until
- * the next update, reset or destroy. */
+/* Advances the tracker by one frame on which the detector did not run (a
+ * detection rate below the frame rate, or motion gating): every track is
+ * predicted one frame on by its Kalman filter and nothing else changes. No
+ * track is matched, none becomes lost for it, and a tentative track waits
+ * for the next vg_tracker_update to be confirmed or dropped: a skipped frame
+ * is not a missed detection. Time still passes: the frame counts, so a lost
+ * track whose lost_seconds (at o.fps) have run out is removed here
+ * (vg_tracker_removed lists it), and age / time_since_update count these
+ * frames. Writes the confirmed tracks still TRACKED (matched at their last
+ * detection) with their predicted boxes to out[0..cap) in slot order and
+ * their count to *n_out; det_box and score are those of the last match.
+ * Returns 0 or VG_EINVAL (NULL arguments). Never allocates. */
+int vg_tracker_predict(vg_tracker *t, vg_track *out, int cap, int *n_out);
+
+/* Ids of the confirmed tracks that ended in the last update, predict or reset
+ * (lost too long, or evicted). *ids stays owned by the tracker and is valid
+ * until the next update, reset or destroy. */
 void vg_tracker_removed(const vg_tracker *t, const int64_t **ids, int *n);
 
 /* Copies every confirmed track (tracked and lost) into out[0..cap); returns

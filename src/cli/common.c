@@ -269,15 +269,7 @@ int cli_resolve_settings(vg_context *ctx, cli_detect_args *a)
 
 void cli_detector_opts(const vg_settings *s, vg_detector_opts *o)
 {
-    vg_detector_opts_default(o);
-    vg_session_opts_from_settings(s, &o->session);
-    o->head = s->head;
-    o->score_threshold = s->score_threshold;
-    o->nms_iou = s->nms_iou;
-    o->max_detections = s->max_detections;
-    o->n_classes_keep = 0;
-    for (int i = 0; i < s->n_classes; i++)
-        o->classes_keep[o->n_classes_keep++] = vg_coco_class_id(s->classes[i]);
+    vg_detector_opts_from_settings(s, o);
 }
 
 int cli_open_detector(vg_context *ctx, const vg_settings *s, vg_detector **out)

@@ -61,6 +61,14 @@ void vg_settings_builtin(vg_settings *s)
     s->telemetry_interval_s = 10;
     s->leak_slope = 1024.0 * 1024.0;
     s->leak_window_s = 60;
+    /* the motion gate's defaults (vg_motion_defaults; test_gating_config
+     * checks they agree) */
+    s->detect_fps = -1;
+    s->motion_enabled = 0;
+    s->motion_pixel_threshold = 25;
+    s->motion_min_area = 0.002;
+    s->motion_max_idle_s = 5;
+    s->motion_frame_height = 120;
 }
 
 void vg_settings_probe(vg_settings *s, const vg_sysinfo *si)
@@ -386,7 +394,14 @@ static int get_double(loader *l, const yaml_node_t *n, const char *key,
 
 /* The settings of the CCTV job's sections (tracker, events, snapshots,
  * video, telemetry): one row per key. */
-enum job_type { JOB_INT, JOB_FLOAT, JOB_DOUBLE, JOB_BOOL, JOB_STRING };
+enum job_type {
+    JOB_INT,
+    JOB_FLOAT,
+    JOB_DOUBLE,
+    JOB_BOOL,
+    JOB_STRING,
+    JOB_MASKS /* motion.masks: a list of polygons */
+};
 
 typedef struct job_key {
     const char *section, *key;
@@ -417,6 +432,16 @@ static const job_key job_keys[] = {
     {"telemetry", "leak_slope_bytes_per_s", JOB_DOUBLE, 0, 1e12,
      JOB_FIELD(leak_slope)},
     {"telemetry", "window_s", JOB_DOUBLE, 1, 86400, JOB_FIELD(leak_window_s)},
+    {"detect", "fps", JOB_DOUBLE, 0, 1000, JOB_FIELD(detect_fps)},
+    {"motion", "enabled", JOB_BOOL, 0, 1, JOB_FIELD(motion_enabled)},
+    {"motion", "pixel_threshold", JOB_INT, 1, 255,
+     JOB_FIELD(motion_pixel_threshold)},
+    {"motion", "min_area", JOB_DOUBLE, 0, 1, JOB_FIELD(motion_min_area)},
+    {"motion", "max_idle_s", JOB_DOUBLE, 0, 86400,
+     JOB_FIELD(motion_max_idle_s)},
+    {"motion", "frame_height", JOB_INT, 16, 1080,
+     JOB_FIELD(motion_frame_height)},
+    {"motion", "masks", JOB_MASKS, 0, 0, 0, 0},
 };
 
 static int is_job_section(const char *name)
@@ -424,6 +449,105 @@ static int is_job_section(const char *name)
     for (size_t i = 0; i < sizeof(job_keys) / sizeof(job_keys[0]); i++)
         if (!strcmp(job_keys[i].section, name))
             return 1;
+    return 0;
+}
+
+/* One mask: {polygon: [[x, y], ...], units: pixels | normalized}. Pixel
+ * coordinates are checked against the picture when a stream starts;
+ * normalised ones here (0..1). */
+static int load_mask(loader *l, yaml_node_t *map, int i)
+{
+    vg_settings *s = l->s;
+    yaml_node_t *poly = NULL;
+    yaml_node_pair_t *p;
+    int pixels = 1, rc;
+
+    if (map->type != YAML_MAPPING_NODE)
+        return at(l, map,
+                  "a motion mask is expected as {polygon: [[x, y], ...], "
+                  "units: pixels|normalized}, got '%.64s'%s",
+                  vgi_yaml_scalar(map) ? vgi_yaml_scalar(map) : "a list", "");
+    for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+         p++) {
+        yaml_node_t *k = yaml_document_get_node(l->doc, p->key);
+        yaml_node_t *v = yaml_document_get_node(l->doc, p->value);
+        const char *key = vgi_yaml_scalar(k);
+        if (key && !strcmp(key, "polygon")) {
+            poly = v;
+        } else if (key && !strcmp(key, "units")) {
+            const char *u = vgi_yaml_scalar(v);
+            if (u && !strcmp(u, "pixels"))
+                pixels = 1;
+            else if (u &&
+                     (!strcmp(u, "normalized") || !strcmp(u, "normalised")))
+                pixels = 0;
+            else
+                return at(l, v,
+                          "'units' expects pixels or normalized, got "
+                          "'%.64s'%s",
+                          u ? u : "(not a scalar)", "");
+        } else {
+            return at(l, k,
+                      "unknown key '%.64s' in a motion mask (expected "
+                      "polygon, units)%s",
+                      key ? key : "?", "");
+        }
+    }
+    if (!poly)
+        return at(l, map, "a motion mask has no 'polygon'%s%s", "", "");
+    if (poly->type != YAML_SEQUENCE_NODE)
+        return at(l, poly,
+                  "'polygon' expects a list of points [[x, y], ...]%s%s", "",
+                  "");
+    s->motion_masks[i].n_points = 0;
+    s->motion_masks[i].pixels = pixels;
+    for (yaml_node_item_t *it = poly->data.sequence.items.start;
+         it < poly->data.sequence.items.top; it++) {
+        yaml_node_t *c = yaml_document_get_node(l->doc, *it);
+        int n = s->motion_masks[i].n_points;
+        if (n >= VG_SETTINGS_MAX_MASK_POINTS)
+            return at(l, c, "a motion mask has more than %s points%s",
+                      VG_STR(VG_SETTINGS_MAX_MASK_POINTS), "");
+        if (c->type != YAML_SEQUENCE_NODE ||
+            c->data.sequence.items.top - c->data.sequence.items.start != 2)
+            return at(l, c, "a point is expected as [x, y]%s%s", "", "");
+        for (int a = 0; a < 2; a++) {
+            yaml_node_t *xy =
+                yaml_document_get_node(l->doc, c->data.sequence.items.start[a]);
+            double val;
+            rc = get_double(l, xy, a ? "y" : "x", pixels ? -1e6 : 0,
+                            pixels ? 1e6 : 1, &val);
+            if (rc < 0)
+                return rc;
+            s->motion_masks[i].xy[n][a] = (float)val;
+        }
+        s->motion_masks[i].n_points = n + 1;
+    }
+    if (s->motion_masks[i].n_points < 3)
+        return at(l, poly, "a motion mask polygon needs 3 to %s points%s",
+                  VG_STR(VG_SETTINGS_MAX_MASK_POINTS), "");
+    return 0;
+}
+
+static int load_masks(loader *l, yaml_node_t *v)
+{
+    int n = 0, rc;
+    if (v->type != YAML_SEQUENCE_NODE)
+        return at(l, v,
+                  "'masks' expects a list of {polygon: [[x, y], ...], units: "
+                  "pixels|normalized}%s%s",
+                  "", "");
+    for (yaml_node_item_t *it = v->data.sequence.items.start;
+         it < v->data.sequence.items.top; it++) {
+        yaml_node_t *c = yaml_document_get_node(l->doc, *it);
+        if (n >= VG_SETTINGS_MAX_MASKS)
+            return at(l, c, "more than %s motion masks%s",
+                      VG_STR(VG_SETTINGS_MAX_MASKS), "");
+        if ((rc = load_mask(l, c, n)) < 0)
+            return rc;
+        n++;
+    }
+    l->s->motion_n_masks = n;
     return 0;
 }
 
@@ -440,6 +564,8 @@ static int load_job_key(loader *l, const job_key *jk, yaml_node_t *v)
         return get_double(l, v, jk->key, jk->lo, jk->hi, (double *)field);
     case JOB_BOOL:
         return get_bool(l, v, jk->key, (int *)field);
+    case JOB_MASKS:
+        return load_masks(l, v);
     default:
         return get_string(l, v, jk->key, field, jk->size);
     }
@@ -543,7 +669,8 @@ int vg_settings_load(vg_context *ctx, const char *path, vg_settings *s)
         } else {
             rc = at(&l, k,
                     "unknown section '%.64s' (expected detector, runtime, "
-                    "input, tracker, zones, rules, events, snapshots, video)%s",
+                    "input, tracker, zones, rules, events, snapshots, video, "
+                    "telemetry, detect, motion)%s",
                     key, "");
         }
     }

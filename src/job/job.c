@@ -86,31 +86,11 @@ void vg_job_opts_from_settings(const vg_settings *s, vg_job_opts *o)
 {
     vg_run_opts *r = &o->run;
     vg_job_opts_default(o);
-    vg_detector_opts_default(&o->detector);
-    vg_session_opts_from_settings(s, &o->detector.session);
-    o->detector.head = s->head;
-    o->detector.score_threshold = s->score_threshold;
-    o->detector.nms_iou = s->nms_iou;
-    o->detector.max_detections = s->max_detections;
-    o->detector.n_classes_keep = 0;
-    for (int i = 0; i < s->n_classes; i++)
-        o->detector.classes_keep[o->detector.n_classes_keep++] =
-            vg_coco_class_id(s->classes[i]);
+    vg_detector_opts_from_settings(s, &o->detector);
     o->model_path = s->model;
-    r->queue_depth = (unsigned)s->queue_depth;
-    r->timeout_ms = s->timeout_ms;
-    r->tracker.lost_seconds = s->lost_seconds;
-    r->tracker.high_thresh = s->track_high;
-    r->tracker.low_thresh = s->track_low;
-    r->tracker.new_track_thresh = s->track_new;
-    r->events.batch = s->events_batch;
-    r->events.max_delay_ms = s->events_delay_ms;
-    r->snapshots.max_age_days = s->snap_max_age_days;
-    r->snapshots.max_total_bytes = (uint64_t)s->snap_max_bytes;
-    r->write_snapshots = s->snap_enabled;
-    r->write_video = s->video_enabled;
-    r->video.crf = s->video_crf;
-    snprintf(r->video.preset, sizeof(r->video.preset), "%s", s->video_preset);
+    /* the per-camera part: the one settings -> run options mapping */
+    vg_run_opts_from_settings(s, r);
+    r->video.threads = VG_SIZING_VIDEO_THREADS;
 }
 
 /* ---- the shared detector ------------------------------------------------ */

@@ -248,6 +248,27 @@ static void write_report(FILE *f, vg_job *j, const vg_job_report_extra *mem,
                 s->wall_s, e2e, s->decode_busy_s, s->infer_busy_s,
                 s->track_busy_s, s->rules_busy_s, s->sink_busy_s,
                 s->decode_queue_high_water, s->sink_queue_high_water);
+        fprintf(f,
+                "     \"detection\": {\"detect_fps\": %.3f, \"motion\": %s, "
+                "\"frames_detected\": %lld, \"frames_skipped_rate\": %lld, "
+                "\"frames_skipped_idle\": %lld, \"motion_forced\": %lld, "
+                "\"motion_busy_s\": %.3f},\n",
+                s->detect_fps, s->motion_enabled ? "true" : "false",
+                (long long)s->frames_detected,
+                (long long)s->frames_skipped_rate,
+                (long long)s->frames_skipped_idle, (long long)s->motion_forced,
+                s->motion_busy_s);
+        fprintf(f, "     \"frames_dropped\": %lld,\n",
+                (long long)s->frames_dropped);
+        fprintf(f,
+                "     \"latency\": {\"frame\": {\"count\": %lld, \"p50_ms\": "
+                "%.3f, \"p99_ms\": %.3f, \"max_ms\": %.3f}, \"event\": "
+                "{\"count\": %lld, \"p50_ms\": %.3f, \"p99_ms\": %.3f, "
+                "\"max_ms\": %.3f}},\n",
+                (long long)s->latency_frame.count, s->latency_frame.p50_ms,
+                s->latency_frame.p99_ms, s->latency_frame.max_ms,
+                (long long)s->latency_event.count, s->latency_event.p50_ms,
+                s->latency_event.p99_ms, s->latency_event.max_ms);
         if (s->live) {
             const vg_reconnect_stats *q = &s->reconnect;
             fprintf(f,

@@ -146,6 +146,7 @@ static void *decode_main(void *p)
         }
         if (rc < 0)
             break;
+        it.arrival_ns = vg_clock_ns();
         if (d->rc) {
             vg_reconnect_frame_arrived(d->rc);
             if (d->rebase) {
@@ -182,13 +183,31 @@ static void *decode_main(void *p)
     return NULL;
 }
 
-static int start(vg_context *ctx, vgi_decoder *d, unsigned depth)
+/* Live queue: only frames are evicted; markers and the end must arrive. */
+static int droppable(void *user, const void *item)
+{
+    const vgi_frame_item *it = item;
+    (void)user;
+    return it->marker == VGI_MARK_FRAME && it->end_code == 0;
+}
+
+static void drop_frame(void *user, void *item)
+{
+    vgi_frame_item *it = item;
+    (void)user;
+    vg_frame_release(&it->frame);
+}
+
+static int start(vg_context *ctx, vgi_decoder *d, unsigned depth, int live)
 {
     int rc = vg_queue_create(ctx, sizeof(vgi_frame_item),
-                             vg_sizing_queue_depth(depth), VG_QUEUE_BLOCK, NULL,
-                             NULL, &d->q);
+                             vg_sizing_queue_depth(depth),
+                             live ? VG_QUEUE_DROP_OLDEST : VG_QUEUE_BLOCK,
+                             live ? drop_frame : NULL, NULL, &d->q);
     if (rc < 0)
         return rc;
+    if (live)
+        vg_queue_set_droppable(d->q, droppable);
     if (pthread_create(&d->thread, NULL, decode_main, d) != 0) {
         vg_queue_destroy(&d->q);
         return vg_fail(ctx, VG_ENOMEM, "cannot start the decode thread");
@@ -204,7 +223,7 @@ int vgi_decoder_start(vg_context *ctx, vgi_decoder *d, vg_source *src,
     d->src = src;
     d->max_frames = max_frames;
     atomic_init(&d->stop, 0);
-    return start(ctx, d, depth);
+    return start(ctx, d, depth, 0);
 }
 
 int vgi_decoder_start_live(vg_context *ctx, vgi_decoder *d, vg_source *src,
@@ -225,7 +244,7 @@ int vgi_decoder_start_live(vg_context *ctx, vgi_decoder *d, vg_source *src,
     d->height = height;
     d->frame_dt = fps > 0 ? 1.0 / fps : 0.04;
     d->rebase = 1;
-    return start(ctx, d, depth);
+    return start(ctx, d, depth, 1);
 }
 
 void vgi_decoder_request_stop(vgi_decoder *d)
@@ -263,5 +282,6 @@ unsigned vgi_decoder_finish(vgi_decoder *d)
     drain(d);
     vg_queue_stats_get(d->q, &qs);
     vg_queue_destroy(&d->q);
+    d->dropped = qs.dropped;
     return qs.high_water;
 }

@@ -36,6 +36,7 @@ typedef struct vgi_frame_item {
     int end_code; /* 0 for a frame; VG_EOF / error code for the end marker */
     int marker;   /* VGI_MARK_*; end_code is 0 with a marker */
     vg_source *src;
+    int64_t arrival_ns; /* a frame: vg_clock_ns() when the source gave it */
 } vgi_frame_item;
 
 typedef struct vgi_decoder {
@@ -43,7 +44,8 @@ typedef struct vgi_decoder {
     vg_queue *q; /* of vgi_frame_item */
     int64_t max_frames;
     atomic_int stop;
-    double busy_s;     /* time spent in vg_source_read */
+    double busy_s;              /* time spent in vg_source_read */
+    unsigned long long dropped; /* frames evicted (live), by finish */
     char message[256]; /* the source's message when it ended in error */
     pthread_t thread;
     int started;
@@ -65,10 +67,15 @@ typedef struct vgi_decoder {
 int vgi_decoder_start(vg_context *ctx, vgi_decoder *d, vg_source *src,
                       unsigned depth, int64_t max_frames);
 
-/* The same for a live input: a read that fails (network, timeout, end)
- * reports to rc and, while rc says so, the decoder waits, reopens url with
- * so and goes on, sending VGI_MARK_DROPPED / VGI_MARK_RECONNECTED items.
- * src may be NULL (not connected yet: rc is then in BACKOFF or CONNECTING).
+/* The same for a live input: the queue never holds the decoder back; when
+ * it is full the oldest frame in it is evicted (its buffers go back to their
+ * pools; markers and the end are never evicted), counted in d->dropped. A
+ * read that fails (network, timeout, end) reports to rc and, while rc says
+ * so, the decoder waits, reopens url with so and goes on, sending
+ * VGI_MARK_DROPPED / VGI_MARK_RECONNECTED items. rc NULL: no reconnection
+ * (the stream ends at the first failure; src stays the caller's; so and url
+ * are unused). src may be NULL only with rc (not connected yet: rc is then
+ * in BACKOFF or CONNECTING).
  * The source in d->src at the end is the caller's to close; the caller
  * closes every VGI_MARK_DROPPED source it pops, and vgi_decoder_finish
  * those it drains. */

@@ -11,6 +11,7 @@ struct vg_queue {
     unsigned capacity;
     int policy;
     vg_queue_drop_fn drop;
+    vg_queue_droppable_fn droppable;
     void *drop_user;
     unsigned head; /* next item to pop */
     unsigned length;
@@ -100,6 +101,41 @@ static int wait_on(vg_queue *q, pthread_cond_t *cond, int timeout_ms,
     return 0;
 }
 
+void vg_queue_set_droppable(vg_queue *q, vg_queue_droppable_fn droppable)
+{
+    if (!q)
+        return;
+    pthread_mutex_lock(&q->lock);
+    q->droppable = droppable;
+    pthread_mutex_unlock(&q->lock);
+}
+
+static unsigned char *slot(vg_queue *q, unsigned i)
+{
+    return q->ring + (size_t)((q->head + i) % q->capacity) * q->item_size;
+}
+
+/* Evicts the oldest droppable item, closing the gap (the later items keep
+ * their order). Returns 0, or -1 when none may go. Called with the lock. */
+static int evict_oldest(vg_queue *q)
+{
+    unsigned k = 0;
+    if (q->droppable)
+        while (k < q->length && !q->droppable(q->drop_user, slot(q, k)))
+            k++;
+    if (k == q->length)
+        return -1;
+    if (q->drop)
+        q->drop(q->drop_user, slot(q, k));
+    /* the k items before it move up one place */
+    for (unsigned i = k; i > 0; i--)
+        memcpy(slot(q, i), slot(q, i - 1), q->item_size);
+    q->head = (q->head + 1) % q->capacity;
+    q->length--;
+    q->dropped++;
+    return 0;
+}
+
 int vg_queue_push(vg_queue *q, const void *item, int timeout_ms)
 {
     struct timespec deadline;
@@ -112,15 +148,8 @@ int vg_queue_push(vg_queue *q, const void *item, int timeout_ms)
         deadline_after(&deadline, timeout_ms);
     pthread_mutex_lock(&q->lock);
     while (!q->closed && q->length == q->capacity) {
-        if (q->policy == VG_QUEUE_DROP_OLDEST) {
-            void *oldest = q->ring + (size_t)q->head * q->item_size;
-            if (q->drop)
-                q->drop(q->drop_user, oldest);
-            q->head = (q->head + 1) % q->capacity;
-            q->length--;
-            q->dropped++;
+        if (q->policy == VG_QUEUE_DROP_OLDEST && evict_oldest(q) == 0)
             break;
-        }
         rc = wait_on(q, &q->not_full, timeout_ms, &deadline);
         if (rc < 0)
             goto out;

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -24,10 +25,25 @@
     1000000000LL /* tracks.txt reaches the file at                             \
                     least once a second */
 
+/* A latency histogram: bucket 0 below 10 us, then LAT_PER_DECADE buckets
+ * per decade up to 1000 s, the last one above. Fixed size: adding never
+ * allocates. */
+#define LAT_PER_DECADE 10
+#define LAT_DECADES 8
+#define LAT_BUCKETS (LAT_PER_DECADE * LAT_DECADES + 2)
+#define LAT_MIN_NS 1e4
+
+typedef struct latency_hist {
+    int64_t count;
+    int64_t max_ns;
+    uint64_t bucket[LAT_BUCKETS];
+} latency_hist;
+
 /* What the caller's thread hands to the sink thread for one frame. */
 typedef struct sink_item {
     vg_frame frame; /* holds the picture reference (the tensor is dropped) */
-    int end;        /* 1: no more items */
+    int64_t arrival_ns; /* when the decoder had the frame (0: unknown) */
+    int end;            /* 1: no more items */
     int n_tracks;
     vg_track tracks[VG_RUN_MAX_TRACKS];
     int n_events;
@@ -81,8 +97,69 @@ typedef struct job {
     /* Table sizes for the telemetry, stored by the stream's thread after
      * each frame: whichever stream's thread samples reads them. */
     atomic_size_t tracker_size, rules_entries, rules_capacity;
+    /* detection rate and motion gating (the caller's thread) */
+    int live;
+    double detect_fps;        /* resolved; 0: every frame */
+    double detect_interval_s; /* 0: every frame */
+    double half_frame_s;      /* tolerance when picking frames by time */
+    double next_detect_s, last_time_s;
+    int rate_started;
+    vg_motion *motion;
+    int64_t frames_detected, frames_skipped_rate, frames_skipped_idle;
+    /* latencies: frames on the caller's thread, events on the sink's */
+    latency_hist lat_frame, lat_event;
     char tracks_buf[1 << 16];
 } job;
+
+static void lat_add(latency_hist *h, int64_t ns)
+{
+    int b;
+    if (ns < 0)
+        ns = 0;
+    if ((double)ns < LAT_MIN_NS) {
+        b = 0;
+    } else {
+        b = 1 + (int)floor(LAT_PER_DECADE * log10((double)ns / LAT_MIN_NS));
+        if (b > LAT_BUCKETS - 1)
+            b = LAT_BUCKETS - 1;
+    }
+    h->bucket[b]++;
+    h->count++;
+    if (ns > h->max_ns)
+        h->max_ns = ns;
+}
+
+/* The upper edge of the bucket holding the q-quantile, at most the
+ * largest value seen, in ms. */
+static double lat_quantile_ms(const latency_hist *h, double q)
+{
+    int64_t rank = (int64_t)ceil(q * (double)h->count), seen = 0;
+    double edge_ns = (double)h->max_ns;
+    if (rank < 1)
+        rank = 1;
+    for (int b = 0; b < LAT_BUCKETS; b++) {
+        seen += (int64_t)h->bucket[b];
+        if (seen >= rank) {
+            if (b < LAT_BUCKETS - 1)
+                edge_ns = LAT_MIN_NS * pow(10.0, (double)b / LAT_PER_DECADE);
+            break;
+        }
+    }
+    if (edge_ns > (double)h->max_ns)
+        edge_ns = (double)h->max_ns;
+    return edge_ns / 1e6;
+}
+
+static void lat_summary(const latency_hist *h, vg_latency_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (h->count == 0)
+        return;
+    out->count = h->count;
+    out->p50_ms = lat_quantile_ms(h, 0.50);
+    out->p99_ms = lat_quantile_ms(h, 0.99);
+    out->max_ms = (double)h->max_ns / 1e6;
+}
 
 int vgi_detect_laddered(vg_context *ctx, vg_residency *r, const char *name,
                         vg_detector *det, const vg_frame *f, vg_detection *dets,
@@ -120,6 +197,47 @@ void vg_run_opts_default(vg_run_opts *o)
     o->timeout_ms = 5000;
     o->reconnect = vg_reconnect_defaults();
     o->reconnect_enabled = 1;
+    o->detect_fps = VG_RUN_DETECT_AUTO;
+    o->motion = vg_motion_defaults();
+}
+
+_Static_assert(VG_SETTINGS_MAX_MASKS == VG_MOTION_MAX_POLYGONS &&
+                   VG_SETTINGS_MAX_MASK_POINTS == VG_MOTION_MAX_POINTS,
+               "settings masks and motion polygons have the same limits");
+
+void vg_run_opts_from_settings(const vg_settings *s, vg_run_opts *o)
+{
+    vg_run_opts_default(o);
+    o->queue_depth = (unsigned)s->queue_depth;
+    o->timeout_ms = s->timeout_ms;
+    o->tracker.lost_seconds = s->lost_seconds;
+    o->tracker.high_thresh = s->track_high;
+    o->tracker.low_thresh = s->track_low;
+    o->tracker.new_track_thresh = s->track_new;
+    o->events.batch = s->events_batch;
+    o->events.max_delay_ms = s->events_delay_ms;
+    o->snapshots.max_age_days = s->snap_max_age_days;
+    o->snapshots.max_total_bytes = (uint64_t)s->snap_max_bytes;
+    o->write_snapshots = s->snap_enabled;
+    o->write_video = s->video_enabled;
+    o->video.crf = s->video_crf;
+    snprintf(o->video.preset, sizeof(o->video.preset), "%s", s->video_preset);
+    o->detect_fps = s->detect_fps < 0 ? VG_RUN_DETECT_AUTO : s->detect_fps;
+    o->motion_enabled = s->motion_enabled;
+    o->motion.pixel_threshold = s->motion_pixel_threshold;
+    o->motion.min_area = s->motion_min_area;
+    o->motion.max_idle_s = s->motion_max_idle_s;
+    o->motion.frame_height = s->motion_frame_height;
+    o->motion.mask_count = s->motion_n_masks;
+    for (int i = 0; i < s->motion_n_masks && i < VG_MOTION_MAX_POLYGONS; i++) {
+        vg_motion_polygon *p = &o->motion.masks[i];
+        p->n = s->motion_masks[i].n_points;
+        for (int k = 0; k < p->n && k < VG_MOTION_MAX_POINTS; k++) {
+            p->points[k].x = s->motion_masks[i].xy[k][0];
+            p->points[k].y = s->motion_masks[i].xy[k][1];
+        }
+        o->motion_mask_pixels[i] = (unsigned char)s->motion_masks[i].pixels;
+    }
 }
 
 /* A network URL (scheme://, not file:): reconnected when it drops. */
@@ -289,6 +407,8 @@ static void sink_one(job *j, sink_item *it)
             continue; /* not inserted */
         }
         j->n_events++;
+        if (it->arrival_ns > 0)
+            lat_add(&j->lat_event, vg_clock_ns() - it->arrival_ns);
         if (ev->kind >= 0 && ev->kind < 4)
             j->events_by_kind[ev->kind]++;
         if (j->snaps && image) {
@@ -516,6 +636,18 @@ static void fill_stats(job *j, vg_run_stats *st)
     }
     if (j->events && !j->o->events_shared)
         vg_events_stats_get(j->events, &st->store);
+    st->detect_fps = j->detect_fps;
+    st->motion_enabled = j->motion != NULL;
+    st->frames_detected = j->frames_detected;
+    st->frames_skipped_rate = j->frames_skipped_rate;
+    st->frames_skipped_idle = j->frames_skipped_idle;
+    if (j->motion) {
+        vg_motion_stats ms;
+        vg_motion_stats_get(j->motion, &ms);
+        st->motion_forced = (int64_t)ms.forced;
+    }
+    lat_summary(&j->lat_frame, &st->latency_frame);
+    lat_summary(&j->lat_event, &st->latency_event);
     if (j->snaps) {
         vg_snapshots_stats_get(j->snaps, &st->snapshot_store);
         /* failed writes; skipped ones (disk space) are counted apart */
@@ -556,6 +688,54 @@ static void on_marker(job *j, vgi_frame_item *it)
     }
 }
 
+/* Whether the tracker holds any track (tentative, tracked or lost): the
+ * motion gate then lets every frame through. */
+static int has_active_tracks(job *j)
+{
+    vg_tracker_stats ts;
+    vg_tracker_stats_get(j->tracker, &ts);
+    return ts.tracked + ts.lost + ts.tentative > 0;
+}
+
+/* Whether the detector runs on this frame: the detection rate picks frames
+ * by their times, then the motion gate (on those frames only) may skip an
+ * idle one. Counts the frames left out. */
+static int want_detection(job *j, const vgi_frame_item *it)
+{
+    double t = it->frame.time_s;
+
+    if (j->detect_interval_s > 0) {
+        if (j->rate_started && t < j->last_time_s)
+            j->rate_started = 0; /* time went back: start again */
+        j->last_time_s = t;
+        if (j->rate_started && t < j->next_detect_s - j->half_frame_s) {
+            j->frames_skipped_rate++;
+            return 0;
+        }
+        j->next_detect_s =
+            j->rate_started ? j->next_detect_s + j->detect_interval_s : t;
+        if (!j->rate_started || j->next_detect_s <= t)
+            j->next_detect_s = t + j->detect_interval_s;
+        j->rate_started = 1;
+    }
+    if (j->motion && it->frame.image) {
+        vg_motion_result r;
+        int64_t now = j->live ? it->arrival_ns : (int64_t)llround(t * 1e9);
+        if (vg_motion_update(j->motion, vg_buf_data(it->frame.image),
+                             it->frame.width, it->frame.height,
+                             it->frame.image_stride, &r) < 0) {
+            vg_context_clear_error(j->ctx); /* cannot happen: the size is
+                                               the stream's; detect */
+            return 1;
+        }
+        if (!vg_motion_should_detect(j->motion, has_active_tracks(j), now)) {
+            j->frames_skipped_idle++;
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* The caller's thread: detect, track, rules, hand over. Returns 0 or the
  * failing stage's code; *end gets the decoder's end code. */
 static int process(job *j, vgi_decoder *dec, vg_run_stats *st, int *end)
@@ -568,7 +748,7 @@ static int process(job *j, vgi_decoder *dec, vg_run_stats *st, int *end)
     while (vg_queue_pop(dec->q, &it, -1) == 0) {
         sink_item *out = &j->out;
         const int64_t *removed;
-        int n_dets = 0, n_tracks = 0, n_removed = 0, n_events = 0;
+        int n_dets = 0, n_tracks = 0, n_removed = 0, n_events = 0, detect;
         int64_t t0;
 
         if (it.marker != VGI_MARK_FRAME) {
@@ -583,8 +763,13 @@ static int process(job *j, vgi_decoder *dec, vg_run_stats *st, int *end)
             break;
         }
         t0 = vg_clock_ns();
+        detect = want_detection(j, &it);
+        st->motion_busy_s += (double)(vg_clock_ns() - t0) / 1e9;
+        t0 = vg_clock_ns();
         /* out of memory: the ladder, then the stream stops */
-        if (o->detect)
+        if (!detect)
+            rc = 0;
+        else if (o->detect)
             rc = o->detect(o->detect_user, &it.frame, j->dets,
                            VG_MAX_DETECTIONS, &n_dets);
         else
@@ -601,8 +786,16 @@ static int process(job *j, vgi_decoder *dec, vg_run_stats *st, int *end)
             break;
         }
         t0 = vg_clock_ns();
-        rc = vg_tracker_update(j->tracker, j->dets, n_dets, out->tracks,
-                               VG_RUN_MAX_TRACKS, &n_tracks);
+        /* a frame the detector skipped: the tracks are predicted, no
+         * detection is missed */
+        if (detect) {
+            j->frames_detected++;
+            rc = vg_tracker_update(j->tracker, j->dets, n_dets, out->tracks,
+                                   VG_RUN_MAX_TRACKS, &n_tracks);
+        } else {
+            rc = vg_tracker_predict(j->tracker, out->tracks, VG_RUN_MAX_TRACKS,
+                                    &n_tracks);
+        }
         if (rc < 0) {
             vg_fail(j->ctx, rc, "tracker: %s", vg_strerror(rc));
             vg_frame_release(&it.frame);
@@ -614,6 +807,9 @@ static int process(job *j, vgi_decoder *dec, vg_run_stats *st, int *end)
         if (j->rules) {
             for (int i = 0; i < n_removed; i++)
                 vg_rules_forget(j->rules, removed[i]);
+        }
+        /* the rules see the positions backed by a detection only */
+        if (j->rules && detect) {
             for (int i = 0; i < n_tracks; i++) {
                 j->objs[i].track_id = out->tracks[i].id;
                 j->objs[i].box = out->tracks[i].box;
@@ -632,10 +828,13 @@ static int process(job *j, vgi_decoder *dec, vg_run_stats *st, int *end)
         st->rules_busy_s += (double)(vg_clock_ns() - t0) / 1e9;
         st->frames++;
         st->detections += n_dets;
+        if (it.arrival_ns > 0)
+            lat_add(&j->lat_frame, vg_clock_ns() - it.arrival_ns);
 
         /* Hand the picture over; the tensor goes back to its pool now. */
         vg_buf_unref(&it.frame.tensor);
         out->frame = it.frame;
+        out->arrival_ns = it.arrival_ns;
         out->end = 0;
         out->n_tracks = n_tracks;
         out->n_events = n_events;
@@ -659,6 +858,56 @@ static int process(job *j, vgi_decoder *dec, vg_run_stats *st, int *end)
 static int run_source(vg_context *ctx, vg_source **srcp, vg_detector *det,
                       const vg_run_opts *o, vg_run_stats *stats,
                       vg_reconnect *rcm);
+
+/* The detection rate (resolved from VG_RUN_DETECT_AUTO by the input's
+ * kind) and the motion gate, once the picture size is known. Returns 0,
+ * VG_EINVAL (a rate or a mask out of range) or VG_ENOMEM. */
+static int setup_gating(job *j, const vg_source_info *si, double fps)
+{
+    const vg_run_opts *o = j->o;
+    vg_motion_opts mo;
+    double rate = o->detect_fps;
+    int n_masks;
+
+    j->live = si->is_live;
+    if (rate < 0)
+        rate = si->is_live ? VG_RUN_LIVE_DETECT_FPS : 0;
+    if (!(rate >= 0 && rate <= 1000))
+        return vg_fail(j->ctx, VG_EINVAL,
+                       "%s: detect fps %g out of range (0..1000)", j->stream,
+                       rate);
+    j->detect_fps = rate;
+    /* a rate at or above the stream's is every frame */
+    j->detect_interval_s = rate > 0 && rate < fps ? 1.0 / rate : 0;
+    j->half_frame_s = 0.5 / fps;
+    if (!o->motion_enabled)
+        return 0;
+    mo = o->motion;
+    mo.width = si->width;
+    mo.height = si->height;
+    /* a count out of range: vg_motion_create says so */
+    n_masks = mo.mask_count >= 0 && mo.mask_count <= VG_MOTION_MAX_POLYGONS
+                  ? mo.mask_count
+                  : 0;
+    for (int i = 0; i < n_masks; i++) {
+        vg_motion_polygon *p = &mo.masks[i];
+        if (!o->motion_mask_pixels[i])
+            continue;
+        for (int k = 0; k < p->n && k < VG_MOTION_MAX_POINTS; k++) {
+            float x = p->points[k].x, y = p->points[k].y;
+            if (!(x >= -2.0f && x <= si->width + 2.0f && y >= -2.0f &&
+                  y <= si->height + 2.0f))
+                return vg_fail(j->ctx, VG_EINVAL,
+                               "%s: motion mask %d point %d (%g, %g) lies "
+                               "outside the %dx%d picture (units: pixels)",
+                               j->stream, i + 1, k + 1, x, y, si->width,
+                               si->height);
+            p->points[k].x = fminf(fmaxf(x / si->width, 0.0f), 1.0f);
+            p->points[k].y = fminf(fmaxf(y / si->height, 0.0f), 1.0f);
+        }
+    }
+    return vg_motion_create(j->ctx, &mo, &j->motion);
+}
 
 static void fail_stats(vg_context *ctx, vg_run_stats *stats, int rc,
                        vg_reconnect *rcm)
@@ -864,6 +1113,9 @@ static int run_source(vg_context *ctx, vg_source **srcp, vg_detector *det,
     rc = vg_tracker_create(ctx, &to, &j->tracker);
     if (rc < 0)
         goto out;
+    rc = setup_gating(j, &si, st.fps);
+    if (rc < 0)
+        goto out;
     if (o->rules) {
         rc = vg_rules_create(ctx, o->rules, si.width, si.height, &j->rules);
         if (rc < 0)
@@ -929,6 +1181,14 @@ static int run_source(vg_context *ctx, vg_source **srcp, vg_detector *det,
         if (rc < 0)
             goto out;
         j->src = NULL; /* the decoder's now: it may replace it */
+    } else if (si.is_live) {
+        /* no reconnection, but a live camera all the same: the decoder
+         * never waits on the queue (the oldest frame goes) */
+        rc = vgi_decoder_start_live(ctx, &dec, j->src, depth, o->max_frames,
+                                    NULL, &so, NULL, j->stream, si.width,
+                                    si.height, st.fps);
+        if (rc < 0)
+            goto out;
     } else {
         rc = vgi_decoder_start(ctx, &dec, j->src, depth, o->max_frames);
         if (rc < 0)
@@ -948,6 +1208,7 @@ out:
             vgi_decoder_request_stop(&dec);
         st.decode_queue_high_water = vgi_decoder_finish(&dec);
         st.decode_busy_s = dec.busy_s;
+        st.frames_dropped = (int64_t)dec.dropped;
         if (j->reconnect) {
             j->src = dec.src; /* the last connection, if any */
             dec.src = NULL;
@@ -993,6 +1254,7 @@ out:
     vg_overlay_destroy(&j->overlay);
     vg_rules_destroy(&j->rules);
     vg_tracker_destroy(&j->tracker);
+    vg_motion_destroy(&j->motion);
     vg_source_close(&j->src);
     vg_reconnect_destroy(&j->reconnect);
     vg_free(ctx, j->url);

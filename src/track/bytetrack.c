@@ -348,6 +348,53 @@ static int take_slot(vg_tracker *t)
     return t->free_slots[--t->n_free];
 }
 
+/* Predicts every track one frame on; a track not matched last frame does
+ * not keep growing or shrinking. */
+static void predict_all(vg_tracker *t)
+{
+    for (int k = 0; k < t->n_active; k++) {
+        track_slot *s = &t->slots[t->active[k]];
+        if (s->state != VG_TRACK_TRACKED)
+            s->kf.mean[7] = 0;
+        vgi_kalman_predict(&s->kf);
+        s->pred = state_box(&s->kf);
+    }
+}
+
+/* Ends the lost tracks unmatched for more than lost_seconds of frames. */
+static void end_expired(vg_tracker *t)
+{
+    for (int k = 0; k < t->n_active; k++) {
+        track_slot *s = &t->slots[t->active[k]];
+        if (s->state == VG_TRACK_LOST &&
+            t->frame - s->last_frame > t->max_lost_frames)
+            end_track(t, t->active[k], 1);
+    }
+    compact_active(t);
+}
+
+int vg_tracker_predict(vg_tracker *t, vg_track *out, int cap, int *n_out)
+{
+    int nout = 0;
+
+    if (n_out)
+        *n_out = 0;
+    if (!t || cap < 0 || (cap > 0 && !out))
+        return VG_EINVAL;
+    t->frame++;
+    t->n_removed = 0;
+    predict_all(t);
+    end_expired(t);
+    for (int k = 0; k < t->n_active; k++) {
+        const track_slot *s = &t->slots[t->active[k]];
+        if (s->state == VG_TRACK_TRACKED && nout < cap)
+            fill_track(t, s, &out[nout++]);
+    }
+    if (n_out)
+        *n_out = nout;
+    return 0;
+}
+
 int vg_tracker_update(vg_tracker *t, const vg_detection *dets, int n,
                       vg_track *out, int cap, int *n_out)
 {
@@ -365,15 +412,7 @@ int vg_tracker_update(vg_tracker *t, const vg_detection *dets, int n,
     t->frame++;
     t->n_removed = 0;
 
-    /* Predict every track one frame on; a track not matched last frame does
-     * not keep growing or shrinking. */
-    for (int k = 0; k < t->n_active; k++) {
-        track_slot *s = &t->slots[t->active[k]];
-        if (s->state != VG_TRACK_TRACKED)
-            s->kf.mean[7] = 0;
-        vgi_kalman_predict(&s->kf);
-        s->pred = state_box(&s->kf);
-    }
+    predict_all(t);
 
     for (int i = 0; i < n; i++) {
         t->det_used[i] = 0;
@@ -425,13 +464,7 @@ int vg_tracker_update(vg_tracker *t, const vg_detection *dets, int n,
             end_track(t, t->pool[k], 0);
 
     /* 4: lost too long */
-    for (int k = 0; k < t->n_active; k++) {
-        track_slot *s = &t->slots[t->active[k]];
-        if (s->state == VG_TRACK_LOST &&
-            t->frame - s->last_frame > t->max_lost_frames)
-            end_track(t, t->active[k], 1);
-    }
-    compact_active(t);
+    end_expired(t);
 
     /* 5: new tracks from the confident high detections left */
     for (int k = 0; k < nh; k++) {
