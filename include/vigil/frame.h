@@ -5,7 +5,8 @@
  *
  *   vg_frame f;
  *   while (vg_source_read(src, &f) == 0) {
- *       ... use f.tensor (model input) and f.image (RGB24 picture) ...
+ *       ... use f.tensor (model input; vg_tensor_expand when compact)
+ *       ... and f.image (RGB24 picture) ...
  *       vg_frame_release(&f);     // the buffers go back to their pools
  *   }
  */
@@ -40,8 +41,16 @@ typedef struct vg_frame {
     int width, height; /* source picture size */
     vg_buf *tensor;    /* model input (layout per vg_tensor_spec), or NULL */
     vg_letterbox lb;   /* valid when tensor is set */
-    vg_buf *image;     /* RGB24 source picture, or NULL when not kept */
-    int image_stride;  /* bytes per row of image */
+    /* Set when tensor is compact (vg_source_opts.compact_tensor): it holds
+     * the scaled picture, 3 bytes per pixel in the model's channel order,
+     * tensor_w x tensor_h pixels in rows of tensor_stride bytes, to be placed
+     * at (lb.pad_x, lb.pad_y) in the lb.dst_w x lb.dst_h tensor; the floats
+     * come from vg_tensor_expand (vigil/tensor.h). 0: tensor holds floats
+     * and the three sizes are 0. */
+    int tensor_compact;
+    int tensor_w, tensor_h, tensor_stride;
+    vg_buf *image;    /* RGB24 source picture, or NULL when not kept */
+    int image_stride; /* bytes per row of image */
 } vg_frame;
 
 /* Drops the frame's buffer references and clears it; accepts NULL. */

@@ -123,6 +123,10 @@ typedef struct vg_run_opts {
      * relative to the event store's directory when the stream writes under
      * a directory of its own. NULL: none. */
     const char *snapshot_prefix;
+    /* 1: the source hands out 8-bit tensors (vg_source_opts.compact_tensor,
+     * about a quarter of the pool's bytes); only with detect set, whose
+     * owner expands them (vg_tensor_expand). Default 0. */
+    int compact_tensor;
     /* Detection rate: the detector runs on the frames VG_RUN_DETECT_AUTO /
      * 0 / a rate in frames per second picks (chosen by the frames' times,
      * so a variable frame rate or dropped frames keep the rate); on the

@@ -29,6 +29,7 @@
 #ifndef VIGIL_SOURCE_H
 #define VIGIL_SOURCE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "vigil/context.h"
@@ -66,6 +67,11 @@ typedef struct vg_source_opts {
      * header does not say) larger than this is refused with VG_ERANGE
      * before anything is decoded. 0: VG_SOURCE_DEFAULT_MAX_DECODED. */
     uint64_t max_decoded_bytes;
+    /* 1: frame.tensor is compact, the scaled 8-bit picture (see vg_frame)
+     * instead of the floats, about a quarter of the bytes per pooled
+     * tensor; vg_tensor_expand makes the floats at inference time.
+     * 0 (default): frame.tensor holds the floats. */
+    int compact_tensor;
 } vg_source_opts;
 
 typedef struct vg_source_info {
@@ -100,7 +106,9 @@ void vg_source_opts_default(vg_source_opts *o);
  * writer does not block beyond that.
  * Pictures are pre-processed as opts.tensor says: letterbox (aspect kept,
  * centred, padded with pad_value; see vg_letterbox) or stretch, colour order,
- * value = (pixel - mean[c]) * scale[c], float32 NCHW or NHWC. Fails with a
+ * value = (pixel - mean[c]) * scale[c], float32 NCHW or NHWC; with
+ * opts.compact_tensor the frames stop before the floats (vg_frame,
+ * vg_tensor_expand). Fails with a
  * one-line message in ctx naming url and the cause: VG_ENOENT (missing),
  * VG_EFORMAT (empty, not a media file, no video stream), VG_ECODEC (no
  * decoder), VG_ERANGE (picture too small or too large, in sides or in
@@ -132,7 +140,8 @@ int vg_source_read(vg_source *src, vg_frame *f);
 const char *vg_source_url(const vg_source *src);
 
 /* Changes the pre-processing of an open source before its first frame is
- * read: tensor spec, keep_image, pool_size and image_pool_size of o are
+ * read: tensor spec, compact_tensor, keep_image, pool_size and
+ * image_pool_size of o are
  * taken (the other fields are not: the input stays open as it is). This is
  * how an input is opened once, probed (vg_source_get_info) for the plan,
  * and then fed to the model it was planned for. Returns 0, VG_EBUSY after
@@ -160,6 +169,15 @@ int vg_source_check_url(vg_context *ctx, const char *url);
 /* The source's frame pools (for telemetry): tensor and picture, either NULL
  * when not used. Owned by the source; valid until vg_source_close. */
 void vg_source_pools(const vg_source *src, vg_pool **tensor, vg_pool **image);
+
+/* Bytes of one buffer of the tensor pool of a source of src_w x src_h
+ * pictures opened with tensor spec and compact_tensor = compact: the floats
+ * (3 x width x height x 4) or the compact picture (its rows padded to 64
+ * bytes). The source sizes its pool with this function, so a planner that
+ * calls it predicts the runtime. 0 when spec is NULL or has no tensor, or a
+ * size is not positive. Thread-safe. */
+size_t vg_source_tensor_bytes(const vg_tensor_spec *spec, int src_w, int src_h,
+                              int compact);
 
 /* Message of the last failure of this source ("" when none). */
 const char *vg_source_errmsg(const vg_source *src);

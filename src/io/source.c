@@ -1,8 +1,10 @@
 /*
  * vg_source: FFmpeg demux + decode + swscale, pre-processing into pooled
- * tensors. Everything the read path needs (packet, frame, scaler contexts,
- * intermediate picture, lookup tables, pools) is made at open; reading then
- * takes buffers from the pools and touches no heap in vigil's code.
+ * tensors (or compact tensors: the scaled 8-bit picture, expanded later by
+ * vg_tensor_expand; tensor.c holds the one normalisation step). Everything
+ * the read path needs (packet, frame, scaler contexts, intermediate picture,
+ * lookup tables, pools) is made at open; reading then takes buffers from the
+ * pools and touches no heap in vigil's code.
  */
 #include "vigil/source.h"
 
@@ -25,7 +27,6 @@
 #include "vigil/sizing.h"
 
 #define VG_SOURCE_ERRMSG_MAX 512
-#define VG_ROW_ALIGN VG_SIZING_ROW_ALIGN
 
 struct vg_source {
     vg_context *ctx;
@@ -58,14 +59,12 @@ struct vg_source {
     struct SwsContext *sws_tensor;
     struct SwsContext *sws_image;
     int sws_w, sws_h, sws_fmt; /* source geometry the scalers were made for */
-    uint8_t *rgb_block;        /* raw allocation of the intermediate */
-    uint8_t *rgb;              /* scaled picture, nw x nh, 3 bytes/pixel */
-    int rgb_stride;
-    int scaled_w, scaled_h; /* picture area inside the tensor */
-    int pad_x, pad_y;
-    vg_letterbox lb;
-    float lut[3][256]; /* (v - mean[c]) * scale[c] */
-    float pad_norm[3];
+    /* intermediate scaled picture (float tensors only; compact tensors
+     * are scaled straight into their pool buffer) */
+    uint8_t *rgb_block;      /* raw allocation of the intermediate */
+    uint8_t *rgb;            /* scaled picture, geo.stride bytes per row */
+    vgi_tensor_geometry geo; /* where the picture goes in the tensor */
+    vgi_tensor_lut lut;      /* (v - mean[c]) * scale[c] */
     int image_stride;
 
     vg_pool *tensor_pool;
@@ -373,8 +372,9 @@ static int setup_scalers(vg_source *s, int w, int h, int pf)
         tensor_fmt = s->opts.tensor.channels == VG_CHANNELS_BGR
                          ? AV_PIX_FMT_BGR24
                          : AV_PIX_FMT_RGB24;
-        s->sws_tensor = make_scaler(s->sws_tensor, w, h, sf, full, s->scaled_w,
-                                    s->scaled_h, tensor_fmt);
+        s->sws_tensor =
+            make_scaler(s->sws_tensor, w, h, sf, full, s->geo.scaled_w,
+                        s->geo.scaled_h, tensor_fmt);
         if (!s->sws_tensor)
             return src_fail(s, VG_ENOMEM,
                             "%s: cannot scale %dx%d %s to the tensor", s->url,
@@ -402,56 +402,30 @@ static int setup_preprocess(vg_source *s)
     int rc;
 
     if (t->width > 0) {
-        if (t->resize == VG_RESIZE_STRETCH) {
-            s->scaled_w = t->width;
-            s->scaled_h = t->height;
-            s->lb.scale_x = (float)t->width / (float)w;
-            s->lb.scale_y = (float)t->height / (float)h;
-            s->lb.scale = fminf(s->lb.scale_x, s->lb.scale_y);
-        } else {
-            double k = fmin((double)t->width / w, (double)t->height / h);
-            s->scaled_w = (int)lrint(w * k);
-            s->scaled_h = (int)lrint(h * k);
-            if (s->scaled_w < 1)
-                s->scaled_w = 1;
-            if (s->scaled_h < 1)
-                s->scaled_h = 1;
-            if (s->scaled_w > t->width)
-                s->scaled_w = t->width;
-            if (s->scaled_h > t->height)
-                s->scaled_h = t->height;
-            s->pad_x = (t->width - s->scaled_w) / 2;
-            s->pad_y = (t->height - s->scaled_h) / 2;
-            s->lb.scale = (float)k;
-            s->lb.scale_x = (float)s->scaled_w / (float)w;
-            s->lb.scale_y = (float)s->scaled_h / (float)h;
+        rc = vgi_tensor_geometry_get(t, w, h, &s->geo);
+        if (rc < 0)
+            return src_fail(s, rc, "%s: no tensor geometry for %dx%d", s->url,
+                            w, h);
+        vgi_tensor_lut_make(t, &s->lut);
+        if (!s->opts.compact_tensor) {
+            s->rgb_block =
+                vg_malloc(s->ctx, (size_t)s->geo.stride * s->geo.scaled_h +
+                                      VGI_ROW_ALIGN);
+            if (!s->rgb_block)
+                return src_fail(s, VG_ENOMEM, "%s: out of memory", s->url);
+            s->rgb = (uint8_t *)FFALIGN((uintptr_t)s->rgb_block, VGI_ROW_ALIGN);
         }
-        s->lb.pad_x = (float)s->pad_x;
-        s->lb.pad_y = (float)s->pad_y;
-        s->lb.src_w = w;
-        s->lb.src_h = h;
-        s->lb.dst_w = t->width;
-        s->lb.dst_h = t->height;
-        for (int c = 0; c < 3; c++) {
-            for (int v = 0; v < 256; v++)
-                s->lut[c][v] = ((float)v - t->mean[c]) * t->scale[c];
-            s->pad_norm[c] = (t->pad_value - t->mean[c]) * t->scale[c];
-        }
-        s->rgb_stride = FFALIGN(s->scaled_w * 3, VG_ROW_ALIGN);
-        s->rgb_block = vg_malloc(s->ctx, (size_t)s->rgb_stride * s->scaled_h +
-                                             VG_ROW_ALIGN);
-        if (!s->rgb_block)
-            return src_fail(s, VG_ENOMEM, "%s: out of memory", s->url);
-        s->rgb = (uint8_t *)FFALIGN((uintptr_t)s->rgb_block, VG_ROW_ALIGN);
-        snprintf(name, sizeof(name), "tensor %dx%d", t->width, t->height);
-        rc = vg_pool_create(s->ctx, name,
-                            (size_t)3 * t->width * t->height * sizeof(float),
-                            s->opts.pool_size, &s->tensor_pool);
+        snprintf(name, sizeof(name), "tensor %dx%d%s", t->width, t->height,
+                 s->opts.compact_tensor ? " compact" : "");
+        rc = vg_pool_create(
+            s->ctx, name,
+            vg_source_tensor_bytes(t, w, h, s->opts.compact_tensor),
+            s->opts.pool_size, &s->tensor_pool);
         if (rc < 0)
             return src_fail(s, rc, "%s: cannot create the tensor pool", s->url);
     }
     if (s->opts.keep_image) {
-        s->image_stride = FFALIGN(w * 3, VG_ROW_ALIGN);
+        s->image_stride = FFALIGN(w * 3, VGI_ROW_ALIGN);
         snprintf(name, sizeof(name), "image %dx%d", w, h);
         rc = vg_pool_create(s->ctx, name, (size_t)s->image_stride * h,
                             s->opts.image_pool_size ? s->opts.image_pool_size
@@ -911,6 +885,18 @@ int vg_source_is_read_once(const char *url)
     return S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode) || S_ISSOCK(st.st_mode);
 }
 
+size_t vg_source_tensor_bytes(const vg_tensor_spec *spec, int src_w, int src_h,
+                              int compact)
+{
+    vgi_tensor_geometry g;
+
+    if (vgi_tensor_geometry_get(spec, src_w, src_h, &g) < 0)
+        return 0;
+    if (compact)
+        return (size_t)g.stride * (size_t)g.scaled_h;
+    return vg_tensor_float_count(spec) * sizeof(float);
+}
+
 void vg_source_pools(const vg_source *src, vg_pool **tensor, vg_pool **image)
 {
     if (tensor)
@@ -944,58 +930,6 @@ void vg_source_close(vg_source **src)
 }
 
 /* ---- read ---------------------------------------------------------------*/
-
-static void normalise(const vg_source *s, float *t)
-{
-    const vg_tensor_spec *sp = &s->opts.tensor;
-    const int W = sp->width, H = sp->height;
-    const int x0 = s->pad_x, x1 = s->pad_x + s->scaled_w;
-    const int y0 = s->pad_y, y1 = s->pad_y + s->scaled_h;
-
-    if (sp->layout == VG_LAYOUT_NCHW) {
-        for (int c = 0; c < 3; c++) {
-            float *plane = t + (size_t)c * W * H;
-            const float *lut = s->lut[c];
-            const float pad = s->pad_norm[c];
-            for (int y = 0; y < H; y++) {
-                float *row = plane + (size_t)y * W;
-                if (y < y0 || y >= y1) {
-                    for (int x = 0; x < W; x++)
-                        row[x] = pad;
-                    continue;
-                }
-                const uint8_t *in =
-                    s->rgb + (size_t)(y - y0) * s->rgb_stride + c;
-                for (int x = 0; x < x0; x++)
-                    row[x] = pad;
-                for (int x = x0; x < x1; x++)
-                    row[x] = lut[in[(x - x0) * 3]];
-                for (int x = x1; x < W; x++)
-                    row[x] = pad;
-            }
-        }
-        return;
-    }
-    for (int y = 0; y < H; y++) {
-        float *row = t + (size_t)y * W * 3;
-        const uint8_t *in = (y >= y0 && y < y1)
-                                ? s->rgb + (size_t)(y - y0) * s->rgb_stride
-                                : NULL;
-        for (int x = 0; x < W; x++) {
-            float *px = row + (size_t)x * 3;
-            if (!in || x < x0 || x >= x1) {
-                px[0] = s->pad_norm[0];
-                px[1] = s->pad_norm[1];
-                px[2] = s->pad_norm[2];
-            } else {
-                const uint8_t *p = in + (size_t)(x - x0) * 3;
-                px[0] = s->lut[0][p[0]];
-                px[1] = s->lut[1][p[1]];
-                px[2] = s->lut[2][p[2]];
-            }
-        }
-    }
-}
 
 /* Takes a buffer, waiting while all are out, in slices that poll the stop
  * flag. */
@@ -1057,16 +991,28 @@ static int emit_frame(vg_source *s, vg_frame *f)
     if (rc < 0)
         return rc;
     if (s->tensor_pool) {
+        const vgi_tensor_geometry *g = &s->geo;
         uint8_t *dst[4] = {s->rgb, NULL, NULL, NULL};
-        int dst_stride[4] = {s->rgb_stride, 0, 0, 0};
+        int dst_stride[4] = {g->stride, 0, 0, 0};
         rc = pool_get(s, s->tensor_pool, &f->tensor);
         if (rc < 0)
             return src_fail(s, rc, "%s: tensor pool: %s", s->url,
                             vg_strerror(rc));
+        if (s->opts.compact_tensor)
+            dst[0] = vg_buf_data(f->tensor);
         sws_scale(s->sws_tensor, src, fr->linesize, 0, fr->height, dst,
                   dst_stride);
-        normalise(s, vg_buf_data(f->tensor));
-        f->lb = s->lb;
+        if (s->opts.compact_tensor) {
+            f->tensor_compact = 1;
+            f->tensor_w = g->scaled_w;
+            f->tensor_h = g->scaled_h;
+            f->tensor_stride = g->stride;
+        } else {
+            vgi_tensor_normalise(&s->opts.tensor, &s->lut, s->rgb, g->stride,
+                                 g->scaled_w, g->scaled_h, g->pad_x, g->pad_y,
+                                 vg_buf_data(f->tensor));
+        }
+        f->lb = g->lb;
     }
     if (s->image_pool) {
         uint8_t *dst[4] = {NULL, NULL, NULL, NULL};
@@ -1240,8 +1186,8 @@ int vg_source_configure(vg_source *s, const vg_source_opts *o)
     s->opts.keep_image = o->keep_image;
     s->opts.pool_size = o->pool_size;
     s->opts.image_pool_size = o->image_pool_size;
-    memset(&s->lb, 0, sizeof(s->lb));
-    s->scaled_w = s->scaled_h = s->pad_x = s->pad_y = 0;
+    s->opts.compact_tensor = o->compact_tensor;
+    memset(&s->geo, 0, sizeof(s->geo));
     rc = setup_preprocess(s);
     if (rc == 0)
         rc = setup_scalers(s, s->dec->width > 0 ? s->dec->width : s->info.width,

@@ -8,6 +8,9 @@
 #include <libavformat/avio.h>
 
 #include "vigil/context.h"
+#include "vigil/frame.h"
+#include "vigil/sizing.h"
+#include "vigil/tensor.h"
 
 /* ---- local inputs (local_input.c) ----------------------------------------
  * A local path opened exactly once: a regular file, or a FIFO, pipe or
@@ -58,5 +61,41 @@ typedef struct vgi_image_header {
  * a readable header, 0 when it is not (or the header cannot be read), or
  * VG_EINTR / VG_ETIMEOUT / VG_EIO from the reads. */
 int vgi_sniff_image(vgi_local_input *in, vgi_image_header *out);
+
+/* ---- tensors (tensor.c) --------------------------------------------------
+ * The one implementation of pre-processing after scaling: the source calls
+ * it on each frame (float tensors), vg_tensor_expand on compact frames. */
+
+/* Rows of 8-bit pictures are padded to this many bytes. */
+#define VGI_ROW_ALIGN VG_SIZING_ROW_ALIGN /* the planner's rule */
+
+typedef struct vgi_tensor_geometry {
+    int scaled_w, scaled_h; /* picture area inside the tensor */
+    int pad_x, pad_y;       /* its top-left corner in the tensor */
+    int stride;             /* bytes per row of the scaled 8-bit picture */
+    vg_letterbox lb;
+} vgi_tensor_geometry;
+
+/* Where a src_w x src_h picture goes in spec's tensor (letterbox or
+ * stretch, see vg_letterbox). Returns 0, or VG_EINVAL when spec has no
+ * tensor or a size is not positive (*g is then zeroed). */
+int vgi_tensor_geometry_get(const vg_tensor_spec *spec, int src_w, int src_h,
+                            vgi_tensor_geometry *g);
+
+/* value = (v - mean[c]) * scale[c] for every 8-bit v, and the padding's. */
+typedef struct vgi_tensor_lut {
+    float v[3][256];
+    float pad[3];
+} vgi_tensor_lut;
+
+void vgi_tensor_lut_make(const vg_tensor_spec *spec, vgi_tensor_lut *lut);
+
+/* Writes spec's float tensor (3 x width x height, spec->layout) into dst:
+ * padding outside the scaled_w x scaled_h picture rgb (3 bytes per pixel,
+ * rows of stride bytes) placed at (pad_x, pad_y), lut values inside. The
+ * caller has checked that the picture fits. */
+void vgi_tensor_normalise(const vg_tensor_spec *spec, const vgi_tensor_lut *lut,
+                          const uint8_t *rgb, int stride, int scaled_w,
+                          int scaled_h, int pad_x, int pad_y, float *dst);
 
 #endif

@@ -54,7 +54,12 @@ struct vg_job {
     char model_path[VG_PATH_MAX];
     int acquired; /* the model is held from the residency */
     vg_detector *det;
+    vg_tensor_spec spec; /* the detector's input */
     int max_batch;
+    /* the float tensors the cameras' 8-bit tensors are expanded into, one
+     * per batch row (the only float tensors of the job) */
+    vg_pool *rows_pool;
+    vg_buf *rows[VG_BATCHER_MAX_BATCH];
     vg_context *ictx; /* the inference thread's (child) */
     vg_batcher *batcher;
     pthread_t infer_thread;
@@ -80,6 +85,8 @@ void vg_job_opts_default(vg_job_opts *o)
      * (x264's frame threads each hold pictures: 2 cost ~6 MiB more per
      * camera at 768x576, bench/README.md) */
     o->run.video.threads = VG_SIZING_VIDEO_THREADS;
+    /* 8-bit tensors in the cameras' pools, made float per batch row */
+    o->run.compact_tensor = 1;
 }
 
 void vg_job_opts_from_settings(const vg_settings *s, vg_job_opts *o)
@@ -91,6 +98,7 @@ void vg_job_opts_from_settings(const vg_settings *s, vg_job_opts *o)
     /* the per-camera part: the one settings -> run options mapping */
     vg_run_opts_from_settings(s, r);
     r->video.threads = VG_SIZING_VIDEO_THREADS;
+    r->compact_tensor = 1;
 }
 
 /* ---- the shared detector ------------------------------------------------ */
@@ -100,6 +108,29 @@ void vg_job_opts_from_settings(const vg_settings *s, vg_job_opts *o)
 static int run_batch(void *user, vg_batch_request *const *req, int n)
 {
     vg_job *j = user;
+    vg_frame expanded[VG_BATCHER_MAX_BATCH];
+    const vg_frame *fr[VG_BATCHER_MAX_BATCH];
+    size_t count = vg_tensor_float_count(&j->spec);
+
+    /* the cameras' 8-bit tensors become float rows here */
+    for (int i = 0; i < n; i++) {
+        const vg_frame *f = req[i]->input;
+        fr[i] = f;
+        if (!f->tensor_compact)
+            continue;
+        expanded[i] = *f;
+        expanded[i].tensor = j->rows[i];
+        expanded[i].tensor_compact = 0;
+        if (vg_tensor_expand(&j->spec, f, vg_buf_data(j->rows[i]), count) < 0) {
+            detect_slot *d = req[i]->output;
+            snprintf(d->message, sizeof(d->message),
+                     "frame %lld: its tensor does not fit the model input",
+                     (long long)f->index);
+            req[i]->status = VG_EINVAL;
+            return VG_EINVAL;
+        }
+        fr[i] = &expanded[i];
+    }
     if (n > 1) {
         /* one session run for the batch; out of memory: each frame alone,
          * through the residency's ladder below */
@@ -110,7 +141,7 @@ static int run_batch(void *user, vg_batch_request *const *req, int n)
         int rc;
         for (int i = 0; i < n; i++) {
             detect_slot *d = req[i]->output;
-            frames[i] = req[i]->input;
+            frames[i] = fr[i];
             dets[i] = d->dets;
             if (d->cap < cap)
                 cap = d->cap;
@@ -131,10 +162,9 @@ static int run_batch(void *user, vg_batch_request *const *req, int n)
         }
     }
     for (int i = 0; i < n; i++) {
-        const vg_frame *f = req[i]->input;
         detect_slot *d = req[i]->output;
         int rc = vgi_detect_laddered(j->ictx, j->o.residency, j->model_name,
-                                     j->det, f, d->dets, d->cap, &d->n);
+                                     j->det, fr[i], d->dets, d->cap, &d->n);
         if (rc < 0) {
             req[i]->status = rc;
             snprintf(d->message, sizeof(d->message), "%s",
@@ -534,6 +564,16 @@ int vg_job_create(vg_context *ctx, const vg_job_opts *o, vg_job **out)
         if (j->max_batch < 1 || j->max_batch > want)
             j->max_batch = j->max_batch < 1 ? 1 : want;
     }
+    vg_detector_input_spec(j->det, &j->spec);
+    rc = vg_pool_create(ctx, "batch rows",
+                        vg_tensor_float_count(&j->spec) * sizeof(float),
+                        (unsigned)j->max_batch, &j->rows_pool);
+    for (int i = 0; rc == 0 && i < j->max_batch; i++)
+        rc = vg_pool_get(j->rows_pool, 0, &j->rows[i]);
+    if (rc < 0) {
+        rc = vg_fail(ctx, rc, "job: out of memory for the batch rows");
+        goto fail;
+    }
     bo = vg_batcher_defaults();
     bo.max_streams = VG_JOB_MAX_STREAMS;
     bo.max_batch = j->max_batch;
@@ -692,6 +732,9 @@ void vg_job_destroy(vg_job **jp)
     if (j->events && vg_events_close(&j->events) < 0)
         vg_log(j->ctx, VG_LOG_ERROR, "%s: events: final commit failed",
                j->out_dir);
+    for (int i = 0; i < VG_BATCHER_MAX_BATCH; i++)
+        vg_buf_unref(&j->rows[i]);
+    vg_pool_destroy(&j->rows_pool);
     vg_detector_destroy(&j->det);
     if (j->acquired)
         vg_residency_release(j->o.residency, j->model_name);

@@ -1078,6 +1078,7 @@ static int run_source(vg_context *ctx, vg_source **srcp, vg_detector *det,
     vg_source_opts_default(&so);
     vg_detector_input_spec(det, &so.tensor);
     so.keep_image = 1;
+    so.compact_tensor = o->compact_tensor && o->detect;
     /* the counts the planner plans (vg_sizing_stream_pools) */
     so.pool_size = pools.tensors;
     so.image_pool_size = pools.pictures;

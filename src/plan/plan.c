@@ -249,7 +249,21 @@ static void plan_streams(vg_plan *p, const vg_settings *s,
             si->height = st->height;
             si->codec = st->codec;
             si->decoder_threads = st->decoder_threads;
+            /* the CCTV job's cameras hold 8-bit tensors (the job's
+             * compact_tensor), sized as the source sizes them */
             si->tensor_bytes = tensor;
+            if (det >= 0 && p->models[det].input_w > 0 &&
+                p->models[det].input_h > 0) {
+                vg_tensor_spec sp;
+                memset(&sp, 0, sizeof(sp));
+                sp.width = p->models[det].input_w;
+                sp.height = p->models[det].input_h;
+                sp.resize = VG_RESIZE_LETTERBOX;
+                uint64_t c =
+                    vg_source_tensor_bytes(&sp, st->width, st->height, 1);
+                if (c > 0)
+                    si->tensor_bytes = c;
+            }
             si->queue_depth = p->queue_depth;
             si->video = p->video;
             si->video_preset = s->video_preset;
