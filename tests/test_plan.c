@@ -17,6 +17,7 @@
 #include "models/model_gen.h"
 #include "support/io_fixtures.h"
 #include "vigil/plan.h"
+#include "vigil/source.h"
 #include "vigil/sizing.h"
 
 #define MIB (1024ull * 1024ull)
@@ -533,6 +534,16 @@ static void test_stream_buffers_cctv(void **state)
     vg_sizing_stream_pools((unsigned)depth, &pools);
     assert_int_equal(pools.tensors, depth + 2);
     assert_int_equal(pools.pictures, 2 * depth + 3);
+    /* the job's cameras hold 8-bit tensors, sized as the source sizes them */
+    {
+        vg_tensor_spec sp;
+        memset(&sp, 0, sizeof(sp));
+        sp.width = p->models[0].input_w;
+        sp.height = p->models[0].input_h;
+        sp.resize = VG_RESIZE_LETTERBOX;
+        tensor = vg_source_tensor_bytes(&sp, 320, 240, 1);
+        assert_true(tensor > 0 && tensor < 3 * 64 * 32 * 4);
+    }
     assert_int_equal(p->streams[0].tensor_pool_bytes, pools.tensors * tensor);
     assert_int_equal(p->streams[0].picture_pool_bytes,
                      pools.pictures * 320 * 240 * 3);
