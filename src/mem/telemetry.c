@@ -14,6 +14,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "vigil/clock.h"
@@ -21,7 +22,8 @@
 #define ID_SHIFT 16
 #define KIND_POOL 1
 #define KIND_TABLE 2
-#define STATE_MAX 16
+#define KIND_STREAM 3
+#define STATE_MAX VG_TELEMETRY_STATE_MAX
 
 typedef struct pool_src {
     int used;
@@ -34,6 +36,18 @@ typedef struct table_src {
     vg_telemetry_table_fn fn;
     void *user;
 } table_src;
+
+typedef struct stream_src {
+    int used;
+    char name[VG_TELEMETRY_NAME_MAX];
+    vg_telemetry_stream_fn fn;
+    void *user;
+} stream_src;
+
+typedef struct stream_row {
+    char name[VG_TELEMETRY_NAME_MAX];
+    vg_telemetry_stream s;
+} stream_row;
 
 typedef struct model_row {
     int used;
@@ -70,10 +84,12 @@ struct vg_telemetry {
     pool_src *pools;
     table_src *tables;
     model_row *models;
+    stream_src *streams;
     /* published snapshot */
     pool_row *pool_rows;
     table_row *table_rows;
     model_row *model_rows;
+    stream_row *stream_rows;
     vg_telemetry_stats st;
     /* leak guard */
     double ring_t[VG_TELEMETRY_LEAK_SAMPLES];
@@ -105,6 +121,7 @@ void vg_telemetry_opts_default(vg_telemetry_opts *o)
     o->max_pools = 16;
     o->max_tables = 16;
     o->max_models = 16;
+    o->max_streams = 64;
     o->gpu = 1;
 }
 
@@ -176,7 +193,8 @@ int vg_telemetry_create(vg_context *ctx, const vg_telemetry_opts *o,
     if (!(o->window_s > 0) || o->leak_slope_bytes_per_s < 0 ||
         o->max_pools < 0 || o->max_tables < 0 || o->max_models < 0 ||
         o->max_pools >= (1 << ID_SHIFT) || o->max_tables >= (1 << ID_SHIFT) ||
-        o->max_models > 4096)
+        o->max_models > 4096 || o->max_streams < 0 ||
+        o->max_streams >= (1 << ID_SHIFT))
         return vg_fail(ctx, VG_EINVAL,
                        "telemetry: window_s must be > 0, threshold >= 0 and "
                        "capacities in range");
@@ -189,7 +207,9 @@ int vg_telemetry_create(vg_context *ctx, const vg_telemetry_opts *o,
     t->pools = vg_calloc(ctx, (size_t)o->max_pools + 1, sizeof(*t->pools));
     t->tables = vg_calloc(ctx, (size_t)o->max_tables + 1, sizeof(*t->tables));
     t->models = vg_calloc(ctx, (size_t)o->max_models + 1, sizeof(*t->models));
-    if (!t->pools || !t->tables || !t->models)
+    t->streams =
+        vg_calloc(ctx, (size_t)o->max_streams + 1, sizeof(*t->streams));
+    if (!t->pools || !t->tables || !t->models || !t->streams)
         goto nomem;
     t->pool_rows =
         vg_calloc(ctx, (size_t)o->max_pools + 1, sizeof(*t->pool_rows));
@@ -197,7 +217,9 @@ int vg_telemetry_create(vg_context *ctx, const vg_telemetry_opts *o,
         vg_calloc(ctx, (size_t)o->max_tables + 1, sizeof(*t->table_rows));
     t->model_rows =
         vg_calloc(ctx, (size_t)o->max_models + 1, sizeof(*t->model_rows));
-    if (!t->pool_rows || !t->table_rows || !t->model_rows)
+    t->stream_rows =
+        vg_calloc(ctx, (size_t)o->max_streams + 1, sizeof(*t->stream_rows));
+    if (!t->pool_rows || !t->table_rows || !t->model_rows || !t->stream_rows)
         goto nomem;
     if (pthread_mutex_init(&t->lock, NULL) != 0) {
         vg_fail(ctx, VG_ENOMEM, "telemetry: cannot create a mutex");
@@ -214,9 +236,11 @@ nomem:
     vg_fail(ctx, VG_ENOMEM, "telemetry: out of memory creating the registry");
 fail:
     if (t) {
+        vg_free(ctx, t->stream_rows);
         vg_free(ctx, t->model_rows);
         vg_free(ctx, t->table_rows);
         vg_free(ctx, t->pool_rows);
+        vg_free(ctx, t->streams);
         vg_free(ctx, t->models);
         vg_free(ctx, t->tables);
         vg_free(ctx, t->pools);
@@ -239,9 +263,11 @@ void vg_telemetry_destroy(vg_telemetry **tp)
     if (t->cudart)
         dlclose(t->cudart);
     pthread_mutex_destroy(&t->lock);
+    vg_free(t->ctx, t->stream_rows);
     vg_free(t->ctx, t->model_rows);
     vg_free(t->ctx, t->table_rows);
     vg_free(t->ctx, t->pool_rows);
+    vg_free(t->ctx, t->streams);
     vg_free(t->ctx, t->models);
     vg_free(t->ctx, t->tables);
     vg_free(t->ctx, t->pools);
@@ -307,6 +333,56 @@ int vg_telemetry_add_table(vg_telemetry *t, const char *name,
     return rc;
 }
 
+int vg_telemetry_add_stream(vg_telemetry *t, const char *name,
+                            vg_telemetry_stream_fn fn, void *user, int *id)
+{
+    int rc = VG_ERANGE;
+
+    if (id)
+        *id = -1;
+    if (!t || !name || !fn)
+        return VG_EINVAL;
+    pthread_mutex_lock(&t->lock);
+    for (int i = 0; i < t->o.max_streams; i++) {
+        stream_src *s = &t->streams[i];
+        if (!s->used) {
+            s->used = 1;
+            copy_name(s->name, sizeof(s->name), name);
+            s->fn = fn;
+            s->user = user;
+            if (id)
+                *id = (KIND_STREAM << ID_SHIFT) | i;
+            rc = 0;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&t->lock);
+    if (rc < 0)
+        vg_fail(t->ctx, rc, "telemetry: no room for stream '%s' (%d streams)",
+                name, t->o.max_streams);
+    return rc;
+}
+
+int vg_telemetry_stream_get(vg_telemetry *t, const char *name,
+                            vg_telemetry_stream *out)
+{
+    char key[VG_TELEMETRY_NAME_MAX];
+    int rc = VG_ENOENT;
+
+    if (!t || !name || !out)
+        return VG_EINVAL;
+    copy_name(key, sizeof(key), name);
+    pthread_mutex_lock(&t->lock);
+    for (int i = 0; i < t->st.n_streams; i++)
+        if (!strcmp(t->stream_rows[i].name, key)) {
+            *out = t->stream_rows[i].s;
+            rc = 0;
+            break;
+        }
+    pthread_mutex_unlock(&t->lock);
+    return rc;
+}
+
 void vg_telemetry_remove(vg_telemetry *t, int id)
 {
     int kind, slot;
@@ -320,6 +396,8 @@ void vg_telemetry_remove(vg_telemetry *t, int id)
         memset(&t->pools[slot], 0, sizeof(t->pools[slot]));
     else if (kind == KIND_TABLE && slot < t->o.max_tables)
         memset(&t->tables[slot], 0, sizeof(t->tables[slot]));
+    else if (kind == KIND_STREAM && slot < t->o.max_streams)
+        memset(&t->streams[slot], 0, sizeof(t->streams[slot]));
     pthread_mutex_unlock(&t->lock);
 }
 
@@ -445,6 +523,30 @@ void vg_telemetry_feed_rss(vg_telemetry *t, double time_s, uint64_t rss)
 
 /* ---- sampling ----------------------------------------------------------- */
 
+/* What a stream's fill function wrote, made safe to print: strings ended,
+ * the row count in range, the current state among the rows. */
+static void normalise_stream(vg_telemetry_stream *s)
+{
+    int found = 0;
+
+    s->state[sizeof(s->state) - 1] = '\0';
+    s->last_error[sizeof(s->last_error) - 1] = '\0';
+    if (s->n_states < 0)
+        s->n_states = 0;
+    if (s->n_states > VG_TELEMETRY_STREAM_STATES)
+        s->n_states = VG_TELEMETRY_STREAM_STATES;
+    for (int k = 0; k < s->n_states; k++) {
+        s->state_names[k][VG_TELEMETRY_STATE_MAX - 1] = '\0';
+        if (!strcmp(s->state_names[k], s->state))
+            found = 1;
+    }
+    if (!found && s->state[0] && s->n_states < VG_TELEMETRY_STREAM_STATES) {
+        memcpy(s->state_names[s->n_states], s->state, sizeof(s->state));
+        s->state_seconds[s->n_states] = 0;
+        s->n_states++;
+    }
+}
+
 static int leak_sample_due(const vg_telemetry *t, double now_s)
 {
     return !t->have_leak_sample ||
@@ -518,6 +620,20 @@ static void sample_locked(vg_telemetry *t, double now_s)
             t->model_rows[n++] = t->models[i];
     st->n_models = n;
 
+    n = 0;
+    for (int i = 0; i < t->o.max_streams; i++) {
+        stream_src *s = &t->streams[i];
+        stream_row *r = &t->stream_rows[n];
+        if (!s->used)
+            continue;
+        copy_name(r->name, sizeof(r->name), s->name);
+        memset(&r->s, 0, sizeof(r->s));
+        s->fn(s->user, &r->s);
+        normalise_stream(&r->s);
+        n++;
+    }
+    st->n_streams = n;
+
     sample_gpu_locked(t);
     if (st->rss_bytes > 0 && leak_sample_due(t, now_s))
         feed_locked(t, now_s, st->rss_bytes);
@@ -590,6 +706,34 @@ static const char *human(char *buf, size_t cap, uint64_t bytes)
     return buf;
 }
 
+/* Two lines per stream: its state and counters, then the time in each
+ * state and the last error. */
+static void report_stream(emitter *e, const stream_row *r)
+{
+    const vg_telemetry_stream *s = &r->s;
+    char times[256];
+    size_t o = 0;
+
+    emit(e,
+         "  stream %s: %s, frames %llu (dropped %llu, skipped idle %llu), "
+         "connect attempts %llu, reconnects %llu, drops %llu, stalls %llu",
+         r->name, s->state[0] ? s->state : "?", (unsigned long long)s->frames,
+         (unsigned long long)s->frames_dropped,
+         (unsigned long long)s->frames_skipped_idle,
+         (unsigned long long)s->attempts, (unsigned long long)s->reconnects,
+         (unsigned long long)s->drops, (unsigned long long)s->stalls);
+    times[0] = '\0';
+    for (int k = 0; k < s->n_states && o < sizeof(times); k++) {
+        int n = snprintf(times + o, sizeof(times) - o, "%s%s %.1f s",
+                         k ? ", " : "", s->state_names[k], s->state_seconds[k]);
+        if (n < 0)
+            break;
+        o += (size_t)n;
+    }
+    emit(e, "    time in state: %s%s%s", times[0] ? times : "-",
+         s->last_error[0] ? "; last error: " : "", s->last_error);
+}
+
 static void report_locked(vg_telemetry *t, emitter *e)
 {
     const vg_telemetry_stats *st = &t->st;
@@ -621,6 +765,8 @@ static void report_locked(vg_telemetry *t, emitter *e)
              human(a, sizeof(a), r->host_bytes),
              human(b, sizeof(b), r->device_bytes));
     }
+    for (int i = 0; i < st->n_streams; i++)
+        report_stream(e, &t->stream_rows[i]);
     for (int i = 0; i < st->gpu_count; i++)
         emit(e, "  gpu %d: %s used of %s", i,
              human(a, sizeof(a), st->gpu_used_bytes[i]),
@@ -699,6 +845,35 @@ static void json_str(FILE *f, const char *s)
     fputc('"', f);
 }
 
+static void json_stream(FILE *f, int i, const stream_row *r)
+{
+    const vg_telemetry_stream *s = &r->s;
+
+    fprintf(f, "%s{\"name\": ", i ? ", " : "");
+    json_str(f, r->name);
+    fputs(", \"state\": ", f);
+    json_str(f, s->state);
+    fprintf(f,
+            ", \"frames\": %llu, \"frames_dropped\": %llu, "
+            "\"frames_skipped_idle\": %llu, \"attempts\": %llu, "
+            "\"reconnects\": %llu, \"drops\": %llu, \"stalls\": %llu, "
+            "\"time_in_state_s\": {",
+            (unsigned long long)s->frames,
+            (unsigned long long)s->frames_dropped,
+            (unsigned long long)s->frames_skipped_idle,
+            (unsigned long long)s->attempts, (unsigned long long)s->reconnects,
+            (unsigned long long)s->drops, (unsigned long long)s->stalls);
+    for (int k = 0; k < s->n_states; k++) {
+        if (k)
+            fputs(", ", f);
+        json_str(f, s->state_names[k]);
+        fprintf(f, ": %.3f", s->state_seconds[k]);
+    }
+    fputs("}, \"last_error\": ", f);
+    json_str(f, s->last_error);
+    fputc('}', f);
+}
+
 int vg_telemetry_report_json(vg_telemetry *t, FILE *f)
 {
     const vg_telemetry_stats *st;
@@ -745,6 +920,9 @@ int vg_telemetry_report_json(vg_telemetry *t, FILE *f)
                 (unsigned long long)r->host_bytes,
                 (unsigned long long)r->device_bytes);
     }
+    fputs("], \"streams\": [", f);
+    for (int i = 0; i < st->n_streams; i++)
+        json_stream(f, i, &t->stream_rows[i]);
     fputs("], \"gpus\": [", f);
     for (int i = 0; i < st->gpu_count; i++)
         fprintf(f,
@@ -827,6 +1005,85 @@ static void family(prom *p, const char *name, const char *type,
     pline(p, "# TYPE %s %s", name, type);
 }
 
+/* One counter family over every stream; field is the offset of a uint64_t
+ * in vg_telemetry_stream. */
+static void prom_stream_counter(vg_telemetry *t, prom *p, const char *name,
+                                const char *help, size_t field)
+{
+    char l[2 * VG_TELEMETRY_NAME_MAX + 4];
+
+    family(p, name, "counter", help);
+    for (int i = 0; i < t->st.n_streams; i++) {
+        const stream_row *r = &t->stream_rows[i];
+        uint64_t v;
+        memcpy(&v, (const char *)&r->s + field, sizeof(v));
+        pline(p, "%s{stream=\"%s\"} %llu", name, label(l, sizeof(l), r->name),
+              (unsigned long long)v);
+    }
+}
+
+/* The stream families: the state as an enum (one line per state, 1 for the
+ * current one), counters, the time in each state, the last error as an
+ * info metric. */
+static void prom_streams(vg_telemetry *t, prom *p)
+{
+    char l[2 * VG_TELEMETRY_NAME_MAX + 4], s[2 * STATE_MAX + 4];
+    char err[2 * VG_TELEMETRY_ERROR_MAX + 4];
+    const int n = t->st.n_streams;
+
+    family(p, "vigil_stream_state", "gauge",
+           "State of a stream: 1 for the current state, 0 for the others.");
+    for (int i = 0; i < n; i++) {
+        const stream_row *r = &t->stream_rows[i];
+        for (int k = 0; k < r->s.n_states; k++)
+            pline(p, "vigil_stream_state{stream=\"%s\",state=\"%s\"} %d",
+                  label(l, sizeof(l), r->name),
+                  label(s, sizeof(s), r->s.state_names[k]),
+                  !strcmp(r->s.state_names[k], r->s.state));
+    }
+    family(p, "vigil_stream_state_seconds_total", "counter",
+           "Seconds a stream spent in each state.");
+    for (int i = 0; i < n; i++) {
+        const stream_row *r = &t->stream_rows[i];
+        for (int k = 0; k < r->s.n_states; k++)
+            pline(p,
+                  "vigil_stream_state_seconds_total{stream=\"%s\",state=\"%s\"}"
+                  " %.3f",
+                  label(l, sizeof(l), r->name),
+                  label(s, sizeof(s), r->s.state_names[k]),
+                  r->s.state_seconds[k]);
+    }
+    prom_stream_counter(t, p, "vigil_stream_frames_total",
+                        "Frames a stream processed.",
+                        offsetof(vg_telemetry_stream, frames));
+    prom_stream_counter(t, p, "vigil_stream_frames_dropped_total",
+                        "Frames a live stream dropped (queue full).",
+                        offsetof(vg_telemetry_stream, frames_dropped));
+    prom_stream_counter(t, p, "vigil_stream_frames_skipped_idle_total",
+                        "Frames the motion gate kept from the detector.",
+                        offsetof(vg_telemetry_stream, frames_skipped_idle));
+    prom_stream_counter(t, p, "vigil_stream_connect_attempts_total",
+                        "Connection attempts of a live stream.",
+                        offsetof(vg_telemetry_stream, attempts));
+    prom_stream_counter(t, p, "vigil_stream_reconnects_total",
+                        "Connection attempts after the first.",
+                        offsetof(vg_telemetry_stream, reconnects));
+    prom_stream_counter(t, p, "vigil_stream_drops_total",
+                        "Reads that failed while a stream was live.",
+                        offsetof(vg_telemetry_stream, drops));
+    prom_stream_counter(t, p, "vigil_stream_stalls_total",
+                        "Times the stall watchdog fired.",
+                        offsetof(vg_telemetry_stream, stalls));
+    family(p, "vigil_stream_last_error_info", "gauge",
+           "Last error of a stream (\"\" when none), always 1.");
+    for (int i = 0; i < n; i++) {
+        const stream_row *r = &t->stream_rows[i];
+        pline(p, "vigil_stream_last_error_info{stream=\"%s\",error=\"%s\"} 1",
+              label(l, sizeof(l), r->name),
+              label(err, sizeof(err), r->s.last_error));
+    }
+}
+
 int vg_telemetry_format_prometheus(vg_telemetry *t, char *buf, size_t cap,
                                    size_t *len)
 {
@@ -899,6 +1156,9 @@ int vg_telemetry_format_prometheus(vg_telemetry *t, char *buf, size_t cap,
               label(l, sizeof(l), t->model_rows[i].name),
               label(s, sizeof(s), t->model_rows[i].state),
               (unsigned long long)t->model_rows[i].device_bytes);
+
+    if (st->n_streams > 0)
+        prom_streams(t, &p);
 
     if (st->gpu_count > 0) {
         family(&p, "vigil_gpu_memory_used_bytes", "gauge",
