@@ -8,7 +8,7 @@ VIGIL_CACHE ?= $(HOME)/.cache/vigil
 export VIGIL_CACHE
 DEMO_OUT   ?= out
 
-.PHONY: all bootstrap build asan check check-fast faults-full demo bench soak format clean
+.PHONY: all bootstrap build asan check check-fast faults-full demo bench soak soak-live format clean
 
 all: build
 
@@ -58,6 +58,12 @@ bench: build
 # event store; fails when RSS grows by 1 MiB or more after the first 10 %.
 soak: build
 	$(BUILD)/soak --frames 1000000
+
+# Live cameras: 8 RTSP cameras at 10 fps from the local GStreamer server for
+# SOAK_SECONDS (600); CPU, frames dropped, latency, RSS over time
+# (tests/soak/soak_live.sh; CONFIG=job.yaml picks the job's config).
+soak-live: build
+	VIGIL_BIN=$(BUILD)/vigil tests/soak/soak_live.sh
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -132,6 +132,51 @@ static void test_metrics_follow_the_latest_sample(void **state)
     vg_metrics_server_stop(&m);
 }
 
+/* A camera whose state the test sets; read by the telemetry at each sample. */
+static void fill_camera(void *user, vg_telemetry_stream *out)
+{
+    snprintf(out->state, sizeof(out->state), "%s", (const char *)user);
+    out->reconnects = 1;
+    snprintf(out->last_error, sizeof(out->last_error), "%s",
+             "refused \"x\"\nagain");
+}
+
+static void test_stream_state_is_served_after_the_next_sample(void **state)
+{
+    fixture *f = *state;
+    vg_metrics_server *m;
+    static char buf[65536];
+    char cam_state[16] = "live";
+    int id;
+
+    assert_int_equal(
+        vg_telemetry_add_stream(f->t, "cam1", fill_camera, cam_state, &id), 0);
+    vg_telemetry_sample(f->t, 2.0);
+    assert_int_equal(vg_metrics_server_start(f->ctx, f->t, 0, &m), 0);
+    http(vg_metrics_server_port(m), "GET /metrics HTTP/1.0\r\n\r\n", buf,
+         sizeof(buf));
+    assert_non_null(strstr(
+        buf, "\nvigil_stream_state{stream=\"cam1\",state=\"live\"} 1\n"));
+    assert_non_null(
+        strstr(buf, "\nvigil_stream_reconnects_total{stream=\"cam1\"} 1\n"));
+    assert_non_null(strstr(buf,
+                           "\nvigil_stream_last_error_info{stream=\"cam1\","
+                           "error=\"refused \\\"x\\\"\\nagain\"} 1\n"));
+    /* the server serves the published sample: a new state shows once sampled */
+    snprintf(cam_state, sizeof(cam_state), "backoff");
+    vg_telemetry_sample(f->t, 3.0);
+    http(vg_metrics_server_port(m), "GET /metrics HTTP/1.0\r\n\r\n", buf,
+         sizeof(buf));
+    assert_non_null(strstr(
+        buf, "\nvigil_stream_state{stream=\"cam1\",state=\"backoff\"} 1\n"));
+    vg_telemetry_remove(f->t, id);
+    vg_telemetry_sample(f->t, 4.0);
+    http(vg_metrics_server_port(m), "GET /metrics HTTP/1.0\r\n\r\n", buf,
+         sizeof(buf));
+    assert_null(strstr(buf, "vigil_stream_"));
+    vg_metrics_server_stop(&m);
+}
+
 static void test_other_path_is_not_found(void **state)
 {
     fixture *f = *state;
@@ -260,6 +305,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_get_metrics_returns_exposition_text),
         T(test_metrics_follow_the_latest_sample),
+
+        T(test_stream_state_is_served_after_the_next_sample),
         T(test_other_path_is_not_found),
         T(test_listens_on_loopback_only),
         T(test_stop_returns_with_an_idle_client_connected),

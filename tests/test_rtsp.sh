@@ -21,6 +21,9 @@
 #      and processes it once it answers
 #   f  SIGINT during a reconnect backoff (30 s): exit 130 at once, gracefully
 #      (not the CLI's watchdog), and during a backoff after a drop too
+#   m  --metrics-port 0 while the camera's server is killed and restarted:
+#      /metrics shows the stream live, then backoff or connecting while no
+#      frame flows, then live again with reconnects_total >= 1
 # Synchronisation is on files (the port file, tracks written, vigil's log,
 # the server's log of clients); time limits are safety nets only.
 set -u
@@ -279,6 +282,53 @@ PYEOF
   fi
 else
   kill -9 $vp; fail "f2: no tracks written"
+fi
+
+# --- m: the stream's state in the Prometheus metrics while the camera is down -------------
+# scrape: /metrics into $T/m.metrics; has LINE: the latest scrape has LINE
+scrape() {
+  "$PY" -c 'import sys, urllib.request
+sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=2).read().decode())' \
+    "http://127.0.0.1:$mport/metrics" >"$T/m.metrics" 2>/dev/null
+}
+has() { scrape && grep -qxF "$1" "$T/m.metrics"; }
+down() {
+  scrape && grep -qxE 'vigil_stream_state\{stream="cam",state="(backoff|connecting)"\} 1' "$T/m.metrics"
+}
+back() {
+  scrape && grep -qxF 'vigil_stream_state{stream="cam",state="live"} 1' "$T/m.metrics" &&
+    grep -qxE 'vigil_stream_reconnects_total\{stream="cam"\} [1-9][0-9]*' "$T/m.metrics"
+}
+start_server "$T/sm" --mount cam="$CAM"
+"$VIGIL" run --no-video -c "$SITE" --metrics-port 0 --reconnect-backoff 0.5 --reconnect-attempts 0 \
+  --out "$T/m" "rtsp://127.0.0.1:$port/cam" >"$T/m.out" 2>"$T/m.err" &
+vp=$!; pids+=("$vp")
+mport=
+wait_for grep -q "vigil: metrics at http://127.0.0.1:[0-9]*/metrics" "$T/m.err" &&
+  mport=$(sed -n 's|.*vigil: metrics at http://127.0.0.1:\([0-9]*\)/metrics.*|\1|p' "$T/m.err" | head -1)
+if [ -n "$mport" ] && wait_for has 'vigil_stream_state{stream="cam",state="live"} 1'; then
+  pass "m: /metrics shows the camera live"
+  grep -q '^# TYPE vigil_stream_state gauge$' "$T/m.metrics" &&
+    grep -qE '^vigil_stream_frames_total\{stream="cam"\} [0-9]+$' "$T/m.metrics" &&
+    grep -qE '^vigil_stream_state_seconds_total\{stream="cam",state="live"\} [0-9.]+$' "$T/m.metrics" &&
+    pass "m: state, frames and time in state families" || fail "m: families missing: $(grep vigil_stream "$T/m.metrics")"
+  kill -9 $srv; wait $srv 2>/dev/null
+  if wait_for down; then
+    pass "m: camera down: backoff or connecting in /metrics while no frame flows"
+    grep -qE '^vigil_stream_drops_total\{stream="cam"\} [1-9][0-9]*$' "$T/m.metrics" &&
+      grep -qE '^vigil_stream_last_error_info\{stream="cam",error=".+"\} 1$' "$T/m.metrics" &&
+      pass "m: the drop and the last error in /metrics" || fail "m: no drop or error: $(grep vigil_stream "$T/m.metrics")"
+    start_server "$T/sm2" --port "$port" --mount cam="$CAM"
+    if wait_for back; then pass "m: back live, reconnects_total >= 1"; else fail "m: not back: $(grep vigil_stream_state "$T/m.metrics")"; fi
+    stop_server $srv
+  else
+    fail "m: the down camera never showed: $(grep vigil_stream_state "$T/m.metrics")"
+  fi
+  kill -INT $vp; wait $vp; rc=$?
+  [ $rc = 130 ] && pass "m: SIGINT: exit 130" || fail "m: exit $rc: $(tail -5 "$T/m.err")"
+else
+  kill -9 $vp; fail "m: no metrics port or never live: $(cat "$T/m.err")"
+  stop_server $srv
 fi
 
 [ $fails = 0 ] && echo "all passed" || echo "$fails failed"

@@ -4,6 +4,8 @@
  * RSS, heap in use) and GPU memory when a GPU is present, sampled into a
  * snapshot taken at create; a periodic report; a leak guard that fits the
  * RSS slope over a sliding window; a Prometheus endpoint on 127.0.0.1.
+ * Streams (cameras, files) register too: their state, counters, last error
+ * and time in each state are sampled with the rest.
  *
  *   vg_telemetry_opts o;
  *   vg_telemetry_opts_default(&o);
@@ -12,6 +14,7 @@
  *   vg_telemetry_create(ctx, &o, &t);
  *   vg_telemetry_add_pool(t, pool, &pool_id);
  *   vg_telemetry_add_table(t, "tracker", tracker_size_fn, tracker, NULL);
+ *   vg_telemetry_add_stream(t, "cam1", cam_fill_fn, cam, &cam_id);
  *   vg_metrics_server *m;
  *   vg_metrics_server_start(ctx, t, 9090, &m);   // optional
  *   while (frames) { ...; vg_telemetry_tick(t); }  // once per frame
@@ -46,6 +49,9 @@
 #define VG_TELEMETRY_NAME_MAX 48     /* names are truncated to 47 bytes */
 #define VG_TELEMETRY_LEAK_SAMPLES 60 /* RSS samples in the leak window */
 #define VG_TELEMETRY_MAX_GPUS 8
+#define VG_TELEMETRY_STATE_MAX 16    /* state names: at most 15 bytes */
+#define VG_TELEMETRY_STREAM_STATES 8 /* state rows per stream */
+#define VG_TELEMETRY_ERROR_MAX 160   /* last errors: at most 159 bytes */
 
 typedef struct vg_telemetry vg_telemetry;
 
@@ -55,6 +61,7 @@ typedef struct vg_telemetry_opts {
     double window_s; /* span of the leak window, > 0 (60): the guard takes
                         one RSS sample every window_s / 60 seconds */
     int max_pools, max_tables, max_models; /* registry capacity (16 each) */
+    int max_streams;                       /* stream registry capacity (64) */
     FILE *report_file; /* periodic reports go here; NULL: vg_log at info */
     int gpu;           /* 1 (default): read GPU memory when present */
 } vg_telemetry_opts;
@@ -66,7 +73,7 @@ typedef struct vg_telemetry_stats {
     uint64_t reports; /* periodic reports printed by tick */
     uint64_t rss_bytes, peak_rss_bytes;
     uint64_t heap_bytes; /* mallinfo2: uordblks + hblkhd */
-    int n_pools, n_tables, n_models;
+    int n_pools, n_tables, n_models, n_streams;
     int gpu_count; /* GPUs NVML reports (0: none or no NVML) */
     uint64_t gpu_used_bytes[VG_TELEMETRY_MAX_GPUS];
     uint64_t gpu_total_bytes[VG_TELEMETRY_MAX_GPUS];
@@ -83,6 +90,35 @@ typedef struct vg_telemetry_stats {
  * it must not call back into the telemetry. */
 typedef void (*vg_telemetry_table_fn)(void *user, size_t *size,
                                       size_t *capacity);
+
+/* What a stream reports at each sample: a plain struct its fill function
+ * writes. The telemetry zeroes it before each call and, after it, ends every
+ * string at its last byte and appends the current state to state_names
+ * (with 0 s) when it is missing and a row is free. */
+typedef struct vg_telemetry_stream {
+    /* Current state: "connecting", "live", "stalled", "dropped", "backoff",
+     * "stopped" (include/vigil/reconnect.h) or "file" for a file input. */
+    char state[VG_TELEMETRY_STATE_MAX];
+    uint64_t frames;              /* frames processed */
+    uint64_t frames_dropped;      /* dropped by a full live queue */
+    uint64_t frames_skipped_idle; /* detector skipped by the motion gate */
+    uint64_t attempts;            /* connect attempts */
+    uint64_t reconnects;          /* attempts after the first */
+    uint64_t drops;               /* reads that failed while live */
+    uint64_t stalls;              /* stall watchdog firings */
+    /* Time spent in each state since the stream began (current included):
+     * n_states rows, 0..VG_TELEMETRY_STREAM_STATES. */
+    int n_states;
+    char state_names[VG_TELEMETRY_STREAM_STATES][VG_TELEMETRY_STATE_MAX];
+    double state_seconds[VG_TELEMETRY_STREAM_STATES];
+    char last_error[VG_TELEMETRY_ERROR_MAX]; /* "" when none */
+} vg_telemetry_stream;
+
+/* Fills *out with a stream's figures. Called from whichever thread samples
+ * (a stream thread's tick, the job's wait loop, a report), with the
+ * telemetry's mutex held: it must read only thread-safe state (atomics,
+ * locked stats) and must not call back into the telemetry. */
+typedef void (*vg_telemetry_stream_fn)(void *user, vg_telemetry_stream *out);
 
 void vg_telemetry_opts_default(vg_telemetry_opts *o);
 
@@ -106,8 +142,28 @@ int vg_telemetry_add_pool(vg_telemetry *t, vg_pool *pool, int *id);
 int vg_telemetry_add_table(vg_telemetry *t, const char *name,
                            vg_telemetry_table_fn fn, void *user, int *id);
 
-/* Unregisters a pool or table; unknown ids are ignored. The next sample no
- * longer shows it. */
+/* Registers a stream read through fn(user, ...) at each sample; name is
+ * copied (truncated to VG_TELEMETRY_NAME_MAX - 1 bytes). user must stay
+ * valid until vg_telemetry_remove(id) returns: after that fn is never
+ * called again. Returns 0, VG_EINVAL or VG_ERANGE (registry full, message
+ * in ctx). */
+int vg_telemetry_add_stream(vg_telemetry *t, const char *name,
+                            vg_telemetry_stream_fn fn, void *user, int *id);
+
+/* Copies the latest published figures of the stream called name into *out.
+ * Returns 0, VG_EINVAL, or VG_ENOENT when the latest sample has no such
+ * stream. Thread-safe. */
+int vg_telemetry_stream_get(vg_telemetry *t, const char *name,
+                            vg_telemetry_stream *out);
+
+/* Labels a registered pool or table with the stream (camera) that owns it,
+ * so that several cameras' pools and tables of the same name stay apart:
+ * stream="NAME" in the Prometheus series, "stream" in the JSON, NAME/ in
+ * the text report. Returns 0 or VG_EINVAL (unknown id). */
+int vg_telemetry_set_owner(vg_telemetry *t, int id, const char *stream);
+
+/* Unregisters a pool, table or stream; unknown ids are ignored. The next
+ * sample no longer shows it. */
 void vg_telemetry_remove(vg_telemetry *t, int id);
 
 /* Sets (adds or updates, keyed by name) a model's state ("resident",

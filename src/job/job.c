@@ -628,8 +628,21 @@ void vg_job_wait(vg_job *j)
     if (!j)
         return;
     pthread_mutex_lock(&j->lock);
-    while (j->running > 0)
-        pthread_cond_wait(&j->cond, &j->lock);
+    while (j->running > 0) {
+        /* the telemetry is sampled at least every 500 ms, also while no
+         * stream delivers frames (every camera down) */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 500 * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&j->cond, &j->lock, &ts);
+        pthread_mutex_unlock(&j->lock);
+        vg_telemetry_tick(j->o.telemetry);
+        pthread_mutex_lock(&j->lock);
+    }
     pthread_mutex_unlock(&j->lock);
 }
 

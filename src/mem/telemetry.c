@@ -14,6 +14,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "vigil/clock.h"
@@ -21,19 +22,34 @@
 #define ID_SHIFT 16
 #define KIND_POOL 1
 #define KIND_TABLE 2
-#define STATE_MAX 16
+#define KIND_STREAM 3
+#define STATE_MAX VG_TELEMETRY_STATE_MAX
 
 typedef struct pool_src {
     int used;
     vg_pool *pool;
+    char stream[VG_TELEMETRY_NAME_MAX]; /* owner's label, "" when none */
 } pool_src;
 
 typedef struct table_src {
     int used;
     char name[VG_TELEMETRY_NAME_MAX];
+    char stream[VG_TELEMETRY_NAME_MAX];
     vg_telemetry_table_fn fn;
     void *user;
 } table_src;
+
+typedef struct stream_src {
+    int used;
+    char name[VG_TELEMETRY_NAME_MAX];
+    vg_telemetry_stream_fn fn;
+    void *user;
+} stream_src;
+
+typedef struct stream_row {
+    char name[VG_TELEMETRY_NAME_MAX];
+    vg_telemetry_stream s;
+} stream_row;
 
 typedef struct model_row {
     int used;
@@ -44,11 +60,13 @@ typedef struct model_row {
 
 typedef struct pool_row {
     char name[VG_TELEMETRY_NAME_MAX];
+    char stream[VG_TELEMETRY_NAME_MAX];
     vg_pool_stats s;
 } pool_row;
 
 typedef struct table_row {
     char name[VG_TELEMETRY_NAME_MAX];
+    char stream[VG_TELEMETRY_NAME_MAX];
     size_t size, capacity;
 } table_row;
 
@@ -70,10 +88,12 @@ struct vg_telemetry {
     pool_src *pools;
     table_src *tables;
     model_row *models;
+    stream_src *streams;
     /* published snapshot */
     pool_row *pool_rows;
     table_row *table_rows;
     model_row *model_rows;
+    stream_row *stream_rows;
     vg_telemetry_stats st;
     /* leak guard */
     double ring_t[VG_TELEMETRY_LEAK_SAMPLES];
@@ -102,9 +122,10 @@ void vg_telemetry_opts_default(vg_telemetry_opts *o)
     o->interval_s = 10;
     o->leak_slope_bytes_per_s = 1024.0 * 1024.0;
     o->window_s = 60;
-    o->max_pools = 16;
-    o->max_tables = 16;
+    o->max_pools = 256; /* 64 cameras x (tensors, pictures) and more */
+    o->max_tables = 256;
     o->max_models = 16;
+    o->max_streams = 64;
     o->gpu = 1;
 }
 
@@ -176,7 +197,8 @@ int vg_telemetry_create(vg_context *ctx, const vg_telemetry_opts *o,
     if (!(o->window_s > 0) || o->leak_slope_bytes_per_s < 0 ||
         o->max_pools < 0 || o->max_tables < 0 || o->max_models < 0 ||
         o->max_pools >= (1 << ID_SHIFT) || o->max_tables >= (1 << ID_SHIFT) ||
-        o->max_models > 4096)
+        o->max_models > 4096 || o->max_streams < 0 ||
+        o->max_streams >= (1 << ID_SHIFT))
         return vg_fail(ctx, VG_EINVAL,
                        "telemetry: window_s must be > 0, threshold >= 0 and "
                        "capacities in range");
@@ -189,7 +211,9 @@ int vg_telemetry_create(vg_context *ctx, const vg_telemetry_opts *o,
     t->pools = vg_calloc(ctx, (size_t)o->max_pools + 1, sizeof(*t->pools));
     t->tables = vg_calloc(ctx, (size_t)o->max_tables + 1, sizeof(*t->tables));
     t->models = vg_calloc(ctx, (size_t)o->max_models + 1, sizeof(*t->models));
-    if (!t->pools || !t->tables || !t->models)
+    t->streams =
+        vg_calloc(ctx, (size_t)o->max_streams + 1, sizeof(*t->streams));
+    if (!t->pools || !t->tables || !t->models || !t->streams)
         goto nomem;
     t->pool_rows =
         vg_calloc(ctx, (size_t)o->max_pools + 1, sizeof(*t->pool_rows));
@@ -197,7 +221,9 @@ int vg_telemetry_create(vg_context *ctx, const vg_telemetry_opts *o,
         vg_calloc(ctx, (size_t)o->max_tables + 1, sizeof(*t->table_rows));
     t->model_rows =
         vg_calloc(ctx, (size_t)o->max_models + 1, sizeof(*t->model_rows));
-    if (!t->pool_rows || !t->table_rows || !t->model_rows)
+    t->stream_rows =
+        vg_calloc(ctx, (size_t)o->max_streams + 1, sizeof(*t->stream_rows));
+    if (!t->pool_rows || !t->table_rows || !t->model_rows || !t->stream_rows)
         goto nomem;
     if (pthread_mutex_init(&t->lock, NULL) != 0) {
         vg_fail(ctx, VG_ENOMEM, "telemetry: cannot create a mutex");
@@ -214,9 +240,11 @@ nomem:
     vg_fail(ctx, VG_ENOMEM, "telemetry: out of memory creating the registry");
 fail:
     if (t) {
+        vg_free(ctx, t->stream_rows);
         vg_free(ctx, t->model_rows);
         vg_free(ctx, t->table_rows);
         vg_free(ctx, t->pool_rows);
+        vg_free(ctx, t->streams);
         vg_free(ctx, t->models);
         vg_free(ctx, t->tables);
         vg_free(ctx, t->pools);
@@ -239,9 +267,11 @@ void vg_telemetry_destroy(vg_telemetry **tp)
     if (t->cudart)
         dlclose(t->cudart);
     pthread_mutex_destroy(&t->lock);
+    vg_free(t->ctx, t->stream_rows);
     vg_free(t->ctx, t->model_rows);
     vg_free(t->ctx, t->table_rows);
     vg_free(t->ctx, t->pool_rows);
+    vg_free(t->ctx, t->streams);
     vg_free(t->ctx, t->models);
     vg_free(t->ctx, t->tables);
     vg_free(t->ctx, t->pools);
@@ -264,6 +294,7 @@ int vg_telemetry_add_pool(vg_telemetry *t, vg_pool *pool, int *id)
         if (!t->pools[i].used) {
             t->pools[i].used = 1;
             t->pools[i].pool = pool;
+            t->pools[i].stream[0] = '\0';
             if (id)
                 *id = (KIND_POOL << ID_SHIFT) | i;
             rc = 0;
@@ -274,6 +305,23 @@ int vg_telemetry_add_pool(vg_telemetry *t, vg_pool *pool, int *id)
     if (rc < 0)
         vg_fail(t->ctx, rc, "telemetry: no room for pool '%s' (%d pools)",
                 vg_pool_name(pool), t->o.max_pools);
+    return rc;
+}
+
+int vg_telemetry_set_owner(vg_telemetry *t, int id, const char *stream)
+{
+    int kind = id >> ID_SHIFT, i = id & ((1 << ID_SHIFT) - 1), rc = VG_EINVAL;
+    if (!t || id < 0 || !stream)
+        return VG_EINVAL;
+    pthread_mutex_lock(&t->lock);
+    if (kind == KIND_POOL && i < t->o.max_pools && t->pools[i].used) {
+        copy_name(t->pools[i].stream, sizeof(t->pools[i].stream), stream);
+        rc = 0;
+    } else if (kind == KIND_TABLE && i < t->o.max_tables && t->tables[i].used) {
+        copy_name(t->tables[i].stream, sizeof(t->tables[i].stream), stream);
+        rc = 0;
+    }
+    pthread_mutex_unlock(&t->lock);
     return rc;
 }
 
@@ -292,6 +340,7 @@ int vg_telemetry_add_table(vg_telemetry *t, const char *name,
         if (!s->used) {
             s->used = 1;
             copy_name(s->name, sizeof(s->name), name);
+            s->stream[0] = '\0';
             s->fn = fn;
             s->user = user;
             if (id)
@@ -304,6 +353,56 @@ int vg_telemetry_add_table(vg_telemetry *t, const char *name,
     if (rc < 0)
         vg_fail(t->ctx, rc, "telemetry: no room for table '%s' (%d tables)",
                 name, t->o.max_tables);
+    return rc;
+}
+
+int vg_telemetry_add_stream(vg_telemetry *t, const char *name,
+                            vg_telemetry_stream_fn fn, void *user, int *id)
+{
+    int rc = VG_ERANGE;
+
+    if (id)
+        *id = -1;
+    if (!t || !name || !fn)
+        return VG_EINVAL;
+    pthread_mutex_lock(&t->lock);
+    for (int i = 0; i < t->o.max_streams; i++) {
+        stream_src *s = &t->streams[i];
+        if (!s->used) {
+            s->used = 1;
+            copy_name(s->name, sizeof(s->name), name);
+            s->fn = fn;
+            s->user = user;
+            if (id)
+                *id = (KIND_STREAM << ID_SHIFT) | i;
+            rc = 0;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&t->lock);
+    if (rc < 0)
+        vg_fail(t->ctx, rc, "telemetry: no room for stream '%s' (%d streams)",
+                name, t->o.max_streams);
+    return rc;
+}
+
+int vg_telemetry_stream_get(vg_telemetry *t, const char *name,
+                            vg_telemetry_stream *out)
+{
+    char key[VG_TELEMETRY_NAME_MAX];
+    int rc = VG_ENOENT;
+
+    if (!t || !name || !out)
+        return VG_EINVAL;
+    copy_name(key, sizeof(key), name);
+    pthread_mutex_lock(&t->lock);
+    for (int i = 0; i < t->st.n_streams; i++)
+        if (!strcmp(t->stream_rows[i].name, key)) {
+            *out = t->stream_rows[i].s;
+            rc = 0;
+            break;
+        }
+    pthread_mutex_unlock(&t->lock);
     return rc;
 }
 
@@ -320,6 +419,8 @@ void vg_telemetry_remove(vg_telemetry *t, int id)
         memset(&t->pools[slot], 0, sizeof(t->pools[slot]));
     else if (kind == KIND_TABLE && slot < t->o.max_tables)
         memset(&t->tables[slot], 0, sizeof(t->tables[slot]));
+    else if (kind == KIND_STREAM && slot < t->o.max_streams)
+        memset(&t->streams[slot], 0, sizeof(t->streams[slot]));
     pthread_mutex_unlock(&t->lock);
 }
 
@@ -445,6 +546,30 @@ void vg_telemetry_feed_rss(vg_telemetry *t, double time_s, uint64_t rss)
 
 /* ---- sampling ----------------------------------------------------------- */
 
+/* What a stream's fill function wrote, made safe to print: strings ended,
+ * the row count in range, the current state among the rows. */
+static void normalise_stream(vg_telemetry_stream *s)
+{
+    int found = 0;
+
+    s->state[sizeof(s->state) - 1] = '\0';
+    s->last_error[sizeof(s->last_error) - 1] = '\0';
+    if (s->n_states < 0)
+        s->n_states = 0;
+    if (s->n_states > VG_TELEMETRY_STREAM_STATES)
+        s->n_states = VG_TELEMETRY_STREAM_STATES;
+    for (int k = 0; k < s->n_states; k++) {
+        s->state_names[k][VG_TELEMETRY_STATE_MAX - 1] = '\0';
+        if (!strcmp(s->state_names[k], s->state))
+            found = 1;
+    }
+    if (!found && s->state[0] && s->n_states < VG_TELEMETRY_STREAM_STATES) {
+        memcpy(s->state_names[s->n_states], s->state, sizeof(s->state));
+        s->state_seconds[s->n_states] = 0;
+        s->n_states++;
+    }
+}
+
 static int leak_sample_due(const vg_telemetry *t, double now_s)
 {
     return !t->have_leak_sample ||
@@ -494,6 +619,8 @@ static void sample_locked(vg_telemetry *t, double now_s)
             continue;
         copy_name(t->pool_rows[n].name, sizeof(t->pool_rows[n].name),
                   vg_pool_name(t->pools[i].pool));
+        copy_name(t->pool_rows[n].stream, sizeof(t->pool_rows[n].stream),
+                  t->pools[i].stream);
         vg_pool_stats_get(t->pools[i].pool, &t->pool_rows[n].s);
         n++;
     }
@@ -506,6 +633,7 @@ static void sample_locked(vg_telemetry *t, double now_s)
         if (!s->used)
             continue;
         copy_name(r->name, sizeof(r->name), s->name);
+        copy_name(r->stream, sizeof(r->stream), s->stream);
         r->size = r->capacity = 0;
         s->fn(s->user, &r->size, &r->capacity);
         n++;
@@ -517,6 +645,20 @@ static void sample_locked(vg_telemetry *t, double now_s)
         if (t->models[i].used)
             t->model_rows[n++] = t->models[i];
     st->n_models = n;
+
+    n = 0;
+    for (int i = 0; i < t->o.max_streams; i++) {
+        stream_src *s = &t->streams[i];
+        stream_row *r = &t->stream_rows[n];
+        if (!s->used)
+            continue;
+        copy_name(r->name, sizeof(r->name), s->name);
+        memset(&r->s, 0, sizeof(r->s));
+        s->fn(s->user, &r->s);
+        normalise_stream(&r->s);
+        n++;
+    }
+    st->n_streams = n;
 
     sample_gpu_locked(t);
     if (st->rss_bytes > 0 && leak_sample_due(t, now_s))
@@ -590,6 +732,34 @@ static const char *human(char *buf, size_t cap, uint64_t bytes)
     return buf;
 }
 
+/* Two lines per stream: its state and counters, then the time in each
+ * state and the last error. */
+static void report_stream(emitter *e, const stream_row *r)
+{
+    const vg_telemetry_stream *s = &r->s;
+    char times[256];
+    size_t o = 0;
+
+    emit(e,
+         "  stream %s: %s, frames %llu (dropped %llu, skipped idle %llu), "
+         "connect attempts %llu, reconnects %llu, drops %llu, stalls %llu",
+         r->name, s->state[0] ? s->state : "?", (unsigned long long)s->frames,
+         (unsigned long long)s->frames_dropped,
+         (unsigned long long)s->frames_skipped_idle,
+         (unsigned long long)s->attempts, (unsigned long long)s->reconnects,
+         (unsigned long long)s->drops, (unsigned long long)s->stalls);
+    times[0] = '\0';
+    for (int k = 0; k < s->n_states && o < sizeof(times); k++) {
+        int n = snprintf(times + o, sizeof(times) - o, "%s%s %.1f s",
+                         k ? ", " : "", s->state_names[k], s->state_seconds[k]);
+        if (n < 0)
+            break;
+        o += (size_t)n;
+    }
+    emit(e, "    time in state: %s%s%s", times[0] ? times : "-",
+         s->last_error[0] ? "; last error: " : "", s->last_error);
+}
+
 static void report_locked(vg_telemetry *t, emitter *e)
 {
     const vg_telemetry_stats *st = &t->st;
@@ -606,14 +776,16 @@ static void report_locked(vg_telemetry *t, emitter *e)
          st->leak_suspected ? ", LEAK SUSPECTED" : "");
     for (int i = 0; i < st->n_pools; i++) {
         const pool_row *r = &t->pool_rows[i];
-        emit(e, "  pool %s: %u x %s = %s, in use %u, high water %u", r->name,
-             r->s.count, human(a, sizeof(a), r->s.buf_size),
+        emit(e, "  pool %s%s%s: %u x %s = %s, in use %u, high water %u",
+             r->stream, r->stream[0] ? "/" : "", r->name, r->s.count,
+             human(a, sizeof(a), r->s.buf_size),
              human(b, sizeof(b), (uint64_t)r->s.buf_size * r->s.count),
              r->s.in_use, r->s.high_water);
     }
     for (int i = 0; i < st->n_tables; i++) {
         const table_row *r = &t->table_rows[i];
-        emit(e, "  table %s: %zu of %zu", r->name, r->size, r->capacity);
+        emit(e, "  table %s%s%s: %zu of %zu", r->stream,
+             r->stream[0] ? "/" : "", r->name, r->size, r->capacity);
     }
     for (int i = 0; i < st->n_models; i++) {
         const model_row *r = &t->model_rows[i];
@@ -621,6 +793,8 @@ static void report_locked(vg_telemetry *t, emitter *e)
              human(a, sizeof(a), r->host_bytes),
              human(b, sizeof(b), r->device_bytes));
     }
+    for (int i = 0; i < st->n_streams; i++)
+        report_stream(e, &t->stream_rows[i]);
     for (int i = 0; i < st->gpu_count; i++)
         emit(e, "  gpu %d: %s used of %s", i,
              human(a, sizeof(a), st->gpu_used_bytes[i]),
@@ -699,6 +873,35 @@ static void json_str(FILE *f, const char *s)
     fputc('"', f);
 }
 
+static void json_stream(FILE *f, int i, const stream_row *r)
+{
+    const vg_telemetry_stream *s = &r->s;
+
+    fprintf(f, "%s{\"name\": ", i ? ", " : "");
+    json_str(f, r->name);
+    fputs(", \"state\": ", f);
+    json_str(f, s->state);
+    fprintf(f,
+            ", \"frames\": %llu, \"frames_dropped\": %llu, "
+            "\"frames_skipped_idle\": %llu, \"attempts\": %llu, "
+            "\"reconnects\": %llu, \"drops\": %llu, \"stalls\": %llu, "
+            "\"time_in_state_s\": {",
+            (unsigned long long)s->frames,
+            (unsigned long long)s->frames_dropped,
+            (unsigned long long)s->frames_skipped_idle,
+            (unsigned long long)s->attempts, (unsigned long long)s->reconnects,
+            (unsigned long long)s->drops, (unsigned long long)s->stalls);
+    for (int k = 0; k < s->n_states; k++) {
+        if (k)
+            fputs(", ", f);
+        json_str(f, s->state_names[k]);
+        fprintf(f, ": %.3f", s->state_seconds[k]);
+    }
+    fputs("}, \"last_error\": ", f);
+    json_str(f, s->last_error);
+    fputc('}', f);
+}
+
 int vg_telemetry_report_json(vg_telemetry *t, FILE *f)
 {
     const vg_telemetry_stats *st;
@@ -722,17 +925,22 @@ int vg_telemetry_report_json(vg_telemetry *t, FILE *f)
         fprintf(f,
                 ", \"buf_size\": %zu, \"count\": %u, \"bytes\": %llu, "
                 "\"in_use\": %u, \"high_water\": %u, \"gets\": %llu, "
-                "\"waits\": %llu}",
+                "\"waits\": %llu, \"stream\": ",
                 r->s.buf_size, r->s.count,
                 (unsigned long long)r->s.buf_size * r->s.count, r->s.in_use,
                 r->s.high_water, r->s.gets, r->s.waits);
+        json_str(f, r->stream);
+        fputc('}', f);
     }
     fputs("], \"tables\": [", f);
     for (int i = 0; i < st->n_tables; i++) {
         const table_row *r = &t->table_rows[i];
         fprintf(f, "%s{\"name\": ", i ? ", " : "");
         json_str(f, r->name);
-        fprintf(f, ", \"size\": %zu, \"capacity\": %zu}", r->size, r->capacity);
+        fprintf(f, ", \"size\": %zu, \"capacity\": %zu, \"stream\": ", r->size,
+                r->capacity);
+        json_str(f, r->stream);
+        fputc('}', f);
     }
     fputs("], \"models\": [", f);
     for (int i = 0; i < st->n_models; i++) {
@@ -745,6 +953,9 @@ int vg_telemetry_report_json(vg_telemetry *t, FILE *f)
                 (unsigned long long)r->host_bytes,
                 (unsigned long long)r->device_bytes);
     }
+    fputs("], \"streams\": [", f);
+    for (int i = 0; i < st->n_streams; i++)
+        json_stream(f, i, &t->stream_rows[i]);
     fputs("], \"gpus\": [", f);
     for (int i = 0; i < st->gpu_count; i++)
         fprintf(f,
@@ -801,6 +1012,21 @@ static void pline(prom *p, const char *fmt, ...)
 }
 
 /* Label value with \, " and newline escaped. */
+static const char *label(char *dst, size_t cap, const char *s);
+
+/* The stream="NAME", label of a pool or table a stream owns ("" when
+ * none), escaped. */
+static const char *owner(char *dst, size_t cap, const char *stream)
+{
+    char esc[2 * VG_TELEMETRY_NAME_MAX + 4];
+    if (!stream[0]) {
+        dst[0] = '\0';
+        return dst;
+    }
+    snprintf(dst, cap, "stream=\"%s\",", label(esc, sizeof(esc), stream));
+    return dst;
+}
+
 static const char *label(char *dst, size_t cap, const char *s)
 {
     size_t o = 0;
@@ -827,11 +1053,91 @@ static void family(prom *p, const char *name, const char *type,
     pline(p, "# TYPE %s %s", name, type);
 }
 
+/* One counter family over every stream; field is the offset of a uint64_t
+ * in vg_telemetry_stream. */
+static void prom_stream_counter(vg_telemetry *t, prom *p, const char *name,
+                                const char *help, size_t field)
+{
+    char l[2 * VG_TELEMETRY_NAME_MAX + 4];
+
+    family(p, name, "counter", help);
+    for (int i = 0; i < t->st.n_streams; i++) {
+        const stream_row *r = &t->stream_rows[i];
+        uint64_t v;
+        memcpy(&v, (const char *)&r->s + field, sizeof(v));
+        pline(p, "%s{stream=\"%s\"} %llu", name, label(l, sizeof(l), r->name),
+              (unsigned long long)v);
+    }
+}
+
+/* The stream families: the state as an enum (one line per state, 1 for the
+ * current one), counters, the time in each state, the last error as an
+ * info metric. */
+static void prom_streams(vg_telemetry *t, prom *p)
+{
+    char l[2 * VG_TELEMETRY_NAME_MAX + 4], s[2 * STATE_MAX + 4];
+    char err[2 * VG_TELEMETRY_ERROR_MAX + 4];
+    const int n = t->st.n_streams;
+
+    family(p, "vigil_stream_state", "gauge",
+           "State of a stream: 1 for the current state, 0 for the others.");
+    for (int i = 0; i < n; i++) {
+        const stream_row *r = &t->stream_rows[i];
+        for (int k = 0; k < r->s.n_states; k++)
+            pline(p, "vigil_stream_state{stream=\"%s\",state=\"%s\"} %d",
+                  label(l, sizeof(l), r->name),
+                  label(s, sizeof(s), r->s.state_names[k]),
+                  !strcmp(r->s.state_names[k], r->s.state));
+    }
+    family(p, "vigil_stream_state_seconds_total", "counter",
+           "Seconds a stream spent in each state.");
+    for (int i = 0; i < n; i++) {
+        const stream_row *r = &t->stream_rows[i];
+        for (int k = 0; k < r->s.n_states; k++)
+            pline(p,
+                  "vigil_stream_state_seconds_total{stream=\"%s\",state=\"%s\"}"
+                  " %.3f",
+                  label(l, sizeof(l), r->name),
+                  label(s, sizeof(s), r->s.state_names[k]),
+                  r->s.state_seconds[k]);
+    }
+    prom_stream_counter(t, p, "vigil_stream_frames_total",
+                        "Frames a stream processed.",
+                        offsetof(vg_telemetry_stream, frames));
+    prom_stream_counter(t, p, "vigil_stream_frames_dropped_total",
+                        "Frames a live stream dropped (queue full).",
+                        offsetof(vg_telemetry_stream, frames_dropped));
+    prom_stream_counter(t, p, "vigil_stream_frames_skipped_idle_total",
+                        "Frames the motion gate kept from the detector.",
+                        offsetof(vg_telemetry_stream, frames_skipped_idle));
+    prom_stream_counter(t, p, "vigil_stream_connect_attempts_total",
+                        "Connection attempts of a live stream.",
+                        offsetof(vg_telemetry_stream, attempts));
+    prom_stream_counter(t, p, "vigil_stream_reconnects_total",
+                        "Connection attempts after the first.",
+                        offsetof(vg_telemetry_stream, reconnects));
+    prom_stream_counter(t, p, "vigil_stream_drops_total",
+                        "Reads that failed while a stream was live.",
+                        offsetof(vg_telemetry_stream, drops));
+    prom_stream_counter(t, p, "vigil_stream_stalls_total",
+                        "Times the stall watchdog fired.",
+                        offsetof(vg_telemetry_stream, stalls));
+    family(p, "vigil_stream_last_error_info", "gauge",
+           "Last error of a stream (\"\" when none), always 1.");
+    for (int i = 0; i < n; i++) {
+        const stream_row *r = &t->stream_rows[i];
+        pline(p, "vigil_stream_last_error_info{stream=\"%s\",error=\"%s\"} 1",
+              label(l, sizeof(l), r->name),
+              label(err, sizeof(err), r->s.last_error));
+    }
+}
+
 int vg_telemetry_format_prometheus(vg_telemetry *t, char *buf, size_t cap,
                                    size_t *len)
 {
     prom p = {buf, cap, 0, 0};
     const vg_telemetry_stats *st;
+    char o[2 * VG_TELEMETRY_NAME_MAX + 16];
     char l[2 * VG_TELEMETRY_NAME_MAX + 4], s[2 * STATE_MAX + 4];
 
     if (len)
@@ -853,35 +1159,41 @@ int vg_telemetry_format_prometheus(vg_telemetry *t, char *buf, size_t cap,
 
     family(&p, "vigil_pool_bytes", "gauge", "Bytes held by a buffer pool.");
     for (int i = 0; i < st->n_pools; i++)
-        pline(&p, "vigil_pool_bytes{pool=\"%s\"} %llu",
+        pline(&p, "vigil_pool_bytes{%spool=\"%s\"} %llu",
+              owner(o, sizeof(o), t->pool_rows[i].stream),
               label(l, sizeof(l), t->pool_rows[i].name),
               (unsigned long long)t->pool_rows[i].s.buf_size *
                   t->pool_rows[i].s.count);
     family(&p, "vigil_pool_buffers", "gauge", "Buffers in a pool.");
     for (int i = 0; i < st->n_pools; i++)
-        pline(&p, "vigil_pool_buffers{pool=\"%s\"} %u",
+        pline(&p, "vigil_pool_buffers{%spool=\"%s\"} %u",
+              owner(o, sizeof(o), t->pool_rows[i].stream),
               label(l, sizeof(l), t->pool_rows[i].name),
               t->pool_rows[i].s.count);
     family(&p, "vigil_pool_in_use", "gauge", "Buffers of a pool now in use.");
     for (int i = 0; i < st->n_pools; i++)
-        pline(&p, "vigil_pool_in_use{pool=\"%s\"} %u",
+        pline(&p, "vigil_pool_in_use{%spool=\"%s\"} %u",
+              owner(o, sizeof(o), t->pool_rows[i].stream),
               label(l, sizeof(l), t->pool_rows[i].name),
               t->pool_rows[i].s.in_use);
     family(&p, "vigil_pool_high_water", "gauge",
            "Most buffers of a pool ever in use at once.");
     for (int i = 0; i < st->n_pools; i++)
-        pline(&p, "vigil_pool_high_water{pool=\"%s\"} %u",
+        pline(&p, "vigil_pool_high_water{%spool=\"%s\"} %u",
+              owner(o, sizeof(o), t->pool_rows[i].stream),
               label(l, sizeof(l), t->pool_rows[i].name),
               t->pool_rows[i].s.high_water);
 
     family(&p, "vigil_table_size", "gauge", "Entries held by a bounded table.");
     for (int i = 0; i < st->n_tables; i++)
-        pline(&p, "vigil_table_size{table=\"%s\"} %zu",
+        pline(&p, "vigil_table_size{%stable=\"%s\"} %zu",
+              owner(o, sizeof(o), t->table_rows[i].stream),
               label(l, sizeof(l), t->table_rows[i].name),
               t->table_rows[i].size);
     family(&p, "vigil_table_capacity", "gauge", "Capacity of a bounded table.");
     for (int i = 0; i < st->n_tables; i++)
-        pline(&p, "vigil_table_capacity{table=\"%s\"} %zu",
+        pline(&p, "vigil_table_capacity{%stable=\"%s\"} %zu",
+              owner(o, sizeof(o), t->table_rows[i].stream),
               label(l, sizeof(l), t->table_rows[i].name),
               t->table_rows[i].capacity);
 
@@ -899,6 +1211,9 @@ int vg_telemetry_format_prometheus(vg_telemetry *t, char *buf, size_t cap,
               label(l, sizeof(l), t->model_rows[i].name),
               label(s, sizeof(s), t->model_rows[i].state),
               (unsigned long long)t->model_rows[i].device_bytes);
+
+    if (st->n_streams > 0)
+        prom_streams(t, &p);
 
     if (st->gpu_count > 0) {
         family(&p, "vigil_gpu_memory_used_bytes", "gauge",

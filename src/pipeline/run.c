@@ -108,6 +108,10 @@ typedef struct job {
     int64_t frames_detected, frames_skipped_rate, frames_skipped_idle;
     /* latencies: frames on the caller's thread, events on the sink's */
     latency_hist lat_frame, lat_event;
+    atomic_llong frames_done; /* st->frames, for the stream's telemetry */
+    atomic_llong frames_dropped_now, frames_skipped_idle_now; /* the same */
+    int telemetry_stream_id; /* -1 when not registered */
+    int64_t telemetry_since_ns;
     char tracks_buf[1 << 16];
 } job;
 
@@ -565,6 +569,59 @@ static void sink_queue_table(void *user, size_t *size, size_t *capacity)
     *capacity = qs.capacity;
 }
 
+/* A live input's state, counters, last error and time in each state, from
+ * its reconnect machine (whose stats are locked: any thread may read). */
+static void fill_live_telemetry(vg_reconnect *rcm, vg_telemetry_stream *out)
+{
+    vg_reconnect_stats rs;
+    size_t n;
+
+    vg_reconnect_stats_get(rcm, &rs);
+    snprintf(out->state, sizeof(out->state), "%s",
+             vg_reconnect_state_name(rs.state));
+    out->attempts = rs.attempts;
+    out->reconnects = rs.reconnects;
+    out->drops = rs.drops;
+    out->stalls = rs.stalls;
+    for (int k = 0; k < VG_RECONNECT_NSTATES && k < VG_TELEMETRY_STREAM_STATES;
+         k++) {
+        snprintf(out->state_names[k], sizeof(out->state_names[k]), "%s",
+                 vg_reconnect_state_name(k));
+        out->state_seconds[k] = (double)rs.time_in_state_ns[k] / 1e9;
+        out->n_states = k + 1;
+    }
+    n = strnlen(rs.last_error, sizeof(out->last_error) - 1);
+    memcpy(out->last_error, rs.last_error, n);
+    out->last_error[n] = '\0';
+}
+
+/* A live input while its first connection is tried (user: its machine). */
+static void connecting_telemetry(void *user, vg_telemetry_stream *out)
+{
+    fill_live_telemetry(user, out);
+}
+
+/* The stream's telemetry: called from whichever thread samples, so it reads
+ * atomics and the reconnect machine's locked stats only. */
+static void stream_telemetry(void *user, vg_telemetry_stream *out)
+{
+    job *j = user;
+
+    out->frames = (uint64_t)atomic_load(&j->frames_done);
+    out->frames_dropped = (uint64_t)atomic_load(&j->frames_dropped_now);
+    out->frames_skipped_idle =
+        (uint64_t)atomic_load(&j->frames_skipped_idle_now);
+    if (j->reconnect) {
+        fill_live_telemetry(j->reconnect, out);
+        return;
+    }
+    snprintf(out->state, sizeof(out->state), "file");
+    snprintf(out->state_names[0], sizeof(out->state_names[0]), "file");
+    out->state_seconds[0] =
+        (double)(vg_clock_ns() - j->telemetry_since_ns) / 1e9;
+    out->n_states = 1;
+}
+
 static void register_telemetry(job *j)
 {
     vg_telemetry *t = j->o->telemetry;
@@ -572,8 +629,12 @@ static void register_telemetry(job *j)
 
     for (int i = 0; i < 5; i++)
         j->telemetry_ids[i] = -1;
+    j->telemetry_stream_id = -1;
     if (!t)
         return;
+    j->telemetry_since_ns = vg_clock_ns();
+    vg_telemetry_add_stream(t, j->stream, stream_telemetry, j,
+                            &j->telemetry_stream_id);
     vg_source_pools(j->src, &tensor, &image);
     if (tensor)
         vg_telemetry_add_pool(t, tensor, &j->telemetry_ids[0]);
@@ -586,6 +647,10 @@ static void register_telemetry(job *j)
                                &j->telemetry_ids[3]);
     vg_telemetry_add_table(t, "sink_queue", sink_queue_table, j,
                            &j->telemetry_ids[4]);
+    /* several cameras' pools and tables stay apart by their owner */
+    for (int i = 0; i < 5; i++)
+        if (j->telemetry_ids[i] >= 0)
+            vg_telemetry_set_owner(t, j->telemetry_ids[i], j->stream);
 }
 
 static void unregister_telemetry(job *j)
@@ -601,6 +666,8 @@ static void unregister_telemetry(job *j)
             vg_telemetry_remove(j->o->telemetry, j->telemetry_ids[i]);
             j->telemetry_ids[i] = -1;
         }
+    vg_telemetry_remove(j->o->telemetry, j->telemetry_stream_id);
+    j->telemetry_stream_id = -1;
 }
 
 static void fill_stats(job *j, vg_run_stats *st)
@@ -685,6 +752,9 @@ static void on_marker(job *j, vgi_frame_item *it)
             vg_telemetry_add_pool(t, tensor, &j->telemetry_ids[0]);
         if (image && j->telemetry_ids[1] < 0)
             vg_telemetry_add_pool(t, image, &j->telemetry_ids[1]);
+        for (int i = 0; i < 2; i++)
+            if (j->telemetry_ids[i] >= 0)
+                vg_telemetry_set_owner(t, j->telemetry_ids[i], j->stream);
     }
 }
 
@@ -827,6 +897,14 @@ static int process(job *j, vgi_decoder *dec, vg_run_stats *st, int *end)
         }
         st->rules_busy_s += (double)(vg_clock_ns() - t0) / 1e9;
         st->frames++;
+        atomic_store(&j->frames_done, st->frames);
+        atomic_store(&j->frames_skipped_idle_now,
+                     (long long)j->frames_skipped_idle);
+        {
+            vg_queue_stats qs;
+            vg_queue_stats_get(dec->q, &qs);
+            atomic_store(&j->frames_dropped_now, (long long)qs.dropped);
+        }
         st->detections += n_dets;
         if (it.arrival_ns > 0)
             lat_add(&j->lat_frame, vg_clock_ns() - it.arrival_ns);
@@ -1000,8 +1078,21 @@ int vg_run_stream(vg_context *ctx, const char *input, vg_detector *det,
         vg_reconnect_opts ro = o->reconnect;
         ro.seed = vg_reconnect_seed(o->stream_name ? o->stream_name : input);
         rc = vg_reconnect_create(ctx, &ro, &rcm);
-        if (rc == 0)
+        if (rc == 0) {
+            /* in the telemetry while it connects (a camera down from the
+             * start too); the running stream registers itself after */
+            int tid = -1;
+            char name[64];
+            if (o->stream_name)
+                snprintf(name, sizeof(name), "%s", o->stream_name);
+            else
+                base_name(input, name, sizeof(name));
+            if (o->telemetry)
+                vg_telemetry_add_stream(o->telemetry, name,
+                                        connecting_telemetry, rcm, &tid);
             rc = connect_first(ctx, input, &so, o, rcm, &src);
+            vg_telemetry_remove(o->telemetry, tid);
+        }
         if (rc < 0) {
             fail_stats(ctx, stats, rc, rcm);
             vg_reconnect_destroy(&rcm);
@@ -1070,6 +1161,7 @@ static int run_source(vg_context *ctx, vg_source **srcp, vg_detector *det,
     j->tracks_fd = -1;
     for (int i = 0; i < 5; i++)
         j->telemetry_ids[i] = -1;
+    j->telemetry_stream_id = -1;
     if (o->stream_name)
         snprintf(j->stream, sizeof(j->stream), "%s", o->stream_name);
     else
