@@ -525,8 +525,13 @@ int cmd_run(int argc, char **argv)
         if (n_done == 0)
             goto out;
         cli_progress_start(&r.progress, a.quiet ? 0 : a.progress, total);
-        if (vg_job_start(cctv) < 0)
-            fprintf(stderr, "vigil: error: %s\n", vg_context_errmsg(ctx));
+        if (vg_job_start(cctv) < 0) {
+            /* nothing ran (the event store could not be opened) */
+            exit_code = cli_error("%s", vg_context_errmsg(ctx));
+            cli_progress_end(&r.progress);
+            n_done = 0;
+            goto out;
+        }
         vg_job_wait(cctv);
         if (vg_job_stop(cctv) < 0) {
             snprintf(errbuf, sizeof(errbuf), "%s", vg_context_errmsg(ctx));

@@ -676,6 +676,13 @@ int vg_job_stop(vg_job *j)
             vg_fail(j->ctx, rc, "%s", vg_events_errmsg(j->events));
         pthread_mutex_unlock(&j->events_lock);
     }
+    /* every event a camera inserted is committed once the last commit
+     * succeeded: that is each camera's stored count */
+    pthread_mutex_lock(&j->lock);
+    for (int i = 0; rc == 0 && i < j->n_slots; i++)
+        j->streams[i].stats.store.written =
+            (uint64_t)j->streams[i].stats.events;
+    pthread_mutex_unlock(&j->lock);
     return rc;
 }
 

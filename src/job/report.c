@@ -189,8 +189,7 @@ static void write_report(FILE *f, vg_job *j, const vg_job_report_extra *mem,
         fprintf(f,
                 "     \"events_stored\": %llu, \"video\": {\"frames\": %lld, "
                 "\"stopped\": %s}, \"tracks_stopped\": %s,\n",
-                (unsigned long long)(s->store.written ? s->store.written
-                                                      : (uint64_t)s->events),
+                (unsigned long long)s->store.written,
                 (long long)s->video_frames, s->video_stopped ? "true" : "false",
                 s->tracks_stopped ? "true" : "false");
         fprintf(
