@@ -4,6 +4,9 @@
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
 JOBS       ?= $(shell nproc)
+# Tests: one more than the cores, as several tests spend their time waiting
+# (camera timeouts, reconnect backoff, servers starting).
+CTEST_JOBS ?= $(shell echo $$(( $$(nproc) + 1 )))
 VIGIL_CACHE ?= $(HOME)/.cache/vigil
 export VIGIL_CACHE
 DEMO_OUT   ?= out
@@ -32,12 +35,12 @@ asan: bootstrap $(BUILD_ASAN)/Makefile
 # a hang does; the fault sweep runs a stratified sample of its fault points
 # (tests/test_run_faults.c).
 check: build asan
-	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
-	cd $(BUILD_ASAN) && ctest --output-on-failure -j$(JOBS)
+	cd $(BUILD) && ctest --output-on-failure -j$(CTEST_JOBS)
+	cd $(BUILD_ASAN) && ctest --output-on-failure -j$(CTEST_JOBS)
 
 # Only the normal build (quicker while developing).
 check-fast: build
-	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+	cd $(BUILD) && ctest --output-on-failure -j$(CTEST_JOBS)
 
 # The fault sweep at every fault point (SQLite's full sweep), normal build;
 # for a release. VIGIL_FAULT_SEED=N draws another sample in `make check`.

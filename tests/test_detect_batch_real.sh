@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# sanitizer-build: skip (batching runs under the sanitizers in test_detect_batch)
 # The real NanoDet with a dynamic batch: converts nanodet from the cached
 # TF.js model with this tree's converter and tools/models/models.conf (which
 # asks for --batch=0), then runs it through vigil on 8 vtest.avi frames one

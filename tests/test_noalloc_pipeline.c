@@ -46,7 +46,7 @@
 
 /* ---- the counting window, driven by the run's progress callback ---- */
 
-enum { WARMUP = 30, MIN_FRAMES = 1000, MAX_RUNS = 4 };
+enum { WARMUP = 30, MIN_FRAMES = 500, MAX_RUNS = 4 };
 
 typedef struct window {
     vg_context *ctx;

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# sanitizer-build: skip (the planner runs under the sanitizers in test_plan and test_sizing)
 # `vigil plan`: the table and the JSON for every example config, bad usage,
 # a budget smaller than one model (still printed, names the item to cut),
 # precision variants, estimated before a run and calibrated after; and the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# sanitizer-build: skip (its model cases run under the sanitizers in test_rel_detect)
 # `vigil detect` against models whose outputs vigil must not read as float32:
 # each output type other than float32 in the YOLOv5, YOLOv8 and NanoDet
 # shapes gives exit 1 and exactly one stderr line naming the model, the output
