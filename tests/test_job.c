@@ -8,6 +8,7 @@
  * Synchronisation is on the job's own progress callback (a condition
  * variable signalled per frame), never on sleeps.
  */
+/* ctest-cost: 80 */
 /* ctest-timeout: 600 */
 #include <pthread.h>
 #include <setjmp.h>

@@ -18,6 +18,7 @@
  * The hook cannot coexist with AddressSanitizer's allocator, so under
  * VG_SANITIZE the test is skipped.
  */
+/* ctest-cost: 80 */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
