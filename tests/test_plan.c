@@ -17,8 +17,8 @@
 #include "models/model_gen.h"
 #include "support/io_fixtures.h"
 #include "vigil/plan.h"
-#include "vigil/source.h"
 #include "vigil/sizing.h"
+#include "vigil/source.h"
 
 #define MIB (1024ull * 1024ull)
 

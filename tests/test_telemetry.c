@@ -390,8 +390,7 @@ static void test_owners_keep_cameras_apart(void **state)
     assert_non_null(strstr(
         buf, "\nvigil_pool_buffers{stream=\"north\",pool=\"tensor\"} 2\n"));
     assert_non_null(strstr(
-        buf,
-        "\nvigil_pool_buffers{stream=\"so\\\"uth\",pool=\"tensor\"} 4\n"));
+        buf, "\nvigil_pool_buffers{stream=\"so\\\"uth\",pool=\"tensor\"} 4\n"));
     assert_non_null(strstr(buf, "\nvigil_table_size{stream=\"north\","
                                 "table=\"tracker_slots\"} 3\n"));
     /* a slot used again starts without an owner */

@@ -95,5 +95,4 @@ const char *vg_job_kind_name(int kind);
  * "runtime:staged"): written by `vigil run`, read by the planner. */
 const char *vg_job_runtime_key(int kind);
 
-
 #endif
