@@ -109,6 +109,26 @@ typedef struct vg_settings {
         int pixels; /* 1: source pixels; 0: fractions 0..1 (normalized) */
         float xy[VG_SETTINGS_MAX_MASK_POINTS][2];
     } motion_masks[VG_SETTINGS_MAX_MASKS];
+    /* vigil serve (issue 10): the HTTP service */
+    char serve_listen[64];      /* "127.0.0.1:8080" */
+    char serve_token[128];      /* bearer token ("" none; required off
+                                   loopback); serve.token or the
+                                   environment variable serve.token_env */
+    char serve_token_env[64];   /* ("VIGIL_TOKEN") */
+    double serve_mjpeg_fps;     /* live view rate (5) */
+    int serve_mjpeg_width;      /* live view width, px (640) */
+    int serve_max_connections;  /* (64) */
+    int serve_max_body_bytes;   /* request body cap (65536) */
+    double serve_idle_timeout_s; /* idle / slow client timeout (10) */
+    /* MQTT events (issue 10) */
+    int mqtt_enabled;            /* (false) */
+    char mqtt_host[256];         /* ("127.0.0.1") */
+    int mqtt_port;               /* (1883) */
+    char mqtt_client_id[64];     /* ("vigil") */
+    char mqtt_topic_prefix[64];  /* ("vigil") */
+    int mqtt_qos;                /* (1) */
+    int mqtt_outbox_max;         /* outbox rows kept (10000) */
+    double mqtt_keepalive_s;     /* (30) */
     struct {
         int model, head, score_threshold, nms_iou, classes, max_detections,
             threads, graph_opt, mem_arena, spin, providers, queue_depth,

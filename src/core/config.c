@@ -69,6 +69,21 @@ void vg_settings_builtin(vg_settings *s)
     s->motion_min_area = 0.002;
     s->motion_max_idle_s = 5;
     s->motion_frame_height = 120;
+    snprintf(s->serve_listen, sizeof(s->serve_listen), "127.0.0.1:8080");
+    snprintf(s->serve_token_env, sizeof(s->serve_token_env), "VIGIL_TOKEN");
+    s->serve_mjpeg_fps = 5;
+    s->serve_mjpeg_width = 640;
+    s->serve_max_connections = 64;
+    s->serve_max_body_bytes = 65536;
+    s->serve_idle_timeout_s = 10;
+    s->mqtt_enabled = 0;
+    snprintf(s->mqtt_host, sizeof(s->mqtt_host), "127.0.0.1");
+    s->mqtt_port = 1883;
+    snprintf(s->mqtt_client_id, sizeof(s->mqtt_client_id), "vigil");
+    snprintf(s->mqtt_topic_prefix, sizeof(s->mqtt_topic_prefix), "vigil");
+    s->mqtt_qos = 1;
+    s->mqtt_outbox_max = 10000;
+    s->mqtt_keepalive_s = 30;
 }
 
 void vg_settings_probe(vg_settings *s, const vg_sysinfo *si)
