@@ -124,6 +124,13 @@ typedef struct vg_job_stream_status {
     char input[VG_PATH_MAX];
     int state;         /* enum vg_job_stream_state */
     int64_t frames;    /* frames done so far */
+    /* Live figures while it runs (issue 10; CONTRACT, filled by the job): */
+    double fps;             /* frames per second over the last seconds */
+    double detect_fps;      /* detector runs per second, same window */
+    int64_t frames_dropped; /* live queue drops */
+    int64_t reconnects;
+    int live_state;      /* enum vg_reconnect_state; -1 for files */
+    int64_t memory_bytes; /* this camera's pools and buffers */
     int end_code;      /* when ended: 0 (end of input, stopped) or VG_E* */
     char message[256]; /* when it failed: the one-line error */
     /* The run's figures when ended or removed (zero before). */
@@ -204,6 +211,36 @@ int vg_job_write_report(vg_context *ctx, vg_job *j,
 const char *vg_job_stream_state_name(int state);
 
 /* Stops (vg_job_stop) and frees the job; sets *j to NULL; accepts NULL. */
+/* ---- Hooks for vigil serve (issue 10; CONTRACT: the serve code uses
+ * these names) ---- */
+
+/* Viewers of camera's live picture: delta +1 / -1. While a camera has at
+ * least one viewer its stream thread copies each annotated frame into the
+ * camera's preallocated latest-frame slot; with none it copies nothing.
+ * Returns the viewer count, or VG_ENOENT. */
+int vg_job_watch(vg_job *j, const char *camera, int delta);
+
+/* Copies camera's newest annotated frame when its sequence number is newer
+ * than *seq: packed RGB24, scaled down to at most max_width pixels wide
+ * (aspect kept; 0: full size), into buf (cap bytes). Returns 1 (copied;
+ * *seq, *w, *h set), 0 (nothing newer), VG_ENOENT, VG_ERANGE (cap too
+ * small). Any thread; never blocks the stream for longer than a copy. */
+int vg_job_frame_get(vg_job *j, const char *camera, int max_width,
+                     uint64_t *seq, uint8_t *buf, size_t cap, int *w,
+                     int *h);
+
+/* Replaces camera's zones and rules while it runs (cfg copied; applied
+ * before its next frame; rules whose definition changed start from a clean
+ * state, the others keep theirs). Returns 0, VG_ENOENT, or VG_ECONFIG with
+ * the message in the job's context (cfg checked against the camera's
+ * frame size). */
+int vg_job_set_rules(vg_job *j, const char *camera,
+                     const vg_rules_config *cfg);
+
+/* The job's output directory and its event database (events.db), for
+ * read-only queries. */
+const char *vg_job_out_dir(const vg_job *j);
+
 void vg_job_destroy(vg_job **j);
 
 #endif
