@@ -47,7 +47,10 @@
 
 /* ---- the counting window, driven by the run's progress callback ---- */
 
-enum { WARMUP = 30, MIN_FRAMES = 500, MAX_RUNS = 4 };
+/* RUN_FRAMES of vtest.avi per run: events (the walkway line is crossed
+ * every few seconds), snapshots, tracks and video all happen inside the
+ * window, at a third of the cost of the whole video. */
+enum { WARMUP = 30, MIN_FRAMES = 300, RUN_FRAMES = 340, MAX_RUNS = 4 };
 
 typedef struct window {
     vg_context *ctx;
@@ -140,7 +143,7 @@ static void test_cctv_job_allocates_nothing_in_vigil_after_warmup(void **state)
     memset(&w, 0, sizeof(w));
     w.ctx = ctx;
     w.open_at = WARMUP;
-    w.close_at = si.frame_count;
+    w.close_at = si.frame_count < RUN_FRAMES ? si.frame_count : RUN_FRAMES;
     while (w.counted_frames < MIN_FRAMES && runs < MAX_RUNS) {
         vg_run_opts o;
         vg_run_stats st;
@@ -152,6 +155,7 @@ static void test_cctv_job_allocates_nothing_in_vigil_after_warmup(void **state)
         o.out_dir = out_tmpl;
         o.suffix = suffix;
         o.rules = &rules;
+        o.max_frames = RUN_FRAMES;
         o.write_video = 1;
         o.write_snapshots = 1;
         o.progress = window_progress;
@@ -170,6 +174,7 @@ static void test_cctv_job_allocates_nothing_in_vigil_after_warmup(void **state)
         printf("run %d: %lld frames, %lld events, %lld snapshots\n", runs,
                (long long)st.frames, (long long)st.events,
                (long long)st.snapshots);
+        assert_true(st.events > 0 && st.snapshots > 0); /* sinks ran */
         runs++;
     }
 
@@ -193,7 +198,7 @@ static void test_cctv_job_allocates_nothing_in_vigil_after_warmup(void **state)
     assert_int_equal(w.used[MOD_VIGIL], 0);
     assert_int_equal(w.vigil_counted_allocs, 0);
     /* the hook was live in the window: the encoder and the inference
-     * runtime allocate something over a thousand frames */
+     * runtime allocate something over hundreds of frames */
     assert_true(w.used[MOD_FFMPEG] + w.used[MOD_ORT] + w.used[MOD_CXX] > 0);
 
     vg_rules_config_free(ctx, &rules);

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# sanitizer-build: skip (end to end through the binary; the sink code it drives, links and the free-space reserve, runs under ASan in test_rel_sinks.c)
 # Nearly full disk: `vigil run` into a small tmpfs (2 MB, 300 KB). The
 # alarms come first: the annotated video stops first, then snapshots, then
 # tracks, each said once with the space left; every event an unconstrained

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# sanitizer-build: skip (end to end through the binary; the sink code it drives, links and the free-space reserve, runs under ASan in test_rel_sinks.c)
 # Outputs are never written through symbolic links: for each output name of
 # `vigil run` and `vigil detect`, a link planted in the output directory
 # makes the command fail at once with "OUT/NAME: is a symbolic link; vigil
