@@ -281,31 +281,49 @@ void vg_telemetry_destroy(vg_telemetry **tp)
 
 /* ---- registry ----------------------------------------------------------- */
 
+/* Claims the first free slot of an array of n registry entries of `size`
+ * bytes, each starting with `int used` (pool_src, table_src, stream_src).
+ * Called with the lock held. Returns its index, or -1 when every slot is
+ * taken. */
+static int claim_slot(void *slots, size_t size, int n)
+{
+    for (int i = 0; i < n; i++) {
+        int *used = (int *)(void *)((char *)slots + (size_t)i * size);
+        if (!*used) {
+            *used = 1;
+            return i;
+        }
+    }
+    return -1;
+}
+
+/* The one-line refusal when a registry is full. */
+static int no_room(vg_telemetry *t, const char *what, const char *name, int n)
+{
+    return vg_fail(t->ctx, VG_ERANGE, "telemetry: no room for %s '%s' (%d %ss)",
+                   what, name, n, what);
+}
+
 int vg_telemetry_add_pool(vg_telemetry *t, vg_pool *pool, int *id)
 {
-    int rc = VG_ERANGE;
+    int i;
 
     if (id)
         *id = -1;
     if (!t || !pool)
         return VG_EINVAL;
     pthread_mutex_lock(&t->lock);
-    for (int i = 0; i < t->o.max_pools; i++) {
-        if (!t->pools[i].used) {
-            t->pools[i].used = 1;
-            t->pools[i].pool = pool;
-            t->pools[i].stream[0] = '\0';
-            if (id)
-                *id = (KIND_POOL << ID_SHIFT) | i;
-            rc = 0;
-            break;
-        }
+    i = claim_slot(t->pools, sizeof(t->pools[0]), t->o.max_pools);
+    if (i >= 0) {
+        t->pools[i].pool = pool;
+        t->pools[i].stream[0] = '\0';
     }
     pthread_mutex_unlock(&t->lock);
-    if (rc < 0)
-        vg_fail(t->ctx, rc, "telemetry: no room for pool '%s' (%d pools)",
-                vg_pool_name(pool), t->o.max_pools);
-    return rc;
+    if (i < 0)
+        return no_room(t, "pool", vg_pool_name(pool), t->o.max_pools);
+    if (id)
+        *id = (KIND_POOL << ID_SHIFT) | i;
+    return 0;
 }
 
 int vg_telemetry_set_owner(vg_telemetry *t, int id, const char *stream)
@@ -328,62 +346,52 @@ int vg_telemetry_set_owner(vg_telemetry *t, int id, const char *stream)
 int vg_telemetry_add_table(vg_telemetry *t, const char *name,
                            vg_telemetry_table_fn fn, void *user, int *id)
 {
-    int rc = VG_ERANGE;
+    int i;
 
     if (id)
         *id = -1;
     if (!t || !name || !fn)
         return VG_EINVAL;
     pthread_mutex_lock(&t->lock);
-    for (int i = 0; i < t->o.max_tables; i++) {
+    i = claim_slot(t->tables, sizeof(t->tables[0]), t->o.max_tables);
+    if (i >= 0) {
         table_src *s = &t->tables[i];
-        if (!s->used) {
-            s->used = 1;
-            copy_name(s->name, sizeof(s->name), name);
-            s->stream[0] = '\0';
-            s->fn = fn;
-            s->user = user;
-            if (id)
-                *id = (KIND_TABLE << ID_SHIFT) | i;
-            rc = 0;
-            break;
-        }
+        copy_name(s->name, sizeof(s->name), name);
+        s->stream[0] = '\0';
+        s->fn = fn;
+        s->user = user;
     }
     pthread_mutex_unlock(&t->lock);
-    if (rc < 0)
-        vg_fail(t->ctx, rc, "telemetry: no room for table '%s' (%d tables)",
-                name, t->o.max_tables);
-    return rc;
+    if (i < 0)
+        return no_room(t, "table", name, t->o.max_tables);
+    if (id)
+        *id = (KIND_TABLE << ID_SHIFT) | i;
+    return 0;
 }
 
 int vg_telemetry_add_stream(vg_telemetry *t, const char *name,
                             vg_telemetry_stream_fn fn, void *user, int *id)
 {
-    int rc = VG_ERANGE;
+    int i;
 
     if (id)
         *id = -1;
     if (!t || !name || !fn)
         return VG_EINVAL;
     pthread_mutex_lock(&t->lock);
-    for (int i = 0; i < t->o.max_streams; i++) {
+    i = claim_slot(t->streams, sizeof(t->streams[0]), t->o.max_streams);
+    if (i >= 0) {
         stream_src *s = &t->streams[i];
-        if (!s->used) {
-            s->used = 1;
-            copy_name(s->name, sizeof(s->name), name);
-            s->fn = fn;
-            s->user = user;
-            if (id)
-                *id = (KIND_STREAM << ID_SHIFT) | i;
-            rc = 0;
-            break;
-        }
+        copy_name(s->name, sizeof(s->name), name);
+        s->fn = fn;
+        s->user = user;
     }
     pthread_mutex_unlock(&t->lock);
-    if (rc < 0)
-        vg_fail(t->ctx, rc, "telemetry: no room for stream '%s' (%d streams)",
-                name, t->o.max_streams);
-    return rc;
+    if (i < 0)
+        return no_room(t, "stream", name, t->o.max_streams);
+    if (id)
+        *id = (KIND_STREAM << ID_SHIFT) | i;
+    return 0;
 }
 
 int vg_telemetry_stream_get(vg_telemetry *t, const char *name,
