@@ -165,8 +165,8 @@ static void batch_matches_single_runs(fixture *fx, vg_detector *single,
                                       vg_detector *batched, int n)
 {
     static vg_detection alone[FRAMES][CAP], together[FRAMES][CAP];
-    const vg_frame *frames[FRAMES];
-    vg_detection *out[FRAMES];
+    const vg_frame *frames[FRAMES] = {0};
+    vg_detection *out[FRAMES] = {0};
     int n_alone[FRAMES], n_together[FRAMES], differ = 0;
     for (int k = 0; k < n; k++) {
         assert_int_equal(
@@ -237,8 +237,8 @@ static void test_batch_larger_than_max_batch_is_einval(void **state)
     fixture *fx = *state;
     vg_detector *d = make(fx, fx->v8, 4);
     static vg_detection dets[FRAMES][CAP];
-    const vg_frame *frames[FRAMES];
-    vg_detection *out[FRAMES];
+    const vg_frame *frames[FRAMES] = {0};
+    vg_detection *out[FRAMES] = {0};
     int counts[FRAMES];
     for (int k = 0; k < FRAMES; k++) {
         frames[k] = &fx->frames[k];
@@ -322,8 +322,8 @@ static void test_repeated_batches_allocate_nothing(void **state)
     static const int sizes[] = {4, 2, 4, 1, 3, 4, 1};
     vg_detector *d = make(fx, fx->v8, 4);
     static vg_detection dets[FRAMES][CAP];
-    const vg_frame *frames[FRAMES];
-    vg_detection *out[FRAMES];
+    const vg_frame *frames[FRAMES] = {0};
+    vg_detection *out[FRAMES] = {0};
     vg_alloc_stats before, after;
     int counts[FRAMES];
     for (int k = 0; k < FRAMES; k++) {

@@ -291,7 +291,7 @@ static int setup_classes(vg_detector *d)
             return vg_fail(d->ctx, VG_ENOMEM, "%s: out of memory", d->path);
         for (int c = 0; c < d->classes; c++)
             snprintf(d->class_names + (size_t)c * CLASS_NAME_LEN,
-                     CLASS_NAME_LEN, "class%d", c);
+                     CLASS_NAME_LEN, "class%d", c % 100000000);
     }
     d->filtered = d->opts.n_classes_keep > 0;
     for (int i = 0; i < d->opts.n_classes_keep; i++) {
