@@ -148,8 +148,11 @@ if part restart; then
 # --- restart: a real broker stopped and started while vigil runs -----------------
 port=$(free_port)
 mkdir -p "$T/b"
-printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location %s/\n' \
-  "$port" "$T/b" >"$T/b/mosquitto.conf"
+# persistence: the subscriber's session and its queued messages survive the
+# restart; `user`: a broker started as root would otherwise switch to the
+# mosquitto user and could not save into this directory
+printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location %s/\nuser %s\n' \
+  "$port" "$T/b" "$(id -un)" >"$T/b/mosquitto.conf"
 start_broker() {
   mosquitto -c "$T/b/mosquitto.conf" >>"$T/b/log" 2>&1 &
   broker=$!

@@ -5,6 +5,7 @@
  */
 #include "vigil/mqtt.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +19,8 @@
 /* An event without its PUBACK this long after it was sent (or after the
  * reconnect that resent it) is sent again. */
 #define RESEND_AFTER_NS (20 * 1000000000LL)
+/* A connect without CONNACK this long is given up and tried again. */
+#define CONNECT_TIMEOUT_NS (10 * 1000000000LL)
 
 typedef struct cam_state {
     char name[64];
@@ -44,7 +47,11 @@ struct vg_mqtt {
     int states_dirty;
 
     /* the thread's own */
-    int sock_open; /* mosquitto_connect succeeded, not lost since */
+    int sock_open;     /* a connect is under way or done, not lost since */
+    int was_connected; /* CONNACK on the current socket */
+    int fail_streak;   /* failed connects since the last CONNACK */
+    double backoff;
+    int64_t next_try_ns, sock_opened_ns;
     int connected; /* CONNACK accepted */
     int ever_tried;
     int64_t pos;      /* last acknowledged row */
@@ -99,6 +106,9 @@ static void on_connect(struct mosquitto *mosq, void *user, int rc)
         return;
     }
     m->connected = 1;
+    m->was_connected = 1;
+    m->fail_streak = 0;
+    m->backoff = m->o.backoff_min_s;
     m->inflight_sent_ns = vg_clock_ns(); /* libmosquitto resends it now */
     mosquitto_publish(mosq, NULL, m->topic_available, 6, "online", 1, true);
     pthread_mutex_lock(&m->lock);
@@ -115,16 +125,8 @@ static void on_disconnect(struct mosquitto *mosq, void *user, int rc)
 {
     vg_mqtt *m = user;
     (void)mosq;
+    (void)rc; /* counted and logged by the thread (conn_failed) */
     m->connected = 0;
-    pthread_mutex_lock(&m->lock);
-    m->stats.connected = 0;
-    if (rc != 0)
-        m->stats.disconnects++;
-    pthread_mutex_unlock(&m->lock);
-    if (rc != 0)
-        vg_log(m->ctx, VG_LOG_WARN,
-               "mqtt: connection to %s:%d lost (%s); reconnecting", m->host,
-               m->o.port, mosquitto_strerror(rc));
 }
 
 static void on_publish(struct mosquitto *mosq, void *user, int mid)
@@ -262,15 +264,45 @@ static int send_outbox(vg_mqtt *m)
     return 0;
 }
 
+/* The connection failed (never answered, refused, or lost): the next try
+ * after the backoff, which doubles up to backoff_max_s. */
+static void conn_failed(vg_mqtt *m, const char *why)
+{
+    int was = m->was_connected;
+
+    m->sock_open = 0;
+    m->connected = 0;
+    m->was_connected = 0;
+    pthread_mutex_lock(&m->lock);
+    m->stats.connected = 0;
+    if (was)
+        m->stats.disconnects++;
+    else
+        m->stats.connect_failures++;
+    pthread_mutex_unlock(&m->lock);
+    if (was)
+        vg_log(m->ctx, VG_LOG_WARN,
+               "mqtt: connection to %s:%d lost (%s); reconnecting", m->host,
+               m->o.port, why);
+    else if (m->fail_streak++ == 0)
+        vg_log(m->ctx, VG_LOG_WARN,
+               "mqtt: cannot connect to %s:%d: %s (retrying, every %g s at "
+               "most)",
+               m->host, m->o.port, why, m->o.backoff_max_s);
+    m->next_try_ns = vg_clock_ns() + (int64_t)(m->backoff * 1e9);
+    m->backoff = m->backoff * 2 < m->o.backoff_max_s ? m->backoff * 2
+                                                     : m->o.backoff_max_s;
+}
+
 static void *mqtt_main(void *p)
 {
     vg_mqtt *m = p;
-    double backoff = m->o.backoff_min_s;
-    int64_t next_try = 0, drain_until = 0, count_at = 0;
+    int64_t drain_until = 0, count_at = 0;
 
+    m->backoff = m->o.backoff_min_s;
     for (;;) {
         int64_t now = vg_clock_ns();
-        int empty = 0;
+        int empty = 0, rc;
 
         if (stopping(m)) {
             if (drain_until == 0)
@@ -279,37 +311,25 @@ static void *mqtt_main(void *p)
                 break;
         }
         if (!m->sock_open) {
-            int rc;
-            if (now < next_try) {
-                int64_t left = (next_try - now) / 1000000;
+            if (now < m->next_try_ns) {
+                int64_t left = (m->next_try_ns - now) / 1000000;
                 wait_ms(m, left < 100 ? left + 1 : 100);
                 continue;
             }
-            rc = m->ever_tried ? mosquitto_reconnect(m->mosq)
-                               : mosquitto_connect(m->mosq, m->host, m->o.port,
-                                                   (int)m->o.keepalive_s);
-            if (rc == MOSQ_ERR_SUCCESS) {
-                m->sock_open = 1;
-                m->ever_tried = 1;
-                backoff = m->o.backoff_min_s;
-            } else {
-                if (!m->ever_tried || backoff == m->o.backoff_min_s)
-                    vg_log(m->ctx, VG_LOG_WARN,
-                           "mqtt: cannot connect to %s:%d: %s (retrying, "
-                           "every %g s at most)",
-                           m->host, m->o.port, mosquitto_strerror(rc),
-                           m->o.backoff_max_s);
-                /* mosquitto_reconnect needs one successful connect's
-                 * settings: mosquitto_connect keeps them even on failure */
-                m->ever_tried = 1;
-                pthread_mutex_lock(&m->lock);
-                m->stats.connect_failures++;
-                pthread_mutex_unlock(&m->lock);
-                next_try = now + (int64_t)(backoff * 1e9);
-                backoff = backoff * 2 < m->o.backoff_max_s ? backoff * 2
-                                                           : m->o.backoff_max_s;
+            /* non-blocking connects: a host that never answers cannot hold
+             * the thread (mosquitto_loop completes them) */
+            rc = m->ever_tried
+                     ? mosquitto_reconnect_async(m->mosq)
+                     : mosquitto_connect_async(m->mosq, m->host, m->o.port,
+                                               (int)m->o.keepalive_s);
+            m->ever_tried = 1; /* the settings are kept even on failure */
+            if (rc != MOSQ_ERR_SUCCESS) {
+                conn_failed(m, rc == MOSQ_ERR_ERRNO ? strerror(errno)
+                                                    : mosquitto_strerror(rc));
+                continue;
             }
-            continue;
+            m->sock_open = 1;
+            m->sock_opened_ns = now;
         }
         if (m->connected) {
             send_states(m);
@@ -325,18 +345,15 @@ static void *mqtt_main(void *p)
             }
             if (drain_until && empty)
                 break;
+        } else if (now - m->sock_opened_ns > CONNECT_TIMEOUT_NS) {
+            conn_failed(m, "no answer");
+            continue;
         }
-        if (mosquitto_loop(m->mosq, empty || m->inflight_id ? 100 : 0, 1) !=
-            MOSQ_ERR_SUCCESS) {
-            m->sock_open = 0;
-            m->connected = 0;
-            pthread_mutex_lock(&m->lock);
-            m->stats.connected = 0;
-            pthread_mutex_unlock(&m->lock);
-            next_try = vg_clock_ns() + (int64_t)(backoff * 1e9);
-            backoff = backoff * 2 < m->o.backoff_max_s ? backoff * 2
-                                                       : m->o.backoff_max_s;
-        }
+        rc = mosquitto_loop(
+            m->mosq, !m->connected || empty || m->inflight_id ? 100 : 0, 1);
+        if (rc != MOSQ_ERR_SUCCESS)
+            conn_failed(m, rc == MOSQ_ERR_ERRNO ? strerror(errno)
+                                                : mosquitto_strerror(rc));
     }
     if (m->connected) {
         /* the last word: "offline" (retained), acknowledged, then a clean

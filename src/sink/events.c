@@ -662,6 +662,22 @@ static int outbox_event(vg_events *es, const vg_event *e, int *slot,
     return outbox_write(es, "new", e, e->wall_ms, e, e->wall_ms, 0, e->wall_ms);
 }
 
+/* Whether vg_events_track_end has a row to write (an entry of the track,
+ * or one past the TTL). */
+static int any_to_end(const vg_events *es, const char *camera, int64_t track_id,
+                      int64_t now_ms)
+{
+    int64_t ttl_ms = (int64_t)(es->opts.outbox_active_ttl_s * 1000.0);
+    for (int i = 0; i < es->opts.outbox_active_max; i++) {
+        const active_obj *a = &es->active[i];
+        if (a->used && (now_ms - a->last_ms > ttl_ms ||
+                        ((track_id < 0 || a->last.track_id == track_id) &&
+                         !strcmp(a->last.stream, camera))))
+            return 1;
+    }
+    return 0;
+}
+
 int vg_events_track_end(vg_events *es, const char *camera, int64_t track_id,
                         int64_t wall_ms)
 {
@@ -669,8 +685,8 @@ int vg_events_track_end(vg_events *es, const char *camera, int64_t track_id,
 
     if (!es || !camera)
         return VG_EINVAL;
-    if (!es->opts.outbox)
-        return 0;
+    if (!es->opts.outbox || !any_to_end(es, camera, track_id, wall_ms))
+        return 0; /* the common case: a track that raised nothing */
     if ((rc = ensure_txn(es)) < 0 || (rc = outbox_step_begin(es)) < 0)
         return rc;
     rc = outbox_expire(es, wall_ms);
