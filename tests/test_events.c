@@ -255,7 +255,7 @@ static void test_schema_has_version_and_indices(void **state)
                   "print(v, m, ix)\n"),
         0);
     assert_string_equal(f->out,
-                        "1 wal ['CREATE INDEX events_rule ON events(rule)', "
+                        "2 wal ['CREATE INDEX events_rule ON events(rule)', "
                         "'CREATE INDEX events_time_s ON events(time_s)']\n");
 }
 
@@ -294,13 +294,13 @@ static void test_newer_schema_is_refused(void **state)
     vg_events_close(&es);
     assert_int_equal(python(f, "import sqlite3,sys\n"
                                "db=sqlite3.connect(sys.argv[1]+'/events.db')\n"
-                               "db.execute(\"update meta set value=2 where "
+                               "db.execute(\"update meta set value=3 where "
                                "key='schema_version'\")\n"
                                "db.commit()\n"),
                      0);
     assert_int_equal(vg_events_open(f->ctx, f->dir, NULL, &es), VG_EFORMAT);
     assert_null(es);
-    assert_non_null(strstr(vg_context_errmsg(f->ctx), "schema version 2"));
+    assert_non_null(strstr(vg_context_errmsg(f->ctx), "schema version 3"));
 }
 
 static void test_older_schema_is_migrated(void **state)
@@ -329,7 +329,7 @@ static void test_older_schema_is_migrated(void **state)
                                "db.execute('select count(*) from "
                                "events').fetchone()[0])\n"),
                      0);
-    assert_string_equal(f->out, "1 1\n");
+    assert_string_equal(f->out, "2 1\n");
 }
 
 static void test_file_that_is_not_a_database_is_refused(void **state)

@@ -32,7 +32,7 @@ import json, os, sqlite3, subprocess, sys, statistics
 d = sys.argv[1]
 db = sqlite3.connect(os.path.join(d, "events.db"))
 assert db.execute("pragma integrity_check").fetchone()[0] == "ok"
-assert db.execute("select value from meta where key='schema_version'").fetchone()[0] in ("1", 1)
+assert db.execute("select value from meta where key='schema_version'").fetchone()[0] in ("2", 2)
 rows = db.execute("select id, kind, rule, track_id, snapshot, direction, time_s from events order by id").fetchall()
 kinds = {r[1] for r in rows}
 for k in ("intrusion", "dwell", "line_crossing", "occupancy"):

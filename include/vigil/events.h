@@ -27,6 +27,18 @@
  * events survive a crash of the process (kill -9) in events.db and in
  * events.jsonl; see docs/events.md for power loss.
  *
+ * Outbox (MQTT, docs/mqtt.md): with opts.outbox, every event insert also
+ * writes, in the same transaction, an `outbox` row (topic, Frigate-shaped
+ * JSON payload {"type":"new"|"update"|"end","before":{..},"after":{..}}).
+ * The first event of a (camera, track, rule) is "new", later ones "update";
+ * vg_events_track_end writes "end" for each active (camera, track, rule).
+ * The active table is fixed (outbox_active_max entries; when full the least
+ * recently updated is ended) and an entry not updated for outbox_active_ttl_s
+ * (of the events' wall clock) is ended. The outbox keeps at most outbox_max
+ * rows: past it the oldest (unpublished) rows are deleted and counted in
+ * stats.outbox_dropped. A publisher reads and marks rows through its own
+ * connection (include/vigil/outbox.h).
+ *
  * Thread-safety: one handle is used by one thread at a time. No heap
  * allocation in vigil's code after open (statements are prepared once).
  */
@@ -39,7 +51,7 @@
 #include "vigil/event.h"
 
 /* Schema version this vigil writes (the `meta` table's schema_version). */
-#define VG_EVENTS_SCHEMA_VERSION 1
+#define VG_EVENTS_SCHEMA_VERSION 2
 
 typedef struct vg_events vg_events;
 
@@ -53,6 +65,13 @@ typedef struct vg_events_opts {
      * (default): vg_clock_ns. For tests. */
     double (*now)(void *user);
     void *now_user;
+    /* Outbox (off by default): */
+    int outbox;            /* 1: write outbox rows (mqtt.enabled) */
+    int outbox_max;        /* rows kept at most, >= 1 (10000) */
+    int outbox_active_max; /* active (camera, track, rule), 1..65536 (256) */
+    double outbox_active_ttl_s; /* an active entry not updated this long is
+                                   ended, > 0 (600) */
+    char outbox_topic[128];     /* the rows' topic ("vigil/events") */
 } vg_events_opts;
 
 typedef struct vg_events_stats {
@@ -65,6 +84,13 @@ typedef struct vg_events_stats {
     uint64_t jsonl_errors;   /* failed JSONL appends (the db has the rows) */
     int jsonl_partial_found; /* 1 when open found an unterminated last line
                                 in events.jsonl (it was terminated) */
+    uint64_t outbox_rows;    /* outbox rows written (new, update, end) */
+    uint64_t outbox_dropped; /* oldest unpublished rows deleted past
+                                outbox_max */
+    uint64_t outbox_ends_evicted; /* ends written because the active table
+                                     was full */
+    uint64_t outbox_ends_expired; /* ends written by the TTL */
+    int outbox_active;            /* active (camera, track, rule) now */
 } vg_events_stats;
 
 void vg_events_opts_default(vg_events_opts *o);
@@ -83,6 +109,14 @@ int vg_events_open(vg_context *ctx, const char *dir, const vg_events_opts *o,
  * VG_EIO (insert or commit failed; the message is in vg_events_errmsg).
  * On failure e->id is left 0 when the event was not inserted. */
 int vg_events_add(vg_events *es, vg_event *e);
+
+/* The tracker removed track_id of camera (track_id < 0: every object of
+ * camera, as when its stream ends) at wall_ms (Unix ms): writes an "end"
+ * outbox row for each active (camera, track, rule) and forgets them, in the
+ * open batch (committed like an add). No-op without opts.outbox. Returns 0,
+ * VG_EINVAL or VG_EIO (message in vg_events_errmsg). */
+int vg_events_track_end(vg_events *es, const char *camera, int64_t track_id,
+                        int64_t wall_ms);
 
 /* Sets the snapshot path of event id. Called before the next add, tick or
  * flush, the path is part of the same commit and of the JSONL line;

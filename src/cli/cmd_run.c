@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/cli_mqtt.h"
 #include "vigil/fsutil.h"
 #include "vigil/job.h"
 #include "vigil/jobrun.h"
@@ -165,6 +166,7 @@ int cmd_run(int argc, char **argv)
     vg_plan *plan = NULL;
     int have_rules = 0, exit_code = VG_EXIT_ERROR, n_done = 0;
     vg_job_stream_status *ss = NULL;
+    vg_mqtt *mqtt = NULL;
     const char *status = "ok";
     char errbuf[512] = "", path[1100];
     run_cli r;
@@ -535,6 +537,7 @@ int cmd_run(int argc, char **argv)
             n_done = 0;
             goto out;
         }
+        cli_mqtt_start(ctx, &a.settings, a.out_dir, cctv, &mqtt);
         vg_job_wait(cctv);
         if (vg_job_stop(cctv) < 0) {
             snprintf(errbuf, sizeof(errbuf), "%s", vg_context_errmsg(ctx));
@@ -543,6 +546,7 @@ int cmd_run(int argc, char **argv)
             exit_code = VG_EXIT_ERROR;
         }
         cli_progress_end(&r.progress);
+        cli_mqtt_finish(ctx, &mqtt, cctv); /* after the last commit */
     }
     /* Each camera's end: a failed one is named, the others' outputs are
      * complete. */
@@ -603,6 +607,7 @@ report:
 out:
     vg_outdir_lock_release(&lock);
     vg_metrics_server_stop(&metrics);
+    vg_mqtt_destroy(&mqtt);
     vg_job_destroy(&cctv);
     vg_residency_destroy(&residency);
     vg_plan_destroy(&plan);

@@ -457,6 +457,14 @@ static const job_key job_keys[] = {
     {"motion", "frame_height", JOB_INT, 16, 1080,
      JOB_FIELD(motion_frame_height)},
     {"motion", "masks", JOB_MASKS, 0, 0, 0, 0},
+    {"mqtt", "enabled", JOB_BOOL, 0, 1, JOB_FIELD(mqtt_enabled)},
+    {"mqtt", "host", JOB_STRING, 0, 0, JOB_FIELD(mqtt_host)},
+    {"mqtt", "port", JOB_INT, 1, 65535, JOB_FIELD(mqtt_port)},
+    {"mqtt", "client_id", JOB_STRING, 0, 0, JOB_FIELD(mqtt_client_id)},
+    {"mqtt", "topic_prefix", JOB_STRING, 0, 0, JOB_FIELD(mqtt_topic_prefix)},
+    {"mqtt", "qos", JOB_INT, 0, 2, JOB_FIELD(mqtt_qos)},
+    {"mqtt", "outbox_max", JOB_INT, 1, 100000000, JOB_FIELD(mqtt_outbox_max)},
+    {"mqtt", "keepalive_s", JOB_DOUBLE, 5, 65535, JOB_FIELD(mqtt_keepalive_s)},
 };
 
 static int is_job_section(const char *name)

@@ -159,10 +159,13 @@ static void write_report(FILE *f, vg_job *j, const vg_job_report_extra *mem,
                     (unsigned long long)js.batch_sizes[k]);
         fprintf(f,
                 "]},\n  \"events\": {\"stored\": %llu, \"commits\": %llu, "
-                "\"jsonl_lines\": %llu}",
+                "\"jsonl_lines\": %llu, \"outbox_rows\": %llu, "
+                "\"outbox_dropped\": %llu}",
                 (unsigned long long)js.store.written,
                 (unsigned long long)js.store.commits,
-                (unsigned long long)js.store.jsonl_lines);
+                (unsigned long long)js.store.jsonl_lines,
+                (unsigned long long)js.store.outbox_rows,
+                (unsigned long long)js.store.outbox_dropped);
     }
     fprintf(f, ",\n  \"streams\": [");
     for (int i = 0; i < n_st; i++) {

@@ -48,6 +48,8 @@ typedef struct sink_item {
     vg_track tracks[VG_RUN_MAX_TRACKS];
     int n_events;
     vg_event events[VG_RUN_MAX_EVENTS];
+    int n_removed; /* tracks the tracker removed: MQTT "end" (outbox) */
+    int64_t removed[VG_RUN_MAX_TRACKS];
 } sink_item;
 
 typedef struct zone_copy {
@@ -220,6 +222,10 @@ void vg_run_opts_from_settings(const vg_settings *s, vg_run_opts *o)
     o->tracker.new_track_thresh = s->track_new;
     o->events.batch = s->events_batch;
     o->events.max_delay_ms = s->events_delay_ms;
+    o->events.outbox = s->mqtt_enabled;
+    o->events.outbox_max = s->mqtt_outbox_max;
+    snprintf(o->events.outbox_topic, sizeof(o->events.outbox_topic),
+             "%s/events", s->mqtt_topic_prefix);
     o->snapshots.max_age_days = s->snap_max_age_days;
     o->snapshots.max_total_bytes = (uint64_t)s->snap_max_bytes;
     o->write_snapshots = s->snap_enabled;
@@ -433,6 +439,14 @@ static void sink_one(job *j, sink_item *it)
         if (j->overlay)
             vg_overlay_push_event(j->overlay, ev);
     }
+    if (it->n_removed > 0) { /* after its events: a track's end is last */
+        events_lock(j);
+        for (int i = 0, rc; i < it->n_removed; i++)
+            if ((rc = vg_events_track_end(j->events, j->stream, it->removed[i],
+                                          wall_ms())) < 0)
+                events_fail(j, rc);
+        events_unlock(j);
+    }
     if (j->tracks_fd >= 0) {
         for (int i = 0; i < it->n_tracks; i++) {
             const vg_track *t = &it->tracks[i];
@@ -501,6 +515,9 @@ static void *sink_main(void *p)
     {
         int rc;
         events_lock(j);
+        /* the stream is over: its objects end */
+        if ((rc = vg_events_track_end(j->events, j->stream, -1, wall_ms())) < 0)
+            events_fail(j, rc);
         rc = vg_events_flush(j->events);
         if (rc < 0)
             events_fail(j, rc);
@@ -916,6 +933,9 @@ static int process(job *j, vgi_decoder *dec, vg_run_stats *st, int *end)
         out->end = 0;
         out->n_tracks = n_tracks;
         out->n_events = n_events;
+        out->n_removed =
+            n_removed < VG_RUN_MAX_TRACKS ? n_removed : VG_RUN_MAX_TRACKS;
+        memcpy(out->removed, removed, sizeof(int64_t) * out->n_removed);
         if (vg_queue_push(j->sink_q, out, -1) < 0) {
             vg_frame_release(&out->frame);
             rc = vg_fail(j->ctx, VG_EIO, "sink stage stopped");

@@ -21,6 +21,15 @@
 #define MAX_BATCH 1024
 #define JSONL_BUF 65536
 #define JSONL_LINE_MAX 4096 /* longest line: every string escaped as \u00XX */
+#define OUTBOX_PAYLOAD_MAX 8192 /* before + after, every string escaped */
+
+/* An active (camera, track, rule) of the outbox: its last published state. */
+typedef struct active_obj {
+    int used;
+    int64_t start_ms; /* wall time of its first event */
+    int64_t last_ms;  /* wall time of its last event */
+    vg_event last;    /* its last event (camera in last.stream) */
+} active_obj;
 
 struct vg_events {
     vg_context *ctx;
@@ -30,6 +39,12 @@ struct vg_events {
     sqlite3 *db;
     sqlite3_stmt *st_begin, *st_commit, *st_rollback;
     sqlite3_stmt *st_insert, *st_snapshot, *st_since;
+    sqlite3_stmt *st_ob_insert, *st_ob_trim, *st_savepoint, *st_release,
+        *st_rollback_to;
+    active_obj *active; /* outbox_active_max entries (outbox only) */
+    int *ended;         /* entries ended by the current step */
+    int n_ended, n_expired, n_evicted;
+    uint64_t ob_rows_pending, ob_dropped_pending; /* of the current step */
     int jsonl_fd;
     int in_txn;
     int64_t first_pending_ns; /* monotonic time of the batch's first event */
@@ -38,6 +53,7 @@ struct vg_events {
     vg_events_stats stats;
     char errmsg[256];
     char jbuf[JSONL_BUF];
+    char obuf[OUTBOX_PAYLOAD_MAX];
 };
 
 void vg_events_opts_default(vg_events_opts *o)
@@ -49,6 +65,11 @@ void vg_events_opts_default(vg_events_opts *o)
     o->max_delay_ms = 500;
     o->sync_full = 0;
     o->jsonl = 1;
+    o->outbox = 0;
+    o->outbox_max = 10000;
+    o->outbox_active_max = 256;
+    o->outbox_active_ttl_s = 600;
+    snprintf(o->outbox_topic, sizeof(o->outbox_topic), "vigil/events");
 }
 
 static int64_t wall_ms_now(void)
@@ -102,6 +123,11 @@ static const char *const migrations[VG_EVENTS_SCHEMA_VERSION + 1] = {
     " x REAL, y REAL, w REAL, h REAL, count INTEGER, snapshot TEXT);"
     "CREATE INDEX events_time_s ON events(time_s);"
     "CREATE INDEX events_rule ON events(rule);",
+    /* 2: the MQTT outbox (AUTOINCREMENT: ids never reused, so a publisher's
+     * position stays valid when the table empties) */
+    "CREATE TABLE outbox ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL,"
+    " payload TEXT NOT NULL, created_ms INTEGER, event_id INTEGER);",
 };
 
 static int exec(sqlite3 *db, const char *sql, char *msg, size_t cap)
@@ -216,9 +242,10 @@ static void jw_fmt(struct jw *w, const char *fmt, ...)
         w->n += (size_t)k < w->cap - w->n ? (size_t)k : w->cap - w->n - 1;
 }
 
-static void jw_str(struct jw *w, const char *key, const unsigned char *s)
+/* s as a quoted JSON string. */
+static void jw_esc(struct jw *w, const unsigned char *s)
 {
-    jw_fmt(w, ",\"%s\":\"", key);
+    jw_raw(w, "\"", 1);
     for (; s && *s; s++) {
         char esc[8];
         switch (*s) {
@@ -241,6 +268,12 @@ static void jw_str(struct jw *w, const char *key, const unsigned char *s)
         }
     }
     jw_raw(w, "\"", 1);
+}
+
+static void jw_str(struct jw *w, const char *key, const unsigned char *s)
+{
+    jw_fmt(w, ",\"%s\":", key);
+    jw_esc(w, s);
 }
 
 static void jw_real(struct jw *w, const char *key, double v, int null)
@@ -397,6 +430,275 @@ static int batch_due(const vg_events *es, int by_count)
            (int64_t)es->opts.max_delay_ms * 1000000;
 }
 
+/* Opens the batch's transaction when none is open. */
+static int ensure_txn(vg_events *es)
+{
+    int rc;
+
+    if (es->in_txn)
+        return 0;
+    rc = step_once(es->st_begin);
+    if (rc != SQLITE_OK)
+        return set_err(es, code_of(rc), "%s: begin: %s", es->db_path,
+                       sqlite3_errmsg(es->db));
+    es->in_txn = 1;
+    es->first_pending_ns = now_ns(es);
+    return 0;
+}
+
+/* ---- outbox ---------------------------------------------------------------*/
+
+static const unsigned char *u8(const char *s)
+{
+    return (const unsigned char *)s;
+}
+
+/* One object of a payload: the state of (camera, track, rule) after e. */
+static void jw_object(struct jw *w, const vg_event *e, int64_t start_ms,
+                      int64_t end_ms)
+{
+    char id[sizeof(e->stream) + sizeof(e->rule) + 24];
+
+    snprintf(id, sizeof(id), "%s-%lld-%s", e->stream, (long long)e->track_id,
+             e->rule);
+    jw_fmt(w, "{\"track_id\":%lld", (long long)e->track_id);
+    jw_str(w, "id", u8(id));
+    jw_str(w, "camera", u8(e->stream));
+    jw_str(w, "label", u8(e->class_name));
+    jw_real(w, "score", e->score, 0);
+    jw_fmt(w, ",\"box\":[%.2f,%.2f,%.2f,%.2f],\"zones\":[", e->box.x, e->box.y,
+           e->box.w, e->box.h);
+    if (e->zone[0])
+        jw_esc(w, u8(e->zone));
+    jw_raw(w, "]", 1);
+    jw_str(w, "rule", u8(e->rule));
+    jw_str(w, "kind", u8(vg_event_kind_name(e->kind)));
+    jw_str(w, "direction", u8(e->direction));
+    jw_fmt(w, ",\"count\":%d,\"event_id\":%lld,\"snapshot\":%lld", e->count,
+           (long long)e->id, (long long)e->id);
+    jw_fmt(w, ",\"frame\":%lld", (long long)e->frame_index);
+    jw_real(w, "frame_time", e->time_s, 0);
+    jw_fmt(w, ",\"start_time\":%.3f", (double)start_ms / 1000.0);
+    if (end_ms > 0)
+        jw_fmt(w, ",\"end_time\":%.3f", (double)end_ms / 1000.0);
+    else
+        jw_fmt(w, ",\"end_time\":null");
+    jw_raw(w, "}", 1);
+}
+
+/* Inserts one outbox row {"type", "before", "after"} (in the open
+ * transaction) and trims the table to outbox_max rows. */
+static int outbox_write(vg_events *es, const char *type, const vg_event *before,
+                        int64_t before_start, const vg_event *after,
+                        int64_t after_start, int64_t end_ms, int64_t created_ms)
+{
+    struct jw w = {es->obuf, 0, sizeof(es->obuf)};
+    sqlite3_stmt *st = es->st_ob_insert;
+    int64_t id;
+    int rc;
+
+    jw_fmt(&w, "{\"type\":\"%s\",\"before\":", type);
+    jw_object(&w, before, before_start, 0);
+    jw_raw(&w, ",\"after\":", 9);
+    jw_object(&w, after, after_start, end_ms);
+    jw_raw(&w, "}", 1);
+    sqlite3_bind_text(st, 1, es->opts.outbox_topic, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, es->obuf, (int)w.n, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, created_ms);
+    sqlite3_bind_int64(st, 4, after->id);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE)
+        return set_err(es, code_of(rc), "%s: outbox insert: %s", es->db_path,
+                       sqlite3_errmsg(es->db));
+    id = sqlite3_last_insert_rowid(es->db);
+    if (id > es->opts.outbox_max) {
+        sqlite3_bind_int64(es->st_ob_trim, 1, id - es->opts.outbox_max);
+        rc = step_once(es->st_ob_trim);
+        sqlite3_clear_bindings(es->st_ob_trim);
+        if (rc != SQLITE_OK)
+            return set_err(es, code_of(rc), "%s: outbox trim: %s", es->db_path,
+                           sqlite3_errmsg(es->db));
+        es->ob_dropped_pending += (uint64_t)sqlite3_changes(es->db);
+    }
+    es->ob_rows_pending++;
+    return 0;
+}
+
+/* Writes the "end" row of active entry i at end_ms and records i in the
+ * list of entries to forget once the step succeeds. */
+static int outbox_end(vg_events *es, int i, int64_t end_ms)
+{
+    const active_obj *a = &es->active[i];
+    int rc = outbox_write(es, "end", &a->last, a->start_ms, &a->last,
+                          a->start_ms, end_ms, end_ms);
+    if (rc == 0)
+        es->ended[es->n_ended++] = i;
+    return rc;
+}
+
+static int is_ended(const vg_events *es, int i)
+{
+    for (int k = 0; k < es->n_ended; k++)
+        if (es->ended[k] == i)
+            return 1;
+    return 0;
+}
+
+/* Ends the entries not updated for the TTL as of now_ms. */
+static int outbox_expire(vg_events *es, int64_t now_ms)
+{
+    int64_t ttl_ms = (int64_t)(es->opts.outbox_active_ttl_s * 1000.0);
+    for (int i = 0; i < es->opts.outbox_active_max; i++) {
+        const active_obj *a = &es->active[i];
+        int rc;
+        if (!a->used || is_ended(es, i) || now_ms - a->last_ms <= ttl_ms)
+            continue;
+        if ((rc = outbox_end(es, i, now_ms)) < 0)
+            return rc;
+        es->n_expired++;
+    }
+    return 0;
+}
+
+/* Forgets the ended entries after a successful step (their rows are in the
+ * transaction) and counts what the step wrote. */
+static void outbox_apply(vg_events *es)
+{
+    for (int k = 0; k < es->n_ended; k++) {
+        es->active[es->ended[k]].used = 0;
+        es->stats.outbox_active--;
+    }
+    es->stats.outbox_ends_expired += (uint64_t)es->n_expired;
+    es->stats.outbox_ends_evicted += (uint64_t)es->n_evicted;
+    es->stats.outbox_rows += es->ob_rows_pending;
+    es->stats.outbox_dropped += es->ob_dropped_pending;
+}
+
+static void outbox_step_reset(vg_events *es)
+{
+    es->n_ended = es->n_expired = es->n_evicted = 0;
+    es->ob_rows_pending = es->ob_dropped_pending = 0;
+}
+
+/* Ends the step: RELEASE (ok) or ROLLBACK TO + RELEASE (failed). */
+static int outbox_step_end(vg_events *es, int rc)
+{
+    if (rc == 0) {
+        int src = step_once(es->st_release);
+        if (src == SQLITE_OK) {
+            outbox_apply(es);
+            outbox_step_reset(es);
+            return 0;
+        }
+        rc = set_err(es, code_of(src), "%s: release: %s", es->db_path,
+                     sqlite3_errmsg(es->db));
+    }
+    step_once(es->st_rollback_to);
+    step_once(es->st_release);
+    outbox_step_reset(es);
+    return rc;
+}
+
+static int outbox_step_begin(vg_events *es)
+{
+    int rc = step_once(es->st_savepoint);
+    outbox_step_reset(es);
+    if (rc != SQLITE_OK)
+        return set_err(es, code_of(rc), "%s: savepoint: %s", es->db_path,
+                       sqlite3_errmsg(es->db));
+    return 0;
+}
+
+static int find_active(const vg_events *es, const char *camera,
+                       int64_t track_id, const char *rule)
+{
+    for (int i = 0; i < es->opts.outbox_active_max; i++) {
+        const active_obj *a = &es->active[i];
+        if (a->used && a->last.track_id == track_id &&
+            !strcmp(a->last.stream, camera) && !strcmp(a->last.rule, rule))
+            return i;
+    }
+    return -1;
+}
+
+/* The "new" or "update" row of e (inserted, e->id set), after the expired
+ * entries' ends; *slot receives the entry e goes to. */
+static int outbox_event(vg_events *es, const vg_event *e, int *slot,
+                        int *is_new)
+{
+    int i, rc;
+
+    if ((rc = outbox_expire(es, e->wall_ms)) < 0)
+        return rc;
+    i = find_active(es, e->stream, e->track_id, e->rule);
+    if (i >= 0 && !is_ended(es, i)) {
+        const active_obj *a = &es->active[i];
+        *slot = i;
+        *is_new = 0;
+        return outbox_write(es, "update", &a->last, a->start_ms, e, a->start_ms,
+                            0, e->wall_ms);
+    }
+    /* a free slot, else one that just expired, else the least recently
+     * updated is ended */
+    i = -1;
+    for (int k = 0; k < es->opts.outbox_active_max && i < 0; k++)
+        if (!es->active[k].used)
+            i = k;
+    if (i < 0 && es->n_ended > 0)
+        i = es->ended[0];
+    if (i < 0) {
+        i = 0;
+        for (int k = 1; k < es->opts.outbox_active_max; k++)
+            if (es->active[k].last_ms < es->active[i].last_ms)
+                i = k;
+        if ((rc = outbox_end(es, i, e->wall_ms)) < 0)
+            return rc;
+        es->n_evicted++;
+    }
+    *slot = i;
+    *is_new = 1;
+    return outbox_write(es, "new", e, e->wall_ms, e, e->wall_ms, 0, e->wall_ms);
+}
+
+/* Whether vg_events_track_end has a row to write (an entry of the track,
+ * or one past the TTL). */
+static int any_to_end(const vg_events *es, const char *camera, int64_t track_id,
+                      int64_t now_ms)
+{
+    int64_t ttl_ms = (int64_t)(es->opts.outbox_active_ttl_s * 1000.0);
+    for (int i = 0; i < es->opts.outbox_active_max; i++) {
+        const active_obj *a = &es->active[i];
+        if (a->used && (now_ms - a->last_ms > ttl_ms ||
+                        ((track_id < 0 || a->last.track_id == track_id) &&
+                         !strcmp(a->last.stream, camera))))
+            return 1;
+    }
+    return 0;
+}
+
+int vg_events_track_end(vg_events *es, const char *camera, int64_t track_id,
+                        int64_t wall_ms)
+{
+    int rc;
+
+    if (!es || !camera)
+        return VG_EINVAL;
+    if (!es->opts.outbox || !any_to_end(es, camera, track_id, wall_ms))
+        return 0; /* the common case: a track that raised nothing */
+    if ((rc = ensure_txn(es)) < 0 || (rc = outbox_step_begin(es)) < 0)
+        return rc;
+    rc = outbox_expire(es, wall_ms);
+    for (int i = 0; rc == 0 && i < es->opts.outbox_active_max; i++) {
+        const active_obj *a = &es->active[i];
+        if (a->used && !is_ended(es, i) && !strcmp(a->last.stream, camera) &&
+            (track_id < 0 || a->last.track_id == track_id))
+            rc = outbox_end(es, i, wall_ms);
+    }
+    return outbox_step_end(es, rc);
+}
+
 int vg_events_add(vg_events *es, vg_event *e)
 {
     sqlite3_stmt *st;
@@ -412,14 +714,10 @@ int vg_events_add(vg_events *es, vg_event *e)
      * back): e->id says whether it was */
     if (batch_due(es, 1) && (commit_rc = commit(es)) < 0 && es->in_txn)
         return commit_rc;
-    if (!es->in_txn) {
-        rc = step_once(es->st_begin);
-        if (rc != SQLITE_OK)
-            return set_err(es, code_of(rc), "%s: begin: %s", es->db_path,
-                           sqlite3_errmsg(es->db));
-        es->in_txn = 1;
-        es->first_pending_ns = now_ns(es);
-    }
+    if ((rc = ensure_txn(es)) < 0)
+        return rc;
+    if (es->opts.outbox && (rc = outbox_step_begin(es)) < 0)
+        return rc;
     st = es->st_insert;
     sqlite3_bind_double(st, 1, e->time_s);
     sqlite3_bind_int64(st, 2, e->wall_ms);
@@ -452,10 +750,29 @@ int vg_events_add(vg_events *es, vg_event *e)
     rc = sqlite3_step(st);
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
-    if (rc != SQLITE_DONE)
-        return set_err(es, code_of(rc), "%s: insert: %s", es->db_path,
-                       sqlite3_errmsg(es->db));
+    if (rc != SQLITE_DONE) {
+        rc = set_err(es, code_of(rc), "%s: insert: %s", es->db_path,
+                     sqlite3_errmsg(es->db));
+        return es->opts.outbox ? outbox_step_end(es, rc) : rc;
+    }
     e->id = sqlite3_last_insert_rowid(es->db);
+    if (es->opts.outbox) {
+        /* the event and its outbox rows go in together or not at all */
+        int slot = -1, is_new = 0;
+        rc = outbox_event(es, e, &slot, &is_new);
+        if ((rc = outbox_step_end(es, rc)) < 0) {
+            e->id = 0;
+            return rc;
+        }
+        active_obj *a = &es->active[slot];
+        if (is_new) {
+            a->used = 1;
+            a->start_ms = e->wall_ms;
+            es->stats.outbox_active++;
+        }
+        a->last = *e;
+        a->last_ms = e->wall_ms;
+    }
     es->last_pending_id = e->id;
     es->stats.pending++;
     return commit_rc;
@@ -586,6 +903,27 @@ int vg_events_open(vg_context *ctx, const char *dir, const vg_events_opts *o,
                      dir, es->opts.batch, MAX_BATCH, es->opts.max_delay_ms);
         goto fail;
     }
+    if (es->opts.outbox &&
+        (es->opts.outbox_max < 1 || es->opts.outbox_active_max < 1 ||
+         es->opts.outbox_active_max > 65536 ||
+         !(es->opts.outbox_active_ttl_s > 0) || !es->opts.outbox_topic[0])) {
+        rc = vg_fail(ctx, VG_EINVAL,
+                     "%s: outbox max %d (>= 1), active max %d (1..65536), "
+                     "ttl %g s (> 0) or topic '%.64s' invalid",
+                     dir, es->opts.outbox_max, es->opts.outbox_active_max,
+                     es->opts.outbox_active_ttl_s, es->opts.outbox_topic);
+        goto fail;
+    }
+    if (es->opts.outbox) {
+        es->active = vg_calloc(ctx, (size_t)es->opts.outbox_active_max,
+                               sizeof(*es->active));
+        es->ended = vg_calloc(ctx, (size_t)es->opts.outbox_active_max + 1,
+                              sizeof(*es->ended));
+        if (!es->active || !es->ended) {
+            rc = vg_fail(ctx, VG_ENOMEM, "%s: out of memory", dir);
+            goto fail;
+        }
+    }
     if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
         rc = vg_fail(ctx, VG_EIO, "%s: cannot create directory: %s", dir,
                      strerror(errno));
@@ -677,7 +1015,16 @@ int vg_events_open(vg_context *ctx, const char *dir, const vg_events_opts *o,
                       "zone, direction, track_id, class_id, class, score, x, "
                       "y, w, h, count, snapshot FROM events WHERE id > ? "
                       "ORDER BY id",
-                      &es->st_since)) < 0)
+                      &es->st_since)) < 0 ||
+        (rc = prepare(es,
+                      "INSERT INTO outbox(topic, payload, created_ms, "
+                      "event_id) VALUES(?,?,?,?)",
+                      &es->st_ob_insert)) < 0 ||
+        (rc = prepare(es, "DELETE FROM outbox WHERE id <= ?",
+                      &es->st_ob_trim)) < 0 ||
+        (rc = prepare(es, "SAVEPOINT vg_event", &es->st_savepoint)) < 0 ||
+        (rc = prepare(es, "RELEASE vg_event", &es->st_release)) < 0 ||
+        (rc = prepare(es, "ROLLBACK TO vg_event", &es->st_rollback_to)) < 0)
         goto fail;
     rc = sqlite3_prepare_v2(es->db, "SELECT coalesce(max(id), 0) FROM events",
                             -1, &st, NULL);
@@ -719,12 +1066,19 @@ int vg_events_close(vg_events **esp)
     sqlite3_finalize(es->st_insert);
     sqlite3_finalize(es->st_snapshot);
     sqlite3_finalize(es->st_since);
+    sqlite3_finalize(es->st_ob_insert);
+    sqlite3_finalize(es->st_ob_trim);
+    sqlite3_finalize(es->st_savepoint);
+    sqlite3_finalize(es->st_release);
+    sqlite3_finalize(es->st_rollback_to);
     if (es->db)
         sqlite3_close(es->db);
     if (es->jsonl_fd >= 0)
         close(es->jsonl_fd);
     vg_free(es->ctx, es->db_path);
     vg_free(es->ctx, es->jsonl_path);
+    vg_free(es->ctx, es->active);
+    vg_free(es->ctx, es->ended);
     vg_free(es->ctx, es);
     return rc;
 }
