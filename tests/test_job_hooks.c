@@ -27,6 +27,7 @@
 #include "models/model_gen.h"
 #include "support/io_fixtures.h"
 #include "vigil/jobrun.h"
+#include "vigil/overlay.h"
 #include "vigil/residency.h"
 #include "vigil/rules.h"
 #include "vigil/source.h"
@@ -249,6 +250,20 @@ static int64_t events_of_rule(fx *f, const char *sub, const char *rule)
     return n;
 }
 
+/* Whether the picture (full size) shows the person's track box: pixels of
+ * its track's colour on the box's left edge (x 168, y 100..190). */
+static int has_track_box(const uint8_t *rgb)
+{
+    uint8_t c[3];
+    int hits = 0;
+    vg_overlay_track_color(1, c);
+    for (int x = 164; x <= 172; x++) {
+        const uint8_t *p = rgb + ((size_t)145 * W + (size_t)x) * 3;
+        hits += p[0] == c[0] && p[1] == c[1] && p[2] == c[2];
+    }
+    return hits >= 2;
+}
+
 /* Polls frame_get until a picture newer than *seq comes (bounded). */
 static void next_picture(fx *f, vg_job *j, int max_width, uint64_t *seq,
                          uint8_t *buf, size_t cap, int *w, int *h)
@@ -302,6 +317,8 @@ static void test_watch_and_latest_frame(void **state)
     seq1 = seq;
     next_picture(f, j, 0, &seq, buf, cap, &w, &h);
     assert_true(seq > seq1);
+    /* annotated in the slot (no video: the frame itself is not drawn on) */
+    assert_true(has_track_box(buf));
 
     /* scaled down, aspect kept */
     seq1 = 0;
@@ -364,6 +381,9 @@ static void test_latest_frame_with_video(void **state)
     assert_int_equal(add_camera(f, j, "cam", 1, &run), 0);
     assert_int_equal(vg_job_watch(j, "cam", 1), 1);
     assert_int_equal(vg_job_start(j), 0);
+    wait_frames(f, j, 0, CLIP_FRAMES);
+    next_picture(f, j, 0, &seq, buf, cap, &w, &h);
+    assert_true(has_track_box(buf)); /* as drawn for the video */
     next_picture(f, j, 160, &seq, buf, cap, &w, &h);
     assert_int_equal(w, 160);
     assert_int_equal(h, 120);
