@@ -464,7 +464,8 @@ static void test_set_rules_while_running(void **state)
 }
 
 /* A 1 s clip looped: more than twice its frames, one continuous track,
- * live figures while it runs, stopped by vg_job_stop. */
+ * live figures while it runs, rules given to a camera that had none, stopped
+ * by vg_job_stop. */
 static void test_loop_and_figures(void **state)
 {
     fx *f = *state;
@@ -474,6 +475,7 @@ static void test_loop_and_figures(void **state)
     FILE *tf;
     long long frame, id, last = 0, max_id = 0, lines = 0;
     int have_fps = 0;
+    vg_rules_config r;
 
     if (!f->ctx)
         skip();
@@ -500,13 +502,22 @@ static void test_loop_and_figures(void **state)
     assert_int_equal(st.reconnects, 0);
     assert_string_equal(vg_job_out_dir(j) + strlen(vg_job_out_dir(j)) - 5,
                         "/loop");
+    /* a camera without rules gets some while running: they fire */
+    vg_rules_config_init(&r);
+    add_zone(&r, 0);
+    add_rule(&r, "enter", VG_EVENT_INTRUSION, 0);
+    assert_int_equal(vg_job_set_rules(j, "cam", &r), 0);
+    vg_rules_config_free(f->ctx, &r);
+    wait_frames(f, j, 0, frames_of(f, 0) + CLIP_FRAMES);
     assert_int_equal(vg_job_stop(j), 0);
     assert_int_equal(vg_job_stream_get(j, 0, &st), 0);
     assert_int_equal(st.state, VG_JOB_STREAM_ENDED);
     assert_int_equal(st.end_code, 0);
     assert_true(st.stats.frames > 2 * CLIP_FRAMES);
     assert_true(st.fps == 0); /* not running */
+    assert_int_equal(st.stats.n_rules, 1);
     vg_job_destroy(&j);
+    assert_int_equal(events_of_rule(f, "loop", "enter"), 1);
     /* tracks.txt: frame numbers never go back, one track throughout (the
      * tracker saw continuous time across the loops) */
     snprintf(path, sizeof(path), "%s/loop/cam/tracks.txt", f->tmp);
