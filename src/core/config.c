@@ -631,7 +631,7 @@ static int is_other_module_section(const char *key)
 {
     static const char *const others[] = {"zones",  "rules",  "rules_options",
                                          "job",    "inputs", "memory",
-                                         "models", "staged"};
+                                         "models", "staged", "cameras"};
     for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++)
         if (!strcmp(key, others[i]))
             return 1;
