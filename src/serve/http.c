@@ -703,15 +703,10 @@ static const char *live_state_name(int s)
     return s < (int)(sizeof(names) / sizeof(names[0])) ? names[s] : "stopped";
 }
 
-static void camera_json(struct vg_http *h, vgi_jbuf *b,
-                        const vg_job_stream_status *ss)
+static void camera_json(vgi_jbuf *b, const vg_job_stream_status *ss)
 {
-    feed *f = feed_find(h, ss->name, 0);
-    int w = ss->stats.width, hh = ss->stats.height;
-    if (f && atomic_load(&f->full_w) > 0) {
-        w = atomic_load(&f->full_w);
-        hh = atomic_load(&f->full_h);
-    }
+    int w = ss->width > 0 ? ss->width : ss->stats.width;
+    int hh = ss->width > 0 ? ss->height : ss->stats.height;
     vgi_jbuf_raw(b, "{\"name\":");
     vgi_jbuf_str(b, ss->name);
     vgi_jbuf_raw(b, ",\"input\":");
@@ -755,7 +750,7 @@ static enum MHD_Result do_cameras(struct vg_http *h, struct MHD_Connection *c)
             continue;
         if (!first)
             vgi_jbuf_raw(&b, ",");
-        camera_json(h, &b, ss);
+        camera_json(&b, ss);
         first = 0;
     }
     vgi_jbuf_raw(&b, "]}\n");
@@ -1227,7 +1222,7 @@ static void sse_poll(sse *e)
             sc->live_state == e->ss.live_state)
             continue;
         vgi_jbuf_raw(&b, "event: camera\ndata: ");
-        camera_json(h, &b, &e->ss);
+        camera_json(&b, &e->ss);
         vgi_jbuf_raw(&b, "\n\n");
         if (b.overflow) {
             b.overflow = 0;

@@ -193,7 +193,7 @@ static int add_to_job(vg_serve *s, serve_camera *c, char *msg, size_t cap)
         run.detect_fps = c->detect_fps;
     if (c->motion_enabled >= 0)
         run.motion_enabled = c->motion_enabled;
-    /* TODO(livehooks): looping file cameras (c->loop) */
+    so.loop = c->loop;
     so.input = c->input;
     so.name = c->name;
     so.rules = c->rules;
