@@ -56,6 +56,7 @@ int cmd_serve(int argc, char **argv)
     vg_job_opts jo;
     vg_http_opts ho;
     sigset_t set;
+    char msg[1024];
 
     memset(&a, 0, sizeof(a));
     a.out_dir = "out";
@@ -160,9 +161,12 @@ int cmd_serve(int argc, char **argv)
             goto out;
         }
     }
-    if (vg_serve_create(ctx, job, &jo.run, a.config, &sv) < 0 ||
-        vg_serve_reload(sv) < 0) {
+    if (vg_serve_create(ctx, job, &jo.run, a.config, &sv) < 0) {
         cli_error("%s", vg_context_errmsg(ctx));
+        goto out;
+    }
+    if (vg_serve_reload(sv, msg, sizeof(msg)) < 0) {
+        cli_error("%s", msg);
         goto out;
     }
     if (vg_job_start(job) < 0) {
@@ -197,22 +201,17 @@ int cmd_serve(int argc, char **argv)
         struct timespec ts = {0, 200 * 1000000L};
         int sig = sigtimedwait(&set, NULL, &ts);
         if (sig == SIGHUP) {
-            rc = vg_serve_reload(sv);
-            if (rc == VG_ECONFIG || rc == VG_EINVAL) {
+            rc = vg_serve_reload(sv, msg, sizeof(msg));
+            if (rc == VG_ECONFIG || rc == VG_EINVAL || rc == VG_ENOMEM)
                 fprintf(stderr,
                         "vigil serve: config not reloaded, the running one "
                         "is kept: %s\n",
-                        vg_context_errmsg(ctx));
-            } else {
-                if (rc < 0)
-                    fprintf(stderr,
-                            "vigil serve: reloaded %s; some cameras not "
-                            "applied (see above)\n",
-                            a.config);
-                else if (!a.quiet)
-                    fprintf(stderr, "vigil serve: reloaded %s\n", a.config);
-            }
-            vg_context_clear_error(ctx);
+                        msg);
+            else if (rc < 0)
+                fprintf(stderr, "vigil serve: reloaded %s; %s\n", a.config,
+                        msg);
+            else if (!a.quiet)
+                fprintf(stderr, "vigil serve: reloaded %s\n", a.config);
             continue;
         }
         if (sig == SIGINT || sig == SIGTERM) {
