@@ -963,11 +963,21 @@ static enum MHD_Result do_rules(struct vg_http *h, struct MHD_Connection *c,
                          rc == 1 ? 15 : 16);
     }
     {
-        size_t cap = 256 * 1024;
+        /* small first (the usual case), the largest possible once */
+        size_t cap = 16 * 1024;
         char *out = malloc(cap);
         if (out == NULL)
             return send_error(h, c, 503, "out of memory");
         rc = vg_serve_rules_json(h->serve, r->name, out, cap);
+        if (rc == VG_ERANGE) {
+            char *big = realloc(out, cap = 1024 * 1024);
+            if (big == NULL) {
+                free(out);
+                return send_error(h, c, 503, "out of memory");
+            }
+            out = big;
+            rc = vg_serve_rules_json(h->serve, r->name, out, cap);
+        }
         if (rc == VG_ENOENT) {
             free(out);
             return send_error(h, c, 404, "no camera '%s'", r->name);
@@ -1324,14 +1334,22 @@ static const char *content_type(const char *path)
 
 static enum MHD_Result do_metrics(struct vg_http *h, struct MHD_Connection *c)
 {
-    size_t cap = 256 * 1024, len = 0;
+    size_t cap = 64 * 1024, len = 0;
     char *out;
     if (h->telemetry == NULL)
         return send_copy(c, 200, "text/plain; version=0.0.4", "", 0);
     out = malloc(cap);
     if (out == NULL)
         return send_error(h, c, 503, "out of memory");
-    vg_telemetry_format_prometheus(h->telemetry, out, cap, &len);
+    if (vg_telemetry_format_prometheus(h->telemetry, out, cap, &len) ==
+        VG_ERANGE) {
+        /* many cameras: the page as the metrics server caps it */
+        char *big = realloc(out, cap = 1024 * 1024);
+        if (big != NULL) {
+            out = big;
+            vg_telemetry_format_prometheus(h->telemetry, out, cap, &len);
+        }
+    }
     return send_owned(c, 200, "text/plain; version=0.0.4", out, len);
 }
 
