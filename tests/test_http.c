@@ -778,9 +778,46 @@ static void test_reload_diffs_cameras_by_name(void **state)
     free(saved);
 }
 
+/* A public address needs a token; bad addresses and caps are refused with
+ * one line naming the setting. */
+static void test_public_address_needs_a_token(void **state)
+{
+    vg_context *ctx;
+    vg_http_opts o;
+    (void)state;
+    assert_int_equal(vg_context_create(&ctx), 0);
+    vg_context_set_log_level(ctx, VG_LOG_QUIET);
+    memset(&o, 0, sizeof(o));
+    o.listen = "0.0.0.0:8080";
+    o.mjpeg_fps = 5;
+    o.mjpeg_width = 640;
+    o.max_connections = 8;
+    o.max_body_bytes = 1024;
+    o.idle_timeout_s = 10;
+    assert_int_equal(vg_http_check_opts(ctx, &o), VG_EINVAL);
+    assert_non_null(strstr(vg_context_errmsg(ctx), "serve.listen"));
+    assert_non_null(strstr(vg_context_errmsg(ctx), "serve.token"));
+    o.token = "t";
+    assert_int_equal(vg_http_check_opts(ctx, &o), 0);
+    o.token = NULL;
+    o.listen = "[::1]:0";
+    assert_int_equal(vg_http_check_opts(ctx, &o), 0);
+    o.listen = "localhost:80";
+    assert_int_equal(vg_http_check_opts(ctx, &o), 0);
+    o.listen = "127.0.0.1:99999";
+    assert_int_equal(vg_http_check_opts(ctx, &o), VG_EINVAL);
+    o.listen = "example.com:80";
+    assert_int_equal(vg_http_check_opts(ctx, &o), VG_EINVAL);
+    o.listen = "127.0.0.1:0";
+    o.mjpeg_width = 5;
+    assert_int_equal(vg_http_check_opts(ctx, &o), VG_EINVAL);
+    vg_context_destroy(&ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_public_address_needs_a_token),
         cmocka_unit_test(test_unknown_routes_are_404_and_wrong_methods_405),
         cmocka_unit_test(test_paths_never_reach_the_file_system),
         cmocka_unit_test(test_token_required_for_the_api),

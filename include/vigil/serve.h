@@ -112,6 +112,10 @@ typedef struct vg_http_opts {
 /* The settings' serve.* values (pointers into s). */
 void vg_http_opts_from_settings(const vg_settings *s, vg_http_opts *o);
 
+/* Checks o's listen address, token and caps without binding: the refusals
+ * of vg_http_start (VG_EINVAL with one line in ctx), or 0. */
+int vg_http_check_opts(vg_context *ctx, const vg_http_opts *o);
+
 /* Starts the server. Refused with one line in ctx: VG_EINVAL (bad listen
  * address or caps; a non-loopback address without a token), VG_EIO (cannot
  * bind). Returns 0 or the code; *out is NULL on failure. */

@@ -107,6 +107,12 @@ int cmd_serve(int argc, char **argv)
             snprintf(a.settings.serve_token, sizeof(a.settings.serve_token),
                      "%s", t);
     }
+    /* refused before any camera starts: a public address with no token */
+    vg_http_opts_from_settings(&a.settings, &ho);
+    if (vg_http_check_opts(ctx, &ho) < 0) {
+        cli_error("%s", vg_context_errmsg(ctx));
+        goto out;
+    }
     if (a.settings.origin.spin == VG_ORIGIN_BUILTIN)
         a.settings.spin = 0;
     cli_default_job(default_input, sizeof(default_input), default_config,

@@ -1555,18 +1555,12 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     (void)ap;
 }
 
-int vg_http_start(vg_context *ctx, const vg_http_opts *o, vg_http **out)
+int vg_http_check_opts(vg_context *ctx, const vg_http_opts *o)
 {
-    struct vg_http *h;
     struct sockaddr_storage ss;
     socklen_t sl;
     int loopback = 0;
-    const char *out_dir;
-    const union MHD_DaemonInfo *info;
-
-    if (out)
-        *out = NULL;
-    if (!ctx || !o || !o->serve || !out || !o->listen)
+    if (!ctx || !o || !o->listen)
         return VG_EINVAL;
     if (parse_listen(o->listen, &ss, &sl, &loopback) < 0)
         return vg_fail(ctx, VG_EINVAL,
@@ -1587,9 +1581,30 @@ int vg_http_start(vg_context *ctx, const vg_http_opts *o, vg_http **out)
                        "mjpeg_width 16..%d, mjpeg_fps 0..60, idle_timeout_s "
                        ">= 1 required",
                        FRAME_MAX_WIDTH);
-    if (o->token && strlen(o->token) >= sizeof(h->token))
+    if (o->token && strlen(o->token) >= sizeof(((struct vg_http *)0)->token))
         return vg_fail(ctx, VG_EINVAL, "serve.token: at most %zu characters",
-                       sizeof(h->token) - 1);
+                       sizeof(((struct vg_http *)0)->token) - 1);
+    return 0;
+}
+
+int vg_http_start(vg_context *ctx, const vg_http_opts *o, vg_http **out)
+{
+    struct vg_http *h;
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    int loopback = 0;
+    const char *out_dir;
+    const union MHD_DaemonInfo *info;
+    int rc;
+
+    if (out)
+        *out = NULL;
+    if (!ctx || !o || !o->serve || !out || !o->listen)
+        return VG_EINVAL;
+    rc = vg_http_check_opts(ctx, o);
+    if (rc < 0)
+        return rc;
+    parse_listen(o->listen, &ss, &sl, &loopback);
     out_dir = vg_job_out_dir(vg_serve_job(o->serve));
     h = vg_calloc(ctx, 1, sizeof(*h));
     if (h == NULL)
