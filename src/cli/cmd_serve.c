@@ -175,6 +175,33 @@ int cmd_serve(int argc, char **argv)
         cli_error("%s", msg);
         goto out;
     }
+    /* A config without cameras (examples/site.yaml): its inputs, else the
+     * bundled sample video, as looping cameras, so that the service shows
+     * something without a camera. */
+    if (vg_job_stream_count(job) == 0 && n_inputs > 0) {
+        char(*names)[VG_STREAM_NAME_MAX] =
+            vg_calloc(ctx, (size_t)n_inputs, sizeof(*names));
+        if (names == NULL ||
+            vg_stream_names(ctx, inputs, n_inputs, names) < 0) {
+            vg_free(ctx, names);
+            cli_error("%s", vg_context_errmsg(ctx));
+            goto out;
+        }
+        for (int i = 0; i < n_inputs; i++) {
+            if (vg_serve_add_camera(sv, names[i], inputs[i], 1, msg,
+                                    sizeof(msg)) < 0) {
+                vg_free(ctx, names);
+                cli_error("%s: %s", inputs[i], msg);
+                goto out;
+            }
+            if (!a.quiet)
+                fprintf(stderr,
+                        "vigil serve: %s has no cameras: section; serving %s "
+                        "as camera %s (looping)\n",
+                        a.config, inputs[i], names[i]);
+        }
+        vg_free(ctx, names);
+    }
     if (vg_job_start(job) < 0) {
         cli_error("%s", vg_context_errmsg(ctx));
         goto out;
