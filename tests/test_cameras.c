@@ -201,7 +201,7 @@ static void test_cameras_load_refuses_bad_detect_fps(void **state)
                       "  - name: a\n"
                       "    input: x.mp4\n"
                       "    detect: {fps: fast}\n",
-                      "4:19", "'fps' expects a number");
+                      "4:19", "'detect.fps' expects a number");
 }
 
 /* ---- request bodies ---- */

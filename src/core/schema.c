@@ -1370,12 +1370,15 @@ int vg_option_range_text(const vg_option *o, char *buf, size_t cap)
         if (o->names) {
             for (int i = 0; o->names[i]; i++)
                 put(buf, cap, &len, "%s%s", i ? ", " : "", o->names[i]);
-            put(buf, cap, &len, "; ");
-        } else if (o->item) {
-            put(buf, cap, &len, "%s names; ", o->item);
+            if (o->max_items > 0)
+                put(buf, cap, &len, "; at most %d", o->max_items);
+        } else if (o->item_check) {
+            put(buf, cap, &len, "%s names; at most %d", o->item, o->max_items);
+        } else if (o->item && o->max_items > 0) {
+            size_t n = strlen(o->item);
+            put(buf, cap, &len, "at most %d %s%s", o->max_items, o->item,
+                n && o->item[n - 1] == 's' ? "es" : "s");
         }
-        if (o->max_items > 0)
-            put(buf, cap, &len, "at most %d", o->max_items);
         break;
     default:
         break;
