@@ -180,6 +180,7 @@ static void test_cameras_load_refuses_unknown_key(void **state)
                       "    input: x.mp4\n"
                       "    lop: true\n",
                       "4:5", "unknown key 'lop' in camera 'a'");
+    expect_msg(((fixture *)*state)->ctx, "; did you mean 'loop'?");
 }
 
 static void test_cameras_load_reports_rules_errors_at_their_place(void **state)
@@ -281,6 +282,11 @@ static void test_parse_text_refuses_unknown_field(void **state)
                       "{\"zones\":[{\"name\":\"a\",\"polygon\":[[0,0],[9,0],"
                       "[9,9]],\"colour\":\"red\"}]}",
                       "body: zones[0].colour: unknown key 'colour'");
+    expect_body_error(*state,
+                      "{\"zones\":[{\"name\":\"a\",\"polgon\":[[0,0],[9,0],"
+                      "[9,9]]}]}",
+                      "body: zones[0].polgon: unknown key 'polgon'");
+    expect_msg(((fixture *)*state)->ctx, "did you mean 'polygon'?");
     expect_body_error(*state, "{\"zones\":[],\"extra\":1}",
                       "body: extra: unknown field 'extra'");
 }

@@ -364,10 +364,15 @@ static int load_camera(cloader *l, yaml_node_t *map, vg_cameras *all)
                    !strcmp(key, "rules_options")) {
             c->has_rules = 1; /* read below */
         } else {
+            static const char *const keys[] = {
+                "name",   "input", "loop",  "detect",
+                "motion", "zones", "rules", "rules_options"};
+            const char *near = vg_schema_suggest(key, keys, 8);
             rc = at(l, k,
                     "unknown key '%.64s' in camera '%s' (expected name, input, "
-                    "loop, detect, motion, zones, rules, rules_options)",
-                    key, c->name);
+                    "loop, detect, motion, zones, rules, rules_options)%s%s%s",
+                    key, c->name, near ? "; did you mean '" : "",
+                    near ? near : "", near ? "'?" : "");
         }
         if (rc < 0)
             return rc;

@@ -883,6 +883,16 @@ static const vg_option *item_opt(const char *section, const char *key)
                           section, key);
 }
 
+/* The key of section ("zones[]", "rules[]") closest to a mistyped key. */
+static const char *suggest(const loader *l, const char *section,
+                           const char *key)
+{
+    (void)l;
+    return vg_schema_suggest_key(
+        item_schema, (int)(sizeof(item_schema) / sizeof(item_schema[0])),
+        section, key);
+}
+
 static const char *shown(const yaml_node_t *n)
 {
     const char *v = vgi_yaml_scalar(n);
@@ -1050,10 +1060,12 @@ static int load_zone(loader *l, yaml_node_t *map)
             rc = get_name(l, v, key, key[0] == 'a' ? z.a_to_b : z.b_to_a,
                           sizeof(z.a_to_b));
         } else {
+            const char *near = suggest(l, "zones[]", key);
             rc = at(l, k,
                     "unknown key '%.64s' in zone '%s' (expected name, "
-                    "polygon, line, units, a_to_b, b_to_a)",
-                    key, z.name);
+                    "polygon, line, units, a_to_b, b_to_a)%s%s%s",
+                    key, z.name, near ? "; did you mean '" : "",
+                    near ? near : "", near ? "'?" : "");
         }
         if (rc < 0)
             return rc;
@@ -1183,11 +1195,13 @@ static int load_rule(loader *l, yaml_node_t *map)
                         "got '%.64s'",
                         shown(v));
         } else {
+            const char *near = suggest(l, "rules[]", key);
             rc = at(l, k,
                     "unknown key '%.64s' in rule '%s' (expected name, "
                     "kind, zone, line, classes, seconds, more_than, "
-                    "direction, cooldown)",
-                    key, r.name);
+                    "direction, cooldown)%s%s%s",
+                    key, r.name, near ? "; did you mean '" : "",
+                    near ? near : "", near ? "'?" : "");
         }
         if (rc < 0)
             return rc;
