@@ -8,13 +8,15 @@
  * filters and paging from the read-only store, snapshots by event id only
  * (a path in the store that leads out of OUT is not served), server-sent
  * events, the latest picture and the MJPEG stream, and config reloads
- * (cameras diffed by name, a broken file refused).
+ * (cameras diffed by name, a broken file refused), idle and slow clients
+ * timed out, the connection cap.
  *
  * Synchronisation: polling for a condition with a generous bound, never a
  * sleep standing for one.
  */
 /* ctest-timeout: 300 */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -814,6 +816,49 @@ static void test_public_address_needs_a_token(void **state)
     vg_context_destroy(&ctx);
 }
 
+/* Slow and idle clients are closed after idle_timeout_s; a connection over
+ * the cap waits until one is free. */
+static void test_idle_clients_closed_and_connections_capped(void **state)
+{
+    fx *f = *state;
+    vg_http_opts o;
+    vg_http *h2 = NULL;
+    int port, a, b, c;
+    char byte, buf[256];
+    double t0;
+    NEED_JOB(f);
+    memset(&o, 0, sizeof(o));
+    o.listen = "127.0.0.1:0";
+    o.mjpeg_fps = 5;
+    o.mjpeg_width = 160;
+    o.max_connections = 2;
+    o.max_body_bytes = 1024;
+    o.idle_timeout_s = 1;
+    o.serve = f->serve;
+    assert_int_equal(vg_http_start(f->ctx, &o, &h2), 0);
+    port = vg_http_port(h2);
+    /* a slow-loris client (half a request line, then nothing) and an idle
+     * one take both connections */
+    a = connect_server(port);
+    send_all(a, "GET /api/cam", 12);
+    b = connect_server(port);
+    /* a third client's request waits for a free connection: it is answered
+     * once the server has closed the other two for idling */
+    c = connect_server(port);
+    send_all(c, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 47);
+    t0 = (double)vg_clock_ns() / 1e9;
+    assert_int_equal(recv(c, buf, sizeof(buf) - 1, 0) > 12, 1);
+    assert_int_equal(strncmp(buf, "HTTP/1.1 200", 12), 0);
+    assert_true((double)vg_clock_ns() / 1e9 - t0 < 9);
+    assert_int_equal(recv(a, &byte, 1, MSG_DONTWAIT), 0);
+    assert_int_equal(recv(b, &byte, 1, MSG_DONTWAIT), 0);
+    close(a);
+    close(b);
+    close(c);
+    vg_http_stop(&h2);
+    assert_null(h2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -829,6 +874,7 @@ int main(void)
         cmocka_unit_test(test_sse_sends_new_events),
         cmocka_unit_test(test_latest_picture_changes_and_streams),
         cmocka_unit_test(test_reload_diffs_cameras_by_name),
+        cmocka_unit_test(test_idle_clients_closed_and_connections_capped),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
