@@ -323,6 +323,7 @@
       doc: {},
       items: [],
       rules: [],
+      owner: new WeakMap(),
       sel: null,
       tool: 'select',
       draft: null,
@@ -372,7 +373,16 @@
       const pts = (isLine ? z.line : z.polygon || []).map(([x, y]) => (norm ? [x * E.w, y * E.h] : [x, y]));
       return { obj: z, name: z.name, type: isLine ? 'line' : 'polygon', pts, norm };
     });
-    E.rules = (doc.rules || []).map((r) => Object.assign({}, r));
+    // A rule belongs to a shape (E.owner), not to a name: while two shapes
+    // share a name (the server refuses that) each keeps its own rules, and
+    // renaming a shape takes its rules along. r.zone is set at save time.
+    E.owner = new WeakMap();
+    E.rules = (doc.rules || []).map((r) => {
+      const copy = Object.assign({}, r);
+      const it = E.items.find((i) => i.name === r.zone);
+      if (it) E.owner.set(copy, it);
+      return copy;
+    });
     E.dirty = false;
     if (E.sel && !E.items.includes(E.sel)) E.sel = E.items.find((i) => i.name === E.sel.name) || null;
   }
@@ -389,7 +399,11 @@
       else z.polygon = pts;
       return z;
     });
-    return Object.assign({}, E.doc, { zones, rules: E.rules });
+    const rules = E.rules.map((r) => {
+      const it = E.owner.get(r);
+      return it ? Object.assign({}, r, { zone: it.name }) : r;
+    });
+    return Object.assign({}, E.doc, { zones, rules });
   }
 
   function markDirty() {
@@ -407,6 +421,7 @@
 
   const zoneNames = (E) => new Set(E.items.map((i) => i.name));
   const ruleNamesOf = (E) => new Set(E.rules.map((r) => r.name));
+  const rulesOf = (E, item) => E.rules.filter((r) => E.owner.get(r) === item);
 
   function defaultRule(E, item, kind) {
     const r = { name: uniqueName(item.name + '_' + (kind === 'line_crossing' ? 'crossing' : kind), ruleNamesOf(E)), kind, zone: item.name };
@@ -417,6 +432,7 @@
     }
     if (kind === 'line_crossing') r.direction = 'both';
     r.classes = ['person'];
+    E.owner.set(r, item);
     return r;
   }
 
@@ -628,7 +644,7 @@
   function deleteItem(item) {
     const E = state.editor;
     E.items = E.items.filter((i) => i !== item);
-    E.rules = E.rules.filter((r) => r.zone !== item.name);
+    E.rules = E.rules.filter((r) => E.owner.get(r) !== item);
     if (E.sel === item) E.sel = null;
     markDirty();
     renderShapes();
@@ -638,7 +654,6 @@
     const E = state.editor;
     name = name.trim();
     if (!name || name === item.name) return;
-    for (const r of E.rules) if (r.zone === item.name) r.zone = name;
     item.name = name;
     markDirty();
     renderShapes();
@@ -732,7 +747,7 @@
     const it = E.sel;
     panel.dataset.item = it.name;
     const what = it.type === 'line' ? 'Line' : 'Zone';
-    const rules = E.rules.filter((r) => r.zone === it.name);
+    const rules = rulesOf(E, it);
     const dirFields = [];
     if (it.type === 'line') {
       for (const key of ['a_to_b', 'b_to_a']) {
@@ -783,7 +798,7 @@
           h('button', { type: 'button', class: 'link', onclick: () => { E.sel = it; setTool('select'); } },
             (it.type === 'line' ? 'line ' : 'zone ') + it.name),
           ': ',
-          E.rules.filter((r) => r.zone === it.name).map((r) => r.name + ' (' + r.kind + ')').join(', ') || 'no rule'
+          rulesOf(E, it).map((r) => r.name + ' (' + r.kind + ')').join(', ') || 'no rule'
         )
       )
     );

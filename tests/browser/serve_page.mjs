@@ -3,10 +3,12 @@
 //   token   the server wants a token: the page asks for it once, then works
 //   live    a camera's live view (MJPEG <img>) shows two different frames
 //   draw    a zone polygon drawn by mouse clicks in the editor (double-click
-//           closes it), renamed, saved: GET .../rules has it at the clicked
-//           source pixels, with its intrusion rule, and so has the config file
-//   reject  a second zone with the same name: Save shows the server's 400
-//           message and the stored rules stay as they were
+//           closes it), a corner dragged, renamed, saved: GET .../rules has
+//           it at the clicked source pixels, with its intrusion rule, and so
+//           has the config file
+//   reject  a line (A->B arrow) named like the zone: Save shows the
+//           server's 400 message and the stored rules stay as they were;
+//           deleted, the rules save again
 //   event   an event of the drawn zone appears in the events list (live)
 //   phone   at phone width the page is one column
 // Environment: SERVE_URL, SERVE_CAMERA, SERVE_CONFIG, SERVE_TOKEN,
@@ -113,12 +115,29 @@ try {
   const W = cam.width || vb[2];
   const H = cam.height || vb[3];
   if (vb[2] !== W || vb[3] !== H) fail('draw', `overlay viewBox ${vb} is not the source size ${W}x${H}`);
-  const box = await page.locator('#overlay').boundingBox();
+  // the page scrolls the editor into view: wait until the picture stays put
+  let box = await page.locator('#overlay').boundingBox();
+  for (const t0 = Date.now(); Date.now() - t0 < LONG; ) {
+    await page.waitForTimeout(200);
+    const b = await page.locator('#overlay').boundingBox();
+    if (b.x === box.x && b.y === box.y && b.width === box.width) break;
+    box = b;
+  }
   const screen = ([x, y]) => [box.x + (x * box.width) / W, box.y + (y * box.height) / H];
   await page.click('button[data-tool="polygon"]');
   for (const p of ZONE.slice(0, -1)) await page.mouse.click(...screen(p));
   await page.mouse.dblclick(...screen(ZONE[ZONE.length - 1]));
   await page.waitForSelector('#item-name');
+  // move the third corner by dragging its handle
+  const MOVED = [730, 440];
+  const handle = page.locator('#shapes circle.vertex[data-vertex="2"]');
+  const hb = await handle.boundingBox();
+  await page.mouse.move(hb.x + hb.width / 2, hb.y + hb.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(...screen([745, 430]));
+  await page.mouse.move(...screen(MOVED));
+  await page.mouse.up();
+  ZONE[2] = MOVED;
   await page.fill('#item-name', 'walkway');
   await page.press('#item-name', 'Enter');
   await page.click('#save-rules');
@@ -137,12 +156,11 @@ try {
   else if (!/walkway/.test(fs.readFileSync(CFG, 'utf8'))) fail('draw', 'the config file does not have the zone');
   else ok(`draw: zone stored at ${JSON.stringify(z.polygon)} with rule ${rule.name}, config file updated`);
 
-  // reject: a second zone of the same name
-  await page.click('button[data-tool="polygon"]');
-  await page.mouse.click(...screen([40, 40]));
-  await page.mouse.click(...screen([120, 40]));
-  await page.mouse.click(...screen([80, 100]));
-  await page.click('#close-shape');
+  // reject: a line (A then B) named like the zone
+  await page.click('button[data-tool="line"]');
+  await page.mouse.click(...screen([100, 60]));
+  await page.mouse.click(...screen([100, 200]));
+  if ((await page.locator('#shapes polygon.head').count()) !== 1) fail('reject', 'the line has no arrow');
   await page.fill('#item-name', 'walkway');
   await page.press('#item-name', 'Enter');
   await page.click('#save-rules');
@@ -155,6 +173,8 @@ try {
   await page.click('#delete-item');
   await page.click('#save-rules'); // the stored rules again: saves cleanly
   await page.waitForFunction(() => /^Saved/.test(document.getElementById('editor-status').textContent));
+  const again = await apiGet(`/api/cameras/${encodeURIComponent(CAM)}/rules`);
+  if (JSON.stringify(again) !== JSON.stringify(saved)) fail('reject', 'after deleting the line: ' + JSON.stringify(again));
 
   // event: an event of the zone in the list
   try {
