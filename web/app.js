@@ -423,8 +423,10 @@
   const ruleNamesOf = (E) => new Set(E.rules.map((r) => r.name));
   const rulesOf = (E, item) => E.rules.filter((r) => E.owner.get(r) === item);
 
+  const autoName = (item, kind) => item.name + '_' + (kind === 'line_crossing' ? 'crossing' : kind);
+
   function defaultRule(E, item, kind) {
-    const r = { name: uniqueName(item.name + '_' + (kind === 'line_crossing' ? 'crossing' : kind), ruleNamesOf(E)), kind, zone: item.name };
+    const r = { name: uniqueName(autoName(item, kind), ruleNamesOf(E)), kind, zone: item.name };
     if (kind === 'dwell') r.seconds = 5;
     if (kind === 'occupancy') {
       r.more_than = 3;
@@ -654,6 +656,9 @@
     const E = state.editor;
     name = name.trim();
     if (!name || name === item.name) return;
+    // rule names the page gave follow the shape's name
+    for (const r of rulesOf(E, item))
+      if (r.name === autoName(item, r.kind)) r.name = uniqueName(autoName({ name }, r.kind), ruleNamesOf(E));
     item.name = name;
     markDirty();
     renderShapes();
@@ -673,15 +678,27 @@
       markDirty();
       renderPanel();
     };
+    // a number field: empty removes the key (the server's default applies)
+    const num = (key, cls, parse, attrs) =>
+      numberInput(r[key], (v) => {
+        const n = parse(v);
+        if (v === '' || !isFinite(n)) delete r[key];
+        else r[key] = n;
+        changed();
+      }, Object.assign({ class: cls }, attrs));
     const kindSel = h(
       'select',
       {
+        class: 'rule-kind',
         onchange: (e) => {
+          // a name the page gave (ZONE_KIND, ZONE_KIND_2) follows the kind
+          const auto = r.name === autoName(item, r.kind) || r.name.startsWith(autoName(item, r.kind) + '_');
           r.kind = e.target.value;
           delete r.seconds;
           delete r.more_than;
           delete r.direction;
-          Object.assign(r, defaultRule(E, item, r.kind), { name: r.name, classes: r.classes });
+          const d = defaultRule(E, item, r.kind);
+          Object.assign(r, d, { name: auto ? d.name : r.name, classes: r.classes });
           changed();
         },
       },
@@ -690,8 +707,8 @@
     const params = [];
     if (r.kind === 'dwell' || r.kind === 'loitering' || r.kind === 'occupancy') {
       if (r.kind === 'occupancy')
-        params.push(field('more than', numberInput(r.more_than, (v) => ((r.more_than = parseInt(v, 10)), changed()), { min: 0, step: 1 })));
-      params.push(field('seconds', numberInput(r.seconds, (v) => ((r.seconds = parseFloat(v)), changed()), { min: 0, step: 0.5 })));
+        params.push(field('more than', num('more_than', 'rule-more-than', (v) => parseInt(v, 10), { min: 0, step: 1 })));
+      params.push(field('seconds', num('seconds', 'rule-seconds', parseFloat, { min: 0, step: 0.5 })));
     }
     if (r.kind === 'line_crossing' || r.kind === 'crossing') {
       const names = { both: 'both', a_to_b: 'A>B' + (item.obj.a_to_b ? ' (' + item.obj.a_to_b + ')' : ''), b_to_a: 'B>A' + (item.obj.b_to_a ? ' (' + item.obj.b_to_a + ')' : '') };
@@ -700,13 +717,14 @@
           'direction',
           h(
             'select',
-            { onchange: (e) => ((r.direction = e.target.value), changed()) },
+            { class: 'rule-direction', onchange: (e) => ((r.direction = e.target.value), changed()) },
             Object.entries(names).map(([v, t]) => h('option', { value: v, selected: (r.direction || 'both') === v }, t))
           )
         )
       );
     }
     const classes = h('input', {
+      class: 'rule-classes',
       value: (r.classes || []).join(', '),
       placeholder: 'every class',
       onchange: (e) => {
@@ -716,11 +734,7 @@
         changed();
       },
     });
-    const cooldown = numberInput(r.cooldown, (v) => {
-      if (v === '') delete r.cooldown;
-      else r.cooldown = parseFloat(v);
-      changed();
-    }, { min: 0, step: 1, placeholder: 'default' });
+    const cooldown = num('cooldown', 'rule-cooldown', parseFloat, { min: 0, step: 1, placeholder: 'default' });
     return h(
       'fieldset',
       { class: 'rule', dataset: { rule: r.name } },
@@ -730,7 +744,7 @@
       params,
       field('classes', classes),
       field('cooldown s', cooldown),
-      h('button', { type: 'button', class: 'link danger', onclick: () => ((E.rules = E.rules.filter((x) => x !== r)), changed()) }, 'remove rule')
+      h('button', { type: 'button', class: 'link danger remove-rule', onclick: () => ((E.rules = E.rules.filter((x) => x !== r)), changed()) }, 'remove rule')
     );
   }
 

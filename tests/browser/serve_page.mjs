@@ -3,9 +3,9 @@
 //   token   the server wants a token: the page asks for it once, then works
 //   live    a camera's live view (MJPEG <img>) shows two different frames
 //   draw    a zone polygon drawn by mouse clicks in the editor (double-click
-//           closes it), a corner dragged, renamed, saved: GET .../rules has
-//           it at the clicked source pixels, with its intrusion rule, and so
-//           has the config file
+//           closes it), a corner dragged, renamed, a dwell rule added, saved:
+//           GET .../rules has it at the clicked source pixels, with its
+//           intrusion rule and the dwell rule, and so has the config file
 //   reject  a line (A->B arrow) named like the zone: Save shows the
 //           server's 400 message and the stored rules stay as they were;
 //           deleted, the rules save again
@@ -123,10 +123,15 @@ try {
     if (b.x === box.x && b.y === box.y && b.width === box.width) break;
     box = b;
   }
-  const screen = ([x, y]) => [box.x + (x * box.width) / W, box.y + (y * box.height) / H];
+  // source pixels -> page coordinates (clicks elsewhere may have scrolled)
+  const screen = async ([x, y]) => {
+    await page.locator('#overlay').scrollIntoViewIfNeeded();
+    box = await page.locator('#overlay').boundingBox();
+    return [box.x + (x * box.width) / W, box.y + (y * box.height) / H];
+  };
   await page.click('button[data-tool="polygon"]');
-  for (const p of ZONE.slice(0, -1)) await page.mouse.click(...screen(p));
-  await page.mouse.dblclick(...screen(ZONE[ZONE.length - 1]));
+  for (const p of ZONE.slice(0, -1)) await page.mouse.click(...(await screen(p)));
+  await page.mouse.dblclick(...(await screen(ZONE[ZONE.length - 1])));
   await page.waitForSelector('#item-name');
   // move the third corner by dragging its handle
   const MOVED = [730, 440];
@@ -134,12 +139,18 @@ try {
   const hb = await handle.boundingBox();
   await page.mouse.move(hb.x + hb.width / 2, hb.y + hb.height / 2);
   await page.mouse.down();
-  await page.mouse.move(...screen([745, 430]));
-  await page.mouse.move(...screen(MOVED));
+  await page.mouse.move(...(await screen([745, 430])));
+  await page.mouse.move(...(await screen(MOVED)));
   await page.mouse.up();
   ZONE[2] = MOVED;
   await page.fill('#item-name', 'walkway');
   await page.press('#item-name', 'Enter');
+  // a second rule on the zone: dwell, 3 s
+  await page.click('#add-rule');
+  const second = page.locator('#item-panel fieldset.rule').nth(1);
+  await second.locator('select.rule-kind').selectOption('dwell');
+  await second.locator('input.rule-seconds').fill('3');
+  await second.locator('input.rule-seconds').press('Tab');
   await page.click('#save-rules');
   await page.waitForFunction(() => /Saved|Not saved/.test(document.getElementById('editor-status').textContent));
   const status = await page.textContent('#editor-status');
@@ -149,17 +160,19 @@ try {
   // one screen pixel is W / box.width source pixels; allow two
   const tol = (2 * W) / box.width;
   const closeTo = (a, b) => a && a.length === b.length && a.every((p, i) => Math.abs(p[0] - b[i][0]) <= tol && Math.abs(p[1] - b[i][1]) <= tol);
-  const rule = (saved.rules || []).find((r) => r.zone === 'walkway');
+  const rule = (saved.rules || []).find((r) => r.zone === 'walkway' && r.kind === 'intrusion');
+  const dwell = (saved.rules || []).find((r) => r.zone === 'walkway' && (r.kind === 'dwell' || r.kind === 'loitering'));
   if (!z) fail('draw', 'no zone walkway in ' + JSON.stringify(saved));
   else if (!closeTo(z.polygon, ZONE)) fail('draw', `polygon ${JSON.stringify(z.polygon)}, clicked ${JSON.stringify(ZONE)}`);
-  else if (!rule || rule.kind !== 'intrusion') fail('draw', 'no intrusion rule on walkway: ' + JSON.stringify(saved.rules));
+  else if (!rule) fail('draw', 'no intrusion rule on walkway: ' + JSON.stringify(saved.rules));
+  else if (!dwell || dwell.seconds !== 3) fail('draw', 'no 3 s dwell rule on walkway: ' + JSON.stringify(saved.rules));
   else if (!/walkway/.test(fs.readFileSync(CFG, 'utf8'))) fail('draw', 'the config file does not have the zone');
-  else ok(`draw: zone stored at ${JSON.stringify(z.polygon)} with rule ${rule.name}, config file updated`);
+  else ok(`draw: zone stored at ${JSON.stringify(z.polygon)} with rules ${rule.name}, ${dwell.name}; config file updated`);
 
   // reject: a line (A then B) named like the zone
   await page.click('button[data-tool="line"]');
-  await page.mouse.click(...screen([100, 60]));
-  await page.mouse.click(...screen([100, 200]));
+  await page.mouse.click(...(await screen([100, 60])));
+  await page.mouse.click(...(await screen([100, 200])));
   if ((await page.locator('#shapes polygon.head').count()) !== 1) fail('reject', 'the line has no arrow');
   await page.fill('#item-name', 'walkway');
   await page.press('#item-name', 'Enter');
