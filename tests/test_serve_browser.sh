@@ -54,15 +54,14 @@ cat >"$T/site.yaml" <<EOF
 # the browser test's camera: no zones until the page draws one
 detector:
   classes: [person]
-serve:
-  token: $TOKEN
 cameras:
   - name: walkway
     input: $T/clip.avi
     loop: true
 EOF
 
-"$VIGIL" serve -c "$T/site.yaml" --listen 127.0.0.1:0 --out "$T/out" >"$T/serve.out" 2>"$T/serve.err" &
+# the token from the environment (serve.token_env's default, VIGIL_TOKEN)
+VIGIL_TOKEN=$TOKEN "$VIGIL" serve -c "$T/site.yaml" --listen 127.0.0.1:0 --out "$T/out" >"$T/serve.out" 2>"$T/serve.err" &
 srv=$!
 url_printed() {
   grep -qo 'http://127\.0\.0\.1:[0-9]*' "$T/serve.out" && return 0

@@ -175,7 +175,9 @@
 
   function updateCameraCard(c) {
     const d = c.data;
-    const live = d.live_state || d.state || '';
+    // the source's state while running (live, stalled, backoff...), else
+    // the camera's (added, ended)
+    const live = (d.state && d.state !== 'running' ? d.state : d.live_state || d.state) || '';
     c.badge.textContent = live;
     c.badge.className = 'badge state-' + live;
     const parts = [
@@ -269,7 +271,8 @@
   $('add-camera-form').addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const f = ev.target;
-    const body = { name: f.name.value.trim(), input: f.input.value.trim(), loop: f.loop.checked };
+    const el = (n) => f.elements.namedItem(n); // (f.name is the form's own name)
+    const body = { name: el('name').value.trim(), input: el('input').value.trim(), loop: el('loop').checked };
     $('add-camera-error').textContent = '';
     try {
       const res = await api('/api/cameras', {
@@ -1027,7 +1030,9 @@
         setConn('live', true);
         delay = 1000;
         if (state.sseConnectedOnce) {
-          // events may have come while we were away
+          // events may have come while we were away; the server may have
+          // restarted, ending the live views
+          for (const c of state.cameras.values()) delete c.img.dataset.src;
           loadEvents(true);
           refreshCameras();
         }
