@@ -906,11 +906,58 @@
     return today ? d.toLocaleTimeString() : d.toLocaleString();
   }
 
+  // Snapshots are fetched with the token header (an <img> cannot send it)
+  // when they scroll into view. A snapshot is written just after its event
+  // is announced: a 404 is asked again a few times (0.5, 1, 2, 4 s later).
+  const snapshotUrls = new Set(); // object URLs of the list, freed on reload
+  const snapshotObserver = new IntersectionObserver(
+    (entries) => {
+      for (const e of entries) {
+        if (!e.isIntersecting) continue;
+        snapshotObserver.unobserve(e.target);
+        loadSnapshot(e.target, 0);
+      }
+    },
+    { rootMargin: '300px' }
+  );
+
+  async function loadSnapshot(img, tries) {
+    try {
+      const res = await api('/api/events/' + img.dataset.id + '/snapshot');
+      if (res.ok) {
+        const url = URL.createObjectURL(await res.blob());
+        snapshotUrls.add(url);
+        img.src = url;
+        return;
+      }
+    } catch (e) {
+      /* asked again below */
+    }
+    if (tries < 4) setTimeout(() => img.isConnected && loadSnapshot(img, tries + 1), 500 * 2 ** tries);
+    else img.closest('.thumb').classList.add('none');
+  }
+
+  function snapshotImg(ev) {
+    const img = h('img', { alt: 'snapshot of event ' + ev.id, dataset: { id: ev.id } });
+    snapshotObserver.observe(img);
+    return img;
+  }
+
+  function showSnapshot(img, caption) {
+    if (!img.src) return;
+    $('snapshot-img').src = img.src;
+    $('snapshot-caption').textContent = caption;
+    $('snapshot-view').showModal();
+  }
+  $('snapshot-view').addEventListener('click', () => $('snapshot-view').close());
+
   function eventItem(ev) {
-    const thumb = ev.snapshot
-      ? h('a', { href: withToken('/api/events/' + ev.id + '/snapshot'), target: '_blank', rel: 'noopener', class: 'thumb' },
-          h('img', { src: withToken('/api/events/' + ev.id + '/snapshot'), alt: 'snapshot of event ' + ev.id, loading: 'lazy' }))
-      : h('span', { class: 'thumb none' }, 'no snapshot');
+    let thumb = h('span', { class: 'thumb none' }, 'no snapshot');
+    if (ev.snapshot) {
+      const img = snapshotImg(ev);
+      const caption = [ev.rule, ev.kind, ev.zone, ev.camera, fmtTime(ev.wall_ms)].filter(Boolean).join(' · ');
+      thumb = h('button', { type: 'button', class: 'thumb', title: 'show the snapshot', onclick: () => showSnapshot(img, caption) }, img);
+    }
     const what = [ev.zone, ev.direction].filter(Boolean).join(' · ');
     const who = [
       ev.camera,
@@ -976,6 +1023,8 @@
         E.ids.clear();
         E.count = 0;
         $('events').replaceChildren();
+        for (const u of snapshotUrls) URL.revokeObjectURL(u);
+        snapshotUrls.clear();
       }
       for (const ev of j.events || []) addEvent(ev, false);
       E.total = Math.max(j.total || 0, E.count);

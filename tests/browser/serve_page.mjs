@@ -28,9 +28,11 @@ const { chromium } = await import(path.join(env('PLAYWRIGHT_CORE'), 'index.mjs')
 // Generous bounds: a loaded 2-core machine; every wait polls a condition.
 const LONG = 120000;
 let fails = 0;
-const ok = (name) => console.log('ok   ' + name);
+const T0 = Date.now();
+const at = () => ' [' + ((Date.now() - T0) / 1000).toFixed(1) + ' s]';
+const ok = (name) => console.log('ok   ' + name + at());
 const fail = (name, why) => {
-  console.log('FAIL ' + name + ': ' + why);
+  console.log('FAIL ' + name + ': ' + why + at());
   fails++;
 };
 
@@ -195,7 +197,9 @@ try {
     const text = (await page.innerText('#events li[data-zone="walkway"]')).replace(/\s+/g, ' ');
     const snap = await page.$('#events li[data-zone="walkway"] img');
     if (snap)
-      await page.waitForFunction((e) => e.complete && e.naturalWidth > 0, snap).catch(() => fail('event', 'the snapshot did not load'));
+      await page
+        .waitForFunction((e) => e.complete && e.naturalWidth > 0, snap, { timeout: 30000 })
+        .catch(() => fail('event', 'the snapshot did not load'));
     ok('event: ' + text);
   } catch (e) {
     fail('event', 'no event of zone walkway in the list');
@@ -204,24 +208,17 @@ try {
     await page.evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: env('VIGIL_SCREENSHOT'), fullPage: true });
   }
-  await context.close();
 
-  // phone: one column
-  const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
-  phone.setDefaultTimeout(LONG);
-  if (TOKEN) await phone.addInitScript((t) => sessionStorage.setItem('vigil.token', t), TOKEN);
-  const pp = await phone.newPage();
-  pp.on('pageerror', (e) => errors.push(e.message));
-  await pp.goto(URL0);
-  await pp.waitForSelector(`.cam[data-name="${CAM}"]`);
-  await pp.waitForSelector('#events li');
-  const a = await pp.locator('#cameras-section').boundingBox();
-  const b = await pp.locator('#events-section').boundingBox();
-  const scrollW = await pp.evaluate(() => document.documentElement.scrollWidth);
+  // phone: the same page at a phone's width is one column
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.evaluate(() => window.scrollTo(0, 0));
+  const a = await page.locator('#cameras-section').boundingBox();
+  const b = await page.locator('#events-section').boundingBox();
+  const scrollW = await page.evaluate(() => document.documentElement.scrollWidth);
   if (Math.abs(a.x - b.x) < 2 && b.y > a.y && scrollW <= 390) ok('phone: one column, no sideways scrolling');
   else fail('phone', `cameras at ${a.x},${a.y}, events at ${b.x},${b.y}, page width ${scrollW}`);
-  if (env('VIGIL_SCREENSHOT_PHONE')) await pp.screenshot({ path: env('VIGIL_SCREENSHOT_PHONE') });
-  await phone.close();
+  if (env('VIGIL_SCREENSHOT_PHONE')) await page.screenshot({ path: env('VIGIL_SCREENSHOT_PHONE') });
+  await context.close();
 } catch (e) {
   fail('page', e.message.split('\n')[0]);
 } finally {
