@@ -16,7 +16,7 @@ BUILD=${VIGIL_BUILD:-}
 
 # The public headers that belong to core (include/vigil/NAME). A new core
 # header is added here; everything else under include/vigil is above core.
-CORE_HEADERS="context.h err.h clock.h config.h sysinfo.h fsutil.h parse.h coco.h"
+CORE_HEADERS="context.h err.h clock.h config.h sysinfo.h fsutil.h parse.h coco.h schema.h"
 
 fails=0
 pass() { printf 'ok   %s\n' "$1"; }

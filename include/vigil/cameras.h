@@ -30,11 +30,12 @@
 typedef struct vg_camera_config {
     char name[64];
     char input[VG_PATH_MAX];
-    int loop;          /* files only: start again at the end */
-    double detect_fps; /* -2: inherit the top-level detect.fps */
-    int motion_enabled; /* -1: inherit */
-    int has_rules;     /* 1: zones/rules given for this camera */
+    int loop;              /* files only: start again at the end */
+    double detect_fps;     /* -2: inherit the top-level detect.fps */
+    int motion_enabled;    /* -1: inherit */
+    int has_rules;         /* 1: zones/rules given for this camera */
     vg_rules_config rules; /* owned; vg_cameras_free releases */
+    int line, column;      /* of the camera in the config file (1-based) */
 } vg_camera_config;
 
 typedef struct vg_cameras {
@@ -47,6 +48,13 @@ typedef struct vg_cameras {
  * releases out with vg_cameras_free. */
 int vg_cameras_load(vg_context *ctx, const char *path, vg_cameras *out);
 void vg_cameras_free(vg_context *ctx, vg_cameras *c);
+
+/* The camera named name in c, or NULL. */
+const vg_camera_config *vg_cameras_find(const vg_cameras *c, const char *name);
+
+/* 1 when name is a valid camera name: 1 to 63 characters of A-Z, a-z, 0-9,
+ * '_' and '-' (safe in file names, URLs and MQTT topics); else 0. */
+int vg_camera_name_valid(const char *name);
 
 /* Zones and rules from a request body (JSON, or YAML flow/block text):
  * {"zones": [...], "rules": [...]} with the same schema as the config file.
@@ -63,7 +71,6 @@ int vg_rules_config_to_json(const vg_rules_config *cfg, char *buf, size_t cap);
  * text, comments included, kept), atomically (temporary file + rename).
  * Returns 0, VG_ENOENT (no such camera), VG_EIO, VG_ECONFIG. */
 int vg_config_save_camera_rules(vg_context *ctx, const char *path,
-                                const char *camera,
-                                const vg_rules_config *cfg);
+                                const char *camera, const vg_rules_config *cfg);
 
 #endif

@@ -66,6 +66,64 @@ enum vg_origin {
     VG_ORIGIN_CLI = 3
 };
 
+/* The keys of vg_settings, in the order of its schema table
+ * (include/vigil/schema.h, vg_settings_schema): s->origin.key[k] says where
+ * key k's value came from. */
+enum vg_setting_key {
+    VG_KEY_MODEL = 0,
+    VG_KEY_HEAD,
+    VG_KEY_SCORE_THRESHOLD,
+    VG_KEY_NMS_IOU,
+    VG_KEY_CLASSES,
+    VG_KEY_MAX_DETECTIONS,
+    VG_KEY_THREADS,
+    VG_KEY_GRAPH_OPT,
+    VG_KEY_MEM_ARENA,
+    VG_KEY_SPIN,
+    VG_KEY_PROVIDERS,
+    VG_KEY_QUEUE_DEPTH,
+    VG_KEY_TIMEOUT_MS,
+    VG_KEY_LOST_SECONDS,
+    VG_KEY_TRACK_HIGH,
+    VG_KEY_TRACK_LOW,
+    VG_KEY_TRACK_NEW,
+    VG_KEY_EVENTS_BATCH,
+    VG_KEY_EVENTS_DELAY_MS,
+    VG_KEY_SNAP_ENABLED,
+    VG_KEY_SNAP_MAX_AGE_DAYS,
+    VG_KEY_SNAP_MAX_BYTES,
+    VG_KEY_VIDEO_ENABLED,
+    VG_KEY_VIDEO_CRF,
+    VG_KEY_VIDEO_PRESET,
+    VG_KEY_TELEMETRY_INTERVAL_S,
+    VG_KEY_LEAK_SLOPE,
+    VG_KEY_LEAK_WINDOW_S,
+    VG_KEY_DETECT_FPS,
+    VG_KEY_MOTION_ENABLED,
+    VG_KEY_MOTION_PIXEL_THRESHOLD,
+    VG_KEY_MOTION_MIN_AREA,
+    VG_KEY_MOTION_MAX_IDLE_S,
+    VG_KEY_MOTION_FRAME_HEIGHT,
+    VG_KEY_MOTION_MASKS,
+    VG_KEY_SERVE_LISTEN,
+    VG_KEY_SERVE_TOKEN,
+    VG_KEY_SERVE_TOKEN_ENV,
+    VG_KEY_SERVE_MJPEG_FPS,
+    VG_KEY_SERVE_MJPEG_WIDTH,
+    VG_KEY_SERVE_MAX_CONNECTIONS,
+    VG_KEY_SERVE_MAX_BODY_BYTES,
+    VG_KEY_SERVE_IDLE_TIMEOUT_S,
+    VG_KEY_MQTT_ENABLED,
+    VG_KEY_MQTT_HOST,
+    VG_KEY_MQTT_PORT,
+    VG_KEY_MQTT_CLIENT_ID,
+    VG_KEY_MQTT_TOPIC_PREFIX,
+    VG_KEY_MQTT_QOS,
+    VG_KEY_MQTT_OUTBOX_MAX,
+    VG_KEY_MQTT_KEEPALIVE_S,
+    VG_SETTINGS_N_KEYS
+};
+
 typedef struct vg_settings {
     char model[VG_PATH_MAX];
     int head; /* enum vg_head_kind */
@@ -110,33 +168,39 @@ typedef struct vg_settings {
         float xy[VG_SETTINGS_MAX_MASK_POINTS][2];
     } motion_masks[VG_SETTINGS_MAX_MASKS];
     /* vigil serve (issue 10): the HTTP service */
-    char serve_listen[64];      /* "127.0.0.1:8080" */
-    char serve_token[128];      /* bearer token ("" none; required off
-                                   loopback); serve.token or the
-                                   environment variable serve.token_env */
-    char serve_token_env[64];   /* ("VIGIL_TOKEN") */
-    double serve_mjpeg_fps;     /* live view rate (5) */
-    int serve_mjpeg_width;      /* live view width, px (640) */
-    int serve_max_connections;  /* (64) */
-    int serve_max_body_bytes;   /* request body cap (65536) */
+    char serve_listen[64];       /* "127.0.0.1:8080" */
+    char serve_token[128];       /* bearer token ("" none; required off
+                                    loopback); serve.token or the
+                                    environment variable serve.token_env */
+    char serve_token_env[64];    /* ("VIGIL_TOKEN") */
+    double serve_mjpeg_fps;      /* live view rate (5) */
+    int serve_mjpeg_width;       /* live view width, px (640) */
+    int serve_max_connections;   /* (64) */
+    int serve_max_body_bytes;    /* request body cap (65536) */
     double serve_idle_timeout_s; /* idle / slow client timeout (10) */
     /* MQTT events (issue 10) */
-    int mqtt_enabled;            /* (false) */
-    char mqtt_host[256];         /* ("127.0.0.1") */
-    int mqtt_port;               /* (1883) */
-    char mqtt_client_id[64];     /* ("vigil") */
-    char mqtt_topic_prefix[64];  /* ("vigil") */
-    int mqtt_qos;                /* (1) */
-    int mqtt_outbox_max;         /* outbox rows kept (10000) */
-    double mqtt_keepalive_s;     /* (30) */
-    struct {
-        int model, head, score_threshold, nms_iou, classes, max_detections,
-            threads, graph_opt, mem_arena, spin, providers, queue_depth,
-            timeout_ms;
-    } origin; /* enum vg_origin of each field */
+    int mqtt_enabled;           /* (false) */
+    char mqtt_host[256];        /* ("127.0.0.1") */
+    int mqtt_port;              /* (1883) */
+    char mqtt_client_id[64];    /* ("vigil") */
+    char mqtt_topic_prefix[64]; /* ("vigil") */
+    int mqtt_qos;               /* (1) */
+    int mqtt_outbox_max;        /* outbox rows kept (10000) */
+    double mqtt_keepalive_s;    /* (30) */
+    /* enum vg_origin of every key: origin.key[VG_KEY_*]; the first 13 also
+     * by name (origin.threads is origin.key[VG_KEY_THREADS]) */
+    union {
+        struct {
+            int model, head, score_threshold, nms_iou, classes, max_detections,
+                threads, graph_opt, mem_arena, spin, providers, queue_depth,
+                timeout_ms;
+        };
+        int key[VG_SETTINGS_N_KEYS];
+    } origin;
 } vg_settings;
 
-/* Built-in fallback values (default model from the model cache). */
+/* Built-in fallback values, the defaults of the schema table (default
+ * model from the model cache); every origin VG_ORIGIN_BUILTIN. */
 void vg_settings_builtin(vg_settings *s);
 
 /* Applies what the machine suggests (threads = usable cores, providers =

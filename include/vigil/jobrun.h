@@ -110,6 +110,10 @@ typedef struct vg_job_stream_opts {
      * message (a live camera then counts it as its first attempt). */
     int first_open_code;
     const char *first_open_error;
+    /* 1: a file camera starts again at the end of its input, for ever
+     * (vg_run_opts.loop: times and frame indexes keep increasing); set over
+     * the run options (the job's or run's). Ignored for live inputs. */
+    int loop;
 } vg_job_stream_opts;
 
 enum vg_job_stream_state {
@@ -122,17 +126,18 @@ enum vg_job_stream_state {
 typedef struct vg_job_stream_status {
     char name[VG_STREAM_NAME_MAX];
     char input[VG_PATH_MAX];
-    int state;         /* enum vg_job_stream_state */
-    int64_t frames;    /* frames done so far */
+    int state;      /* enum vg_job_stream_state */
+    int64_t frames; /* frames done so far */
     /* Live figures while it runs (issue 10; CONTRACT, filled by the job): */
     double fps;             /* frames per second over the last seconds */
     double detect_fps;      /* detector runs per second, same window */
     int64_t frames_dropped; /* live queue drops */
     int64_t reconnects;
-    int live_state;      /* enum vg_reconnect_state; -1 for files */
+    int live_state;       /* enum vg_reconnect_state; -1 for files */
     int64_t memory_bytes; /* this camera's pools and buffers */
-    int end_code;      /* when ended: 0 (end of input, stopped) or VG_E* */
-    char message[256]; /* when it failed: the one-line error */
+    int width, height;    /* the picture (0 until the stream has started) */
+    int end_code;         /* when ended: 0 (end of input, stopped) or VG_E* */
+    char message[256];    /* when it failed: the one-line error */
     /* The run's figures when ended or removed (zero before). */
     vg_run_stats stats;
 } vg_job_stream_status;
@@ -226,16 +231,14 @@ int vg_job_watch(vg_job *j, const char *camera, int delta);
  * *seq, *w, *h set), 0 (nothing newer), VG_ENOENT, VG_ERANGE (cap too
  * small). Any thread; never blocks the stream for longer than a copy. */
 int vg_job_frame_get(vg_job *j, const char *camera, int max_width,
-                     uint64_t *seq, uint8_t *buf, size_t cap, int *w,
-                     int *h);
+                     uint64_t *seq, uint8_t *buf, size_t cap, int *w, int *h);
 
 /* Replaces camera's zones and rules while it runs (cfg copied; applied
  * before its next frame; rules whose definition changed start from a clean
  * state, the others keep theirs). Returns 0, VG_ENOENT, or VG_ECONFIG with
  * the message in the job's context (cfg checked against the camera's
  * frame size). */
-int vg_job_set_rules(vg_job *j, const char *camera,
-                     const vg_rules_config *cfg);
+int vg_job_set_rules(vg_job *j, const char *camera, const vg_rules_config *cfg);
 
 /* The job's output directory and its event database (events.db), for
  * read-only queries. */

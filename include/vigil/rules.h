@@ -115,6 +115,9 @@ typedef struct vg_rules_config {
     double state_ttl_s; /* drop an object unseen this long (default 30) */
     double cooldown_s;  /* default per-rule cooldown (default 10) */
     char source[256];   /* config file, for messages ("" when in code) */
+    int field_paths;    /* 1: messages name the field path ("SOURCE:
+                           zones[1].polygon: ...") instead of LINE:COL
+                           (request bodies, vg_rules_parse_text) */
 } vg_rules_config;
 
 /* Empties cfg and sets the defaults. No allocation. */

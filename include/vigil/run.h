@@ -151,6 +151,15 @@ typedef struct vg_run_opts {
     int motion_enabled; /* default 0 */
     vg_motion_opts motion;
     unsigned char motion_mask_pixels[VG_MOTION_MAX_POLYGONS];
+    /* Files (not live inputs, pipes or still images): at the end of the
+     * input start again from its first frame, for ever (until stopped or
+     * max_frames); frame indexes and times keep increasing, so the tracker
+     * and the rules see one continuous stream. Default 0. */
+    int loop;
+    /* A job's live hooks for this stream (vg_job: the latest annotated
+     * picture while watched, rules replaced while running, live figures);
+     * internal to libvigil (pipeline/pipeline_internal.h). NULL: none. */
+    struct vgi_live *live;
 } vg_run_opts;
 
 #define VG_RUN_DETECT_AUTO (-1.0)

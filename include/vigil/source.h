@@ -72,6 +72,14 @@ typedef struct vg_source_opts {
      * tensor; vg_tensor_expand makes the floats at inference time.
      * 0 (default): frame.tensor holds the floats. */
     int compact_tensor;
+    /* 1: a file that can seek (not a network stream, pipe or still image)
+     * starts again from its first frame at its end, for ever: frame
+     * indexes and times keep increasing (the first frame of a new pass
+     * comes one frame step after the last of the previous one), and
+     * vg_source_read never returns VG_EOF. A pass that ends truncated or
+     * gives no frame at all ends the source as without loop. Default 0;
+     * taken by vg_source_configure too. */
+    int loop;
 } vg_source_opts;
 
 typedef struct vg_source_info {

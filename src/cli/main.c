@@ -28,6 +28,8 @@ static void usage(FILE *f)
         "  info INPUT       print a stream's properties\n"
         "  probe            print the CPU, memory and GPUs found and the\n"
         "                   configuration vigil would choose\n"
+        "  serve -c CONFIG  the camera service: HTTP API, web page, live "
+        "views\n"
         "  bench detect INPUT\n"
         "                   measure decode, inference and end-to-end fps\n"
         "\n"
@@ -73,6 +75,8 @@ int main(int argc, char **argv)
         return cmd_plan(argc - 1, argv + 1);
     if (!strcmp(cmd, "track"))
         return cmd_track(argc - 1, argv + 1);
+    if (!strcmp(cmd, "serve"))
+        return cmd_serve(argc - 1, argv + 1);
     if (!strcmp(cmd, "bench"))
         return cmd_bench(argc - 1, argv + 1);
     fprintf(stderr, "vigil: unknown command '%s'\n", cmd);

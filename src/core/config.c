@@ -1,6 +1,7 @@
 #include "vigil/config.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 
 #include "core/yaml_doc.h"
 #include "vigil/coco.h"
+#include "vigil/schema.h"
 
 void vg_cache_path(const char *name, char *buf, size_t size)
 {
@@ -29,61 +31,11 @@ void vg_default_model_dir(char *buf, size_t size)
 
 void vg_settings_builtin(vg_settings *s)
 {
-    char dir[VG_PATH_MAX - 16];
+    int n;
+    const vg_option *opts = vg_settings_schema(&n);
 
     memset(s, 0, sizeof(*s));
-    vg_default_model_dir(dir, sizeof(dir));
-    snprintf(s->model, sizeof(s->model), "%s/nanodet.onnx", dir);
-    s->head = VG_HEAD_AUTO;
-    s->score_threshold = 0.35f;
-    s->nms_iou = 0.5f;
-    s->max_detections = 300;
-    s->threads = 1;
-    s->graph_opt = 3;
-    s->mem_arena = 1;
-    s->spin = 1;
-    snprintf(s->providers[0], sizeof(s->providers[0]), "cpu");
-    s->n_providers = 1;
-    s->queue_depth = 4;
-    s->timeout_ms = 5000;
-    s->lost_seconds = 3.0;
-    s->track_high = 0.5f;
-    s->track_low = 0.1f;
-    s->track_new = 0.6f;
-    s->snap_max_age_days = 30;
-    s->snap_max_bytes = 1024.0 * 1024 * 1024;
-    s->snap_enabled = 1;
-    s->video_enabled = 1;
-    s->video_crf = 23;
-    snprintf(s->video_preset, sizeof(s->video_preset), "ultrafast");
-    s->events_batch = 16;
-    s->events_delay_ms = 500;
-    s->telemetry_interval_s = 10;
-    s->leak_slope = 1024.0 * 1024.0;
-    s->leak_window_s = 60;
-    /* the motion gate's defaults (vg_motion_defaults; test_gating_config
-     * checks they agree) */
-    s->detect_fps = -1;
-    s->motion_enabled = 0;
-    s->motion_pixel_threshold = 25;
-    s->motion_min_area = 0.002;
-    s->motion_max_idle_s = 5;
-    s->motion_frame_height = 120;
-    snprintf(s->serve_listen, sizeof(s->serve_listen), "127.0.0.1:8080");
-    snprintf(s->serve_token_env, sizeof(s->serve_token_env), "VIGIL_TOKEN");
-    s->serve_mjpeg_fps = 5;
-    s->serve_mjpeg_width = 640;
-    s->serve_max_connections = 64;
-    s->serve_max_body_bytes = 65536;
-    s->serve_idle_timeout_s = 10;
-    s->mqtt_enabled = 0;
-    snprintf(s->mqtt_host, sizeof(s->mqtt_host), "127.0.0.1");
-    s->mqtt_port = 1883;
-    snprintf(s->mqtt_client_id, sizeof(s->mqtt_client_id), "vigil");
-    snprintf(s->mqtt_topic_prefix, sizeof(s->mqtt_topic_prefix), "vigil");
-    s->mqtt_qos = 1;
-    s->mqtt_outbox_max = 10000;
-    s->mqtt_keepalive_s = 30;
+    vg_options_defaults(opts, n, s); /* origin: all VG_ORIGIN_BUILTIN (0) */
 }
 
 void vg_settings_probe(vg_settings *s, const vg_sysinfo *si)
@@ -145,7 +97,8 @@ int vg_head_kind_parse(const char *s)
 #define VG_STR2(x) #x
 #define VG_STR(x) VG_STR2(x)
 
-/* ---- YAML walking -------------------------------------------------------- */
+/* ---- YAML walking: every section of vg_settings is read through its schema
+ * table (include/vigil/schema.h); motion.masks has its own reader. ------- */
 
 typedef struct loader {
     vg_context *ctx;
@@ -154,250 +107,15 @@ typedef struct loader {
     vg_settings *s;
 } loader;
 
-static int at(loader *l, const yaml_node_t *n, const char *fmt, const char *a,
-              const char *b)
+static int at(loader *l, const yaml_node_t *n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int at(loader *l, const yaml_node_t *n, const char *fmt, ...)
 {
-    char what[384];
-    snprintf(what, sizeof(what), fmt, a, b);
-    return vg_fail(l->ctx, VG_ECONFIG, "%s:%zu:%zu: %s", l->path,
-                   n->start_mark.line + 1, n->start_mark.column + 1, what);
-}
-
-static int get_int(loader *l, const yaml_node_t *n, const char *key, long lo,
-                   long hi, int *out)
-{
-    long x;
-    int rc = vgi_yaml_get_long(l->ctx, l->path, n, key, lo, hi, &x);
-    if (rc == 0)
-        *out = (int)x;
-    return rc;
-}
-
-static int get_float(loader *l, const yaml_node_t *n, const char *key,
-                     double lo, double hi, float *out)
-{
-    double x;
-    int rc = vgi_yaml_get_double(l->ctx, l->path, n, key, lo, hi, &x);
-    if (rc == 0)
-        *out = (float)x;
-    return rc;
-}
-
-/* 1 when name is one of the n names of a table of rows of row_size. */
-static int has_name(const char *rows, size_t row_size, int n, const char *name)
-{
-    for (int i = 0; i < n; i++)
-        if (!strcmp(rows + (size_t)i * row_size, name))
-            return 1;
-    return 0;
-}
-
-static int get_bool(loader *l, const yaml_node_t *n, const char *key, int *out)
-{
-    const char *v = vgi_yaml_scalar(n);
-    if (v && (!strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "on"))) {
-        *out = 1;
-        return 0;
-    }
-    if (v && (!strcmp(v, "false") || !strcmp(v, "no") || !strcmp(v, "off"))) {
-        *out = 0;
-        return 0;
-    }
-    return at(l, n, "'%s' expects true or false, got '%.64s'", key,
-              v ? v : "(not a scalar)");
-}
-
-static int get_string(loader *l, const yaml_node_t *n, const char *key,
-                      char *out, size_t size)
-{
-    const char *v = vgi_yaml_scalar(n);
-    if (!v || !*v)
-        return at(l, n, "'%s' expects a string%s", key, "");
-    if (strlen(v) >= size) {
-        char limit[48];
-        snprintf(limit, sizeof(limit), " (more than %zu characters)", size - 1);
-        return at(l, n, "'%s' is too long%s", key, limit);
-    }
-    memcpy(out, v, strlen(v) + 1);
-    return 0;
-}
-
-static int load_detector(loader *l, yaml_node_t *map)
-{
-    vg_settings *s = l->s;
-    yaml_node_pair_t *p;
-    int rc = 0;
-
-    for (p = map->data.mapping.pairs.start;
-         rc == 0 && p < map->data.mapping.pairs.top; p++) {
-        yaml_node_t *k = yaml_document_get_node(l->doc, p->key);
-        yaml_node_t *v = yaml_document_get_node(l->doc, p->value);
-        const char *key = vgi_yaml_scalar(k);
-        if (!key) {
-            rc = at(l, k, "expected a key%s%s", "", "");
-        } else if (!strcmp(key, "model")) {
-            char tmp[VG_PATH_MAX];
-            rc = get_string(l, v, key, tmp, sizeof(tmp));
-            if (rc == 0) {
-                vgi_path_beside(l->path, tmp, s->model, sizeof(s->model));
-                s->origin.model = VG_ORIGIN_CONFIG;
-            }
-        } else if (!strcmp(key, "head")) {
-            const char *h = vgi_yaml_scalar(v);
-            int kind = h ? vg_head_kind_parse(h) : -1;
-            if (kind < 0)
-                rc = at(l, v,
-                        "'head' expects auto, nanodet, yolov5 or yolov8, got "
-                        "'%.64s'%s",
-                        h ? h : "(not a scalar)", "");
-            s->head = kind;
-            s->origin.head = VG_ORIGIN_CONFIG;
-        } else if (!strcmp(key, "score_threshold")) {
-            rc = get_float(l, v, key, 0, 1, &s->score_threshold);
-            s->origin.score_threshold = VG_ORIGIN_CONFIG;
-        } else if (!strcmp(key, "nms_iou")) {
-            rc = get_float(l, v, key, 0, 1, &s->nms_iou);
-            s->origin.nms_iou = VG_ORIGIN_CONFIG;
-        } else if (!strcmp(key, "max_detections")) {
-            rc = get_int(l, v, key, 1, 512, &s->max_detections);
-            s->origin.max_detections = VG_ORIGIN_CONFIG;
-        } else if (!strcmp(key, "classes")) {
-            yaml_node_item_t *it;
-            if (v->type != YAML_SEQUENCE_NODE) {
-                rc = at(l, v, "'classes' expects a list of class names%s%s", "",
-                        "");
-                break;
-            }
-            s->n_classes = 0;
-            for (it = v->data.sequence.items.start;
-                 rc == 0 && it < v->data.sequence.items.top; it++) {
-                yaml_node_t *c = yaml_document_get_node(l->doc, *it);
-                const char *name = vgi_yaml_scalar(c);
-                if (!name || vg_coco_class_id(name) < 0)
-                    rc = at(l, c,
-                            "unknown class '%.64s'%s (expected a COCO class "
-                            "name such as person, car)",
-                            name ? name : "(not a scalar)", "");
-                else if (has_name((const char *)s->classes,
-                                  sizeof(s->classes[0]), s->n_classes, name))
-                    rc = at(l, c, "class '%.64s' is listed twice%s", name, "");
-                else if (s->n_classes >= VG_MAX_CLASS_FILTER)
-                    rc = at(l, c, "more than %s classes%s",
-                            VG_STR(VG_MAX_CLASS_FILTER), "");
-                else
-                    snprintf(s->classes[s->n_classes++], sizeof(s->classes[0]),
-                             "%s", name);
-            }
-            s->origin.classes = VG_ORIGIN_CONFIG;
-        } else {
-            rc = at(l, k,
-                    "unknown key '%.64s' in 'detector' (expected model, head, "
-                    "score_threshold, nms_iou, classes, max_detections)%s",
-                    key, "");
-        }
-    }
-    return rc;
-}
-
-static int load_runtime(loader *l, yaml_node_t *map)
-{
-    vg_settings *s = l->s;
-    yaml_node_pair_t *p;
-    int rc = 0;
-
-    for (p = map->data.mapping.pairs.start;
-         rc == 0 && p < map->data.mapping.pairs.top; p++) {
-        yaml_node_t *k = yaml_document_get_node(l->doc, p->key);
-        yaml_node_t *v = yaml_document_get_node(l->doc, p->value);
-        const char *key = vgi_yaml_scalar(k);
-        if (!key) {
-            rc = at(l, k, "expected a key%s%s", "", "");
-        } else if (!strcmp(key, "threads")) {
-            rc = get_int(l, v, key, 1, 256, &s->threads);
-            s->origin.threads = VG_ORIGIN_CONFIG;
-        } else if (!strcmp(key, "queue_depth")) {
-            rc = get_int(l, v, key, 1, 64, &s->queue_depth);
-            s->origin.queue_depth = VG_ORIGIN_CONFIG;
-        } else if (!strcmp(key, "thread_spinning")) {
-            rc = get_bool(l, v, key, &s->spin);
-            s->origin.spin = VG_ORIGIN_CONFIG;
-        } else if (!strcmp(key, "memory_arena")) {
-            rc = get_bool(l, v, key, &s->mem_arena);
-            s->origin.mem_arena = VG_ORIGIN_CONFIG;
-        } else if (!strcmp(key, "graph_optimization")) {
-            static const char *const levels[] = {"none", "basic", "extended",
-                                                 "all"};
-            const char *g = vgi_yaml_scalar(v);
-            int found = -1;
-            for (int i = 0; g && i < 4; i++)
-                if (!strcmp(g, levels[i]))
-                    found = i;
-            if (found < 0)
-                rc = at(l, v,
-                        "'graph_optimization' expects none, basic, extended or "
-                        "all, got '%.64s'%s",
-                        g ? g : "(not a scalar)", "");
-            s->graph_opt = found;
-            s->origin.graph_opt = VG_ORIGIN_CONFIG;
-        } else if (!strcmp(key, "providers")) {
-            yaml_node_item_t *it;
-            if (v->type != YAML_SEQUENCE_NODE) {
-                rc = at(l, v,
-                        "'providers' expects a list such as [cuda, cpu]%s%s",
-                        "", "");
-                break;
-            }
-            s->n_providers = 0;
-            for (it = v->data.sequence.items.start;
-                 rc == 0 && it < v->data.sequence.items.top; it++) {
-                yaml_node_t *c = yaml_document_get_node(l->doc, *it);
-                const char *name = vgi_yaml_scalar(c);
-                if (!name || (strcmp(name, "cpu") && strcmp(name, "cuda")))
-                    rc = at(l, c,
-                            "unknown provider '%.64s'%s (expected cuda or cpu)",
-                            name ? name : "(not a scalar)", "");
-                else if (has_name((const char *)s->providers,
-                                  sizeof(s->providers[0]), s->n_providers,
-                                  name))
-                    rc = at(l, c, "provider '%.64s' is listed twice%s", name,
-                            "");
-                else if (s->n_providers >= 4)
-                    rc = at(l, c, "more than 4 providers%s%s", "", "");
-                else
-                    snprintf(s->providers[s->n_providers++],
-                             sizeof(s->providers[0]), "%s", name);
-            }
-            s->origin.providers = VG_ORIGIN_CONFIG;
-        } else {
-            rc = at(l, k,
-                    "unknown key '%.64s' in 'runtime' (expected threads, "
-                    "graph_optimization, memory_arena, thread_spinning, "
-                    "providers, queue_depth)%s",
-                    key, "");
-        }
-    }
-    return rc;
-}
-
-static int load_input(loader *l, yaml_node_t *map)
-{
-    yaml_node_pair_t *p;
-    int rc = 0;
-
-    for (p = map->data.mapping.pairs.start;
-         rc == 0 && p < map->data.mapping.pairs.top; p++) {
-        yaml_node_t *k = yaml_document_get_node(l->doc, p->key);
-        yaml_node_t *v = yaml_document_get_node(l->doc, p->value);
-        const char *key = vgi_yaml_scalar(k);
-        if (key && !strcmp(key, "timeout_ms")) {
-            rc = get_int(l, v, key, 1, 3600000, &l->s->timeout_ms);
-            l->s->origin.timeout_ms = VG_ORIGIN_CONFIG;
-        } else {
-            rc = at(l, k,
-                    "unknown key '%.64s' in 'input' (expected timeout_ms)%s",
-                    key ? key : "?", "");
-        }
-    }
+    va_list ap;
+    int rc;
+    va_start(ap, fmt);
+    rc = vgi_yaml_failv(l->ctx, l->path, n, fmt, ap);
+    va_end(ap);
     return rc;
 }
 
@@ -405,66 +123,6 @@ static int get_double(loader *l, const yaml_node_t *n, const char *key,
                       double lo, double hi, double *out)
 {
     return vgi_yaml_get_double(l->ctx, l->path, n, key, lo, hi, out);
-}
-
-/* The settings of the CCTV job's sections (tracker, events, snapshots,
- * video, telemetry): one row per key. */
-enum job_type {
-    JOB_INT,
-    JOB_FLOAT,
-    JOB_DOUBLE,
-    JOB_BOOL,
-    JOB_STRING,
-    JOB_MASKS /* motion.masks: a list of polygons */
-};
-
-typedef struct job_key {
-    const char *section, *key;
-    int type;
-    double lo, hi;
-    size_t offset, size; /* field in vg_settings; size for strings */
-} job_key;
-
-#define JOB_FIELD(f) offsetof(vg_settings, f), sizeof(((vg_settings *)0)->f)
-
-static const job_key job_keys[] = {
-    {"tracker", "lost_seconds", JOB_DOUBLE, 0, 3600, JOB_FIELD(lost_seconds)},
-    {"tracker", "high_threshold", JOB_FLOAT, 0, 1, JOB_FIELD(track_high)},
-    {"tracker", "low_threshold", JOB_FLOAT, 0, 1, JOB_FIELD(track_low)},
-    {"tracker", "new_track_threshold", JOB_FLOAT, 0, 1, JOB_FIELD(track_new)},
-    {"events", "batch", JOB_INT, 1, 1024, JOB_FIELD(events_batch)},
-    {"events", "max_delay_ms", JOB_INT, 0, 3600000, JOB_FIELD(events_delay_ms)},
-    {"snapshots", "enabled", JOB_BOOL, 0, 1, JOB_FIELD(snap_enabled)},
-    {"snapshots", "max_age_days", JOB_DOUBLE, 0, 36500,
-     JOB_FIELD(snap_max_age_days)},
-    {"snapshots", "max_total_bytes", JOB_DOUBLE, 0, 1e15,
-     JOB_FIELD(snap_max_bytes)},
-    {"video", "enabled", JOB_BOOL, 0, 1, JOB_FIELD(video_enabled)},
-    {"video", "crf", JOB_INT, 0, 51, JOB_FIELD(video_crf)},
-    {"video", "preset", JOB_STRING, 0, 0, JOB_FIELD(video_preset)},
-    {"telemetry", "interval_s", JOB_DOUBLE, 0, 86400,
-     JOB_FIELD(telemetry_interval_s)},
-    {"telemetry", "leak_slope_bytes_per_s", JOB_DOUBLE, 0, 1e12,
-     JOB_FIELD(leak_slope)},
-    {"telemetry", "window_s", JOB_DOUBLE, 1, 86400, JOB_FIELD(leak_window_s)},
-    {"detect", "fps", JOB_DOUBLE, 0, 1000, JOB_FIELD(detect_fps)},
-    {"motion", "enabled", JOB_BOOL, 0, 1, JOB_FIELD(motion_enabled)},
-    {"motion", "pixel_threshold", JOB_INT, 1, 255,
-     JOB_FIELD(motion_pixel_threshold)},
-    {"motion", "min_area", JOB_DOUBLE, 0, 1, JOB_FIELD(motion_min_area)},
-    {"motion", "max_idle_s", JOB_DOUBLE, 0, 86400,
-     JOB_FIELD(motion_max_idle_s)},
-    {"motion", "frame_height", JOB_INT, 16, 1080,
-     JOB_FIELD(motion_frame_height)},
-    {"motion", "masks", JOB_MASKS, 0, 0, 0, 0},
-};
-
-static int is_job_section(const char *name)
-{
-    for (size_t i = 0; i < sizeof(job_keys) / sizeof(job_keys[0]); i++)
-        if (!strcmp(job_keys[i].section, name))
-            return 1;
-    return 0;
 }
 
 /* One mask: {polygon: [[x, y], ...], units: pixels | normalized}. Pixel
@@ -480,8 +138,8 @@ static int load_mask(loader *l, yaml_node_t *map, int i)
     if (map->type != YAML_MAPPING_NODE)
         return at(l, map,
                   "a motion mask is expected as {polygon: [[x, y], ...], "
-                  "units: pixels|normalized}, got '%.64s'%s",
-                  vgi_yaml_scalar(map) ? vgi_yaml_scalar(map) : "a list", "");
+                  "units: pixels|normalized}, got '%.64s'",
+                  vgi_yaml_scalar(map) ? vgi_yaml_scalar(map) : "a list");
     for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
          p++) {
         yaml_node_t *k = yaml_document_get_node(l->doc, p->key);
@@ -498,22 +156,19 @@ static int load_mask(loader *l, yaml_node_t *map, int i)
                 pixels = 0;
             else
                 return at(l, v,
-                          "'units' expects pixels or normalized, got "
-                          "'%.64s'%s",
-                          u ? u : "(not a scalar)", "");
+                          "'units' expects pixels or normalized, got '%.64s'",
+                          u ? u : "(not a scalar)");
         } else {
             return at(l, k,
                       "unknown key '%.64s' in a motion mask (expected "
-                      "polygon, units)%s",
-                      key ? key : "?", "");
+                      "polygon, units)",
+                      key ? key : "?");
         }
     }
     if (!poly)
-        return at(l, map, "a motion mask has no 'polygon'%s%s", "", "");
+        return at(l, map, "a motion mask has no 'polygon'");
     if (poly->type != YAML_SEQUENCE_NODE)
-        return at(l, poly,
-                  "'polygon' expects a list of points [[x, y], ...]%s%s", "",
-                  "");
+        return at(l, poly, "'polygon' expects a list of points [[x, y], ...]");
     s->motion_masks[i].n_points = 0;
     s->motion_masks[i].pixels = pixels;
     for (yaml_node_item_t *it = poly->data.sequence.items.start;
@@ -521,11 +176,11 @@ static int load_mask(loader *l, yaml_node_t *map, int i)
         yaml_node_t *c = yaml_document_get_node(l->doc, *it);
         int n = s->motion_masks[i].n_points;
         if (n >= VG_SETTINGS_MAX_MASK_POINTS)
-            return at(l, c, "a motion mask has more than %s points%s",
-                      VG_STR(VG_SETTINGS_MAX_MASK_POINTS), "");
+            return at(l, c, "a motion mask has more than %s points",
+                      VG_STR(VG_SETTINGS_MAX_MASK_POINTS));
         if (c->type != YAML_SEQUENCE_NODE ||
             c->data.sequence.items.top - c->data.sequence.items.start != 2)
-            return at(l, c, "a point is expected as [x, y]%s%s", "", "");
+            return at(l, c, "a point is expected as [x, y]");
         for (int a = 0; a < 2; a++) {
             yaml_node_t *xy =
                 yaml_document_get_node(l->doc, c->data.sequence.items.start[a]);
@@ -539,8 +194,8 @@ static int load_mask(loader *l, yaml_node_t *map, int i)
         s->motion_masks[i].n_points = n + 1;
     }
     if (s->motion_masks[i].n_points < 3)
-        return at(l, poly, "a motion mask polygon needs 3 to %s points%s",
-                  VG_STR(VG_SETTINGS_MAX_MASK_POINTS), "");
+        return at(l, poly, "a motion mask polygon needs 3 to %s points",
+                  VG_STR(VG_SETTINGS_MAX_MASK_POINTS));
     return 0;
 }
 
@@ -550,14 +205,13 @@ static int load_masks(loader *l, yaml_node_t *v)
     if (v->type != YAML_SEQUENCE_NODE)
         return at(l, v,
                   "'masks' expects a list of {polygon: [[x, y], ...], units: "
-                  "pixels|normalized}%s%s",
-                  "", "");
+                  "pixels|normalized}");
     for (yaml_node_item_t *it = v->data.sequence.items.start;
          it < v->data.sequence.items.top; it++) {
         yaml_node_t *c = yaml_document_get_node(l->doc, *it);
         if (n >= VG_SETTINGS_MAX_MASKS)
-            return at(l, c, "more than %s motion masks%s",
-                      VG_STR(VG_SETTINGS_MAX_MASKS), "");
+            return at(l, c, "more than %s motion masks",
+                      VG_STR(VG_SETTINGS_MAX_MASKS));
         if ((rc = load_mask(l, c, n)) < 0)
             return rc;
         n++;
@@ -566,30 +220,52 @@ static int load_masks(loader *l, yaml_node_t *v)
     return 0;
 }
 
-static int load_job_key(loader *l, const job_key *jk, yaml_node_t *v)
+/* One key of a section, through its row o of the schema. */
+static int load_key(loader *l, const vg_option *o, yaml_node_t *v)
 {
-    char *field = (char *)l->s + jk->offset;
+    char why[384];
+    int rc;
 
-    switch (jk->type) {
-    case JOB_INT:
-        return get_int(l, v, jk->key, (long)jk->lo, (long)jk->hi, (int *)field);
-    case JOB_FLOAT:
-        return get_float(l, v, jk->key, jk->lo, jk->hi, (float *)field);
-    case JOB_DOUBLE:
-        return get_double(l, v, jk->key, jk->lo, jk->hi, (double *)field);
-    case JOB_BOOL:
-        return get_bool(l, v, jk->key, (int *)field);
-    case JOB_MASKS:
+    if (o->store == VG_STORE_NONE) /* motion.masks */
         return load_masks(l, v);
-    default:
-        return get_string(l, v, jk->key, field, jk->size);
+    if (o->store == VG_STORE_NAMES) {
+        int count = 0;
+        if (v->type != YAML_SEQUENCE_NODE)
+            return at(l, v, "'%s' expects %s", o->key, o->expect);
+        count = 0;
+        *(int *)((char *)l->s + o->count_offset) = 0;
+        for (yaml_node_item_t *it = v->data.sequence.items.start;
+             it < v->data.sequence.items.top; it++) {
+            yaml_node_t *c = yaml_document_get_node(l->doc, *it);
+            rc = vg_option_add_item(o, vgi_yaml_scalar(c), l->s, &count, why,
+                                    sizeof(why));
+            if (rc < 0)
+                return at(l, c, "%s", why);
+        }
+        return 0;
     }
+    if (o->flags & VG_OPTF_PATH) {
+        char tmp[VG_PATH_MAX];
+        const vg_option t = {.key = o->key,
+                             .type = VG_OPT_STRING,
+                             .store = VG_STORE_CHARS,
+                             .size = sizeof(tmp)};
+        if (vg_option_parse(&t, vgi_yaml_scalar(v), tmp, why, sizeof(why)) < 0)
+            return at(l, v, "%s", why);
+        vgi_path_beside(l->path, tmp, (char *)l->s + o->offset, o->size);
+        return 0;
+    }
+    if (vg_option_parse(o, vgi_yaml_scalar(v), l->s, why, sizeof(why)) < 0)
+        return at(l, v, "%s", why);
+    return 0;
 }
 
-/* A section of the CCTV job: each key from job_keys, or an error listing
- * the section's keys. */
-static int load_job_section(loader *l, const char *section, yaml_node_t *map)
+/* A section of vg_settings: each key through the schema, or an error
+ * listing the section's keys (with the closest as a suggestion). */
+static int load_section(loader *l, const char *section, yaml_node_t *map)
 {
+    int n;
+    const vg_option *opts = vg_settings_schema(&n);
     yaml_node_pair_t *p;
     int rc = 0;
 
@@ -598,44 +274,73 @@ static int load_job_section(loader *l, const char *section, yaml_node_t *map)
         yaml_node_t *k = yaml_document_get_node(l->doc, p->key);
         yaml_node_t *v = yaml_document_get_node(l->doc, p->value);
         const char *key = vgi_yaml_scalar(k);
-        char keys[256] = "";
-        const job_key *found = NULL;
+        const vg_option *o;
 
         if (!key)
-            return at(l, k, "expected a key%s%s", "", "");
-        for (size_t i = 0; i < sizeof(job_keys) / sizeof(job_keys[0]); i++) {
-            const job_key *jk = &job_keys[i];
-            size_t len = strlen(keys);
-            if (strcmp(jk->section, section) != 0)
-                continue;
-            if (!strcmp(jk->key, key))
-                found = jk;
-            snprintf(keys + len, sizeof(keys) - len, "%s%s", len ? ", " : "",
-                     jk->key);
-        }
-        if (found) {
-            rc = load_job_key(l, found, v);
+            return at(l, k, "expected a key");
+        o = vg_schema_find(opts, n, section, key);
+        if (o) {
+            l->s->origin.key[o - opts] = VG_ORIGIN_CONFIG;
+            rc = load_key(l, o, v);
         } else {
-            char what[288];
-            snprintf(what, sizeof(what), "in '%.24s' (expected %.240s)",
-                     section, keys);
-            rc = at(l, k, "unknown key '%.64s' %s", key, what);
+            char keys[512];
+            const char *near = vg_schema_suggest_key(opts, n, section, key);
+            vg_schema_key_list(opts, n, section, keys, sizeof(keys));
+            rc = at(l, k, "unknown key '%.64s' in '%s' (expected %s)%s%s%s",
+                    key, section, keys, near ? "; did you mean '" : "",
+                    near ? near : "", near ? "'?" : "");
         }
     }
     return rc;
 }
 
 /* Sections of the same file that other modules read with their own loaders
- * (vg_rules_load and the `vigil run` job). */
+ * (vg_rules_load, vg_cameras_load and the `vigil run` job). */
+static const char *const other_sections[] = {
+    "zones",  "rules",  "rules_options", "cameras", "job",
+    "inputs", "memory", "models",        "staged",  NULL};
+
 static int is_other_module_section(const char *key)
 {
-    static const char *const others[] = {"zones",  "rules",  "rules_options",
-                                         "job",    "inputs", "memory",
-                                         "models", "staged"};
-    for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++)
-        if (!strcmp(key, others[i]))
+    for (int i = 0; other_sections[i]; i++)
+        if (!strcmp(key, other_sections[i]))
             return 1;
     return 0;
+}
+
+static int is_settings_section(const char *key)
+{
+    const char *const *sec = vg_settings_sections();
+    for (int i = 0; sec[i]; i++)
+        if (!strcmp(key, sec[i]))
+            return 1;
+    return 0;
+}
+
+static int unknown_section(loader *l, const yaml_node_t *k, const char *key)
+{
+    const char *cands[32];
+    const char *const *sec = vg_settings_sections();
+    char list[512];
+    size_t len = 0;
+    const char *near;
+    int m = 0;
+
+    list[0] = '\0';
+    for (int i = 0; sec[i] && m < 32; i++)
+        cands[m++] = sec[i];
+    for (int i = 0; other_sections[i] && m < 32; i++)
+        cands[m++] = other_sections[i];
+    for (int i = 0; i < m; i++) {
+        int w = snprintf(list + len, sizeof(list) - len, "%s%s", i ? ", " : "",
+                         cands[i]);
+        if (w > 0 && (size_t)w < sizeof(list) - len)
+            len += (size_t)w;
+    }
+    near = vg_schema_suggest(key, cands, m);
+    return at(l, k, "unknown section '%.64s' (expected %s)%s%s%s", key, list,
+              near ? "; did you mean '" : "", near ? near : "",
+              near ? "'?" : "");
 }
 
 int vg_settings_load(vg_context *ctx, const char *path, vg_settings *s)
@@ -658,8 +363,7 @@ int vg_settings_load(vg_context *ctx, const char *path, vg_settings *s)
         goto out_doc;
     if (root->type != YAML_MAPPING_NODE) {
         rc = at(&l, root,
-                "expected a mapping of sections (detector, runtime, input)%s%s",
-                "", "");
+                "expected a mapping of sections (detector, runtime, input)");
         goto out_doc;
     }
     for (p = root->data.mapping.pairs.start;
@@ -667,27 +371,16 @@ int vg_settings_load(vg_context *ctx, const char *path, vg_settings *s)
         yaml_node_t *k = yaml_document_get_node(&doc, p->key);
         yaml_node_t *v = yaml_document_get_node(&doc, p->value);
         const char *key = vgi_yaml_scalar(k);
-        if (!key) {
-            rc = at(&l, k, "expected a section name%s%s", "", "");
-        } else if (is_other_module_section(key)) {
-            continue; /* read by the rules, tracker and sink loaders */
-        } else if (v->type != YAML_MAPPING_NODE) {
-            rc = at(&l, v, "section '%.64s' expects a mapping%s", key, "");
-        } else if (!strcmp(key, "detector")) {
-            rc = load_detector(&l, v);
-        } else if (!strcmp(key, "runtime")) {
-            rc = load_runtime(&l, v);
-        } else if (!strcmp(key, "input")) {
-            rc = load_input(&l, v);
-        } else if (is_job_section(key)) {
-            rc = load_job_section(&l, key, v);
-        } else {
-            rc = at(&l, k,
-                    "unknown section '%.64s' (expected detector, runtime, "
-                    "input, tracker, zones, rules, events, snapshots, video, "
-                    "telemetry, detect, motion)%s",
-                    key, "");
-        }
+        if (!key)
+            rc = at(&l, k, "expected a section name");
+        else if (is_other_module_section(key))
+            continue; /* read by the rules, cameras and job loaders */
+        else if (!is_settings_section(key))
+            rc = unknown_section(&l, k, key);
+        else if (v->type != YAML_MAPPING_NODE)
+            rc = at(&l, v, "section '%.64s' expects a mapping", key);
+        else
+            rc = load_section(&l, key, v);
     }
 out_doc:
     yaml_document_delete(&doc);

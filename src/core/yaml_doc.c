@@ -437,6 +437,32 @@ int vgi_yaml_load_stats(vg_context *ctx, const char *path, yaml_document_t *doc,
     return rc;
 }
 
+int vgi_yaml_load_text(vg_context *ctx, const char *name, const char *text,
+                       size_t len, yaml_document_t *doc)
+{
+    vgi_yaml_stats st;
+    int rc;
+
+    memset(&st, 0, sizeof(st));
+    if (text == NULL || len == 0)
+        return vg_fail(ctx, VG_ECONFIG, "%s: is empty (0 bytes)", name);
+    if (len > VGI_YAML_MAX_BYTES)
+        return vg_fail(ctx, VG_ECONFIG,
+                       "%s: is %zu bytes, more than the %d-byte (1 MiB) limit",
+                       name, len, VGI_YAML_MAX_BYTES);
+    st.bytes = len;
+    rc = compose(ctx, name, (const unsigned char *)text, len, doc, &st);
+    if (rc == 0 && (rc = check_duplicate_keys(ctx, name, doc)) < 0)
+        yaml_document_delete(doc);
+    return rc;
+}
+
+int vgi_yaml_read_file(vg_context *ctx, const char *path, char **text,
+                       size_t *len)
+{
+    return read_config(ctx, path, text, len);
+}
+
 int vgi_yaml_load(vg_context *ctx, const char *path, yaml_document_t *doc)
 {
     return vgi_yaml_load_stats(ctx, path, doc, NULL);

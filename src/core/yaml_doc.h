@@ -29,6 +29,19 @@
  * linear in the size of the file. */
 int vgi_yaml_load(vg_context *ctx, const char *path, yaml_document_t *doc);
 
+/* vgi_yaml_load over text in memory (len bytes, not necessarily
+ * NUL-terminated) named name in messages ("NAME:LINE:COL: ..."): the same
+ * limits and refusals; an empty text is refused. Returns 0 (the caller
+ * frees doc), VG_ENOMEM, VG_ECONFIG or VG_EINTR. */
+int vgi_yaml_load_text(vg_context *ctx, const char *name, const char *text,
+                       size_t len, yaml_document_t *doc);
+
+/* The whole of the config file at path (1..VGI_YAML_MAX_BYTES bytes, a
+ * regular file) in a new buffer *text of *len bytes, which the caller
+ * frees with vg_free. Returns 0, VG_ENOENT, VG_EIO, VG_ENOMEM, VG_ECONFIG. */
+int vgi_yaml_read_file(vg_context *ctx, const char *path, char **text,
+                       size_t *len);
+
 /* What a load cost, for tests: bytes read, parser events composed (up to
  * the first refusal), deepest nesting seen. */
 typedef struct vgi_yaml_stats {

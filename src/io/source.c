@@ -71,10 +71,12 @@ struct vg_source {
     vg_pool *image_pool;
 
     int64_t next_index;
-    int demux_done;  /* flush packet sent */
-    int demux_error; /* demuxer stopped on an error other than EOF */
-    int bad_tail;    /* the decoder rejected the latest packet(s) */
-    int finished;    /* last code returned, sticky */
+    int64_t pass_start; /* looping: index of the current pass's first frame */
+    int64_t passes;     /* looping: passes started after the first */
+    int demux_done;     /* flush packet sent */
+    int demux_error;    /* demuxer stopped on an error other than EOF */
+    int bad_tail;       /* the decoder rejected the latest packet(s) */
+    int finished;       /* last code returned, sticky */
     int finish_code;
     char errmsg[VG_SOURCE_ERRMSG_MAX];
 };
@@ -1041,7 +1043,7 @@ static int emit_frame(vg_source *s, vg_frame *f)
 static int finish(vg_source *s)
 {
     int64_t expect = s->info.frame_count;
-    int64_t got = s->next_index;
+    int64_t got = s->next_index - s->pass_start;
     int64_t slack;
 
     if (s->demux_error || s->bad_tail)
@@ -1108,6 +1110,44 @@ static int feed(vg_source *s)
     return 0;
 }
 
+/* Looping: back to the first frame after a clean end of a file. Returns 0
+ * (the next frames are the file's first again), VG_EOF (the pass gave no
+ * frame: nothing to loop over) or VG_EIO (the seek failed). */
+static int rewind_input(vg_source *s)
+{
+    char buf[AV_ERROR_MAX_STRING_SIZE];
+    int ret;
+
+    if (s->next_index == s->pass_start)
+        return VG_EOF;
+    ret = av_seek_frame(s->fmt, s->stream_index, s->start_pts,
+                        AVSEEK_FLAG_BACKWARD);
+    if (ret < 0)
+        ret = avformat_seek_file(s->fmt, -1, INT64_MIN, 0, 0, 0);
+    if (ret < 0) {
+        av_strerror(ret, buf, sizeof(buf));
+        return src_fail(s, VG_EIO,
+                        "%s: cannot seek back to the start to "
+                        "loop: %s",
+                        s->url, buf);
+    }
+    avcodec_flush_buffers(s->dec);
+    s->demux_done = 0;
+    s->bad_tail = 0;
+    s->pass_start = s->next_index;
+    s->passes++;
+    /* the new pass's first frame comes one step after the last one: its
+     * timestamp (about start_pts) gets this offset */
+    s->time_offset = s->last_time + s->frame_step;
+    return 0;
+}
+
+static int can_loop(const vg_source *s)
+{
+    return s->opts.loop && !s->info.is_live && !s->info.is_pipe &&
+           !s->info.is_image;
+}
+
 int vg_source_read(vg_source *s, vg_frame *f)
 {
     int ret, rc;
@@ -1139,6 +1179,11 @@ int vg_source_read(vg_source *s, vg_frame *f)
         }
         if (ret == AVERROR_EOF) {
             rc = finish(s);
+            if (rc == VG_EOF && can_loop(s)) {
+                rc = rewind_input(s);
+                if (rc == 0)
+                    continue;
+            }
             break;
         }
         if (ret != AVERROR(EAGAIN)) {
@@ -1187,6 +1232,7 @@ int vg_source_configure(vg_source *s, const vg_source_opts *o)
     s->opts.pool_size = o->pool_size;
     s->opts.image_pool_size = o->image_pool_size;
     s->opts.compact_tensor = o->compact_tensor;
+    s->opts.loop = o->loop;
     memset(&s->geo, 0, sizeof(s->geo));
     rc = setup_preprocess(s);
     if (rc == 0)

@@ -44,6 +44,11 @@ typedef struct job_stream {
     int end_code;
     char message[256];
     vg_run_stats stats;
+    /* the hooks for vigil serve: viewers, latest picture, rules given while
+     * running, live figures; set up at add, kept until the slot is reused
+     * (or the job destroyed) */
+    vgi_live live;
+    int readers; /* j->lock: vg_job_frame_get calls copying from live */
 } job_stream;
 
 struct vg_job {
@@ -265,6 +270,7 @@ static void *stream_main(void *p)
     o.user = s;
     o.first_open_code = s->first_open_code;
     o.first_open_error = s->first_open_error[0] ? s->first_open_error : NULL;
+    o.live = &s->live;
     memset(&st, 0, sizeof(st));
     if (s->source)
         rc = vg_run_stream_source(s->ctx, &s->source, j->det, &o, &st);
@@ -427,9 +433,21 @@ int vg_job_add_stream(vg_job *j, const vg_job_stream_opts *so, int *index)
         return vg_fail(j->ctx, VG_ERANGE, "%s: the job runs %d cameras already",
                        so->input, VG_JOB_MAX_STREAMS);
     }
-    /* a reused slot: its thread is joined, its context goes */
+    /* a reused slot: its thread is joined, its context goes, and its live
+     * view once no reader copies from it */
+    while (s->readers > 0)
+        pthread_cond_wait(&j->cond, &j->lock);
     vg_context_destroy(&s->ctx);
+    vgi_live_destroy(&s->live);
     memset(s, 0, sizeof(*s));
+    if (vgi_live_init(j->ctx, &s->live) < 0) {
+        s->state = VG_JOB_STREAM_REMOVED;
+        pthread_mutex_unlock(&j->lock);
+        vg_context_destroy(&child);
+        if (so->source)
+            vg_source_close(so->source);
+        return vg_fail(j->ctx, VG_ENOMEM, "%s: out of memory", so->input);
+    }
     s->job = j;
     s->index = (int)(s - j->streams);
     s->ctx = child;
@@ -443,6 +461,8 @@ int vg_job_add_stream(vg_job *j, const vg_job_stream_opts *so, int *index)
     }
     s->rules = so->rules ? so->rules : j->o.rules;
     s->run = so->run ? *so->run : j->o.run;
+    if (so->loop)
+        s->run.loop = 1;
     if (so->source) {
         s->source = *so->source;
         *so->source = NULL;
@@ -715,6 +735,20 @@ int vg_job_stream_get(vg_job *j, int index, vg_job_stream_status *out)
     out->frames = (int64_t)atomic_load(&((job_stream *)s)->frames);
     out->end_code = s->end_code;
     snprintf(out->message, sizeof(out->message), "%s", s->message);
+    {
+        vgi_live_figures fig;
+        vgi_live_figures_get(&((job_stream *)s)->live, &fig);
+        if (s->state == VG_JOB_STREAM_RUNNING) {
+            out->fps = fig.fps;
+            out->detect_fps = fig.detect_fps;
+        }
+        out->frames_dropped = fig.frames_dropped;
+        out->reconnects = fig.reconnects;
+        out->live_state = fig.live_state;
+        out->memory_bytes = fig.memory_bytes;
+        out->width = fig.width;
+        out->height = fig.height;
+    }
     if (s->state == VG_JOB_STREAM_ENDED || s->state == VG_JOB_STREAM_REMOVED)
         out->stats = s->stats;
     pthread_mutex_unlock(&j->lock);
@@ -762,6 +796,7 @@ void vg_job_destroy(vg_job **jp)
         for (int i = 0; i < VG_JOB_MAX_STREAMS; i++) {
             vg_source_close(&j->streams[i].source);
             vg_context_destroy(&j->streams[i].ctx);
+            vgi_live_destroy(&j->streams[i].live);
         }
     vg_free(j->ctx, j->streams);
     vg_context_destroy(&j->ictx);
@@ -770,4 +805,108 @@ void vg_job_destroy(vg_job **jp)
     pthread_mutex_destroy(&j->lock);
     vg_free(j->ctx, j);
     *jp = NULL;
+}
+
+/* ---- hooks for vigil serve ---------------------------------------------- */
+
+/* The camera called name that is in the job (added, running or ended, not
+ * removed); j->lock held. NULL when none. */
+static job_stream *find_camera(vg_job *j, const char *name)
+{
+    for (int i = 0; name && i < j->n_slots; i++) {
+        job_stream *s = &j->streams[i];
+        if (s->state != VG_JOB_STREAM_REMOVED && !strcmp(s->name, name))
+            return s;
+    }
+    return NULL;
+}
+
+int vg_job_watch(vg_job *j, const char *camera, int delta)
+{
+    job_stream *s;
+    int n;
+
+    if (!j || !camera)
+        return VG_EINVAL;
+    pthread_mutex_lock(&j->lock);
+    s = find_camera(j, camera);
+    if (!s) {
+        pthread_mutex_unlock(&j->lock);
+        return vg_fail(j->ctx, VG_ENOENT, "%s: no such camera in the job",
+                       camera);
+    }
+    n = vgi_live_watch(&s->live, delta);
+    pthread_mutex_unlock(&j->lock);
+    return n;
+}
+
+int vg_job_frame_get(vg_job *j, const char *camera, int max_width,
+                     uint64_t *seq, uint8_t *buf, size_t cap, int *w, int *h)
+{
+    job_stream *s;
+    int rc;
+
+    if (!j || !camera || !seq || !w || !h)
+        return VG_EINVAL;
+    pthread_mutex_lock(&j->lock);
+    s = find_camera(j, camera);
+    if (!s) {
+        pthread_mutex_unlock(&j->lock);
+        return vg_fail(j->ctx, VG_ENOENT, "%s: no such camera in the job",
+                       camera);
+    }
+    s->readers++; /* the slot stays while the copy runs */
+    pthread_mutex_unlock(&j->lock);
+    rc = vgi_live_read(&s->live, max_width, seq, buf, cap, w, h);
+    pthread_mutex_lock(&j->lock);
+    if (--s->readers == 0)
+        pthread_cond_broadcast(&j->cond);
+    pthread_mutex_unlock(&j->lock);
+    if (rc == VG_ERANGE)
+        return vg_fail(j->ctx, VG_ERANGE,
+                       "%s: %zu bytes cannot hold the picture", camera, cap);
+    return rc;
+}
+
+int vg_job_set_rules(vg_job *j, const char *camera, const vg_rules_config *cfg)
+{
+    job_stream *s;
+    int rc, w, h;
+
+    if (!j || !camera || !cfg)
+        return VG_EINVAL;
+    pthread_mutex_lock(&j->lock);
+    s = find_camera(j, camera);
+    if (!s) {
+        pthread_mutex_unlock(&j->lock);
+        return vg_fail(j->ctx, VG_ENOENT, "%s: no such camera in the job",
+                       camera);
+    }
+    /* the frame size: the running camera's, else its open source's; not
+     * known yet: checked without it now, against it at the start */
+    w = atomic_load(&s->live.width);
+    h = atomic_load(&s->live.height);
+    if ((w <= 0 || h <= 0) && s->source) {
+        vg_source_info si;
+        vg_source_get_info(s->source, &si);
+        w = si.width;
+        h = si.height;
+    }
+    rc = vg_rules_config_check(j->ctx, cfg, w > 0 ? w : 0, h > 0 ? h : 0);
+    if (rc < 0) {
+        char msg[512];
+        snprintf(msg, sizeof(msg), "%s", vg_context_errmsg(j->ctx));
+        pthread_mutex_unlock(&j->lock);
+        return vg_fail(j->ctx, rc, "%s: %s", camera, msg);
+    }
+    rc = vgi_live_set_rules(&s->live, cfg);
+    pthread_mutex_unlock(&j->lock);
+    if (rc < 0)
+        return vg_fail(j->ctx, rc, "%s: out of memory for the rules", camera);
+    return 0;
+}
+
+const char *vg_job_out_dir(const vg_job *j)
+{
+    return j ? j->out_dir : NULL;
 }

@@ -76,6 +76,10 @@ typedef struct job {
     int tracks_stopped, video_stopped, events_failed;
     char stream[64];
     int width, height;
+    /* the zones drawn by the sink thread; replaced by the caller's thread
+     * when the rules change while running (zones_lock) */
+    pthread_mutex_t zones_lock;
+    int zones_lock_ready;
     int n_zones;
     zone_copy zones[MAX_ZONES];
     /* sink thread results */
@@ -347,6 +351,7 @@ static void tracks_flush(job *j, const char *path)
 
 static void draw_annotations(job *j, sink_item *it, uint8_t *rgb, int stride)
 {
+    pthread_mutex_lock(&j->zones_lock);
     for (int z = 0; z < j->n_zones; z++) {
         const zone_copy *zc = &j->zones[z];
         if (zc->kind == VG_ZONE_LINE && zc->n == 2)
@@ -357,13 +362,42 @@ static void draw_annotations(job *j, sink_item *it, uint8_t *rgb, int stride)
             vg_overlay_draw_polygon(rgb, j->width, j->height, stride, zc->xy,
                                     zc->n, 2, 0, 200, 255);
     }
+    pthread_mutex_unlock(&j->zones_lock);
     for (int i = 0; i < it->n_tracks; i++) {
         const vg_track *t = &it->tracks[i];
         vg_overlay_draw_track(rgb, j->width, j->height, stride, &t->box, t->id,
                               vg_detector_class_name(j->det, t->class_id),
                               -1.0f);
     }
-    vg_overlay_draw_events(j->overlay, rgb, j->width, j->height, stride);
+    if (j->overlay)
+        vg_overlay_draw_events(j->overlay, rgb, j->width, j->height, stride);
+}
+
+/* The live view (a job's viewers): the annotated picture into the latest-
+ * frame slot, a copy; drawn here only when the video did not draw it into
+ * the frame already. */
+static void live_publish(job *j, sink_item *it, int drawn)
+{
+    vgi_live *l = j->o->live;
+    const uint8_t *src = vg_buf_data(it->frame.image);
+    size_t row = (size_t)j->width * 3;
+    uint8_t *dst;
+
+    if (it->frame.width != j->width || it->frame.height != j->height)
+        return;
+    dst = vgi_live_write_begin(l);
+    if (!dst)
+        return;
+    if ((size_t)it->frame.image_stride == row) {
+        memcpy(dst, src, row * (size_t)j->height);
+    } else {
+        for (int y = 0; y < j->height; y++)
+            memcpy(dst + row * (size_t)y,
+                   src + (size_t)it->frame.image_stride * (size_t)y, row);
+    }
+    if (!drawn)
+        draw_annotations(j, it, dst, (int)row);
+    vgi_live_write_end(l);
 }
 
 /* The event store: the run's own, or the job's shared one under its lock
@@ -396,6 +430,7 @@ static void sink_one(job *j, sink_item *it)
     const uint8_t *image =
         it->frame.image ? vg_buf_data(it->frame.image) : NULL;
     int stride = it->frame.image_stride;
+    int drawn = 0; /* the annotations are in the frame's picture */
 
     for (int e = 0; e < it->n_events; e++) {
         vg_event *ev = &it->events[e];
@@ -457,6 +492,7 @@ static void sink_one(job *j, sink_item *it)
         if (vg_buf_writable(it->frame.image)) {
             uint8_t *rgb = vg_buf_data(it->frame.image);
             draw_annotations(j, it, rgb, stride);
+            drawn = 1;
         }
         rc = vg_video_writer_write(j->video, vg_buf_data(it->frame.image),
                                    stride, it->frame.index);
@@ -471,6 +507,8 @@ static void sink_one(job *j, sink_item *it)
                 sink_fail(j, rc, vg_video_writer_errmsg(j->video));
         }
     }
+    if (j->o->live && it->frame.image && vgi_live_wanted(j->o->live))
+        live_publish(j, it, drawn);
     {
         int rc;
         events_lock(j);
@@ -513,6 +551,8 @@ static void *sink_main(void *p)
 static void copy_zones(job *j)
 {
     int n = j->rules ? vg_rules_zone_count(j->rules) : 0;
+    pthread_mutex_lock(&j->zones_lock);
+    j->n_zones = 0;
     for (int z = 0; z < n && j->n_zones < MAX_ZONES; z++) {
         vg_zone_view v;
         zone_copy *zc = &j->zones[j->n_zones];
@@ -526,6 +566,34 @@ static void copy_zones(job *j)
         }
         j->n_zones++;
     }
+    pthread_mutex_unlock(&j->zones_lock);
+}
+
+/* Rules given while running (vg_job_set_rules), before the next frame:
+ * rules whose definition changed start afresh, the others keep their state
+ * (vg_rules_reload). Rules that do not fit (cannot happen: the job checks
+ * them against the frame size) are logged and the old ones stay. */
+static void apply_new_rules(job *j)
+{
+    vg_rules_config cfg;
+    int rc;
+
+    if (!j->o->live || !vgi_live_take_rules(j->o->live, &cfg))
+        return;
+    if (j->rules)
+        rc = vg_rules_reload(j->rules, &cfg);
+    else
+        rc = vg_rules_create(j->ctx, &cfg, j->width, j->height, &j->rules);
+    if (rc < 0) {
+        vg_log(j->ctx, VG_LOG_ERROR, "%s: new rules not applied: %s", j->stream,
+               vg_context_errmsg(j->ctx));
+        vg_context_clear_error(j->ctx);
+    } else {
+        copy_zones(j);
+        vg_log(j->ctx, VG_LOG_INFO, "%s: rules replaced (%d zones, %d rules)",
+               j->stream, cfg.n_zones, cfg.n_rules);
+    }
+    vg_rules_config_free(j->ctx, &cfg);
 }
 
 /* The stream's thread (owner of the tracker and the rules) publishes their
@@ -832,6 +900,7 @@ static int process(job *j, vgi_decoder *dec, vg_run_stats *st, int *end)
                 st->stopped = 1;
             break;
         }
+        apply_new_rules(j);
         t0 = vg_clock_ns();
         detect = want_detection(j, &it);
         st->motion_busy_s += (double)(vg_clock_ns() - t0) / 1e9;
@@ -904,6 +973,9 @@ static int process(job *j, vgi_decoder *dec, vg_run_stats *st, int *end)
             vg_queue_stats qs;
             vg_queue_stats_get(dec->q, &qs);
             atomic_store(&j->frames_dropped_now, (long long)qs.dropped);
+            if (o->live)
+                vgi_live_frame_done(o->live, st->frames, j->frames_detected,
+                                    (int64_t)qs.dropped);
         }
         st->detections += n_dets;
         if (it.arrival_ns > 0)
@@ -1090,8 +1162,14 @@ int vg_run_stream(vg_context *ctx, const char *input, vg_detector *det,
             if (o->telemetry)
                 vg_telemetry_add_stream(o->telemetry, name,
                                         connecting_telemetry, rcm, &tid);
+            if (o->live) {
+                atomic_store(&o->live->is_live, 1);
+                vgi_live_set_reconnect(o->live, rcm);
+            }
             rc = connect_first(ctx, input, &so, o, rcm, &src);
             vg_telemetry_remove(o->telemetry, tid);
+            if (o->live)
+                vgi_live_set_reconnect(o->live, NULL);
         }
         if (rc < 0) {
             fail_stats(ctx, stats, rc, rcm);
@@ -1154,6 +1232,13 @@ static int run_source(vg_context *ctx, vg_source **srcp, vg_detector *det,
     }
     j->src = *srcp;
     *srcp = NULL;
+    if (pthread_mutex_init(&j->zones_lock, NULL) != 0) {
+        vg_source_close(&j->src);
+        vg_reconnect_destroy(&rcm);
+        vg_free(ctx, j);
+        return vg_fail(ctx, VG_ENOMEM, "run: out of memory");
+    }
+    j->zones_lock_ready = 1;
     j->reconnect = rcm;
     j->ctx = ctx;
     j->o = o;
@@ -1175,6 +1260,7 @@ static int run_source(vg_context *ctx, vg_source **srcp, vg_detector *det,
     so.pool_size = pools.tensors;
     so.image_pool_size = pools.pictures;
     so.timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 5000;
+    so.loop = o->loop;
     rc = vg_source_configure(j->src, &so);
     if (rc < 0)
         goto out;
@@ -1189,6 +1275,12 @@ static int run_source(vg_context *ctx, vg_source **srcp, vg_detector *det,
         if (rc < 0)
             goto out;
         vg_reconnect_connect_ok(j->reconnect);
+    }
+    if (o->live) {
+        rc = vgi_live_begin(o->live, si.width, si.height, si.is_live);
+        if (rc < 0)
+            goto out;
+        vgi_live_set_reconnect(o->live, j->reconnect);
     }
     if (j->reconnect) {
         size_t n = strlen(vg_source_url(j->src)) + 1;
@@ -1209,12 +1301,27 @@ static int run_source(vg_context *ctx, vg_source **srcp, vg_detector *det,
     rc = setup_gating(j, &si, st.fps);
     if (rc < 0)
         goto out;
-    if (o->rules) {
+    if (o->live) {
+        /* rules given before the first frame (vg_job_set_rules) replace
+         * the configured ones */
+        vg_rules_config given;
+        if (vgi_live_take_rules(o->live, &given)) {
+            if (vg_rules_create(ctx, &given, si.width, si.height, &j->rules) <
+                0) {
+                vg_log(ctx, VG_LOG_ERROR,
+                       "%s: rules given before the start not applied: %s",
+                       j->stream, vg_context_errmsg(ctx));
+                vg_context_clear_error(ctx);
+            }
+            vg_rules_config_free(ctx, &given);
+        }
+    }
+    if (o->rules && !j->rules) {
         rc = vg_rules_create(ctx, o->rules, si.width, si.height, &j->rules);
         if (rc < 0)
             goto out;
-        copy_zones(j);
     }
+    copy_zones(j);
     if (vg_mkdirs(o->out_dir) != 0) {
         rc = vg_fail(ctx, VG_EIO, "%s: cannot create output directory (%s)",
                      o->out_dir, strerror(errno));
@@ -1252,6 +1359,8 @@ static int run_source(vg_context *ctx, vg_source **srcp, vg_detector *det,
                                   &o->video, &j->video);
         if (rc < 0)
             goto out;
+    }
+    if (o->write_video || o->live) {
         rc = vg_overlay_create(ctx, 6, &j->overlay);
         if (rc < 0)
             goto out;
@@ -1267,6 +1376,22 @@ static int run_source(vg_context *ctx, vg_source **srcp, vg_detector *det,
     j->sink_started = 1;
     publish_tables(j);
     register_telemetry(j);
+    if (o->live) {
+        /* this camera's buffers: its frame pools, the sink queue, the live
+         * view's two pictures and the run's own state */
+        vg_pool *pools_[2] = {NULL, NULL};
+        int64_t bytes = (int64_t)sizeof(*j) +
+                        (int64_t)depth * (int64_t)sizeof(sink_item) +
+                        2 * (int64_t)si.width * si.height * 3;
+        vg_source_pools(j->src, &pools_[0], &pools_[1]);
+        for (int i = 0; i < 2; i++)
+            if (pools_[i]) {
+                vg_pool_stats ps;
+                vg_pool_stats_get(pools_[i], &ps);
+                bytes += (int64_t)ps.buf_size * ps.count;
+            }
+        atomic_store(&o->live->memory_bytes, (long long)bytes);
+    }
     if (j->reconnect) {
         rc = vgi_decoder_start_live(ctx, &dec, j->src, depth, o->max_frames,
                                     j->reconnect, &so, j->url, j->stream,
@@ -1311,6 +1436,8 @@ out:
         st.live = 1;
         vg_reconnect_stats_get(j->reconnect, &st.reconnect);
     }
+    if (o->live)
+        vgi_live_set_reconnect(o->live, NULL); /* it goes below */
     if (j->sink_started) {
         vg_queue_stats qs;
         memset(&j->out, 0, sizeof(j->out));
@@ -1351,6 +1478,8 @@ out:
     vg_source_close(&j->src);
     vg_reconnect_destroy(&j->reconnect);
     vg_free(ctx, j->url);
+    if (j->zones_lock_ready)
+        pthread_mutex_destroy(&j->zones_lock);
     vg_free(ctx, j);
 
     st.wall_s = (double)(vg_clock_ns() - t_start) / 1e9;

@@ -11,6 +11,7 @@
 
 #include "core/yaml_doc.h"
 #include "rules/rules_internal.h"
+#include "vigil/cameras.h"
 #include "vigil/detect.h"
 #include "vigil/parse.h"
 
@@ -174,6 +175,28 @@ static int fail_at(vg_context *ctx, const vg_rules_config *cfg, int line,
     return vg_fail(ctx, VG_ECONFIG, "rules config: %s", what);
 }
 
+/* A failure of one item: "SOURCE: FIELD: what" when cfg names field paths
+ * (a request body), else as fail_at. */
+static int fail_item(vg_context *ctx, const vg_rules_config *cfg,
+                     const char *field, int line, int col, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
+static int fail_item(vg_context *ctx, const vg_rules_config *cfg,
+                     const char *field, int line, int col, const char *fmt, ...)
+{
+    char what[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    if (cfg->field_paths && field)
+        return vg_fail(ctx, VG_ECONFIG, "%s: %s: %s",
+                       cfg->source[0] ? cfg->source : "rules config", field,
+                       what);
+    return fail_at(ctx, cfg, line, col, "%s", what);
+}
+
 /* " (first at LINE:COL)" for an item read from a file, else "". */
 static const char *first_at(int line, int col, char *buf, size_t size)
 {
@@ -192,67 +215,82 @@ static double polygon_area2(const vg_point *p, int n)
     return a;
 }
 
+static const char *point_path(char *buf, size_t size, const char *geom, int i)
+{
+    snprintf(buf, size, "%s[%d]", geom, i);
+    return buf;
+}
+
 static int check_zone(vg_context *ctx, const vg_rules_config *cfg, int zi,
                       int width, int height)
 {
     const vg_zone_def *z = &cfg->zones[zi];
-    char where[48];
+    char where[48], item[32], geom[48], pt[64];
     int ea, eb;
 
+    snprintf(item, sizeof(item), "zones[%d]", zi);
+    snprintf(geom, sizeof(geom), "%s.%s", item,
+             z->kind == VG_ZONE_LINE ? "line" : "polygon");
+
     if (!z->name[0])
-        return fail_at(ctx, cfg, z->line, z->column, "a zone needs a name");
+        return fail_item(ctx, cfg, item, z->line, z->column,
+                         "a zone needs a name");
     for (int j = 0; j < zi; j++)
         if (!strcmp(cfg->zones[j].name, z->name))
-            return fail_at(ctx, cfg, z->line, z->column,
-                           "zone '%s' is defined twice%s", z->name,
-                           first_at(cfg->zones[j].line, cfg->zones[j].column,
-                                    where, sizeof(where)));
+            return fail_item(ctx, cfg, item, z->line, z->column,
+                             "zone '%s' is defined twice%s", z->name,
+                             first_at(cfg->zones[j].line, cfg->zones[j].column,
+                                      where, sizeof(where)));
     if (z->units != VG_UNITS_PIXELS && z->units != VG_UNITS_NORMALIZED)
-        return fail_at(ctx, cfg, z->line, z->column, "zone '%s': unknown units",
-                       z->name);
+        return fail_item(ctx, cfg, item, z->line, z->column,
+                         "zone '%s': unknown units", z->name);
     for (int i = 0; i < z->n_points; i++)
         if (!isfinite(z->points[i].x) || !isfinite(z->points[i].y))
-            return fail_at(ctx, cfg, z->point_line[i], z->point_column[i],
-                           "zone '%s': point %d is not a finite number",
-                           z->name, i);
+            return fail_item(ctx, cfg, point_path(pt, sizeof(pt), geom, i),
+                             z->point_line[i], z->point_column[i],
+                             "zone '%s': point %d is not a finite number",
+                             z->name, i);
     if (z->kind == VG_ZONE_POLYGON) {
         if (z->n_points < 3 || z->n_points > VG_ZONE_MAX_POINTS)
-            return fail_at(ctx, cfg, z->line, z->column,
-                           "zone '%s': a polygon needs 3 to %d points, got %d",
-                           z->name, VG_ZONE_MAX_POINTS, z->n_points);
+            return fail_item(
+                ctx, cfg, geom, z->line, z->column,
+                "zone '%s': a polygon needs 3 to %d points, got %d", z->name,
+                VG_ZONE_MAX_POINTS, z->n_points);
         if (vg_polygon_self_intersects(z->points, z->n_points, &ea, &eb))
-            return fail_at(ctx, cfg, z->line, z->column,
-                           "zone '%s': polygon edges %d-%d and %d-%d cross or "
-                           "overlap (expected a simple polygon, vertices in "
-                           "order around it)",
-                           z->name, ea, (ea + 1) % z->n_points, eb,
-                           (eb + 1) % z->n_points);
+            return fail_item(
+                ctx, cfg, geom, z->line, z->column,
+                "zone '%s': polygon edges %d-%d and %d-%d cross or "
+                "overlap (expected a simple polygon, vertices in "
+                "order around it)",
+                z->name, ea, (ea + 1) % z->n_points, eb,
+                (eb + 1) % z->n_points);
         if (fabs(polygon_area2(z->points, z->n_points)) < 1e-12)
-            return fail_at(ctx, cfg, z->line, z->column,
-                           "zone '%s': polygon has no area", z->name);
+            return fail_item(ctx, cfg, geom, z->line, z->column,
+                             "zone '%s': polygon has no area", z->name);
     } else if (z->kind == VG_ZONE_LINE) {
         if (z->n_points != 2)
-            return fail_at(ctx, cfg, z->line, z->column,
-                           "zone '%s': a line needs 2 points (A, B), got %d",
-                           z->name, z->n_points);
+            return fail_item(ctx, cfg, geom, z->line, z->column,
+                             "zone '%s': a line needs 2 points (A, B), got %d",
+                             z->name, z->n_points);
         if (z->points[0].x == z->points[1].x &&
             z->points[0].y == z->points[1].y)
-            return fail_at(ctx, cfg, z->line, z->column,
-                           "zone '%s': line end points A and B are the same",
-                           z->name);
+            return fail_item(ctx, cfg, geom, z->line, z->column,
+                             "zone '%s': line end points A and B are the same",
+                             z->name);
     } else {
-        return fail_at(ctx, cfg, z->line, z->column,
-                       "zone '%s': unknown zone kind", z->name);
+        return fail_item(ctx, cfg, item, z->line, z->column,
+                         "zone '%s': unknown zone kind", z->name);
     }
     for (int i = 0; i < z->n_points; i++) {
         vg_point p = z->points[i];
         double tol = NORMALIZED_TOLERANCE;
         if (z->units == VG_UNITS_NORMALIZED &&
             (p.x < -tol || p.x > 1 + tol || p.y < -tol || p.y > 1 + tol))
-            return fail_at(ctx, cfg, z->point_line[i], z->point_column[i],
-                           "zone '%s': point %d (%g, %g) is outside [0, 1] "
-                           "(units: normalized)",
-                           z->name, i, p.x, p.y);
+            return fail_item(ctx, cfg, point_path(pt, sizeof(pt), geom, i),
+                             z->point_line[i], z->point_column[i],
+                             "zone '%s': point %d (%g, %g) is outside [0, 1] "
+                             "(units: normalized)",
+                             z->name, i, p.x, p.y);
     }
     if (width > 0 && height > 0) {
         vg_point px[VG_ZONE_MAX_POINTS];
@@ -261,10 +299,11 @@ static int check_zone(vg_context *ctx, const vg_rules_config *cfg, int zi,
         for (int i = 0; i < z->n_points; i++)
             if (px[i].x < -tol || px[i].x > (float)width + tol ||
                 px[i].y < -tol || px[i].y > (float)height + tol)
-                return fail_at(ctx, cfg, z->point_line[i], z->point_column[i],
-                               "zone '%s': point %d (%g, %g) is outside the "
-                               "%dx%d frame",
-                               z->name, i, px[i].x, px[i].y, width, height);
+                return fail_item(ctx, cfg, point_path(pt, sizeof(pt), geom, i),
+                                 z->point_line[i], z->point_column[i],
+                                 "zone '%s': point %d (%g, %g) is outside the "
+                                 "%dx%d frame",
+                                 z->name, i, px[i].x, px[i].y, width, height);
     }
     return 0;
 }
@@ -272,56 +311,60 @@ static int check_zone(vg_context *ctx, const vg_rules_config *cfg, int zi,
 static int check_rule(vg_context *ctx, const vg_rules_config *cfg, int ri)
 {
     const vg_rule_def *r = &cfg->rules[ri];
-    char where[48];
+    char where[48], item[32], zref[40];
     int zi;
 
+    snprintf(item, sizeof(item), "rules[%d]", ri);
+    snprintf(zref, sizeof(zref), "%s.zone", item);
+
     if (!r->name[0])
-        return fail_at(ctx, cfg, r->line, r->column, "a rule needs a name");
+        return fail_item(ctx, cfg, item, r->line, r->column,
+                         "a rule needs a name");
     for (int j = 0; j < ri; j++)
         if (!strcmp(cfg->rules[j].name, r->name))
-            return fail_at(ctx, cfg, r->line, r->column,
-                           "rule '%s' is defined twice%s", r->name,
-                           first_at(cfg->rules[j].line, cfg->rules[j].column,
-                                    where, sizeof(where)));
+            return fail_item(ctx, cfg, item, r->line, r->column,
+                             "rule '%s' is defined twice%s", r->name,
+                             first_at(cfg->rules[j].line, cfg->rules[j].column,
+                                      where, sizeof(where)));
     if (r->kind < VG_EVENT_INTRUSION || r->kind > VG_EVENT_OCCUPANCY)
-        return fail_at(ctx, cfg, r->line, r->column,
-                       "rule '%s': unknown kind %d", r->name, r->kind);
+        return fail_item(ctx, cfg, item, r->line, r->column,
+                         "rule '%s': unknown kind %d", r->name, r->kind);
     if (r->n_classes < 0 || r->n_classes > VG_RULE_MAX_CLASSES)
-        return fail_at(ctx, cfg, r->line, r->column,
-                       "rule '%s': 0 to %d classes expected", r->name,
-                       VG_RULE_MAX_CLASSES);
+        return fail_item(ctx, cfg, item, r->line, r->column,
+                         "rule '%s': 0 to %d classes expected", r->name,
+                         VG_RULE_MAX_CLASSES);
     for (int i = 0; i < r->n_classes; i++)
         if (vg_coco_class_name(r->classes[i]) == NULL)
-            return fail_at(ctx, cfg, r->line, r->column,
-                           "rule '%s': unknown class id %d", r->name,
-                           r->classes[i]);
+            return fail_item(ctx, cfg, item, r->line, r->column,
+                             "rule '%s': unknown class id %d", r->name,
+                             r->classes[i]);
     if (!(r->seconds >= 0) || !isfinite(r->seconds))
-        return fail_at(ctx, cfg, r->line, r->column,
-                       "rule '%s': seconds must be >= 0", r->name);
+        return fail_item(ctx, cfg, item, r->line, r->column,
+                         "rule '%s': seconds must be >= 0", r->name);
     if (!isfinite(r->cooldown_s))
-        return fail_at(ctx, cfg, r->line, r->column,
-                       "rule '%s': cooldown must be a number", r->name);
+        return fail_item(ctx, cfg, item, r->line, r->column,
+                         "rule '%s': cooldown must be a number", r->name);
     if (r->kind == VG_EVENT_OCCUPANCY && r->more_than < 0)
-        return fail_at(ctx, cfg, r->line, r->column,
-                       "rule '%s': more_than must be >= 0", r->name);
+        return fail_item(ctx, cfg, item, r->line, r->column,
+                         "rule '%s': more_than must be >= 0", r->name);
     if (r->direction < VG_CROSS_BOTH || r->direction > VG_CROSS_B_TO_A)
-        return fail_at(ctx, cfg, r->line, r->column,
-                       "rule '%s': unknown direction", r->name);
+        return fail_item(ctx, cfg, item, r->line, r->column,
+                         "rule '%s': unknown direction", r->name);
     zi = vgi_rules_find_zone(cfg, r->zone);
     if (zi < 0)
-        return fail_at(ctx, cfg, r->zone_line, r->zone_column,
-                       "rule '%s' names zone '%s', which is not defined",
-                       r->name, r->zone);
+        return fail_item(ctx, cfg, zref, r->zone_line, r->zone_column,
+                         "rule '%s' names zone '%s', which is not defined",
+                         r->name, r->zone);
     if (r->kind == VG_EVENT_CROSSING && cfg->zones[zi].kind != VG_ZONE_LINE)
-        return fail_at(ctx, cfg, r->zone_line, r->zone_column,
-                       "rule '%s': a line_crossing rule needs a line, '%s' "
-                       "is a polygon",
-                       r->name, r->zone);
+        return fail_item(ctx, cfg, zref, r->zone_line, r->zone_column,
+                         "rule '%s': a line_crossing rule needs a line, '%s' "
+                         "is a polygon",
+                         r->name, r->zone);
     if (r->kind != VG_EVENT_CROSSING && cfg->zones[zi].kind != VG_ZONE_POLYGON)
-        return fail_at(ctx, cfg, r->zone_line, r->zone_column,
-                       "rule '%s': a %s rule needs a polygon zone, '%s' is a "
-                       "line",
-                       r->name, vg_event_kind_name(r->kind), r->zone);
+        return fail_item(ctx, cfg, zref, r->zone_line, r->zone_column,
+                         "rule '%s': a %s rule needs a polygon zone, '%s' is a "
+                         "line",
+                         r->name, vg_event_kind_name(r->kind), r->zone);
     return 0;
 }
 
@@ -358,9 +401,12 @@ int vg_rules_config_check(vg_context *ctx, const vg_rules_config *cfg,
 
 typedef struct loader {
     vg_context *ctx;
-    const char *path;
+    const char *path; /* file, or the name of a text (vg_rules_parse_text) */
     yaml_document_t *doc;
     vg_rules_config *cfg;
+    int text;     /* 1: a request body: messages name the field path and
+                     values keep their JSON types */
+    char fp[192]; /* field path of what is read now ("zones[1].polygon") */
 } loader;
 
 static int at(loader *l, const yaml_node_t *n, const char *fmt, ...)
@@ -371,9 +417,53 @@ static int at(loader *l, const yaml_node_t *n, const char *fmt, ...)
     va_list ap;
     int rc;
     va_start(ap, fmt);
-    rc = vgi_yaml_failv(l->ctx, l->path, n, fmt, ap);
+    if (l->text) {
+        char what[512];
+        vsnprintf(what, sizeof(what), fmt, ap);
+        rc = vg_fail(l->ctx, VG_ECONFIG, "%s: %s%s%s", l->path, l->fp,
+                     l->fp[0] ? ": " : "", what);
+    } else {
+        rc = vgi_yaml_failv(l->ctx, l->path, n, fmt, ap);
+    }
     va_end(ap);
     return rc;
+}
+
+/* Appends to the field path; returns the length to restore with fp_pop. */
+static size_t fp_push(loader *l, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static size_t fp_push(loader *l, const char *fmt, ...)
+{
+    size_t len = strlen(l->fp);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(l->fp + len, sizeof(l->fp) - len, fmt, ap);
+    va_end(ap);
+    return len;
+}
+
+static void fp_pop(loader *l, size_t len)
+{
+    l->fp[len] = '\0';
+}
+
+/* In a request body, a number must be a JSON number (not a quoted string). */
+static int is_quoted(const loader *l, const yaml_node_t *n)
+{
+    return l->text && n->type == YAML_SCALAR_NODE &&
+           n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE;
+}
+
+/* In a request body, a string must not be a JSON number, boolean or null. */
+static int is_json_non_string(const loader *l, const yaml_node_t *n)
+{
+    const char *v = vgi_yaml_scalar(n);
+    double d;
+    if (!l->text || !v || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+        return 0;
+    return !strcmp(v, "null") || !strcmp(v, "true") || !strcmp(v, "false") ||
+           !strcmp(v, "~") || vg_parse_double(v, -HUGE_VAL, HUGE_VAL, &d) == 0;
 }
 
 static int line_of(const yaml_node_t *n)
@@ -402,8 +492,9 @@ static int get_number(loader *l, const yaml_node_t *n, const char *key,
 {
     const char *v = vgi_yaml_scalar(n);
 
-    if (!v || vg_parse_double(v, lo, HUGE_VAL, out) < 0)
-        return at(l, n, "'%s' expects %s, got '%.64s'", key, expect, shown(n));
+    if (!v || is_quoted(l, n) || vg_parse_double(v, lo, HUGE_VAL, out) < 0)
+        return at(l, n, "'%s' expects %s, got %s'%.64s'", key, expect,
+                  is_quoted(l, n) ? "the string " : "", shown(n));
     return 0;
 }
 
@@ -413,9 +504,9 @@ static int get_int(loader *l, const yaml_node_t *n, const char *key, long lo,
     const char *v = vgi_yaml_scalar(n);
     int64_t x;
 
-    if (!v || vg_parse_int64(v, lo, hi, &x) < 0)
-        return at(l, n, "'%s' expects an integer in [%ld, %ld], got '%.64s'",
-                  key, lo, hi, shown(n));
+    if (!v || is_quoted(l, n) || vg_parse_int64(v, lo, hi, &x) < 0)
+        return at(l, n, "'%s' expects an integer in [%ld, %ld], got %s'%.64s'",
+                  key, lo, hi, is_quoted(l, n) ? "the string " : "", shown(n));
     *out = (int)x;
     return 0;
 }
@@ -425,8 +516,9 @@ static int get_name(loader *l, const yaml_node_t *n, const char *key, char *out,
 {
     const char *v = vgi_yaml_scalar(n);
 
-    if (!v || !*v)
-        return at(l, n, "'%s' expects a name, got '%.64s'", key, shown(n));
+    if (!v || !*v || is_json_non_string(l, n))
+        return at(l, n, "'%s' expects a name (a string), got '%.64s'", key,
+                  shown(n));
     if (strlen(v) >= size)
         return at(l, n, "'%s' is longer than %zu characters", key, size - 1);
     memcpy(out, v, strlen(v) + 1);
@@ -443,9 +535,13 @@ static int get_entry_name(loader *l, yaml_node_t *map, const char *what,
          p < map->data.mapping.pairs.top; p++) {
         const char *key = vgi_yaml_scalar(node(l, p->key));
         int rc;
-        if (key && !strcmp(key, "name") &&
-            (rc = get_name(l, node(l, p->value), key, out, cap)) < 0)
-            return rc;
+        if (key && !strcmp(key, "name")) {
+            size_t len = fp_push(l, ".name");
+            rc = get_name(l, node(l, p->value), key, out, cap);
+            if (rc < 0)
+                return rc;
+            fp_pop(l, len);
+        }
     }
     if (!out[0])
         return at(l, map, "%s has no 'name'", what);
@@ -488,11 +584,13 @@ static int get_points(loader *l, yaml_node_t *n, const char *key,
     for (it = n->data.sequence.items.start; it < n->data.sequence.items.top;
          it++) {
         yaml_node_t *c = node(l, *it);
+        size_t len = fp_push(l, "[%d]", z->n_points);
         if (z->n_points >= VG_ZONE_MAX_POINTS)
             return at(l, c, "zone '%s' has more than %d points", z->name,
                       VG_ZONE_MAX_POINTS);
         if ((rc = get_point(l, c, &z->points[z->n_points])) < 0)
             return rc;
+        fp_pop(l, len);
         z->point_line[z->n_points] = line_of(c);
         z->point_column[z->n_points] = col_of(c);
         z->n_points++;
@@ -526,11 +624,12 @@ static int load_zone(loader *l, yaml_node_t *map)
          p++) {
         yaml_node_t *k = node(l, p->key), *v = node(l, p->value);
         const char *key = vgi_yaml_scalar(k);
+        size_t fp_len = fp_push(l, ".%.64s", key ? key : "?");
         rc = 0;
         if (!key) {
             rc = at(l, k, "expected a key");
         } else if (!strcmp(key, "name")) {
-            continue;
+            rc = 0; /* read first, by get_entry_name */
         } else if (!strcmp(key, "polygon") || !strcmp(key, "line")) {
             if (geom)
                 return at(l, k,
@@ -564,6 +663,7 @@ static int load_zone(loader *l, yaml_node_t *map)
         }
         if (rc < 0)
             return rc;
+        fp_pop(l, fp_len);
     }
     if (!geom)
         return at(l, map, "zone '%s' has neither 'polygon' nor 'line'", z.name);
@@ -597,6 +697,8 @@ static int load_classes(loader *l, yaml_node_t *v, vg_rule_def *r)
         yaml_node_t *c = node(l, *it);
         const char *name = vgi_yaml_scalar(c);
         int id = name ? vg_coco_class_id(name) : -1;
+        size_t len =
+            fp_push(l, "[%d]", (int)(it - v->data.sequence.items.start));
         if (id < 0)
             return at(l, c,
                       "unknown class '%.64s' (expected a COCO class "
@@ -608,6 +710,7 @@ static int load_classes(loader *l, yaml_node_t *v, vg_rule_def *r)
         if (r->n_classes >= VG_RULE_MAX_CLASSES)
             return at(l, c, "more than %d classes", VG_RULE_MAX_CLASSES);
         r->classes[r->n_classes++] = id;
+        fp_pop(l, len);
     }
     return 0;
 }
@@ -640,11 +743,12 @@ static int load_rule(loader *l, yaml_node_t *map)
          p++) {
         yaml_node_t *k = node(l, p->key), *v = node(l, p->value);
         const char *key = vgi_yaml_scalar(k);
+        size_t fp_len = fp_push(l, ".%.64s", key ? key : "?");
         rc = 0;
         if (!key) {
             rc = at(l, k, "expected a key");
         } else if (!strcmp(key, "name")) {
-            continue;
+            rc = 0; /* read first, by get_entry_name */
         } else if (!strcmp(key, "kind")) {
             kind_node = v;
             r.kind = vg_event_kind_parse(vgi_yaml_scalar(v));
@@ -694,6 +798,7 @@ static int load_rule(loader *l, yaml_node_t *map)
         }
         if (rc < 0)
             return rc;
+        fp_pop(l, fp_len);
     }
     if (!kind_node)
         return at(l, map,
@@ -737,9 +842,13 @@ static int load_list(loader *l, yaml_node_t *v, const char *section,
         return at(l, v, "section '%s' expects a list, got '%.64s'", section,
                   shown(v));
     for (it = v->data.sequence.items.start; it < v->data.sequence.items.top;
-         it++)
+         it++) {
+        size_t len =
+            fp_push(l, "[%d]", (int)(it - v->data.sequence.items.start));
         if ((rc = one(l, node(l, *it))) < 0)
             return rc;
+        fp_pop(l, len);
+    }
     return 0;
 }
 
@@ -754,6 +863,7 @@ static int load_options(loader *l, yaml_node_t *map)
          p++) {
         yaml_node_t *k = node(l, p->key), *v = node(l, p->value);
         const char *key = vgi_yaml_scalar(k);
+        size_t len = fp_push(l, ".%.64s", key ? key : "?");
         if (key && !strcmp(key, "capacity"))
             rc = get_int(l, v, key, 1, MAX_CAPACITY, &l->cfg->capacity);
         else if (key && !strcmp(key, "state_ttl"))
@@ -769,40 +879,42 @@ static int load_options(loader *l, yaml_node_t *map)
                     key ? key : "?");
         if (rc < 0)
             return rc;
+        fp_pop(l, len);
     }
     return 0;
 }
 
-int vg_rules_load(vg_context *ctx, const char *path, vg_rules_config *cfg)
+int vgi_rules_read(vg_context *ctx, const char *source, yaml_document_t *doc,
+                   yaml_node_t *map, int text, vg_rules_config *cfg)
 {
-    yaml_document_t doc;
-    yaml_node_t *root;
     yaml_node_pair_t *p;
     loader l;
-    int rc;
+    int rc = 0;
 
     vg_rules_config_init(cfg);
-    rc = vgi_yaml_load(ctx, path, &doc);
-    if (rc < 0)
-        return rc;
-    snprintf(cfg->source, sizeof(cfg->source), "%s", path);
+    snprintf(cfg->source, sizeof(cfg->source), "%s", source);
+    cfg->field_paths = text;
+    memset(&l, 0, sizeof(l));
     l.ctx = ctx;
-    l.path = path;
-    l.doc = &doc;
+    l.path = source;
+    l.doc = doc;
     l.cfg = cfg;
-    root = yaml_document_get_root_node(&doc);
-    if (!root) /* empty file: no zones, no rules */
-        goto out_doc;
-    if (root->type != YAML_MAPPING_NODE) {
-        rc = at(&l, root,
-                "expected a mapping of sections (zones, rules, "
-                "rules_options, ...)");
-        goto out_doc;
+    l.text = text;
+    if (!map) /* empty: no zones, no rules */
+        return 0;
+    if (map->type != YAML_MAPPING_NODE) {
+        rc = at(&l, map,
+                text ? "expected an object {\"zones\": [...], \"rules\": "
+                       "[...]}"
+                     : "expected a mapping of sections (zones, rules, "
+                       "rules_options, ...)");
+        goto out;
     }
-    for (p = root->data.mapping.pairs.start;
-         rc == 0 && p < root->data.mapping.pairs.top; p++) {
+    for (p = map->data.mapping.pairs.start;
+         rc == 0 && p < map->data.mapping.pairs.top; p++) {
         yaml_node_t *k = node(&l, p->key), *v = node(&l, p->value);
         const char *key = vgi_yaml_scalar(k);
+        size_t len = fp_push(&l, "%.64s", key ? key : "?");
         if (!key)
             rc = at(&l, k, "expected a section name");
         else if (!strcmp(key, "zones"))
@@ -811,13 +923,214 @@ int vg_rules_load(vg_context *ctx, const char *path, vg_rules_config *cfg)
             rc = load_list(&l, v, key, load_rule);
         else if (!strcmp(key, "rules_options"))
             rc = load_options(&l, v);
-        /* other sections belong to other loaders */
+        else if (text)
+            rc = at(&l, k,
+                    "unknown field '%.64s' (expected zones, rules, "
+                    "rules_options)",
+                    key);
+        /* in a file, other sections belong to other loaders */
+        fp_pop(&l, len);
     }
     if (rc == 0)
         rc = vg_rules_config_check(ctx, cfg, 0, 0);
-out_doc:
+out:
+    if (rc < 0) {
+        vg_rules_config_free(ctx, cfg);
+        snprintf(cfg->source, sizeof(cfg->source), "%s", source);
+        cfg->field_paths = text;
+    }
+    return rc;
+}
+
+int vg_rules_load(vg_context *ctx, const char *path, vg_rules_config *cfg)
+{
+    yaml_document_t doc;
+    int rc;
+
+    vg_rules_config_init(cfg);
+    rc = vgi_yaml_load(ctx, path, &doc);
+    if (rc < 0)
+        return rc;
+    rc = vgi_rules_read(ctx, path, &doc, yaml_document_get_root_node(&doc), 0,
+                        cfg);
     yaml_document_delete(&doc);
     if (rc < 0)
-        vg_rules_config_free(ctx, cfg);
+        vg_rules_config_init(cfg);
     return rc;
+}
+
+int vg_rules_parse_text(vg_context *ctx, const char *name, const char *text,
+                        size_t len, vg_rules_config *cfg)
+{
+    yaml_document_t doc;
+    yaml_node_t *root;
+    int rc;
+
+    vg_rules_config_init(cfg);
+    if (name == NULL)
+        name = "body";
+    rc = vgi_yaml_load_text(ctx, name, text, len, &doc);
+    if (rc < 0)
+        return rc;
+    root = yaml_document_get_root_node(&doc);
+    if (root == NULL || (root->type == YAML_SCALAR_NODE &&
+                         root->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+                         root->data.scalar.length == 0))
+        rc = vg_fail(ctx, VG_ECONFIG,
+                     "%s: expected an object {\"zones\": [...], \"rules\": "
+                     "[...]}, got nothing",
+                     name);
+    else
+        rc = vgi_rules_read(ctx, name, &doc, root, 1, cfg);
+    yaml_document_delete(&doc);
+    if (rc < 0)
+        vg_rules_config_init(cfg);
+    return rc;
+}
+
+/* ---- JSON -----------------------------------------------------------------
+ */
+
+typedef struct jbuf {
+    char *buf;
+    size_t cap, len; /* len: what would have been written */
+} jbuf;
+
+static void jput(jbuf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void jput(jbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+    va_start(ap, fmt);
+    n = vsnprintf(b->len < b->cap ? b->buf + b->len : NULL,
+                  b->len < b->cap ? b->cap - b->len : 0, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        b->len += (size_t)n;
+}
+
+/* s as a JSON string (also a valid YAML double-quoted scalar). */
+static void jstr(jbuf *b, const char *s)
+{
+    jput(b, "\"");
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+        if (*c == '"' || *c == '\\')
+            jput(b, "\\%c", *c);
+        else if (*c < 0x20 || *c == 0x7f)
+            jput(b, "\\u%04x", *c);
+        else
+            jput(b, "%c", *c);
+    }
+    jput(b, "\"");
+}
+
+/* A float that reads back as the same float. */
+static void jnum(jbuf *b, double v)
+{
+    jput(b, "%.9g", v);
+}
+
+static void json_zone(jbuf *b, const vg_zone_def *z)
+{
+    jput(b, "{\"name\": ");
+    jstr(b, z->name);
+    jput(b, ", \"%s\": [", z->kind == VG_ZONE_LINE ? "line" : "polygon");
+    for (int i = 0; i < z->n_points; i++) {
+        jput(b, "%s[", i ? ", " : "");
+        jnum(b, z->points[i].x);
+        jput(b, ", ");
+        jnum(b, z->points[i].y);
+        jput(b, "]");
+    }
+    jput(b, "], \"units\": \"%s\"",
+         z->units == VG_UNITS_NORMALIZED ? "normalized" : "pixels");
+    if (z->kind == VG_ZONE_LINE && z->a_to_b[0]) {
+        jput(b, ", \"a_to_b\": ");
+        jstr(b, z->a_to_b);
+    }
+    if (z->kind == VG_ZONE_LINE && z->b_to_a[0]) {
+        jput(b, ", \"b_to_a\": ");
+        jstr(b, z->b_to_a);
+    }
+    jput(b, "}");
+}
+
+static void json_rule(jbuf *b, const vg_rule_def *r)
+{
+    static const char *const dirs[] = {"both", "a_to_b", "b_to_a"};
+
+    jput(b, "{\"name\": ");
+    jstr(b, r->name);
+    jput(b, ", \"kind\": \"%s\", \"zone\": ", vg_event_kind_name(r->kind));
+    jstr(b, r->zone);
+    if (r->n_classes > 0) {
+        jput(b, ", \"classes\": [");
+        for (int i = 0; i < r->n_classes; i++) {
+            jput(b, "%s", i ? ", " : "");
+            jstr(b, vgi_rules_class_name(r->classes[i]));
+        }
+        jput(b, "]");
+    }
+    if (r->kind == VG_EVENT_DWELL || r->kind == VG_EVENT_OCCUPANCY) {
+        jput(b, ", \"seconds\": ");
+        jnum(b, r->seconds);
+    }
+    if (r->kind == VG_EVENT_OCCUPANCY)
+        jput(b, ", \"more_than\": %d", r->more_than);
+    if (r->kind == VG_EVENT_CROSSING && r->direction >= VG_CROSS_BOTH &&
+        r->direction <= VG_CROSS_B_TO_A)
+        jput(b, ", \"direction\": \"%s\"", dirs[r->direction]);
+    if (r->cooldown_s >= 0) {
+        jput(b, ", \"cooldown\": ");
+        jnum(b, r->cooldown_s);
+    }
+    jput(b, "}");
+}
+
+static int write_json(const vg_rules_config *cfg, char *buf, size_t cap,
+                      const char *sep)
+{
+    jbuf b = {buf, cap, 0};
+
+    if (cap > 0)
+        buf[0] = '\0';
+    jput(&b, "{\"zones\": [");
+    for (int i = 0; i < cfg->n_zones; i++) {
+        jput(&b, "%s", i ? "," : "");
+        jput(&b, "%s", sep);
+        json_zone(&b, &cfg->zones[i]);
+    }
+    jput(&b, "],%s\"rules\": [", sep[0] ? sep : " ");
+    for (int i = 0; i < cfg->n_rules; i++) {
+        jput(&b, "%s", i ? "," : "");
+        jput(&b, "%s", sep);
+        json_rule(&b, &cfg->rules[i]);
+    }
+    jput(&b, "]}");
+    if (b.len >= cap || b.len > INT32_MAX)
+        return VG_ERANGE;
+    return (int)b.len;
+}
+
+int vg_rules_config_to_json(const vg_rules_config *cfg, char *buf, size_t cap)
+{
+    if (cfg == NULL || (buf == NULL && cap > 0))
+        return VG_EINVAL;
+    return write_json(cfg, buf, cap, "");
+}
+
+int vgi_rules_zone_json(const vg_zone_def *z, char *buf, size_t cap)
+{
+    jbuf b = {buf, cap, 0};
+    json_zone(&b, z);
+    return b.len >= cap ? VG_ERANGE : (int)b.len;
+}
+
+int vgi_rules_rule_json(const vg_rule_def *r, char *buf, size_t cap)
+{
+    jbuf b = {buf, cap, 0};
+    json_rule(&b, r);
+    return b.len >= cap ? VG_ERANGE : (int)b.len;
 }

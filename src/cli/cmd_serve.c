@@ -1,0 +1,242 @@
+/* vigil serve -c CONFIG [--listen ADDR:PORT] [--out DIR]: the always-on
+ * camera service with its HTTP API and web page (docs/serve.md). */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/cli.h"
+#include "vigil/fsutil.h"
+#include "vigil/job.h"
+#include "vigil/jobrun.h"
+#include "vigil/residency.h"
+#include "vigil/serve.h"
+#include "vigil/telemetry.h"
+
+static void serve_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: vigil serve -c CONFIG [--listen ADDR:PORT] [--out DIR]\n"
+            "\n"
+            "Runs every camera of CONFIG's cameras: section until SIGINT or\n"
+            "SIGTERM, with the HTTP API and the web page at the printed URL\n"
+            "(docs/serve.md). SIGHUP reloads CONFIG: unchanged cameras keep\n"
+            "running, changed rules are replaced, cameras are added and\n"
+            "removed; a bad file is refused and the running one kept.\n"
+            "\n"
+            "options:\n"
+            "  -c, --config FILE   YAML with a cameras: section "
+            "(docs/config.md)\n"
+            "      --listen ADDR:PORT  overrides serve.listen (default\n"
+            "                      127.0.0.1:8080; port 0: any free port).\n"
+            "                      A non-loopback address needs serve.token\n"
+            "  -o, --out DIR       output directory (default out)\n"
+            "  -q, --quiet\n"
+            "\n"
+            "Exit status: 0 stopped by SIGINT/SIGTERM, 1 error, 2 bad "
+            "usage.\n");
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    cli_detect_args a;
+    const char *listen = NULL;
+    const char *inputs[4];
+    int n_inputs = 0, exit_code = VG_EXIT_ERROR, rc;
+    char default_input[1024], default_config[1024];
+    vg_context *ctx = NULL;
+    vg_job_config *jobcfg = NULL;
+    vg_telemetry *telemetry = NULL;
+    vg_residency *residency = NULL;
+    vg_job *job = NULL;
+    vg_serve *sv = NULL;
+    vg_http *http = NULL;
+    vg_outdir_lock *lock = NULL;
+    vg_job_opts jo;
+    vg_http_opts ho;
+    sigset_t set;
+
+    memset(&a, 0, sizeof(a));
+    a.out_dir = "out";
+    a.progress = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            serve_usage(stdout);
+            return VG_EXIT_OK;
+        }
+        if (!strcmp(argv[i], "--listen")) {
+            if (!cli_need_value("serve", argc, argv, i))
+                return VG_EXIT_USAGE;
+            listen = argv[++i];
+            continue;
+        }
+        rc = cli_parse_common("serve", argc, argv, &i, &a);
+        if (rc < 0)
+            return VG_EXIT_USAGE;
+        if (rc == 1)
+            continue;
+        return cli_usage_error("serve", "unknown option '%s'", argv[i]);
+    }
+    if (a.config == NULL)
+        return cli_usage_error("serve", "-c CONFIG is required");
+    if (listen && strlen(listen) >= sizeof(a.settings.serve_listen))
+        return cli_usage_error("serve", "--listen: too long");
+
+    if (vg_context_create(&ctx) < 0)
+        return cli_error("out of memory");
+    vg_context_set_log_level(ctx, VG_LOG_WARN);
+    if (vg_mkdirs(a.out_dir) != 0) {
+        cli_error("%s: cannot create output directory (%s)", a.out_dir,
+                  strerror(errno));
+        goto out;
+    }
+    if (vg_outdir_lock_take(ctx, a.out_dir, &lock) < 0) {
+        cli_error("%s", vg_context_errmsg(ctx));
+        goto out;
+    }
+    if (cli_resolve_settings(ctx, &a) != 0)
+        goto out;
+    if (listen)
+        snprintf(a.settings.serve_listen, sizeof(a.settings.serve_listen), "%s",
+                 listen);
+    if (!a.settings.serve_token[0] && a.settings.serve_token_env[0]) {
+        const char *t = getenv(a.settings.serve_token_env);
+        if (t && t[0])
+            snprintf(a.settings.serve_token, sizeof(a.settings.serve_token),
+                     "%s", t);
+    }
+    if (a.settings.origin.spin == VG_ORIGIN_BUILTIN)
+        a.settings.spin = 0;
+    cli_default_job(default_input, sizeof(default_input), default_config,
+                    sizeof(default_config));
+    if (cli_load_job(ctx, &a, &jobcfg, inputs, &n_inputs, 4, default_input) !=
+        0)
+        goto out;
+    if (jobcfg->kind != VG_JOB_CCTV) {
+        cli_error("%s: vigil serve runs the CCTV job only", a.config);
+        goto out;
+    }
+    {
+        vg_telemetry_opts to;
+        vg_telemetry_opts_default(&to);
+        to.interval_s = a.settings.telemetry_interval_s;
+        to.leak_slope_bytes_per_s = a.settings.leak_slope;
+        to.window_s = a.settings.leak_window_s;
+        if (vg_telemetry_create(ctx, &to, &telemetry) < 0) {
+            cli_error("%s", vg_context_errmsg(ctx));
+            goto out;
+        }
+    }
+    {
+        vg_residency_opts ro;
+        vg_residency_opts_default(&ro);
+        ro.budget = jobcfg->budget;
+        ro.host_reserved = vg_rss_bytes();
+        ro.telemetry = telemetry;
+        if (vg_residency_create(ctx, &ro, &residency) < 0) {
+            cli_error("%s", vg_context_errmsg(ctx));
+            goto out;
+        }
+        for (int i = 0; i < jobcfg->n_models; i++)
+            if (vg_residency_add(residency, &jobcfg->models[i]) < 0) {
+                cli_error("%s", vg_context_errmsg(ctx));
+                goto out;
+            }
+    }
+    {
+        const vg_model_decl *d =
+            &jobcfg->models[vg_job_config_find(jobcfg, VG_MODEL_DETECTOR)];
+        vg_job_opts_from_settings(&a.settings, &jo);
+        jo.out_dir = a.out_dir;
+        jo.rules = NULL; /* each camera brings its own (vg_serve) */
+        jo.residency = residency;
+        jo.model_name = d->name;
+        jo.model_path = d->path;
+        jo.per_stream_dirs = 1;
+        jo.telemetry = telemetry;
+        if (vg_job_create(ctx, &jo, &job) < 0) {
+            cli_error("%s", vg_context_errmsg(ctx));
+            goto out;
+        }
+    }
+    if (vg_serve_create(ctx, job, &jo.run, a.config, &sv) < 0 ||
+        vg_serve_reload(sv) < 0) {
+        cli_error("%s", vg_context_errmsg(ctx));
+        goto out;
+    }
+    if (vg_job_start(job) < 0) {
+        cli_error("%s", vg_context_errmsg(ctx));
+        goto out;
+    }
+    vg_http_opts_from_settings(&a.settings, &ho);
+    ho.serve = sv;
+    ho.telemetry = telemetry;
+    if (vg_http_start(ctx, &ho, &http) < 0) {
+        cli_error("%s", vg_context_errmsg(ctx));
+        goto out;
+    }
+    {
+        char host[64];
+        const char *colon = strrchr(a.settings.serve_listen, ':');
+        size_t hl = colon ? (size_t)(colon - a.settings.serve_listen) : 0;
+        if (hl >= sizeof(host))
+            hl = sizeof(host) - 1;
+        memcpy(host, a.settings.serve_listen, hl);
+        host[hl] = '\0';
+        printf("vigil serve: http://%s:%d/\n", host, vg_http_port(http));
+        fflush(stdout);
+    }
+
+    /* main() blocked these in every thread: they arrive here only */
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    for (;;) {
+        struct timespec ts = {0, 200 * 1000000L};
+        int sig = sigtimedwait(&set, NULL, &ts);
+        if (sig == SIGHUP) {
+            rc = vg_serve_reload(sv);
+            if (rc == VG_ECONFIG || rc == VG_EINVAL) {
+                fprintf(stderr,
+                        "vigil serve: config not reloaded, the running one "
+                        "is kept: %s\n",
+                        vg_context_errmsg(ctx));
+            } else {
+                if (rc < 0)
+                    fprintf(stderr,
+                            "vigil serve: reloaded %s; some cameras not "
+                            "applied (see above)\n",
+                            a.config);
+                else if (!a.quiet)
+                    fprintf(stderr, "vigil serve: reloaded %s\n", a.config);
+            }
+            vg_context_clear_error(ctx);
+            continue;
+        }
+        if (sig == SIGINT || sig == SIGTERM) {
+            if (!a.quiet)
+                fprintf(stderr, "vigil serve: stopping (%s)\n",
+                        sig == SIGINT ? "SIGINT" : "SIGTERM");
+            break;
+        }
+    }
+    exit_code = VG_EXIT_OK;
+out:
+    /* Graceful: the HTTP server first (no request touches the job any
+     * more), then every camera with its outputs and events committed. */
+    vg_http_stop(&http);
+    if (job != NULL && vg_job_stop(job) < 0) {
+        fprintf(stderr, "vigil: error: %s\n", vg_context_errmsg(ctx));
+        exit_code = VG_EXIT_ERROR;
+    }
+    vg_serve_destroy(&sv);
+    vg_job_destroy(&job);
+    vg_residency_destroy(&residency);
+    vg_telemetry_destroy(&telemetry);
+    vg_free(ctx, jobcfg);
+    vg_outdir_lock_release(&lock);
+    vg_context_destroy(&ctx);
+    return exit_code;
+}
