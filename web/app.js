@@ -295,7 +295,7 @@
   const picture = $('picture');
 
   const HINTS = {
-    select: 'Select: click a zone or line to edit it, drag its points to move them.',
+    select: 'Select: click a zone or line to edit it, drag its corners to move them; double-click an edge to add a corner, a corner to remove it.',
     polygon: 'Zone: click its corners; double-click, click the first corner or press Close shape to finish. Esc cancels.',
     line: 'Line: click A, then B. Walking from the left of A→B to its right is A>B. Esc cancels.',
   };
@@ -529,8 +529,13 @@
         renderPanel();
         return;
       }
-      E.sel = t.dataset.item !== undefined ? E.items[+t.dataset.item] : null;
-      renderShapes();
+      let sel = t.dataset.item !== undefined ? E.items[+t.dataset.item] : null;
+      // just outside the selected zone's edge: keep it (a double-click there adds a corner)
+      if (!sel && E.sel && E.sel.type === 'polygon' && nearestEdge(E.sel, p) >= 0) sel = E.sel;
+      if (sel !== E.sel) {
+        E.sel = sel;
+        renderShapes();
+      }
       return;
     }
     ev.preventDefault();
@@ -564,20 +569,66 @@
   function endDrag() {
     const E = state.editor;
     if (E && E.drag) {
-      if (E.drag.moved) markDirty();
+      const moved = E.drag.moved;
       E.drag = null;
-      renderShapes();
+      if (moved) {
+        markDirty();
+        renderShapes();
+      }
     }
   }
   svg.addEventListener('pointerup', endDrag);
   svg.addEventListener('pointercancel', endDrag);
 
+  // Distance from p to the segment a-b.
+  function segmentDistance(p, a, b) {
+    const dx = b[0] - a[0];
+    const dy = b[1] - a[1];
+    const len2 = dx * dx + dy * dy;
+    const t = len2 > 0 ? Math.min(1, Math.max(0, ((p[0] - a[0]) * dx + (p[1] - a[1]) * dy) / len2)) : 0;
+    return Math.hypot(p[0] - a[0] - t * dx, p[1] - a[1] - t * dy);
+  }
+
+  // The polygon edge (index of its first corner) within 10 screen pixels
+  // of p, or -1.
+  function nearestEdge(it, p) {
+    let best = -1;
+    let bestD = unit() * 10;
+    it.pts.forEach((a, i) => {
+      const d = segmentDistance(p, a, it.pts[(i + 1) % it.pts.length]);
+      if (d <= bestD) {
+        bestD = d;
+        best = i;
+      }
+    });
+    return best;
+  }
+
   svg.addEventListener('dblclick', (ev) => {
     const E = state.editor;
-    if (E && E.draft && E.draft.type === 'polygon') {
+    if (!E) return;
+    if (E.draft && E.draft.type === 'polygon') {
       ev.preventDefault();
       finishDraft();
+      return;
     }
+    // On the selected zone, by position (the pointer capture of a drag
+    // makes the event's target the SVG itself).
+    const it = E.sel;
+    if (E.tool !== 'select' || !it || it.type !== 'polygon') return;
+    ev.preventDefault();
+    const p = toSource(ev);
+    const corner = it.pts.findIndex((q) => near(p, q, 9));
+    if (corner >= 0) {
+      if (it.pts.length <= 3) return;
+      it.pts.splice(corner, 1); // a corner removed
+    } else {
+      const best = nearestEdge(it, p); // a corner added on it
+      if (best < 0) return;
+      it.pts.splice(best + 1, 0, p);
+    }
+    markDirty();
+    renderShapes();
   });
 
   document.addEventListener('keydown', (ev) => {

@@ -3,9 +3,10 @@
 //   token   the server wants a token: the page asks for it once, then works
 //   live    a camera's live view (MJPEG <img>) shows two different frames
 //   draw    a zone polygon drawn by mouse clicks in the editor (double-click
-//           closes it), a corner dragged, renamed, a dwell rule added, saved:
-//           GET .../rules has it at the clicked source pixels, with its
-//           intrusion rule and the dwell rule, and so has the config file
+//           closes it), a corner dragged, one added and removed (double-
+//           clicks), renamed, a dwell rule added, saved: GET .../rules has
+//           it at the clicked source pixels, with its intrusion rule and the
+//           dwell rule, and so has the config file
 //   reject  a line (A->B arrow) named like the zone: Save shows the
 //           server's 400 message and the stored rules stay as they were;
 //           deleted, the rules save again
@@ -145,6 +146,13 @@ try {
   await page.mouse.move(...(await screen(MOVED)));
   await page.mouse.up();
   ZONE[2] = MOVED;
+  // a corner added by double-clicking an edge, removed by double-clicking it
+  const corners = () => page.locator('#shapes circle.vertex').count();
+  await page.mouse.dblclick(...(await screen([530, 240])));
+  const added = await corners();
+  await page.mouse.dblclick(...(await screen([530, 240])));
+  const removed = await corners();
+  if (added !== 5 || removed !== 4) fail('draw', `corners after adding and removing one: ${added}, ${removed}`);
   await page.fill('#item-name', 'walkway');
   await page.press('#item-name', 'Enter');
   // a second rule on the zone: dwell, 3 s
