@@ -56,7 +56,7 @@
     cameraOrder: [],
     ruleNames: new Map(), // camera -> [rule names] (for the filter)
     seenRules: new Set(),
-    events: { ids: new Set(), count: 0, total: 0, loading: false },
+    events: { ids: new Set(), count: 0, total: 0 },
     editor: null,
     sseConnectedOnce: false,
   };
@@ -338,6 +338,7 @@
     $('editor').hidden = false;
     $('editor-camera').textContent = name;
     $('item-panel').hidden = true;
+    $('save-rules').classList.remove('dirty');
     shapes.replaceChildren();
     editorStatus('Loading…');
     setTool('select');
