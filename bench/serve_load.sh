@@ -52,6 +52,9 @@ done
 [ -n "$URL" ] || { echo "vigil serve did not start: $(tail -3 "$T/serve.err")"; exit 1; }
 rss() { awk '/^VmRSS/ {print $2 * 1024}' /proc/$PID/status; }
 sleep 10 # cameras warm up
+# RSS every 5 s through both phases
+( while kill -0 $PID 2>/dev/null; do echo "$SECONDS $(rss)"; sleep 5; done ) >"$T/rss.txt" &
+SAMPLER=$!
 echo "unloaded: $D s"
 python3 "$HERE/serve_load.py" "$URL" "$VIGIL_TOKEN" 0 0 "$D" >"$T/idle.json"
 echo "loaded: $VIEWERS viewers + $RATE requests/s for $D s"
@@ -63,6 +66,8 @@ sleep $((D / 10 + 1))
 rss0=$(rss)
 wait $LOAD
 rss1=$(rss)
+kill $SAMPLER 2>/dev/null || true
+echo "RSS every 5 s (seconds since start, MiB):" $(awk '{printf "%d:%.1f ", $1, $2 / 1048576}' "$T/rss.txt")
 python3 - "$T/idle.json" "$T/load.json" "$rss0" "$rss1" "$D" "$VIEWERS" <<'PY'
 import json, sys
 idle, load = (json.load(open(p)) for p in sys.argv[1:3])

@@ -180,6 +180,7 @@ static void test_cameras_load_refuses_unknown_key(void **state)
                       "    input: x.mp4\n"
                       "    lop: true\n",
                       "4:5", "unknown key 'lop' in camera 'a'");
+    expect_msg(((fixture *)*state)->ctx, "; did you mean 'loop'?");
 }
 
 static void test_cameras_load_reports_rules_errors_at_their_place(void **state)
@@ -201,7 +202,7 @@ static void test_cameras_load_refuses_bad_detect_fps(void **state)
                       "  - name: a\n"
                       "    input: x.mp4\n"
                       "    detect: {fps: fast}\n",
-                      "4:19", "'fps' expects a number");
+                      "4:19", "'detect.fps' expects a number");
 }
 
 /* ---- request bodies ---- */
@@ -281,6 +282,11 @@ static void test_parse_text_refuses_unknown_field(void **state)
                       "{\"zones\":[{\"name\":\"a\",\"polygon\":[[0,0],[9,0],"
                       "[9,9]],\"colour\":\"red\"}]}",
                       "body: zones[0].colour: unknown key 'colour'");
+    expect_body_error(*state,
+                      "{\"zones\":[{\"name\":\"a\",\"polgon\":[[0,0],[9,0],"
+                      "[9,9]]}]}",
+                      "body: zones[0].polgon: unknown key 'polgon'");
+    expect_msg(((fixture *)*state)->ctx, "did you mean 'polygon'?");
     expect_body_error(*state, "{\"zones\":[],\"extra\":1}",
                       "body: extra: unknown field 'extra'");
 }
@@ -459,6 +465,51 @@ static void test_save_missing_camera_is_enoent(void **state)
     assert_int_equal(stat(f->path, &st), 0);
 }
 
+/* Every allocation of loading, parsing and saving failing in turn: each
+ * call returns 0 or VG_ENOMEM, releases what it took (the sanitizer build
+ * checks), and a failed save leaves the file as it was. */
+static void test_allocation_failures_release_everything(void **state)
+{
+    fixture *f = *state;
+    static char after[8192];
+    uint64_t nth;
+
+    for (nth = 1; nth < 1000; nth++) {
+        vg_cameras cams;
+        vg_rules_config cfg;
+        vg_alloc_stats before, now;
+        int rc1, rc2, rc3 = 0;
+
+        write_text(f->path, site);
+        vg_context_alloc_stats(f->ctx, &before);
+        vg_context_fail_alloc(f->ctx, nth, 0);
+        rc1 = vg_cameras_load(f->ctx, f->path, &cams);
+        rc2 = vg_rules_parse_text(f->ctx, "body", body, strlen(body), &cfg);
+        if (rc2 == 0)
+            rc3 = vg_config_save_camera_rules(f->ctx, f->path, "yard", &cfg);
+        vg_context_fail_alloc(f->ctx, 0, 0);
+        vg_context_alloc_stats(f->ctx, &now);
+        assert_true(rc1 == 0 || rc1 == VG_ENOMEM);
+        assert_true(rc2 == 0 || rc2 == VG_ENOMEM);
+        assert_true(rc3 == 0 || rc3 == VG_ENOMEM);
+        if (rc1 == 0)
+            vg_cameras_free(f->ctx, &cams);
+        else
+            assert_null(cams.cam);
+        if (rc2 == 0)
+            vg_rules_config_free(f->ctx, &cfg);
+        if (rc3 < 0) {
+            read_text(f->path, after, sizeof(after));
+            assert_string_equal(after, site);
+        }
+        if (now.failures == before.failures) {
+            assert_int_equal(rc1 + rc2 + rc3, 0);
+            break; /* no allocation left to fail */
+        }
+    }
+    assert_true(nth > 3 && nth < 1000);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -482,6 +533,7 @@ int main(void)
         T(test_save_keeps_comments_and_other_cameras),
         T(test_save_adds_keys_to_flow_camera),
         T(test_save_missing_camera_is_enoent),
+        T(test_allocation_failures_release_everything),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,7 +7,8 @@
  * refused with the field named (nothing changed), events queried with
  * filters and paging from the read-only store, snapshots by event id only
  * (a path in the store that leads out of OUT is not served), server-sent
- * events, the latest picture and the MJPEG stream.
+ * events, the latest picture and the MJPEG stream, and config reloads
+ * (cameras diffed by name, a broken file refused).
  *
  * Synchronisation: polling for a condition with a generous bound, never a
  * sleep standing for one.
@@ -138,7 +139,7 @@ static int group_setup(void **state)
     assert_int_equal(vg_job_create(f->ctx, &jo, &f->job), 0);
     assert_int_equal(
         vg_serve_create(f->ctx, f->job, &jo.run, f->config, &f->serve), 0);
-    assert_int_equal(vg_serve_reload(f->serve), 0);
+    assert_int_equal(vg_serve_reload(f->serve, NULL, 0), 0);
     assert_int_equal(vg_job_start(f->job), 0);
 
     memset(&ho, 0, sizeof(ho));
@@ -710,9 +711,113 @@ static void test_latest_picture_changes_and_streams(void **state)
     free(r);
 }
 
+static void write_config(fx *f, const char *extra)
+{
+    char text[4096];
+    FILE *fp = fopen(f->config, "w");
+    assert_non_null(fp);
+    snprintf(text, sizeof(text), config_text, f->clip);
+    fputs(text, fp);
+    fputs(extra, fp);
+    fclose(fp);
+}
+
+/* Reload: a broken file changes nothing and names FILE:LINE:COL; a new
+ * camera is added, a camera gone from the file is removed, the unchanged
+ * one keeps running (its frame count goes on). */
+static void test_reload_diffs_cameras_by_name(void **state)
+{
+    fx *f = *state;
+    char msg[512], *saved;
+    vg_job_stream_status st;
+    int64_t frames_before = -1;
+    NEED_JOB(f);
+    saved = read_file(f->config);
+    {
+        FILE *fp = fopen(f->config, "w");
+        fputs("cameras:\n  - name: cam1\n    input: [oops\n", fp);
+        fclose(fp);
+    }
+    assert_int_equal(vg_serve_reload(f->serve, msg, sizeof(msg)), VG_ECONFIG);
+    assert_non_null(strstr(msg, "site.yaml:"));
+    assert_int_equal(api(f, "GET", "/api/cameras", NULL), 200);
+    assert_non_null(strstr(f->body, "\"name\":\"cam1\""));
+    /* cam3 added */
+    {
+        char extra[1024];
+        snprintf(extra, sizeof(extra),
+                 "  - name: cam3\n    input: %s\n    detect: {fps: 1}\n",
+                 f->clip);
+        write_config(f, extra);
+    }
+    for (int i = 0; i < vg_job_stream_count(f->job); i++)
+        if (vg_job_stream_get(f->job, i, &st) == 0 &&
+            !strcmp(st.name, "cam1") && st.state == VG_JOB_STREAM_RUNNING)
+            frames_before = st.frames;
+    assert_true(frames_before >= 0);
+    assert_int_equal(vg_serve_reload(f->serve, msg, sizeof(msg)), 0);
+    assert_int_equal(api(f, "GET", "/api/cameras", NULL), 200);
+    assert_non_null(strstr(f->body, "\"name\":\"cam3\""));
+    /* cam1 was not restarted: still running, its count not reset */
+    for (int i = 0; i < vg_job_stream_count(f->job); i++)
+        if (vg_job_stream_get(f->job, i, &st) == 0 &&
+            !strcmp(st.name, "cam1") && st.state == VG_JOB_STREAM_RUNNING)
+            assert_true(st.frames >= frames_before);
+    /* cam3 gone from the file: removed */
+    write_config(f, "");
+    assert_int_equal(vg_serve_reload(f->serve, msg, sizeof(msg)), 0);
+    assert_int_equal(api(f, "GET", "/api/cameras", NULL), 200);
+    assert_null(strstr(f->body, "\"name\":\"cam3\""));
+    assert_non_null(strstr(f->body, "\"name\":\"cam1\""));
+    /* the file as the rules test left it */
+    {
+        FILE *fp = fopen(f->config, "w");
+        fputs(saved, fp);
+        fclose(fp);
+    }
+    free(saved);
+}
+
+/* A public address needs a token; bad addresses and caps are refused with
+ * one line naming the setting. */
+static void test_public_address_needs_a_token(void **state)
+{
+    vg_context *ctx;
+    vg_http_opts o;
+    (void)state;
+    assert_int_equal(vg_context_create(&ctx), 0);
+    vg_context_set_log_level(ctx, VG_LOG_QUIET);
+    memset(&o, 0, sizeof(o));
+    o.listen = "0.0.0.0:8080";
+    o.mjpeg_fps = 5;
+    o.mjpeg_width = 640;
+    o.max_connections = 8;
+    o.max_body_bytes = 1024;
+    o.idle_timeout_s = 10;
+    assert_int_equal(vg_http_check_opts(ctx, &o), VG_EINVAL);
+    assert_non_null(strstr(vg_context_errmsg(ctx), "serve.listen"));
+    assert_non_null(strstr(vg_context_errmsg(ctx), "serve.token"));
+    o.token = "t";
+    assert_int_equal(vg_http_check_opts(ctx, &o), 0);
+    o.token = NULL;
+    o.listen = "[::1]:0";
+    assert_int_equal(vg_http_check_opts(ctx, &o), 0);
+    o.listen = "localhost:80";
+    assert_int_equal(vg_http_check_opts(ctx, &o), 0);
+    o.listen = "127.0.0.1:99999";
+    assert_int_equal(vg_http_check_opts(ctx, &o), VG_EINVAL);
+    o.listen = "example.com:80";
+    assert_int_equal(vg_http_check_opts(ctx, &o), VG_EINVAL);
+    o.listen = "127.0.0.1:0";
+    o.mjpeg_width = 5;
+    assert_int_equal(vg_http_check_opts(ctx, &o), VG_EINVAL);
+    vg_context_destroy(&ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_public_address_needs_a_token),
         cmocka_unit_test(test_unknown_routes_are_404_and_wrong_methods_405),
         cmocka_unit_test(test_paths_never_reach_the_file_system),
         cmocka_unit_test(test_token_required_for_the_api),
@@ -723,6 +828,7 @@ int main(void)
         cmocka_unit_test(test_snapshots_by_event_id_only),
         cmocka_unit_test(test_sse_sends_new_events),
         cmocka_unit_test(test_latest_picture_changes_and_streams),
+        cmocka_unit_test(test_reload_diffs_cameras_by_name),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

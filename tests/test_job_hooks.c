@@ -27,6 +27,7 @@
 #include "models/model_gen.h"
 #include "support/io_fixtures.h"
 #include "vigil/jobrun.h"
+#include "vigil/overlay.h"
 #include "vigil/residency.h"
 #include "vigil/rules.h"
 #include "vigil/source.h"
@@ -249,6 +250,20 @@ static int64_t events_of_rule(fx *f, const char *sub, const char *rule)
     return n;
 }
 
+/* Whether the picture (full size) shows the person's track box: pixels of
+ * its track's colour on the box's left edge (x 168, y 100..190). */
+static int has_track_box(const uint8_t *rgb)
+{
+    uint8_t c[3];
+    int hits = 0;
+    vg_overlay_track_color(1, c);
+    for (int x = 164; x <= 172; x++) {
+        const uint8_t *p = rgb + ((size_t)145 * W + (size_t)x) * 3;
+        hits += p[0] == c[0] && p[1] == c[1] && p[2] == c[2];
+    }
+    return hits >= 2;
+}
+
 /* Polls frame_get until a picture newer than *seq comes (bounded). */
 static void next_picture(fx *f, vg_job *j, int max_width, uint64_t *seq,
                          uint8_t *buf, size_t cap, int *w, int *h)
@@ -302,6 +317,8 @@ static void test_watch_and_latest_frame(void **state)
     seq1 = seq;
     next_picture(f, j, 0, &seq, buf, cap, &w, &h);
     assert_true(seq > seq1);
+    /* annotated in the slot (no video: the frame itself is not drawn on) */
+    assert_true(has_track_box(buf));
 
     /* scaled down, aspect kept */
     seq1 = 0;
@@ -364,6 +381,9 @@ static void test_latest_frame_with_video(void **state)
     assert_int_equal(add_camera(f, j, "cam", 1, &run), 0);
     assert_int_equal(vg_job_watch(j, "cam", 1), 1);
     assert_int_equal(vg_job_start(j), 0);
+    wait_frames(f, j, 0, CLIP_FRAMES);
+    next_picture(f, j, 0, &seq, buf, cap, &w, &h);
+    assert_true(has_track_box(buf)); /* as drawn for the video */
     next_picture(f, j, 160, &seq, buf, cap, &w, &h);
     assert_int_equal(w, 160);
     assert_int_equal(h, 120);
@@ -444,7 +464,8 @@ static void test_set_rules_while_running(void **state)
 }
 
 /* A 1 s clip looped: more than twice its frames, one continuous track,
- * live figures while it runs, stopped by vg_job_stop. */
+ * live figures while it runs, rules given to a camera that had none, stopped
+ * by vg_job_stop. */
 static void test_loop_and_figures(void **state)
 {
     fx *f = *state;
@@ -454,6 +475,7 @@ static void test_loop_and_figures(void **state)
     FILE *tf;
     long long frame, id, last = 0, max_id = 0, lines = 0;
     int have_fps = 0;
+    vg_rules_config r;
 
     if (!f->ctx)
         skip();
@@ -480,13 +502,22 @@ static void test_loop_and_figures(void **state)
     assert_int_equal(st.reconnects, 0);
     assert_string_equal(vg_job_out_dir(j) + strlen(vg_job_out_dir(j)) - 5,
                         "/loop");
+    /* a camera without rules gets some while running: they fire */
+    vg_rules_config_init(&r);
+    add_zone(&r, 0);
+    add_rule(&r, "enter", VG_EVENT_INTRUSION, 0);
+    assert_int_equal(vg_job_set_rules(j, "cam", &r), 0);
+    vg_rules_config_free(f->ctx, &r);
+    wait_frames(f, j, 0, frames_of(f, 0) + CLIP_FRAMES);
     assert_int_equal(vg_job_stop(j), 0);
     assert_int_equal(vg_job_stream_get(j, 0, &st), 0);
     assert_int_equal(st.state, VG_JOB_STREAM_ENDED);
     assert_int_equal(st.end_code, 0);
     assert_true(st.stats.frames > 2 * CLIP_FRAMES);
     assert_true(st.fps == 0); /* not running */
+    assert_int_equal(st.stats.n_rules, 1);
     vg_job_destroy(&j);
+    assert_int_equal(events_of_rule(f, "loop", "enter"), 1);
     /* tracks.txt: frame numbers never go back, one track throughout (the
      * tracker saw continuous time across the loops) */
     snprintf(path, sizeof(path), "%s/loop/cam/tracks.txt", f->tmp);

@@ -51,6 +51,11 @@ cameras:
       - {name: anyone, kind: intrusion, zone: all, cooldown: 1}
 EOF
 
+# a public address without a token: refused at start, one line, nothing run
+VIGIL_TOKEN= "$VIGIL" serve -c "$CFG" --listen 0.0.0.0:0 --out "$T/pub" >"$T/pub.out" 2>"$T/pub.err"
+rc=$?
+check "0.0.0.0 without a token: refused (exit $rc), one line naming serve.listen" '[ $rc = 1 ] && [ "$(wc -l <"$T/pub.err")" = 1 ] && grep -q "serve.listen" "$T/pub.err" && [ ! -s "$T/pub.out" ]'
+
 export VIGIL_TOKEN=t0ken-for-tests
 AUTH="Authorization: Bearer $VIGIL_TOKEN"
 "$VIGIL" serve -c "$CFG" --listen 127.0.0.1:0 --out "$T/out" >"$T/serve.out" 2>"$T/serve.err" &

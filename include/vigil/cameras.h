@@ -49,6 +49,10 @@ typedef struct vg_cameras {
 int vg_cameras_load(vg_context *ctx, const char *path, vg_cameras *out);
 void vg_cameras_free(vg_context *ctx, vg_cameras *c);
 
+/* The schema (include/vigil/schema.h) of one camera's keys ("cameras[]"),
+ * offsets into vg_camera_config; *n gets the count. */
+const vg_option *vg_cameras_schema(int *n);
+
 /* The camera named name in c, or NULL. */
 const vg_camera_config *vg_cameras_find(const vg_cameras *c, const char *name);
 

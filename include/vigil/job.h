@@ -46,6 +46,7 @@
 
 #include "vigil/config.h"
 #include "vigil/residency.h"
+#include "vigil/schema.h"
 
 #define VG_JOB_MAX_INPUTS 64
 
@@ -59,6 +60,10 @@ typedef struct vg_staged_opts {
     float face_score;   /* (0.75) */
     int max_faces;      /* (4) */
 } vg_staged_opts;
+
+/* The schema of the staged: section (include/vigil/schema.h; offsets into
+ * vg_staged_opts); *n gets the count. */
+const vg_option *vg_job_staged_schema(int *n);
 
 typedef struct vg_job_config {
     int kind; /* enum vg_job_kind */

@@ -128,13 +128,17 @@ typedef struct vg_job_stream_status {
     char input[VG_PATH_MAX];
     int state;      /* enum vg_job_stream_state */
     int64_t frames; /* frames done so far */
-    /* Live figures while it runs (issue 10; CONTRACT, filled by the job): */
+    /* Live figures while it runs (issue 10; CONTRACT, filled by the job):
+     * fps and detect_fps over the last 3 s of the monotonic clock (a
+     * camera that stops delivering decays to 0 within it; 0 unless
+     * running); the others as last known, also once ended. */
     double fps;             /* frames per second over the last seconds */
     double detect_fps;      /* detector runs per second, same window */
     int64_t frames_dropped; /* live queue drops */
     int64_t reconnects;
     int live_state;       /* enum vg_reconnect_state; -1 for files */
-    int64_t memory_bytes; /* this camera's pools and buffers */
+    int64_t memory_bytes; /* this camera's pools and buffers: frame pools,
+                             sink queue, live view pictures, run state */
     int width, height;    /* the picture (0 until the stream has started) */
     int end_code;         /* when ended: 0 (end of input, stopped) or VG_E* */
     char message[256];    /* when it failed: the one-line error */
@@ -217,19 +221,30 @@ const char *vg_job_stream_state_name(int state);
 
 /* Stops (vg_job_stop) and frees the job; sets *j to NULL; accepts NULL. */
 /* ---- Hooks for vigil serve (issue 10; CONTRACT: the serve code uses
- * these names) ---- */
+ * these names) ----
+ * A camera is "in the job" while added, running or ended (not removed);
+ * the others answer VG_ENOENT (message in the job's context). */
 
 /* Viewers of camera's live picture: delta +1 / -1. While a camera has at
  * least one viewer its stream thread copies each annotated frame into the
  * camera's preallocated latest-frame slot; with none it copies nothing.
- * Returns the viewer count, or VG_ENOENT. */
+ * Returns the viewer count (never below 0), or VG_ENOENT.
+ * The slot is two pictures of the camera's size, allocated when its stream
+ * starts; the annotations are those of the annotated video (zones, lines,
+ * track boxes and ids, recent events), drawn into the slot's copy when no
+ * video is written. A frame arriving while both pictures are being read
+ * is not kept. */
 int vg_job_watch(vg_job *j, const char *camera, int delta);
 
 /* Copies camera's newest annotated frame when its sequence number is newer
  * than *seq: packed RGB24, scaled down to at most max_width pixels wide
  * (aspect kept; 0: full size), into buf (cap bytes). Returns 1 (copied;
  * *seq, *w, *h set), 0 (nothing newer), VG_ENOENT, VG_ERANGE (cap too
- * small). Any thread; never blocks the stream for longer than a copy. */
+ * small). Any thread; never blocks the stream for longer than a copy.
+ * Sequence numbers start at 1 and grow by one per picture kept; pass 0 for
+ * whatever is there. Scaling (box filter, height rounded, at least 1) runs
+ * on the caller's thread. The last picture stays readable after the
+ * camera is unwatched or has ended. */
 int vg_job_frame_get(vg_job *j, const char *camera, int max_width,
                      uint64_t *seq, uint8_t *buf, size_t cap, int *w, int *h);
 
@@ -237,11 +252,17 @@ int vg_job_frame_get(vg_job *j, const char *camera, int max_width,
  * before its next frame; rules whose definition changed start from a clean
  * state, the others keep theirs). Returns 0, VG_ENOENT, or VG_ECONFIG with
  * the message in the job's context (cfg checked against the camera's
- * frame size). */
+ * frame size). Given before the camera's first frame (added, or starting),
+ * the rules replace its configured ones from its start; when its frame
+ * size is not known yet they are checked without it now and against it at
+ * the start, where rules that do not fit are logged and the configured
+ * ones used. The last call before a frame wins; an ended camera accepts
+ * and ignores them. Rules added while running that the telemetry did not
+ * know at the start are not in its rule_state table. */
 int vg_job_set_rules(vg_job *j, const char *camera, const vg_rules_config *cfg);
 
-/* The job's output directory and its event database (events.db), for
- * read-only queries. */
+/* The job's output directory (owned by the job), home of its event
+ * database (events.db), for read-only queries. */
 const char *vg_job_out_dir(const vg_job *j);
 
 void vg_job_destroy(vg_job **j);

@@ -52,6 +52,7 @@
 #include "vigil/context.h"
 #include "vigil/detect.h"
 #include "vigil/event.h"
+#include "vigil/schema.h"
 
 #define VG_RULES_NAME_MAX 64
 #define VG_ZONE_MAX_POINTS 64
@@ -130,6 +131,12 @@ int vg_rules_config_add_zone(vg_context *ctx, vg_rules_config *cfg,
                              const vg_zone_def *zone);
 int vg_rules_config_add_rule(vg_context *ctx, vg_rules_config *cfg,
                              const vg_rule_def *rule);
+
+/* The schema (include/vigil/schema.h) of rules_options: (offsets into
+ * vg_rules_config; its defaults are vg_rules_config_init's), and of the keys
+ * of one zone ("zones[]") and one rule ("rules[]"); *n gets the count. */
+const vg_option *vg_rules_options_schema(int *n);
+const vg_option *vg_rules_item_schema(int *n);
 
 /* Frees the arrays and re-initialises cfg; accepts an empty cfg. */
 void vg_rules_config_free(vg_context *ctx, vg_rules_config *cfg);

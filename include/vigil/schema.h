@@ -42,7 +42,8 @@ enum vg_opt_store {
     VG_STORE_FLOAT,    /* float */
     VG_STORE_DOUBLE,   /* double */
     VG_STORE_CHARS,    /* char[size] */
-    VG_STORE_NAMES     /* char[max_items][size], count in int at count_offset */
+    VG_STORE_NAMES,    /* char[max_items][size], count in int at count_offset */
+    VG_STORE_INT64     /* int64_t (int) */
 };
 
 #define VG_OPTF_PATH 1     /* a file name, relative to the config's folder */

@@ -4,14 +4,14 @@
  *
  *   vg_serve *sv;                 // the cameras of a config, over a job
  *   vg_serve_create(ctx, job, &job_opts.run, "site.yaml", &sv);
- *   vg_serve_apply(sv, &cameras);  // adds every camera
+ *   vg_serve_reload(sv, msg, sizeof(msg)); // adds every camera
  *   vg_job_start(job);
  *   vg_http_opts ho;
  *   vg_http_opts_from_settings(&settings, &ho);
  *   ho.serve = sv; ho.telemetry = t;
  *   vg_http *h;
  *   vg_http_start(ctx, &ho, &h);  // printf port: vg_http_port(h)
- *   ...                           // SIGHUP: vg_serve_reload(sv)
+ *   ...                  // SIGHUP: vg_serve_reload(sv, msg, sizeof(msg))
  *   vg_http_stop(&h);             // before the job and the service
  *   vg_job_stop(job);
  *   vg_serve_destroy(&sv);
@@ -60,10 +60,13 @@ void vg_serve_destroy(vg_serve **s);
  * still applied). */
 int vg_serve_apply(vg_serve *s, vg_cameras *cams);
 
-/* Re-reads the config file's cameras (vg_cameras_load). A bad
- * file changes nothing and returns VG_ECONFIG with "FILE:LINE:COL: ..." in
- * the context; else as vg_serve_apply. */
-int vg_serve_reload(vg_serve *s);
+/* Re-reads the config file: its top-level zones/rules (the defaults of
+ * cameras without their own) and its cameras (vg_cameras_load), then as
+ * vg_serve_apply. A file that does not load or check changes nothing and
+ * returns VG_ECONFIG with "FILE:LINE:COL: ..." in msg (cap bytes; may be
+ * NULL); cameras that could not be applied return their first error code
+ * (the others applied, each logged). */
+int vg_serve_reload(vg_serve *s, char *msg, size_t cap);
 
 /* Adds a camera by request (not written to the config file). Returns 0,
  * VG_EINVAL (bad name or input), VG_EEXIST, VG_ENOENT, VG_ERANGE, with the
@@ -108,6 +111,10 @@ typedef struct vg_http_opts {
 
 /* The settings' serve.* values (pointers into s). */
 void vg_http_opts_from_settings(const vg_settings *s, vg_http_opts *o);
+
+/* Checks o's listen address, token and caps without binding: the refusals
+ * of vg_http_start (VG_EINVAL with one line in ctx), or 0. */
+int vg_http_check_opts(vg_context *ctx, const vg_http_opts *o);
 
 /* Starts the server. Refused with one line in ctx: VG_EINVAL (bad listen
  * address or caps; a non-loopback address without a token), VG_EIO (cannot

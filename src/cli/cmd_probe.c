@@ -2,17 +2,81 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "vigil/cameras.h"
+#include "vigil/job.h"
+#include "vigil/rules.h"
+#include "vigil/schema.h"
 
 static void probe_usage(FILE *f)
 {
     fprintf(f,
             "usage: vigil probe [-c CONFIG] [--json] [detect options]\n"
+            "       vigil probe --config-doc\n"
             "\n"
             "Prints the CPU, memory and GPUs found, the ONNX Runtime\n"
             "providers available, and each setting vigil would use with\n"
             "where it came from: command line / config > probed > built-in.\n"
             "  -c, --config FILE   YAML configuration to resolve\n"
-            "  --json              one JSON object instead of text\n");
+            "  --json              one JSON object instead of text\n"
+            "  --config-doc        print the reference of every config key\n"
+            "                      (Markdown, as in docs/config.md)\n");
+}
+
+/* The reference of every key of every table, as Markdown. */
+static int print_config_doc(void)
+{
+    static char md[96 * 1024];
+    size_t len = 0;
+    int n, rc = 0;
+    const vg_option *o = vg_settings_schema(&n);
+
+    rc |= vg_schema_markdown(o, n, md, sizeof(md), &len);
+    o = vg_rules_options_schema(&n);
+    rc |= vg_schema_markdown(o, n, md, sizeof(md), &len);
+    o = vg_rules_item_schema(&n);
+    rc |= vg_schema_markdown(o, n, md, sizeof(md), &len);
+    o = vg_cameras_schema(&n);
+    rc |= vg_schema_markdown(o, n, md, sizeof(md), &len);
+    o = vg_job_staged_schema(&n);
+    rc |= vg_schema_markdown(o, n, md, sizeof(md), &len);
+    if (rc != 0)
+        return cli_error("config reference: more than %zu bytes", sizeof(md));
+    fputs(md, stdout);
+    return VG_EXIT_OK;
+}
+
+/* Every key of the settings table with its value and origin. */
+static void print_keys_text(const vg_settings *s)
+{
+    int n;
+    const vg_option *o = vg_settings_schema(&n);
+    char name[64], val[VG_PATH_MAX];
+
+    for (int i = 0; i < n; i++) {
+        snprintf(name, sizeof(name), "%s.%s", o[i].section, o[i].key);
+        vg_option_format(&o[i], s, val, sizeof(val));
+        printf("  %-34s %-40s %s\n", name, val,
+               vg_origin_name(s->origin.key[i]));
+    }
+}
+
+static void print_keys_json(const vg_settings *s)
+{
+    int n;
+    const vg_option *o = vg_settings_schema(&n);
+    char val[VG_PATH_MAX];
+
+    printf("\"keys\":[");
+    for (int i = 0; i < n; i++) {
+        vg_option_format(&o[i], s, val, sizeof(val));
+        printf("%s{\"section\":\"%s\",\"key\":\"%s\",\"type\":\"%s\","
+               "\"value\":",
+               i ? "," : "", o[i].section, o[i].key,
+               vg_option_type_name(&o[i]));
+        cli_json_string(stdout, val);
+        printf(",\"from\":\"%s\"}", vg_origin_name(s->origin.key[i]));
+    }
+    printf("]");
 }
 
 int cmd_probe(int argc, char **argv)
@@ -36,6 +100,8 @@ int cmd_probe(int argc, char **argv)
             json = 1;
             continue;
         }
+        if (!strcmp(argv[i], "--config-doc"))
+            return print_config_doc();
         r = cli_parse_common("probe", argc, argv, &i, &a);
         if (r < 0)
             return VG_EXIT_USAGE;
@@ -83,8 +149,10 @@ int cmd_probe(int argc, char **argv)
                s->score_threshold, vg_origin_name(s->origin.score_threshold));
         printf("\"nms_iou\":{\"value\":%.3f,\"from\":\"%s\"},", s->nms_iou,
                vg_origin_name(s->origin.nms_iou));
-        printf("\"queue_depth\":{\"value\":%d,\"from\":\"%s\"}}}\n",
+        printf("\"queue_depth\":{\"value\":%d,\"from\":\"%s\"}},",
                s->queue_depth, vg_origin_name(s->origin.queue_depth));
+        print_keys_json(s);
+        printf("}\n");
         return VG_EXIT_OK;
     }
     printf("machine\n");
@@ -101,35 +169,6 @@ int cmd_probe(int argc, char **argv)
                vg_format_bytes(si->gpus[i].memory_free, b2, sizeof(b2)));
     printf("  onnxruntime: %s (%s)\n", si->ort_version, si->ort_providers);
     printf("configuration (explicit > probed > built-in)\n");
-    printf("  %-18s %-40s %s\n", "model", s->model,
-           vg_origin_name(s->origin.model));
-    printf("  %-18s %-40d %s\n", "threads", s->threads,
-           vg_origin_name(s->origin.threads));
-    {
-        char prov[64] = "";
-        for (int i = 0; i < s->n_providers; i++) {
-            size_t l = strlen(prov);
-            snprintf(prov + l, sizeof(prov) - l, "%s%s", i ? "," : "",
-                     s->providers[i]);
-        }
-        printf("  %-18s %-40s %s\n", "providers", prov,
-               vg_origin_name(s->origin.providers));
-    }
-    printf("  %-18s %-40s %s\n", "head", vg_head_kind_name(s->head),
-           vg_origin_name(s->origin.head));
-    printf("  %-18s %-40.2f %s\n", "score_threshold", s->score_threshold,
-           vg_origin_name(s->origin.score_threshold));
-    printf("  %-18s %-40.2f %s\n", "nms_iou", s->nms_iou,
-           vg_origin_name(s->origin.nms_iou));
-    printf("  %-18s %-40d %s\n", "queue_depth", s->queue_depth,
-           vg_origin_name(s->origin.queue_depth));
-    printf("  %-18s %-40s %s\n", "graph_optimization",
-           s->graph_opt == 0   ? "none"
-           : s->graph_opt == 1 ? "basic"
-           : s->graph_opt == 2 ? "extended"
-                               : "all",
-           vg_origin_name(s->origin.graph_opt));
-    printf("  %-18s %-40s %s\n", "memory_arena", s->mem_arena ? "on" : "off",
-           vg_origin_name(s->origin.mem_arena));
+    print_keys_text(s);
     return VG_EXIT_OK;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "vigil/cameras.h"
 #include "vigil/fsutil.h"
 #include "vigil/job.h"
 #include "vigil/jobrun.h"
@@ -38,7 +39,9 @@ static void run_usage(FILE *f)
         "with several, each camera writes snapshots/, tracks.txt and\n"
         "annotated.mp4 under DIR/NAME/ (events.db stays shared). A camera\n"
         "that fails is named in the error; the others run to their end.\n"
-        "With no INPUT: the config's inputs, else the bundled vtest.avi\n"
+        "With no INPUT: the config's cameras (each with its own zones,\n"
+        "rules, detect.fps and motion.enabled), else its inputs, else the\n"
+        "bundled vtest.avi\n"
         "(with examples/site.yaml when no config is given).\n"
         "A config with `job: staged` runs the staged three-model job instead\n"
         "(detector, face detector, face embedder; writes faces.jsonl).\n"
@@ -159,6 +162,8 @@ int cmd_run(int argc, char **argv)
     cli_signals sig = {0};
     vg_job *cctv = NULL;
     vg_rules_config rules;
+    vg_cameras cams; /* the config's cameras: section, when it runs them */
+    int from_cameras = 0;
     vg_job_config *job = NULL;
     vg_residency *residency = NULL;
     vg_staged_stats *staged = NULL;
@@ -180,6 +185,7 @@ int cmd_run(int argc, char **argv)
 
     memset(&a, 0, sizeof(a));
     memset(&rules, 0, sizeof(rules));
+    memset(&cams, 0, sizeof(cams));
     memset(&r, 0, sizeof(r));
     pthread_mutex_init(&r.progress_lock, NULL);
     memset(&mem, 0, sizeof(mem));
@@ -271,6 +277,16 @@ int cmd_run(int argc, char **argv)
      * the other stages (bench/README.md). Explicit settings win. */
     if (a.settings.origin.spin == VG_ORIGIN_BUILTIN)
         a.settings.spin = 0;
+    /* No input on the command line: the config's cameras, if any. */
+    if (n_inputs == 0 && a.config) {
+        if (vg_cameras_load(ctx, a.config, &cams) < 0) {
+            cli_error("%s", vg_context_errmsg(ctx));
+            goto out;
+        }
+        for (int i = 0; i < cams.n && n_inputs < MAX_INPUTS; i++)
+            inputs[n_inputs++] = cams.cam[i].input;
+        from_cameras = n_inputs > 0;
+    }
     if (cli_load_job(ctx, &a, &job, inputs, &n_inputs, MAX_INPUTS,
                      default_input) != 0)
         goto out;
@@ -406,6 +422,8 @@ int cmd_run(int argc, char **argv)
         cli_error("%s", vg_context_errmsg(ctx));
         goto out;
     }
+    for (int i = 0; from_cameras && i < n_inputs; i++)
+        snprintf(names[i], sizeof(names[i]), "%s", cams.cam[i].name);
 
     exit_code = VG_EXIT_OK;
     if (job->kind == VG_JOB_STAGED) {
@@ -484,9 +502,20 @@ int cmd_run(int argc, char **argv)
         }
         for (int i = 0; i < n_inputs; i++) {
             vg_job_stream_opts so;
+            vg_run_opts cam_run; /* copied by vg_job_add_stream */
             memset(&so, 0, sizeof(so));
             so.input = inputs[i];
             so.name = names[i];
+            if (from_cameras) { /* the camera's own settings and rules */
+                const vg_camera_config *cc = &cams.cam[i];
+                cam_run = jo.run;
+                if (cc->detect_fps > -2)
+                    cam_run.detect_fps = cc->detect_fps;
+                if (cc->motion_enabled >= 0)
+                    cam_run.motion_enabled = cc->motion_enabled;
+                so.run = &cam_run;
+                so.rules = cc->has_rules ? &cc->rules : NULL;
+            }
             if (sources[i] != NULL) {
                 so.source = &sources[i];
             } else if (open_codes[i] < 0 && open_codes[i] != VG_EINTR &&
@@ -618,6 +647,7 @@ out:
     vg_free(ctx, job);
     if (have_rules)
         vg_rules_config_free(ctx, &rules);
+    vg_cameras_free(ctx, &cams);
     pthread_mutex_destroy(&r.progress_lock);
     return cli_context_destroy(&ctx, &sig, exit_code);
 }

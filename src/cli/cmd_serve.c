@@ -56,6 +56,7 @@ int cmd_serve(int argc, char **argv)
     vg_job_opts jo;
     vg_http_opts ho;
     sigset_t set;
+    char msg[1024];
 
     memset(&a, 0, sizeof(a));
     a.out_dir = "out";
@@ -105,6 +106,12 @@ int cmd_serve(int argc, char **argv)
         if (t && t[0])
             snprintf(a.settings.serve_token, sizeof(a.settings.serve_token),
                      "%s", t);
+    }
+    /* refused before any camera starts: a public address with no token */
+    vg_http_opts_from_settings(&a.settings, &ho);
+    if (vg_http_check_opts(ctx, &ho) < 0) {
+        cli_error("%s", vg_context_errmsg(ctx));
+        goto out;
     }
     if (a.settings.origin.spin == VG_ORIGIN_BUILTIN)
         a.settings.spin = 0;
@@ -160,10 +167,40 @@ int cmd_serve(int argc, char **argv)
             goto out;
         }
     }
-    if (vg_serve_create(ctx, job, &jo.run, a.config, &sv) < 0 ||
-        vg_serve_reload(sv) < 0) {
+    if (vg_serve_create(ctx, job, &jo.run, a.config, &sv) < 0) {
         cli_error("%s", vg_context_errmsg(ctx));
         goto out;
+    }
+    if (vg_serve_reload(sv, msg, sizeof(msg)) < 0) {
+        cli_error("%s", msg);
+        goto out;
+    }
+    /* A config without cameras (examples/site.yaml): its inputs, else the
+     * bundled sample video, as looping cameras, so that the service shows
+     * something without a camera. */
+    if (vg_job_stream_count(job) == 0 && n_inputs > 0) {
+        char(*names)[VG_STREAM_NAME_MAX] =
+            vg_calloc(ctx, (size_t)n_inputs, sizeof(*names));
+        if (names == NULL ||
+            vg_stream_names(ctx, inputs, n_inputs, names) < 0) {
+            vg_free(ctx, names);
+            cli_error("%s", vg_context_errmsg(ctx));
+            goto out;
+        }
+        for (int i = 0; i < n_inputs; i++) {
+            if (vg_serve_add_camera(sv, names[i], inputs[i], 1, msg,
+                                    sizeof(msg)) < 0) {
+                vg_free(ctx, names);
+                cli_error("%s: %s", inputs[i], msg);
+                goto out;
+            }
+            if (!a.quiet)
+                fprintf(stderr,
+                        "vigil serve: %s has no cameras: section; serving %s "
+                        "as camera %s (looping)\n",
+                        a.config, inputs[i], names[i]);
+        }
+        vg_free(ctx, names);
     }
     if (vg_job_start(job) < 0) {
         cli_error("%s", vg_context_errmsg(ctx));
@@ -197,22 +234,17 @@ int cmd_serve(int argc, char **argv)
         struct timespec ts = {0, 200 * 1000000L};
         int sig = sigtimedwait(&set, NULL, &ts);
         if (sig == SIGHUP) {
-            rc = vg_serve_reload(sv);
-            if (rc == VG_ECONFIG || rc == VG_EINVAL) {
+            rc = vg_serve_reload(sv, msg, sizeof(msg));
+            if (rc == VG_ECONFIG || rc == VG_EINVAL || rc == VG_ENOMEM)
                 fprintf(stderr,
                         "vigil serve: config not reloaded, the running one "
                         "is kept: %s\n",
-                        vg_context_errmsg(ctx));
-            } else {
-                if (rc < 0)
-                    fprintf(stderr,
-                            "vigil serve: reloaded %s; some cameras not "
-                            "applied (see above)\n",
-                            a.config);
-                else if (!a.quiet)
-                    fprintf(stderr, "vigil serve: reloaded %s\n", a.config);
-            }
-            vg_context_clear_error(ctx);
+                        msg);
+            else if (rc < 0)
+                fprintf(stderr, "vigil serve: reloaded %s; %s\n", a.config,
+                        msg);
+            else if (!a.quiet)
+                fprintf(stderr, "vigil serve: reloaded %s\n", a.config);
             continue;
         }
         if (sig == SIGINT || sig == SIGTERM) {

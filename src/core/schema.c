@@ -1121,7 +1121,10 @@ int vg_option_parse(const vg_option *o, const char *v, void *base, char *why,
                             "'%.64s'",
                             o->key, (long)o->min, (long)o->max, shown);
         }
-        *(int *)field = (int)x;
+        if (o->store == VG_STORE_INT64)
+            *(int64_t *)field = x;
+        else
+            *(int *)field = (int)x;
         return 0;
     }
     case VG_OPT_DOUBLE: {
@@ -1216,6 +1219,9 @@ void vg_options_defaults(const vg_option *opts, int n, void *base)
         case VG_STORE_INT:
             *(int *)field = (int)o->def_num;
             break;
+        case VG_STORE_INT64:
+            *(int64_t *)field = (int64_t)o->def_num;
+            break;
         case VG_STORE_FLOAT:
             *(float *)field = (float)o->def_num;
             break;
@@ -1296,6 +1302,9 @@ int vg_option_format(const vg_option *o, const void *base, char *buf,
             put(buf, cap, &len, "%d", v);
         break;
     }
+    case VG_STORE_INT64:
+        put(buf, cap, &len, "%lld", (long long)*(const int64_t *)field);
+        break;
     case VG_STORE_FLOAT:
         put(buf, cap, &len, "%g", (double)*(const float *)field);
         break;
@@ -1370,12 +1379,15 @@ int vg_option_range_text(const vg_option *o, char *buf, size_t cap)
         if (o->names) {
             for (int i = 0; o->names[i]; i++)
                 put(buf, cap, &len, "%s%s", i ? ", " : "", o->names[i]);
-            put(buf, cap, &len, "; ");
-        } else if (o->item) {
-            put(buf, cap, &len, "%s names; ", o->item);
+            if (o->max_items > 0)
+                put(buf, cap, &len, "; at most %d", o->max_items);
+        } else if (o->item_check) {
+            put(buf, cap, &len, "%s names; at most %d", o->item, o->max_items);
+        } else if (o->item && o->max_items > 0) {
+            size_t n = strlen(o->item);
+            put(buf, cap, &len, "at most %d %s%s", o->max_items, o->item,
+                n && o->item[n - 1] == 's' ? "es" : "s");
         }
-        if (o->max_items > 0)
-            put(buf, cap, &len, "at most %d", o->max_items);
         break;
     default:
         break;

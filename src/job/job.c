@@ -882,11 +882,12 @@ int vg_job_set_rules(vg_job *j, const char *camera, const vg_rules_config *cfg)
         return vg_fail(j->ctx, VG_ENOENT, "%s: no such camera in the job",
                        camera);
     }
-    /* the frame size: the running camera's, else its open source's; not
-     * known yet: checked without it now, against it at the start */
+    /* the frame size: the running camera's, else the open source of a
+     * camera not started yet (its thread has not taken it); not known:
+     * checked without it now, against it at the start */
     w = atomic_load(&s->live.width);
     h = atomic_load(&s->live.height);
-    if ((w <= 0 || h <= 0) && s->source) {
+    if ((w <= 0 || h <= 0) && s->state == VG_JOB_STREAM_ADDED && s->source) {
         vg_source_info si;
         vg_source_get_info(s->source, &si);
         w = si.width;

@@ -13,6 +13,7 @@
 #include "core/yaml_doc.h"
 #include "vigil/job.h"
 #include "vigil/parse.h"
+#include "vigil/schema.h"
 
 typedef struct jloader {
     vg_context *ctx;
@@ -285,43 +286,168 @@ static int load_model(jloader *l, yaml_node_t *map)
     return 0;
 }
 
+#define STAGED(f) offsetof(vg_staged_opts, f), sizeof(((vg_staged_opts *)0)->f)
+
+/* The staged job's keys (defaults of vg_job_config_default). */
+static const vg_option staged_schema[] = {
+    {"staged",
+     "frame_step",
+     VG_OPT_INT,
+     VG_STORE_INT,
+     STAGED(frame_step),
+     0,
+     0,
+     1,
+     100000,
+     5,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     0,
+     "every Nth frame is processed"},
+    {"staged",
+     "max_frames",
+     VG_OPT_INT,
+     VG_STORE_INT64,
+     STAGED(max_frames),
+     0,
+     0,
+     0,
+     1000000000,
+     0,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     0,
+     "frames read per input (0: all; --max-frames)"},
+    {"staged",
+     "person_score",
+     VG_OPT_DOUBLE,
+     VG_STORE_FLOAT,
+     STAGED(person_score),
+     0,
+     0,
+     0,
+     1,
+     0.4,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     0,
+     "minimum person detection score"},
+    {"staged",
+     "max_persons",
+     VG_OPT_INT,
+     VG_STORE_INT,
+     STAGED(max_persons),
+     0,
+     0,
+     1,
+     64,
+     8,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     0,
+     "persons per frame, largest first"},
+    {"staged",
+     "face_score",
+     VG_OPT_DOUBLE,
+     VG_STORE_FLOAT,
+     STAGED(face_score),
+     0,
+     0,
+     0,
+     1,
+     0.75,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     0,
+     "minimum face detection score"},
+    {"staged",
+     "max_faces",
+     VG_OPT_INT,
+     VG_STORE_INT,
+     STAGED(max_faces),
+     0,
+     0,
+     1,
+     16,
+     4,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     0,
+     "faces per person"},
+};
+
+#define N_STAGED_KEYS (int)(sizeof(staged_schema) / sizeof(staged_schema[0]))
+
+const vg_option *vg_job_staged_schema(int *n)
+{
+    if (n)
+        *n = N_STAGED_KEYS;
+    return staged_schema;
+}
+
 static int load_staged(jloader *l, yaml_node_t *map)
 {
-    vg_staged_opts *o = &l->c->staged;
     int rc = 0;
     for (yaml_node_pair_t *p = map->data.mapping.pairs.start;
          rc == 0 && p < map->data.mapping.pairs.top; p++) {
         yaml_node_t *k = yaml_document_get_node(l->doc, p->key);
         yaml_node_t *v = yaml_document_get_node(l->doc, p->value);
         const char *key = vgi_yaml_scalar(k);
-        long x;
-        double d;
+        const vg_option *o =
+            key ? vg_schema_find(staged_schema, N_STAGED_KEYS, "staged", key)
+                : NULL;
+        char why[384];
         if (key == NULL) {
             rc = at(l, k, "expected a key in 'staged'");
-        } else if (!strcmp(key, "frame_step")) {
-            rc = get_long(l, v, key, 1, 100000, &x);
-            o->frame_step = (int)x;
-        } else if (!strcmp(key, "max_frames")) {
-            rc = get_long(l, v, key, 0, 1000000000L, &x);
-            o->max_frames = x;
-        } else if (!strcmp(key, "person_score")) {
-            rc = get_double(l, v, key, 0.0, 1.0, &d);
-            o->person_score = (float)d;
-        } else if (!strcmp(key, "max_persons")) {
-            rc = get_long(l, v, key, 1, 64, &x);
-            o->max_persons = (int)x;
-        } else if (!strcmp(key, "face_score")) {
-            rc = get_double(l, v, key, 0.0, 1.0, &d);
-            o->face_score = (float)d;
-        } else if (!strcmp(key, "max_faces")) {
-            rc = get_long(l, v, key, 1, 16, &x);
-            o->max_faces = (int)x;
+        } else if (o) {
+            if (vg_option_parse(o, vgi_yaml_scalar(v), &l->c->staged, why,
+                                sizeof(why)) < 0)
+                rc = at(l, v, "%s", why);
         } else {
+            const char *near = vg_schema_suggest_key(
+                staged_schema, N_STAGED_KEYS, "staged", key);
             rc = at(l, k,
                     "unknown key '%.64s' in 'staged' (expected frame_step, "
                     "max_frames, person_score, max_persons, face_score, "
-                    "max_faces)",
-                    key);
+                    "max_faces)%s%s%s",
+                    key, near ? "; did you mean '" : "", near ? near : "",
+                    near ? "'?" : "");
         }
     }
     return rc;
@@ -332,11 +458,7 @@ void vg_job_config_default(vg_job_config *c)
     memset(c, 0, sizeof(*c));
     c->kind = VG_JOB_CCTV;
     c->budget.margin = 0.05;
-    c->staged.frame_step = 5;
-    c->staged.person_score = 0.4f;
-    c->staged.max_persons = 8;
-    c->staged.face_score = 0.75f;
-    c->staged.max_faces = 4;
+    vg_options_defaults(staged_schema, N_STAGED_KEYS, &c->staged);
 }
 
 const char *vg_job_kind_name(int kind)

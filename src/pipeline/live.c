@@ -224,6 +224,14 @@ void vgi_live_frame_done(vgi_live *l, int64_t frames, int64_t detected,
 void vgi_live_set_reconnect(vgi_live *l, vg_reconnect *rcm)
 {
     pthread_mutex_lock(&l->lock);
+    if (l->rcm && !rcm) {
+        /* the machine goes: its last word stays for the status */
+        vg_reconnect_stats rs;
+        vg_reconnect_stats_get(l->rcm, &rs);
+        l->last_state = rs.state;
+        l->last_reconnects = (int64_t)rs.reconnects;
+        l->has_last = 1;
+    }
     l->rcm = rcm;
     pthread_mutex_unlock(&l->lock);
 }
@@ -246,6 +254,9 @@ void vgi_live_figures_get(vgi_live *l, vgi_live_figures *out)
         vg_reconnect_stats_get(l->rcm, &rs);
         out->live_state = rs.state;
         out->reconnects = (int64_t)rs.reconnects;
+    } else if (l->has_last) {
+        out->live_state = l->last_state;
+        out->reconnects = l->last_reconnects;
     }
     /* the oldest sample in the window against the totals now: a camera
      * that stops delivering decays to 0 within the window */

@@ -124,6 +124,9 @@ typedef struct vgi_live {
     atomic_llong frames, detected, dropped, memory_bytes;
     atomic_int width, height, is_live;
     vg_reconnect *rcm; /* the run's reconnect machine while it has one */
+    int last_state;    /* its state and reconnects when it went (lock) */
+    int64_t last_reconnects;
+    int has_last;
     struct {
         int64_t t_ns, frames, detected;
     } samples[VGI_LIVE_SAMPLES];

@@ -16,6 +16,171 @@
 #include "core/yaml_doc.h"
 #include "rules/rules_internal.h"
 #include "vigil/parse.h"
+#include "vigil/schema.h"
+
+#define CAM(f) offsetof(vg_camera_config, f), sizeof(((vg_camera_config *)0)->f)
+
+/* The keys of one camera; loop, detect.fps and motion.enabled are read
+ * through their rows. */
+static const vg_option camera_schema[] = {
+    {"cameras[]",
+     "name",
+     VG_OPT_STRING,
+     VG_STORE_NONE,
+     CAM(name),
+     0,
+     0,
+     0,
+     0,
+     0,
+     NULL,
+     "required",
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     0,
+     "unique camera name: A-Z, a-z, 0-9, '_' and '-'"},
+    {"cameras[]",
+     "input",
+     VG_OPT_STRING,
+     VG_STORE_NONE,
+     CAM(input),
+     0,
+     0,
+     0,
+     0,
+     0,
+     NULL,
+     "required",
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     VG_OPTF_PATH,
+     "file (videos cache, else beside the config), device or URL"},
+    {"cameras[]", "loop", VG_OPT_BOOL, VG_STORE_INT,
+     CAM(loop),   0,      0,           0,
+     1,           0,      NULL,        NULL,
+     NULL,        NULL,   NULL,        NULL,
+     NULL,        NULL,   0,           "files: start again at the end"},
+    {"cameras[]",
+     "detect.fps",
+     VG_OPT_DOUBLE,
+     VG_STORE_DOUBLE,
+     CAM(detect_fps),
+     0,
+     0,
+     0,
+     1000,
+     -2,
+     NULL,
+     "detect.fps",
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     0,
+     "this camera's detections per second"},
+    {"cameras[]",
+     "motion.enabled",
+     VG_OPT_BOOL,
+     VG_STORE_INT,
+     CAM(motion_enabled),
+     0,
+     0,
+     0,
+     1,
+     -1,
+     NULL,
+     "motion.enabled",
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     0,
+     "this camera's motion gating"},
+    {"cameras[]",
+     "zones",
+     VG_OPT_LIST,
+     VG_STORE_NONE,
+     0,
+     0,
+     0,
+     VG_RULES_MAX_ZONES,
+     0,
+     0,
+     0,
+     NULL,
+     "none",
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     "zone",
+     NULL,
+     0,
+     "this camera's zones (keys: zones[])"},
+    {"cameras[]",
+     "rules",
+     VG_OPT_LIST,
+     VG_STORE_NONE,
+     0,
+     0,
+     0,
+     VG_RULES_MAX_RULES,
+     0,
+     0,
+     0,
+     NULL,
+     "none",
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     "rule",
+     NULL,
+     0,
+     "this camera's rules (keys: rules[])"},
+    {"cameras[]",
+     "rules_options",
+     VG_OPT_LIST,
+     VG_STORE_NONE,
+     0,
+     0,
+     0,
+     0,
+     0,
+     0,
+     0,
+     NULL,
+     "built-in",
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     0,
+     "this camera's rules_options (mapping, keys as the top-level one)"},
+};
+
+#define N_CAMERA_KEYS (int)(sizeof(camera_schema) / sizeof(camera_schema[0]))
+
+const vg_option *vg_cameras_schema(int *n)
+{
+    if (n)
+        *n = N_CAMERA_KEYS;
+    return camera_schema;
+}
 
 typedef struct cloader {
     vg_context *ctx;
@@ -79,20 +244,6 @@ int vg_camera_name_valid(const char *s)
     return 1;
 }
 
-static int get_bool(cloader *l, const yaml_node_t *n, const char *key, int *out)
-{
-    const char *v = vgi_yaml_scalar(n);
-    if (v && (!strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "on"))) {
-        *out = 1;
-        return 0;
-    }
-    if (v && (!strcmp(v, "false") || !strcmp(v, "no") || !strcmp(v, "off"))) {
-        *out = 0;
-        return 0;
-    }
-    return at(l, n, "'%s' expects true or false, got '%.64s'", key, shown(n));
-}
-
 /* input: a URL or a device stays as written; a relative file name is looked
  * up in the videos cache, else taken beside the config. */
 static void resolve_input(const char *config_path, const char *s, char *out,
@@ -110,6 +261,18 @@ static void resolve_input(const char *config_path, const char *s, char *out,
         stat(out, &sb) == 0 && S_ISREG(sb.st_mode))
         return;
     vgi_path_beside(config_path, s, out, cap);
+}
+
+/* A scalar key through its row of camera_schema. */
+static int get_opt(cloader *l, const yaml_node_t *v, const char *key,
+                   vg_camera_config *c)
+{
+    const vg_option *o =
+        vg_schema_find(camera_schema, N_CAMERA_KEYS, "cameras[]", key);
+    char why[384];
+    if (vg_option_parse(o, vgi_yaml_scalar(v), c, why, sizeof(why)) < 0)
+        return at(l, v, "%s", why);
+    return 0;
 }
 
 /* A one-key section of a camera: detect: {fps: F} / motion: {enabled: B}. */
@@ -188,24 +351,28 @@ static int load_camera(cloader *l, yaml_node_t *map, vg_cameras *all)
             else
                 resolve_input(l->path, s, c->input, sizeof(c->input));
         } else if (!strcmp(key, "loop")) {
-            rc = get_bool(l, v, key, &c->loop);
+            rc = get_opt(l, v, "loop", c);
         } else if (!strcmp(key, "detect")) {
             rc = load_sub(l, v, key, "fps", &sub);
             if (rc == 0 && sub)
-                rc = vgi_yaml_get_double(l->ctx, l->path, sub, "fps", 0, 1000,
-                                         &c->detect_fps);
+                rc = get_opt(l, sub, "detect.fps", c);
         } else if (!strcmp(key, "motion")) {
             rc = load_sub(l, v, key, "enabled", &sub);
             if (rc == 0 && sub)
-                rc = get_bool(l, sub, "enabled", &c->motion_enabled);
+                rc = get_opt(l, sub, "motion.enabled", c);
         } else if (!strcmp(key, "zones") || !strcmp(key, "rules") ||
                    !strcmp(key, "rules_options")) {
             c->has_rules = 1; /* read below */
         } else {
+            static const char *const keys[] = {
+                "name",   "input", "loop",  "detect",
+                "motion", "zones", "rules", "rules_options"};
+            const char *near = vg_schema_suggest(key, keys, 8);
             rc = at(l, k,
                     "unknown key '%.64s' in camera '%s' (expected name, input, "
-                    "loop, detect, motion, zones, rules, rules_options)",
-                    key, c->name);
+                    "loop, detect, motion, zones, rules, rules_options)%s%s%s",
+                    key, c->name, near ? "; did you mean '" : "",
+                    near ? near : "", near ? "'?" : "");
         }
         if (rc < 0)
             return rc;

@@ -14,6 +14,7 @@
 #include "vigil/cameras.h"
 #include "vigil/detect.h"
 #include "vigil/parse.h"
+#include "vigil/schema.h"
 
 #define DEFAULT_CAPACITY 1024
 #define DEFAULT_TTL_S 30.0
@@ -21,6 +22,389 @@
 #define MAX_CAPACITY (1 << 20)
 /* Normalised coordinates may stray this far outside [0, 1]. */
 #define NORMALIZED_TOLERANCE 0.01
+
+#define CFG(f) offsetof(vg_rules_config, f), sizeof(((vg_rules_config *)0)->f)
+#define RULE(f) offsetof(vg_rule_def, f), sizeof(((vg_rule_def *)0)->f)
+
+/* rules_options: the keys of vg_rules_config (defaults of
+ * vg_rules_config_init). */
+static const vg_option options_schema[] = {
+    {"rules_options",
+     "capacity",
+     VG_OPT_INT,
+     VG_STORE_INT,
+     CFG(capacity),
+     0,
+     0,
+     1,
+     MAX_CAPACITY,
+     DEFAULT_CAPACITY,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     0,
+     "objects with rule state at once (least recent evicted)"},
+    {"rules_options",
+     "state_ttl",
+     VG_OPT_DOUBLE,
+     VG_STORE_DOUBLE,
+     CFG(state_ttl_s),
+     0,
+     0,
+     1e-3,
+     HUGE_VAL,
+     DEFAULT_TTL_S,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     "a time in seconds > 0",
+     NULL,
+     NULL,
+     0,
+     "an object unseen this long loses its rule state, seconds"},
+    {"rules_options",
+     "cooldown",
+     VG_OPT_DOUBLE,
+     VG_STORE_DOUBLE,
+     CFG(cooldown_s),
+     0,
+     0,
+     0,
+     HUGE_VAL,
+     DEFAULT_COOLDOWN_S,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     "a time in seconds >= 0",
+     NULL,
+     NULL,
+     0,
+     "default time before a rule alarms again for the same object, seconds"},
+};
+
+static const char *const units_names[] = {"pixels", "normalized", NULL};
+static const char *const kind_names[] = {"intrusion", "dwell", "line_crossing",
+                                         "occupancy", NULL};
+static const char *const direction_names[] = {"both", "a_to_b", "b_to_a", NULL};
+
+/* The keys of one zone and one rule (the numbers are read through their
+ * rows; the others by the loader below, the rows documenting them). */
+static const vg_option item_schema[] = {
+    {"zones[]",
+     "name",
+     VG_OPT_STRING,
+     VG_STORE_NONE,
+     0,
+     VG_RULES_NAME_MAX,
+     0,
+     0,
+     0,
+     0,
+     0,
+     NULL,
+     "required",
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     0,
+     "unique zone name"},
+    {"zones[]",
+     "polygon",
+     VG_OPT_LIST,
+     VG_STORE_NONE,
+     0,
+     0,
+     0,
+     VG_ZONE_MAX_POINTS,
+     0,
+     0,
+     0,
+     NULL,
+     "polygon or line",
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     "point",
+     NULL,
+     0,
+     "[[x, y], ...] 3 or more vertices in order, a simple polygon"},
+    {"zones[]",
+     "line",
+     VG_OPT_LIST,
+     VG_STORE_NONE,
+     0,
+     0,
+     0,
+     2,
+     0,
+     0,
+     0,
+     NULL,
+     "polygon or line",
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     "point",
+     NULL,
+     0,
+     "[[xA, yA], [xB, yB]]: a directed line A->B for crossings"},
+    {"zones[]",
+     "units",
+     VG_OPT_ENUM,
+     VG_STORE_NONE,
+     0,
+     0,
+     0,
+     0,
+     0,
+     0,
+     0,
+     NULL,
+     NULL,
+     units_names,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     0,
+     "pixels of the source picture, or fractions 0..1 of its size"},
+    {"zones[]",
+     "a_to_b",
+     VG_OPT_STRING,
+     VG_STORE_NONE,
+     0,
+     32,
+     0,
+     0,
+     0,
+     0,
+     0,
+     NULL,
+     "A>B",
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     0,
+     "lines: name of the A->B direction in events"},
+    {"zones[]",
+     "b_to_a",
+     VG_OPT_STRING,
+     VG_STORE_NONE,
+     0,
+     32,
+     0,
+     0,
+     0,
+     0,
+     0,
+     NULL,
+     "B>A",
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     0,
+     "lines: name of the B->A direction in events"},
+    {"rules[]",
+     "name",
+     VG_OPT_STRING,
+     VG_STORE_NONE,
+     0,
+     VG_RULES_NAME_MAX,
+     0,
+     0,
+     0,
+     0,
+     0,
+     NULL,
+     "required",
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     0,
+     "unique rule name"},
+    {"rules[]",
+     "kind",
+     VG_OPT_ENUM,
+     VG_STORE_NONE,
+     0,
+     0,
+     0,
+     0,
+     0,
+     0,
+     0,
+     NULL,
+     "required",
+     kind_names,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     0,
+     "what raises the alarm (dwell = loitering)"},
+    {"rules[]",
+     "zone",
+     VG_OPT_STRING,
+     VG_STORE_NONE,
+     0,
+     VG_RULES_NAME_MAX,
+     0,
+     0,
+     0,
+     0,
+     0,
+     NULL,
+     "required",
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     0,
+     "the zone (a line for line_crossing; also spelt 'line')"},
+    {"rules[]",
+     "classes",
+     VG_OPT_LIST,
+     VG_STORE_NONE,
+     0,
+     0,
+     0,
+     VG_RULE_MAX_CLASSES,
+     0,
+     0,
+     0,
+     NULL,
+     "every class",
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     "class",
+     NULL,
+     0,
+     "COCO classes the rule watches"},
+    {"rules[]",
+     "seconds",
+     VG_OPT_DOUBLE,
+     VG_STORE_DOUBLE,
+     RULE(seconds),
+     0,
+     0,
+     0,
+     HUGE_VAL,
+     0,
+     NULL,
+     "required for dwell, occupancy",
+     NULL,
+     NULL,
+     NULL,
+     "a time in seconds >= 0",
+     NULL,
+     NULL,
+     0,
+     "dwell: stay longer than; occupancy: hold for"},
+    {"rules[]",
+     "more_than",
+     VG_OPT_INT,
+     VG_STORE_INT,
+     RULE(more_than),
+     0,
+     0,
+     0,
+     1000000,
+     0,
+     NULL,
+     "required for occupancy",
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     0,
+     "occupancy: alarm when more objects than this"},
+    {"rules[]",
+     "direction",
+     VG_OPT_ENUM,
+     VG_STORE_NONE,
+     0,
+     0,
+     0,
+     0,
+     0,
+     0,
+     0,
+     NULL,
+     "both",
+     direction_names,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     0,
+     "line_crossing: the direction that alarms"},
+    {"rules[]",
+     "cooldown",
+     VG_OPT_DOUBLE,
+     VG_STORE_DOUBLE,
+     RULE(cooldown_s),
+     0,
+     0,
+     0,
+     HUGE_VAL,
+     0,
+     NULL,
+     "rules_options.cooldown",
+     NULL,
+     NULL,
+     NULL,
+     "a time in seconds >= 0",
+     NULL,
+     NULL,
+     0,
+     "time before this rule alarms again for the same object, seconds"},
+};
+
+const vg_option *vg_rules_options_schema(int *n)
+{
+    if (n)
+        *n = (int)(sizeof(options_schema) / sizeof(options_schema[0]));
+    return options_schema;
+}
+
+const vg_option *vg_rules_item_schema(int *n)
+{
+    if (n)
+        *n = (int)(sizeof(item_schema) / sizeof(item_schema[0]));
+    return item_schema;
+}
 
 const char *vg_event_kind_name(int kind)
 {
@@ -62,9 +446,9 @@ const char *vgi_rules_class_name(int class_id)
 void vg_rules_config_init(vg_rules_config *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
-    cfg->capacity = DEFAULT_CAPACITY;
-    cfg->state_ttl_s = DEFAULT_TTL_S;
-    cfg->cooldown_s = DEFAULT_COOLDOWN_S;
+    vg_options_defaults(
+        options_schema,
+        (int)(sizeof(options_schema) / sizeof(options_schema[0])), cfg);
 }
 
 void vg_rules_config_free(vg_context *ctx, vg_rules_config *cfg)
@@ -476,6 +860,39 @@ static int col_of(const yaml_node_t *n)
     return (int)n->start_mark.column + 1;
 }
 
+static const char *shown(const yaml_node_t *n);
+
+/* A scalar key through its schema row o, stored into base. */
+static int get_opt(loader *l, const yaml_node_t *v, const vg_option *o,
+                   void *base)
+{
+    char why[384];
+    if (is_quoted(l, v) && o->type != VG_OPT_STRING)
+        return at(l, v, "'%s' expects %s, got the string '%.64s'", o->key,
+                  o->type == VG_OPT_BOOL ? "true or false" : "a number",
+                  vgi_yaml_scalar(v));
+    if (vg_option_parse(o, vgi_yaml_scalar(v), base, why, sizeof(why)) < 0)
+        return at(l, v, "%s", why);
+    return 0;
+}
+
+static const vg_option *item_opt(const char *section, const char *key)
+{
+    return vg_schema_find(item_schema,
+                          (int)(sizeof(item_schema) / sizeof(item_schema[0])),
+                          section, key);
+}
+
+/* The key of section ("zones[]", "rules[]") closest to a mistyped key. */
+static const char *suggest(const loader *l, const char *section,
+                           const char *key)
+{
+    (void)l;
+    return vg_schema_suggest_key(
+        item_schema, (int)(sizeof(item_schema) / sizeof(item_schema[0])),
+        section, key);
+}
+
 static const char *shown(const yaml_node_t *n)
 {
     const char *v = vgi_yaml_scalar(n);
@@ -495,19 +912,6 @@ static int get_number(loader *l, const yaml_node_t *n, const char *key,
     if (!v || is_quoted(l, n) || vg_parse_double(v, lo, HUGE_VAL, out) < 0)
         return at(l, n, "'%s' expects %s, got %s'%.64s'", key, expect,
                   is_quoted(l, n) ? "the string " : "", shown(n));
-    return 0;
-}
-
-static int get_int(loader *l, const yaml_node_t *n, const char *key, long lo,
-                   long hi, int *out)
-{
-    const char *v = vgi_yaml_scalar(n);
-    int64_t x;
-
-    if (!v || is_quoted(l, n) || vg_parse_int64(v, lo, hi, &x) < 0)
-        return at(l, n, "'%s' expects an integer in [%ld, %ld], got %s'%.64s'",
-                  key, lo, hi, is_quoted(l, n) ? "the string " : "", shown(n));
-    *out = (int)x;
     return 0;
 }
 
@@ -656,10 +1060,12 @@ static int load_zone(loader *l, yaml_node_t *map)
             rc = get_name(l, v, key, key[0] == 'a' ? z.a_to_b : z.b_to_a,
                           sizeof(z.a_to_b));
         } else {
+            const char *near = suggest(l, "zones[]", key);
             rc = at(l, k,
                     "unknown key '%.64s' in zone '%s' (expected name, "
-                    "polygon, line, units, a_to_b, b_to_a)",
-                    key, z.name);
+                    "polygon, line, units, a_to_b, b_to_a)%s%s%s",
+                    key, z.name, near ? "; did you mean '" : "",
+                    near ? near : "", near ? "'?" : "");
         }
         if (rc < 0)
             return rc;
@@ -768,13 +1174,12 @@ static int load_rule(loader *l, yaml_node_t *map)
             rc = load_classes(l, v, &r);
         } else if (!strcmp(key, "seconds")) {
             seconds_node = k;
-            rc = get_number(l, v, key, 0, "a time in seconds >= 0", &r.seconds);
+            rc = get_opt(l, v, item_opt("rules[]", key), &r);
         } else if (!strcmp(key, "cooldown")) {
-            rc = get_number(l, v, key, 0, "a time in seconds >= 0",
-                            &r.cooldown_s);
+            rc = get_opt(l, v, item_opt("rules[]", key), &r);
         } else if (!strcmp(key, "more_than")) {
             more_node = k;
-            rc = get_int(l, v, key, 0, 1000000, &r.more_than);
+            rc = get_opt(l, v, item_opt("rules[]", key), &r);
         } else if (!strcmp(key, "direction")) {
             const char *d = vgi_yaml_scalar(v);
             dir_node = k;
@@ -790,11 +1195,13 @@ static int load_rule(loader *l, yaml_node_t *map)
                         "got '%.64s'",
                         shown(v));
         } else {
+            const char *near = suggest(l, "rules[]", key);
             rc = at(l, k,
                     "unknown key '%.64s' in rule '%s' (expected name, "
                     "kind, zone, line, classes, seconds, more_than, "
-                    "direction, cooldown)",
-                    key, r.name);
+                    "direction, cooldown)%s%s%s",
+                    key, r.name, near ? "; did you mean '" : "",
+                    near ? near : "", near ? "'?" : "");
         }
         if (rc < 0)
             return rc;
@@ -864,19 +1271,22 @@ static int load_options(loader *l, yaml_node_t *map)
         yaml_node_t *k = node(l, p->key), *v = node(l, p->value);
         const char *key = vgi_yaml_scalar(k);
         size_t len = fp_push(l, ".%.64s", key ? key : "?");
-        if (key && !strcmp(key, "capacity"))
-            rc = get_int(l, v, key, 1, MAX_CAPACITY, &l->cfg->capacity);
-        else if (key && !strcmp(key, "state_ttl"))
-            rc = get_number(l, v, key, 1e-3, "a time in seconds > 0",
-                            &l->cfg->state_ttl_s);
-        else if (key && !strcmp(key, "cooldown"))
-            rc = get_number(l, v, key, 0, "a time in seconds >= 0",
-                            &l->cfg->cooldown_s);
-        else
+        int n = (int)(sizeof(options_schema) / sizeof(options_schema[0]));
+        const vg_option *o =
+            key ? vg_schema_find(options_schema, n, "rules_options", key)
+                : NULL;
+        if (o) {
+            rc = get_opt(l, v, o, l->cfg);
+        } else {
+            const char *near = key ? vg_schema_suggest_key(options_schema, n,
+                                                           "rules_options", key)
+                                   : NULL;
             rc = at(l, k,
                     "unknown key '%.64s' in 'rules_options' (expected "
-                    "capacity, state_ttl, cooldown)",
-                    key ? key : "?");
+                    "capacity, state_ttl, cooldown)%s%s%s",
+                    key ? key : "?", near ? "; did you mean '" : "",
+                    near ? near : "", near ? "'?" : "");
+        }
         if (rc < 0)
             return rc;
         fp_pop(l, len);

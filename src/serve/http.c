@@ -963,11 +963,21 @@ static enum MHD_Result do_rules(struct vg_http *h, struct MHD_Connection *c,
                          rc == 1 ? 15 : 16);
     }
     {
-        size_t cap = 256 * 1024;
+        /* small first (the usual case), the largest possible once */
+        size_t cap = 16 * 1024;
         char *out = malloc(cap);
         if (out == NULL)
             return send_error(h, c, 503, "out of memory");
         rc = vg_serve_rules_json(h->serve, r->name, out, cap);
+        if (rc == VG_ERANGE) {
+            char *big = realloc(out, cap = 1024 * 1024);
+            if (big == NULL) {
+                free(out);
+                return send_error(h, c, 503, "out of memory");
+            }
+            out = big;
+            rc = vg_serve_rules_json(h->serve, r->name, out, cap);
+        }
         if (rc == VG_ENOENT) {
             free(out);
             return send_error(h, c, 404, "no camera '%s'", r->name);
@@ -1324,14 +1334,22 @@ static const char *content_type(const char *path)
 
 static enum MHD_Result do_metrics(struct vg_http *h, struct MHD_Connection *c)
 {
-    size_t cap = 256 * 1024, len = 0;
+    size_t cap = 64 * 1024, len = 0;
     char *out;
     if (h->telemetry == NULL)
         return send_copy(c, 200, "text/plain; version=0.0.4", "", 0);
     out = malloc(cap);
     if (out == NULL)
         return send_error(h, c, 503, "out of memory");
-    vg_telemetry_format_prometheus(h->telemetry, out, cap, &len);
+    if (vg_telemetry_format_prometheus(h->telemetry, out, cap, &len) ==
+        VG_ERANGE) {
+        /* many cameras: the page as the metrics server caps it */
+        char *big = realloc(out, cap = 1024 * 1024);
+        if (big != NULL) {
+            out = big;
+            vg_telemetry_format_prometheus(h->telemetry, out, cap, &len);
+        }
+    }
     return send_owned(c, 200, "text/plain; version=0.0.4", out, len);
 }
 
@@ -1537,18 +1555,12 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     (void)ap;
 }
 
-int vg_http_start(vg_context *ctx, const vg_http_opts *o, vg_http **out)
+int vg_http_check_opts(vg_context *ctx, const vg_http_opts *o)
 {
-    struct vg_http *h;
     struct sockaddr_storage ss;
     socklen_t sl;
     int loopback = 0;
-    const char *out_dir;
-    const union MHD_DaemonInfo *info;
-
-    if (out)
-        *out = NULL;
-    if (!ctx || !o || !o->serve || !out || !o->listen)
+    if (!ctx || !o || !o->listen)
         return VG_EINVAL;
     if (parse_listen(o->listen, &ss, &sl, &loopback) < 0)
         return vg_fail(ctx, VG_EINVAL,
@@ -1569,9 +1581,30 @@ int vg_http_start(vg_context *ctx, const vg_http_opts *o, vg_http **out)
                        "mjpeg_width 16..%d, mjpeg_fps 0..60, idle_timeout_s "
                        ">= 1 required",
                        FRAME_MAX_WIDTH);
-    if (o->token && strlen(o->token) >= sizeof(h->token))
+    if (o->token && strlen(o->token) >= sizeof(((struct vg_http *)0)->token))
         return vg_fail(ctx, VG_EINVAL, "serve.token: at most %zu characters",
-                       sizeof(h->token) - 1);
+                       sizeof(((struct vg_http *)0)->token) - 1);
+    return 0;
+}
+
+int vg_http_start(vg_context *ctx, const vg_http_opts *o, vg_http **out)
+{
+    struct vg_http *h;
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    int loopback = 0;
+    const char *out_dir;
+    const union MHD_DaemonInfo *info;
+    int rc;
+
+    if (out)
+        *out = NULL;
+    if (!ctx || !o || !o->serve || !out || !o->listen)
+        return VG_EINVAL;
+    rc = vg_http_check_opts(ctx, o);
+    if (rc < 0)
+        return rc;
+    parse_listen(o->listen, &ss, &sl, &loopback);
     out_dir = vg_job_out_dir(vg_serve_job(o->serve));
     h = vg_calloc(ctx, 1, sizeof(*h));
     if (h == NULL)

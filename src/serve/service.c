@@ -213,13 +213,11 @@ static int camera_changed(const serve_camera *c, const vg_camera_config *n)
            c->motion_enabled != n->motion_enabled;
 }
 
-int vg_serve_apply(vg_serve *s, vg_cameras *cams)
+/* vg_serve_apply under the lock. */
+static int apply_locked(vg_serve *s, vg_cameras *cams)
 {
     int first = 0;
     char msg[512];
-    if (!s || !cams)
-        return VG_EINVAL;
-    pthread_mutex_lock(&s->lock);
     /* removed, or changed beyond its rules: removed (and added again) */
     for (int i = 0; i < VG_CAMERAS_MAX; i++) {
         serve_camera *c = &s->cam[i];
@@ -310,22 +308,40 @@ int vg_serve_apply(vg_serve *s, vg_cameras *cams)
         }
         c->used = 1;
     }
-    pthread_mutex_unlock(&s->lock);
     vg_cameras_free(s->ctx, cams);
     return first;
 }
 
-int vg_serve_reload(vg_serve *s)
+int vg_serve_apply(vg_serve *s, vg_cameras *cams)
+{
+    int rc;
+    if (!s || !cams)
+        return VG_EINVAL;
+    pthread_mutex_lock(&s->lock);
+    rc = apply_locked(s, cams);
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+int vg_serve_reload(vg_serve *s, char *msg, size_t cap)
 {
     vg_cameras cams;
     vg_rules_config *defaults;
     int rc;
+    if (msg && cap)
+        msg[0] = '\0';
     if (!s || !s->config_path[0])
         return VG_EINVAL;
     memset(&cams, 0, sizeof(cams));
+    /* one lock for the whole reload: the context's message is ours */
+    pthread_mutex_lock(&s->lock);
     defaults = vg_calloc(s->ctx, 1, sizeof(*defaults));
-    if (defaults == NULL)
-        return vg_fail(s->ctx, VG_ENOMEM, "%s: out of memory", s->config_path);
+    if (defaults == NULL) {
+        rc = VG_ENOMEM;
+        if (msg)
+            snprintf(msg, cap, "%s: out of memory", s->config_path);
+        goto out;
+    }
     vg_rules_config_init(defaults);
     rc = vg_cameras_load(s->ctx, s->config_path, &cams);
     if (rc == 0)
@@ -336,19 +352,25 @@ int vg_serve_reload(vg_serve *s)
         if (cams.cam[i].has_rules)
             rc = vg_rules_config_check(s->ctx, &cams.cam[i].rules, 0, 0);
     if (rc < 0) {
+        if (msg)
+            snprintf(msg, cap, "%s", vg_context_errmsg(s->ctx));
+        vg_context_clear_error(s->ctx);
         vg_cameras_free(s->ctx, &cams);
         free_cfg(s->ctx, defaults);
-        return rc;
+        goto out;
     }
-    pthread_mutex_lock(&s->lock);
     if (defaults->n_zones == 0 && defaults->n_rules == 0) {
         free_cfg(s->ctx, defaults);
         defaults = NULL;
     }
     retire(s, s->defaults);
     s->defaults = defaults;
+    rc = apply_locked(s, &cams);
+    if (rc < 0 && msg)
+        snprintf(msg, cap, "some cameras were not applied (logged)");
+out:
     pthread_mutex_unlock(&s->lock);
-    return vg_serve_apply(s, &cams);
+    return rc;
 }
 
 static int name_ok(const char *n)
