@@ -1,0 +1,597 @@
+/* vg_faces_run: the two-face split-screen job (include/vigil/faces.h,
+ * docs/faces.md). decode -> BlazeFace -> ByteTrack -> slots -> crop + EMA
+ * -> compose -> H.264, one frame at a time on the caller's thread; every
+ * buffer is taken before the first frame. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "vigil/clock.h"
+#include "vigil/face.h"
+#include "vigil/faces.h"
+#include "vigil/fsutil.h"
+#include "vigil/pool.h"
+#include "vigil/session.h"
+#include "vigil/source.h"
+#include "vigil/track.h"
+#include "vigil/video_writer.h"
+
+#define MAX_FACES 16
+#define MAX_EMBED 512
+
+enum { ST_DECODE, ST_DETECT, ST_TRACK, ST_REID, ST_COMPOSE, ST_ENCODE };
+
+const char *vg_faces_stage_name(int i)
+{
+    static const char *const names[6] = {"decode", "detect",  "track",
+                                         "reid",   "compose", "encode"};
+    return i >= 0 && i < 6 ? names[i] : "?";
+}
+
+typedef struct slot_view {
+    vg_buf *crop;      /* slot_w x out_height RGB24, from the crop pool */
+    vg_box box;        /* smoothed crop box, picture pixels */
+    int have_box;      /* box follows the slot's current person */
+    int have_crop;     /* crop holds a picture of the slot's person */
+    int64_t last_good; /* frame whose face the crop shows */
+    int shown_empty;   /* crop holds the empty frame */
+} slot_view;
+
+typedef struct job {
+    vg_context *ctx;
+    const vg_faces_config *c;
+    vg_faces_report *rep;
+    vg_source *src;
+    vg_session *sd, *se;
+    vg_face_detector *fd;
+    vg_face_embedder *fe;
+    vg_tracker *tr;
+    vg_pool *crops, *composed;
+    vg_video_writer *vw;
+    FILE *jsonl;
+    vg_slots slots;
+    slot_view view[VG_SLOTS];
+    int slot_w;
+    int width, height;
+    double fps;
+    /* the frame being processed (read by the ReID callback) */
+    const uint8_t *rgb;
+    int stride;
+    vg_face faces[MAX_FACES];
+    int n_faces;
+    int embedded[MAX_FACES]; /* ReID embedded this detection */
+    float emb[MAX_EMBED];
+} job;
+
+/* Fills a slot's crop with the empty frame. */
+static void fill_empty(job *j, slot_view *v)
+{
+    uint8_t value = j->c->empty == VG_FACES_EMPTY_BLACK ? 0 : 128;
+    memset(vg_buf_data(v->crop), value,
+           (size_t)j->slot_w * 3 * (size_t)j->c->out_height);
+    v->shown_empty = 1;
+    v->have_crop = 0;
+}
+
+/* Draws slot k for this frame; returns "face", "hold" or "empty". */
+static const char *draw_slot(job *j, int k, const vg_slot *s, int64_t frame)
+{
+    slot_view *v = &j->view[k];
+    const vg_faces_config *c = j->c;
+    int64_t hold_frames = (int64_t)llround(c->hold_s * j->fps);
+
+    if (s->changed) { /* a new person: neither its box nor the last crop */
+        v->have_box = 0;
+        v->have_crop = 0;
+    }
+    if (s->id == 0)
+        v->have_box = 0;
+    if (s->present && s->face >= 0) {
+        vg_box target;
+        vg_faces_crop_target(&s->box, (float)j->slot_w / (float)c->out_height,
+                             c->zoom, j->width, j->height, &target);
+        if (!v->have_box)
+            v->box = target;
+        else
+            vg_faces_crop_ema(&v->box, &target, c->alpha);
+        v->have_box = 1;
+        if (vg_faces_resize(j->rgb, j->width, j->height, j->stride, &v->box,
+                            vg_buf_data(v->crop), j->slot_w, c->out_height,
+                            j->slot_w * 3) == 0) {
+            v->have_crop = 1;
+            v->shown_empty = 0;
+            v->last_good = frame;
+            return "face";
+        }
+    }
+    if (v->have_crop && frame - v->last_good <= hold_frames)
+        return "hold";
+    if (!v->shown_empty)
+        fill_empty(j, v);
+    return "empty";
+}
+
+static int compose(job *j, vg_buf **out)
+{
+    vg_buf *b = NULL;
+    int rc = vg_pool_get(j->composed, 1000, &b);
+    uint8_t *dst;
+    size_t row = (size_t)j->slot_w * 3;
+    if (rc < 0)
+        return vg_fail(j->ctx, rc, "faces: no composed frame free (%s)",
+                       vg_strerror(rc));
+    dst = vg_buf_data(b);
+    for (int k = 0; k < VG_SLOTS; k++) {
+        const uint8_t *src = vg_buf_data(j->view[k].crop);
+        for (int y = 0; y < j->c->out_height; y++)
+            memcpy(dst + (size_t)y * (size_t)j->c->out_width * 3 + k * row,
+                   src + (size_t)y * row, row);
+    }
+    *out = b;
+    return 0;
+}
+
+static void write_line(job *j, const vg_frame *f, const vg_slot *slots,
+                       const char *const *shown, const vg_track *tracks,
+                       int n_tracks)
+{
+    FILE *o = j->jsonl;
+    fprintf(o, "{\"frame\": %lld, \"time\": %.3f, \"faces\": %d, \"slots\": [",
+            (long long)f->index, f->time_s, j->n_faces);
+    for (int k = 0; k < VG_SLOTS; k++) {
+        const vg_slot *s = &slots[k];
+        int reid_ran = 0;
+        float score = 0.0f;
+        if (s->present && s->face >= 0 && s->face < n_tracks) {
+            score = tracks[s->face].score;
+#ifdef VG_FACES_HAVE_REID
+            reid_ran = tracks[s->face].reid_ran;
+#endif
+        }
+        fprintf(o,
+                "%s{\"slot\": %d, \"side\": \"%s\", \"track\": %lld, "
+                "\"present\": %s, \"shown\": \"%s\"",
+                k ? ", " : "", k, k == 0 ? "left" : "right", (long long)s->id,
+                s->present ? "true" : "false", shown[k]);
+        if (s->present)
+            fprintf(o,
+                    ", \"box\": [%.1f, %.1f, %.1f, %.1f], \"score\": %.3f, "
+                    "\"reid_ran\": %s",
+                    s->box.x, s->box.y, s->box.w, s->box.h, score,
+                    reid_ran ? "true" : "false");
+        fputc('}', o);
+    }
+    fputs("]}\n", o);
+}
+
+#ifdef VG_FACES_HAVE_REID
+/* The tracker asks for an embedding of detection det_index of this frame
+ * only when identity is at risk (conditional ReID). */
+static int reid_embed(void *user, int det_index, float *out, int dim)
+{
+    job *j = user;
+    int64_t t0 = vg_clock_ns();
+    int got = 0, rc;
+    if (det_index < 0 || det_index >= j->n_faces)
+        return VG_EINVAL;
+    rc = vg_face_embed(j->fe, j->rgb, j->width, j->height, j->stride,
+                       &j->faces[det_index], out, dim, &got);
+    if (rc == 0 && got != dim)
+        rc = VG_ERANGE;
+    j->embedded[det_index] = rc == 0;
+    j->rep->stage_s[ST_REID] += (double)(vg_clock_ns() - t0) / 1e9;
+    return rc;
+}
+#endif
+
+static int open_models(job *j)
+{
+    vg_session_opts so;
+    vg_face_detector_opts fo;
+    int rc;
+
+    vg_session_opts_default(&so);
+    so.intra_threads = j->c->threads;
+    rc = vg_session_create(j->ctx, j->c->detector_model, &so, &j->sd);
+    if (rc < 0)
+        return rc;
+    vg_face_detector_opts_default(&fo);
+    /* ByteTrack's second stage wants the weaker faces too */
+    fo.score_threshold = j->c->face_score < 0.5f ? j->c->face_score : 0.5f;
+    fo.max_faces = MAX_FACES;
+    rc = vg_face_detector_create(j->ctx, j->sd, &fo, &j->fd);
+    if (rc < 0)
+        return rc;
+    if (!j->c->reid)
+        return 0;
+    rc = vg_session_create(j->ctx, j->c->embedder_model, &so, &j->se);
+    if (rc < 0)
+        return rc;
+    rc = vg_face_embedder_create(j->ctx, j->se, &j->fe);
+    if (rc == 0 && vg_face_embedder_dim(j->fe) > MAX_EMBED)
+        rc = vg_fail(j->ctx, VG_EMODEL, "%s: embedding of %d > %d values",
+                     j->c->embedder_model, vg_face_embedder_dim(j->fe),
+                     MAX_EMBED);
+    return rc;
+}
+
+static int open_tracker(job *j)
+{
+    vg_tracker_opts to;
+    int rc;
+    vg_tracker_opts_default(&to);
+    to.fps = j->fps;
+    to.class_agnostic = 1;
+    to.max_tracks = 64;
+    to.max_detections = MAX_FACES;
+    to.high_thresh = j->c->face_score;
+    to.low_thresh = to.high_thresh < 0.5f ? to.high_thresh : 0.5f;
+    to.new_track_thresh = j->c->face_score;
+    rc = vg_tracker_create(j->ctx, &to, &j->tr);
+    if (rc < 0)
+        return rc;
+#ifdef VG_FACES_HAVE_REID
+    if (j->fe != NULL) {
+        vg_reid_opts ro;
+        vg_reid_opts_default(&ro);
+        ro.dim = vg_face_embedder_dim(j->fe);
+        ro.embed = reid_embed;
+        ro.user = j;
+        rc = vg_tracker_set_reid(j->tr, &ro);
+        if (rc < 0)
+            return rc;
+        j->rep->reid_available = 1;
+    }
+#endif
+    return 0;
+}
+
+static int open_outputs(job *j, const char *out_dir)
+{
+    char path[VG_PATH_MAX + 32];
+    vg_video_writer_opts wo;
+    size_t crop_bytes = (size_t)j->slot_w * 3 * (size_t)j->c->out_height;
+    size_t frame_bytes = (size_t)j->c->out_width * 3 * (size_t)j->c->out_height;
+    int rc;
+
+    rc = vg_pool_create(j->ctx, "faces.crops", crop_bytes, VG_FACES_CROP_POOL,
+                        &j->crops);
+    if (rc == 0)
+        rc = vg_pool_create(j->ctx, "faces.composed", frame_bytes,
+                            VG_FACES_COMPOSED_POOL, &j->composed);
+    for (int k = 0; rc == 0 && k < VG_SLOTS; k++) {
+        rc = vg_pool_get(j->crops, 0, &j->view[k].crop);
+        if (rc == 0)
+            fill_empty(j, &j->view[k]);
+    }
+    if (rc < 0)
+        return rc == VG_ENOMEM ? rc : vg_fail(j->ctx, rc, "faces: pools");
+    vg_video_writer_opts_default(&wo);
+    wo.crf = j->c->crf;
+    snprintf(wo.preset, sizeof(wo.preset), "%s", j->c->preset);
+    snprintf(wo.encoder, sizeof(wo.encoder), "%s", j->c->encoder);
+    snprintf(path, sizeof(path), "%s/split.mp4", out_dir);
+    rc = vg_video_writer_open(j->ctx, path, j->c->out_width, j->c->out_height,
+                              j->fps, &wo, &j->vw);
+    if (rc < 0)
+        return rc;
+    snprintf(j->rep->encoder, sizeof(j->rep->encoder), "%s",
+             vg_video_writer_codec(j->vw));
+    snprintf(path, sizeof(path), "%s/faces.jsonl", out_dir);
+    return vg_fopen_output(j->ctx, path, "w", &j->jsonl);
+}
+
+/* One frame through every stage. */
+static int one_frame(job *j, vg_frame *f, int64_t *t)
+{
+    vg_detection dets[MAX_FACES];
+    vg_track tracks[MAX_FACES];
+    vg_slot_face sf[MAX_FACES];
+    vg_slot slots[VG_SLOTS];
+    const char *shown[VG_SLOTS];
+    vg_buf *out = NULL;
+    vg_faces_report *rep = j->rep;
+    int n = 0, n_tracks = 0, rc;
+    int64_t now;
+
+    j->rgb = vg_buf_data(f->image);
+    j->stride = f->image_stride;
+    rc = vg_face_detect(j->fd, j->rgb, f->width, f->height, f->image_stride,
+                        0.0f, 0.0f, (float)f->width, (float)f->height, j->faces,
+                        MAX_FACES, &n);
+    if (rc < 0)
+        return vg_fail(j->ctx, rc, "faces: frame %lld: %s", (long long)f->index,
+                       vg_face_detector_errmsg(j->fd));
+    j->n_faces = n;
+    now = vg_clock_ns();
+    rep->stage_s[ST_DETECT] += (double)(now - *t) / 1e9;
+    *t = now;
+    for (int i = 0; i < n; i++) {
+        dets[i].box = j->faces[i].box;
+        dets[i].score = j->faces[i].score;
+        dets[i].class_id = 0;
+        j->embedded[i] = 0;
+        if (j->faces[i].score >= j->c->face_score)
+            rep->faces_detected++;
+    }
+    if (n > 0 && j->faces[0].score >= j->c->face_score)
+        rep->frames_with_faces++;
+    {
+        double reid_before = rep->stage_s[ST_REID];
+        rc = vg_tracker_update(j->tr, dets, n, tracks, MAX_FACES, &n_tracks);
+        if (rc < 0)
+            return vg_fail(j->ctx, rc, "faces: frame %lld: tracker: %s",
+                           (long long)f->index, vg_strerror(rc));
+        for (int i = 0; i < n_tracks; i++) {
+            sf[i].id = tracks[i].id;
+            sf[i].box = tracks[i].det_box;
+            sf[i].score = tracks[i].score;
+        }
+        rc = vg_slots_update(&j->slots, sf, n_tracks, slots);
+        if (rc < 0)
+            return vg_fail(j->ctx, rc, "faces: slots: %s", vg_strerror(rc));
+        now = vg_clock_ns();
+        rep->stage_s[ST_TRACK] +=
+            (double)(now - *t) / 1e9 - (rep->stage_s[ST_REID] - reid_before);
+        *t = now;
+    }
+    {
+        int filled = 0;
+        for (int k = 0; k < VG_SLOTS; k++) {
+            shown[k] = draw_slot(j, k, &slots[k], f->index);
+            filled += slots[k].present;
+        }
+        rep->frames_slot_filled[filled]++;
+    }
+    rc = compose(j, &out);
+    if (rc < 0)
+        return rc;
+    write_line(j, f, slots, shown, tracks, n_tracks);
+    now = vg_clock_ns();
+    rep->stage_s[ST_COMPOSE] += (double)(now - *t) / 1e9;
+    *t = now;
+    rc = vg_video_writer_write(j->vw, vg_buf_data(out), j->c->out_width * 3,
+                               f->index);
+    vg_buf_unref(&out);
+    if (rc == 0) {
+        rep->encoder_written++;
+    } else {
+        rep->encoder_failed++;
+        if (rep->encoder_failed == 1)
+            vg_log(j->ctx, VG_LOG_WARN, "faces: frame %lld not encoded: %s",
+                   (long long)f->index, vg_video_writer_errmsg(j->vw));
+    }
+    rep->frames_out++;
+    now = vg_clock_ns();
+    rep->stage_s[ST_ENCODE] += (double)(now - *t) / 1e9;
+    *t = now;
+    return 0;
+}
+
+static int write_report(vg_context *ctx, const char *out_dir, const char *input,
+                        const vg_faces_report *rep)
+{
+    char path[VG_PATH_MAX + 32];
+    vg_output_file o;
+    int rc;
+    snprintf(path, sizeof(path), "%s/report.json", out_dir);
+    rc = vg_output_begin(ctx, path, &o);
+    if (rc < 0)
+        return rc;
+    vg_faces_report_json(rep, input, o.f);
+    return vg_output_commit(ctx, &o);
+}
+
+int vg_faces_run(vg_context *ctx, const vg_faces_config *c, const char *input,
+                 const char *out_dir, vg_faces_progress_fn progress, void *user,
+                 vg_faces_report *rep)
+{
+    vg_faces_report local;
+    vg_source_opts so;
+    vg_source_info si;
+    vg_slots_opts sl;
+    job j;
+    int rc, end = 0, started = 0;
+    int64_t t, t_start;
+
+    if (rep == NULL)
+        rep = &local;
+    memset(rep, 0, sizeof(*rep));
+    memset(&j, 0, sizeof(j));
+    if (ctx == NULL || c == NULL || input == NULL || out_dir == NULL)
+        return vg_fail(ctx, VG_EINVAL, "faces: missing argument");
+    rc = vg_faces_config_check(ctx, c);
+    if (rc < 0)
+        return rc;
+    j.ctx = ctx;
+    j.c = c;
+    j.rep = rep;
+    j.slot_w = c->out_width / VG_SLOTS;
+    if (vg_mkdirs(out_dir) < 0)
+        return vg_fail(ctx, VG_EIO, "%s: cannot create (%s)", out_dir,
+                       strerror(errno));
+
+    vg_source_opts_default(&so);
+    so.keep_image = 1;
+    so.pool_size = VG_FACES_PICTURE_POOL;
+    so.image_pool_size = VG_FACES_PICTURE_POOL;
+    rc = vg_source_open(ctx, input, &so, &j.src);
+    if (rc < 0)
+        goto out;
+    vg_source_get_info(j.src, &si);
+    j.width = si.width;
+    j.height = si.height;
+    j.fps = si.fps > 0.0 ? si.fps : VG_SOURCE_FALLBACK_FPS;
+    rep->fps = j.fps;
+    rc = vg_faces_plan_build(ctx, c, si.width, si.height, si.codec, &rep->plan);
+    if (rc < 0)
+        goto out;
+    if ((rc = open_models(&j)) < 0 || (rc = open_tracker(&j)) < 0 ||
+        (rc = open_outputs(&j, out_dir)) < 0)
+        goto out;
+    vg_slots_opts_default(&sl);
+    sl.frame_width = j.width;
+    sl.fps = j.fps;
+    sl.release_s = c->release_s;
+    sl.min_frames = c->min_frames;
+    rc = vg_slots_init(&j.slots, &sl);
+    if (rc < 0) {
+        rc = vg_fail(ctx, rc, "faces: bad slot options");
+        goto out;
+    }
+    started = 1;
+
+    t_start = t = vg_clock_ns();
+    for (;;) {
+        vg_frame f;
+        int64_t now;
+        if (c->max_frames > 0 && rep->frames_in >= c->max_frames)
+            break;
+        end = vg_source_read(j.src, &f);
+        if (end != 0)
+            break;
+        now = vg_clock_ns();
+        rep->stage_s[ST_DECODE] += (double)(now - t) / 1e9;
+        t = now;
+        rep->frames_in++;
+        rc = one_frame(&j, &f, &t);
+        vg_frame_release(&f);
+        if (rc < 0)
+            break;
+        if (progress != NULL)
+            progress(user, rep->frames_in);
+        if (vg_context_stop_requested(ctx)) {
+            rep->stopped = 1;
+            break;
+        }
+    }
+    rep->wall_s = (double)(vg_clock_ns() - t_start) / 1e9;
+    if (rc == 0 && end == VG_EINTR)
+        rep->stopped = 1;
+    if (rc == 0 && end != 0 && end != VG_EOF && end != VG_EINTR) {
+        rc = vg_fail(ctx, end, "%s: %s", input, vg_source_errmsg(j.src));
+    }
+
+out:
+    if (j.vw != NULL) {
+        int crc = vg_video_writer_close(j.vw);
+        if (crc < 0 && rc == 0)
+            rc = vg_fail(ctx, crc, "faces: split.mp4: %s",
+                         vg_video_writer_errmsg(j.vw));
+    }
+    if (j.jsonl != NULL && fclose(j.jsonl) != 0 && rc == 0)
+        rc = vg_fail(ctx, VG_EIO, "%s/faces.jsonl: write failed", out_dir);
+    j.jsonl = NULL;
+    if (j.tr != NULL) {
+#ifdef VG_FACES_HAVE_REID
+        vg_tracker_stats ts;
+        vg_tracker_stats_get(j.tr, &ts);
+        rep->reid_detections = ts.reid_detections;
+        rep->reid_embedded = ts.reid_embedded;
+        rep->reid_rescued = ts.reid_rescued;
+#endif
+    }
+    vg_slots_stats_get(&j.slots, &rep->slots);
+    if (rep->stage_s[ST_DETECT] > 0.0)
+        rep->detector_ceiling_fps =
+            (double)rep->frames_in / rep->stage_s[ST_DETECT];
+    if (rep->wall_s > 0.0)
+        rep->end_to_end_fps = (double)rep->frames_in / rep->wall_s;
+    rep->peak_rss_bytes = vg_peak_rss_bytes();
+    for (int k = 0; k < VG_SLOTS; k++)
+        vg_buf_unref(&j.view[k].crop);
+    vg_video_writer_destroy(&j.vw);
+    vg_pool_destroy(&j.composed);
+    vg_pool_destroy(&j.crops);
+    vg_tracker_destroy(&j.tr);
+    vg_face_embedder_destroy(&j.fe);
+    vg_face_detector_destroy(&j.fd);
+    vg_session_destroy(&j.se);
+    vg_session_destroy(&j.sd);
+    vg_source_close(&j.src);
+    if (started) {
+        /* the report keeps the first failure's message in ctx */
+        char msg[512];
+        int wrc;
+        snprintf(msg, sizeof(msg), "%s", vg_context_errmsg(ctx));
+        wrc = write_report(ctx, out_dir, input, rep);
+        if (wrc < 0 && rc == 0)
+            rc = wrc;
+        else if (rc < 0)
+            vg_fail(ctx, rc, "%s", msg);
+    }
+    if (rc == 0 && rep->stopped)
+        rc = VG_EINTR;
+    if (rc == 0 && end == VG_ETRUNCATED)
+        rc = VG_ETRUNCATED;
+    return rc;
+}
+
+void vg_faces_report_json(const vg_faces_report *r, const char *input, FILE *f)
+{
+    const vg_faces_plan *p = &r->plan;
+    double ratio = r->detector_ceiling_fps > 0.0
+                       ? r->end_to_end_fps / r->detector_ceiling_fps
+                       : 0.0;
+    int64_t dets = r->reid_detections;
+    fprintf(f, "{\n  \"job\": \"faces\",\n  \"input\": ");
+    vg_json_string(f, input);
+    fprintf(f,
+            ",\n  \"frames\": {\"in\": %lld, \"out\": %lld, \"fps\": %.3f},\n",
+            (long long)r->frames_in, (long long)r->frames_out, r->fps);
+    fprintf(f, "  \"stages_s\": {");
+    for (int i = 0; i < 6; i++)
+        fprintf(f, "%s\"%s\": %.4f", i ? ", " : "", vg_faces_stage_name(i),
+                r->stage_s[i]);
+    fprintf(f, "},\n  \"fps\": {");
+    for (int i = 0; i < 6; i++)
+        fprintf(f, "%s\"%s\": %.1f", i ? ", " : "", vg_faces_stage_name(i),
+                r->stage_s[i] > 0.0 ? (double)r->frames_in / r->stage_s[i]
+                                    : 0.0);
+    fprintf(f,
+            ", \"end_to_end\": %.2f, \"detector_ceiling\": %.2f, "
+            "\"ratio_to_ceiling\": %.3f},\n",
+            r->end_to_end_fps, r->detector_ceiling_fps, ratio);
+    fprintf(f,
+            "  \"faces\": {\"detected\": %lld, \"frames_with_faces\": %lld, "
+            "\"no_faces\": %s, \"frames_slots_filled\": [%lld, %lld, %lld]},\n",
+            (long long)r->faces_detected, (long long)r->frames_with_faces,
+            r->frames_with_faces == 0 ? "true" : "false",
+            (long long)r->frames_slot_filled[0],
+            (long long)r->frames_slot_filled[1],
+            (long long)r->frames_slot_filled[2]);
+    if (r->frames_with_faces == 0)
+        fprintf(f, "  \"note\": \"no face in the input: every frame is the "
+                   "empty frame\",\n");
+    fprintf(f,
+            "  \"slots\": {\"assignments\": %lld, \"releases\": %lld, "
+            "\"swaps\": %lld},\n",
+            (long long)r->slots.assignments, (long long)r->slots.releases,
+            (long long)r->slots.swaps);
+    fprintf(f,
+            "  \"reid\": {\"available\": %s, \"detections\": %lld, "
+            "\"embedded\": %lld, \"rescued\": %lld, \"activation_ratio\": "
+            "%.4f},\n",
+            r->reid_available ? "true" : "false", (long long)dets,
+            (long long)r->reid_embedded, (long long)r->reid_rescued,
+            dets > 0 ? (double)r->reid_embedded / (double)dets : 0.0);
+    fprintf(f,
+            "  \"encoder\": {\"name\": \"%s\", \"frames_written\": %lld, "
+            "\"frames_failed\": %lld},\n",
+            r->encoder, (long long)r->encoder_written,
+            (long long)r->encoder_failed);
+    fprintf(f,
+            "  \"memory\": {\"planned_peak_bytes\": %llu, "
+            "\"measured_peak_bytes\": %llu, \"planned\": {\"runtime\": %llu, "
+            "\"detector\": %llu, \"embedder\": %llu, \"decoder\": %llu, "
+            "\"pictures\": %llu, \"crops\": %llu, \"composed\": %llu, "
+            "\"encoder\": %llu, \"tables\": %llu}},\n",
+            (unsigned long long)p->total, (unsigned long long)r->peak_rss_bytes,
+            (unsigned long long)p->runtime, (unsigned long long)p->detector,
+            (unsigned long long)p->embedder, (unsigned long long)p->decoder,
+            (unsigned long long)p->pictures, (unsigned long long)p->crops,
+            (unsigned long long)p->composed, (unsigned long long)p->encoder,
+            (unsigned long long)p->tables);
+    fprintf(f, "  \"stopped\": %s\n}\n", r->stopped ? "true" : "false");
+}
