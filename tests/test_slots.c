@@ -212,7 +212,7 @@ static void test_one_frame_false_face_takes_no_slot(void **state)
     start(&s);
     for (int f = 1; f <= 10; f++) {
         vg_slot_face in[2] = {face(1, 300.0f, 100.0f),
-                              face(40 + f, 900.0f, 300.0f)};
+                              face(40 + f, 900.0f, 100.0f)};
         assert_int_equal(vg_slots_update(&s, in, 2, out), 0);
         assert_int_equal(out[0].id, f >= 3 ? 1 : 0);
         assert_int_equal(out[1].id, 0);
@@ -469,6 +469,106 @@ static void test_hist_tells_clothes_apart(void **state)
                      VG_EINVAL);
 }
 
+/* ---- re-identification at the slots ----------------------------------------
+ */
+
+enum { DIM = 4 };
+static const float e_a[DIM] = {1, 0, 0, 0}, e_b[DIM] = {0, 1, 0, 0},
+                   e_b2[DIM] = {0.1f, 0.95f, 0.1f, 0}, e_c[DIM] = {0, 0, 1, 0};
+
+static void start_reid(vg_slots *s)
+{
+    vg_slots_opts o;
+    vg_slots_opts_default(&o);
+    o.frame_width = 1280;
+    o.fps = 25.0;
+    o.embed_dim = DIM;
+    assert_int_equal(vg_slots_init(s, &o), 0);
+}
+
+/* One frame: faces with embeddings given only where vg_slots_want says. */
+static void step(vg_slots *s, vg_slot_face *in, int n, const float *const *e,
+                 vg_slot *out, int *wanted)
+{
+    int want[8];
+    *wanted = vg_slots_want(s, in, n, want);
+    for (int i = 0; i < n; i++)
+        in[i].embedding = want[i] ? e[i] : NULL;
+    assert_int_equal(vg_slots_update(s, in, n, out), 0);
+}
+
+static void test_person_back_under_new_id_is_reidentified(void **state)
+{
+    vg_slots s;
+    vg_slot out[VG_SLOTS];
+    int wanted, total = 0;
+    (void)state;
+    start_reid(&s);
+    for (int f = 1; f <= 150; f++) {
+        vg_slot_face in[3];
+        const float *e[3];
+        int n = 0;
+        in[n] = face(1, 300.0f, 100.0f);
+        e[n++] = e_a;
+        if (f <= 50) {
+            in[n] = face(2, 900.0f, 100.0f);
+            e[n++] = e_b;
+        } else if (f > 60) {
+            /* a stranger from frame 61, B back under id 9 from frame 81 */
+            in[n] = face(3, 640.0f, 150.0f);
+            e[n++] = e_c;
+            if (f > 80) {
+                in[n] = face(9, 1000.0f, 100.0f);
+                e[n++] = e_b2;
+            }
+        }
+        step(&s, in, n, e, out, &wanted);
+        total += wanted;
+        if (f < 3)
+            continue;
+        assert_int_equal(out[0].id, 1);
+        if (f <= 80)
+            assert_int_equal(out[1].id, 2); /* the stranger is not B */
+        else
+            assert_int_equal(out[1].id, 9); /* at once, same slot */
+        assert_int_equal(out[1].reidentified, f == 81);
+        assert_int_equal(out[1].present, f <= 50 || f > 80);
+    }
+    assert_int_equal(s.stats.reidentified, 1);
+    assert_int_equal(s.stats.swaps, 0);
+    assert_int_equal(s.stats.releases, 0);
+    /* embeddings only where identity was at stake: the slots' faces once a
+     * second, the stranger twice a second while B was away, B once */
+    assert_int_equal(s.stats.embeddings, total);
+    assert_true(total < 30);
+}
+
+static void test_want_asks_nothing_without_embeddings_or_risk(void **state)
+{
+    vg_slots s;
+    vg_slot out[VG_SLOTS];
+    vg_slot_face in[2] = {face(1, 300.0f, 100.0f), face(2, 900.0f, 100.0f)};
+    int want[2];
+    const float *e[2] = {e_a, e_b};
+    int wanted;
+    (void)state;
+    start(&s); /* embed_dim 0 */
+    assert_int_equal(vg_slots_want(&s, in, 2, want), 0);
+    start_reid(&s);
+    for (int f = 1; f <= 3; f++)
+        step(&s, in, 2, e, out, &wanted);
+    /* assigned at frame 3 (nothing at stake before): embed them once */
+    assert_int_equal(vg_slots_want(&s, in, 2, want), 2);
+    step(&s, in, 2, e, out, &wanted);
+    for (int f = 5; f <= 27; f++) {
+        assert_int_equal(vg_slots_want(&s, in, 2, want), 0);
+        step(&s, in, 2, e, out, &wanted);
+    }
+    step(&s, in, 2, e, out, &wanted); /* frame 28 */
+    /* refreshed once a second (frame 29 is 25 frames after frame 4) */
+    assert_int_equal(vg_slots_want(&s, in, 2, want), 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -490,6 +590,8 @@ int main(void)
             test_config_refuses_bad_sizes_and_alpha_at_their_place),
         cmocka_unit_test(test_config_check_refuses_what_the_loader_would),
         cmocka_unit_test(test_hist_tells_clothes_apart),
+        cmocka_unit_test(test_person_back_under_new_id_is_reidentified),
+        cmocka_unit_test(test_want_asks_nothing_without_embeddings_or_risk),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -36,6 +36,7 @@
 
 #define VG_SLOTS 2                 /* 0: left, 1: right */
 #define VG_SLOTS_MAX_CANDIDATES 32 /* track ids remembered at once */
+#define VG_SLOTS_MAX_DIM 512       /* longest appearance embedding */
 
 typedef struct vg_slots_opts {
     int frame_width;  /* picture width: the first placement puts a face whose
@@ -46,6 +47,27 @@ typedef struct vg_slots_opts {
     int min_frames;   /* a track must be seen in this many frames before it
                          takes a slot (3): one-frame false faces take none */
     double persist_s; /* persistence counts up to this many seconds (2 s) */
+    /* a face smaller than this fraction of the frame's largest face (sides
+     * of the smoothed areas) takes no free slot: people in the background
+     * (0.6) */
+    float min_relative_size;
+    /* Re-identification at the slots (a person back under a new track id):
+     * embeddings of embed_dim values (0: off, the default); a face in no
+     * slot whose embedding has cosine >= reid_threshold (0.75) with the
+     * person of a slot whose person is away takes that slot at once.
+     * vg_slots_want says which faces need an embedding: a slot's own face
+     * every refresh_s (1 s) and whenever its box jumps (IoU < 0.5 with the
+     * last one: a cut), an unknown face while a slot's person is away every
+     * check_s (0.5 s). */
+    int embed_dim;
+    float reid_threshold;
+    double refresh_s, check_s;
+    /* a slot's own track whose embedding falls below this cosine with the
+     * slot's person has become someone else (a tracker id switch, a cut
+     * in the film): the slot lets the track go and waits for its person
+     * (0.72; on Megamind.avi MobileFaceNet gives 0.84-0.96 for the same
+     * character, 0.56-0.67 for the other) */
+    float break_threshold;
 } vg_slots_opts;
 
 /* One tracked face of the current frame. */
@@ -53,31 +75,42 @@ typedef struct vg_slot_face {
     int64_t id; /* track id, >= 1 */
     vg_box box;
     float score;
+    /* embed_dim values when computed this frame, else NULL (borrowed for
+     * the update only) */
+    const float *embedding;
 } vg_slot_face;
 
 /* A slot after an update. */
 typedef struct vg_slot {
-    int64_t id;     /* the person the slot holds (0: free) */
-    int present;    /* 1: that person is in this frame */
-    int face;       /* index in the update's faces when present, else -1 */
-    vg_box box;     /* last box seen of the person */
-    int64_t absent; /* frames since the person was last seen */
-    int changed;    /* 1: the slot took a new person in this update */
+    int64_t id;       /* the person the slot holds (0: free) */
+    int present;      /* 1: that person is in this frame */
+    int face;         /* index in the update's faces when present, else -1 */
+    vg_box box;       /* last box seen of the person */
+    int64_t absent;   /* frames since the person was last seen */
+    int changed;      /* 1: the slot took a new person in this update */
+    int reidentified; /* 1: its person came back under a new track id in
+                         this update (re-identified, not a new person) */
+    int waiting;      /* 1: id 0, but the slot keeps its person (whose track
+                         became someone else) until release_s or re-identification */
 } vg_slot;
 
 typedef struct vg_slots_candidate {
     int64_t id;
     int64_t first_frame, last_frame;
-    int64_t seen;  /* frames it was seen in */
-    float area;    /* smoothed box area */
-    int last_slot; /* the slot it held last, -1 none */
+    int64_t seen;          /* frames it was seen in */
+    float area;            /* smoothed box area */
+    int last_slot;         /* the slot it held last, -1 none */
+    int64_t checked_frame; /* last compared with an away slot's person */
 } vg_slots_candidate;
 
 typedef struct vg_slots_stats {
     int64_t frames;
-    int64_t assignments; /* a slot took a person */
-    int64_t releases;    /* a slot let an absent person go */
-    int64_t swaps;       /* a person moved from one slot to the other */
+    int64_t assignments;     /* a slot took a person */
+    int64_t releases;        /* a slot let an absent person go */
+    int64_t swaps;           /* a person moved from one slot to the other */
+    int64_t reidentified;    /* slots that found their person under a new id */
+    int64_t embeddings;      /* embeddings used (vg_slots_want said yes) */
+    int64_t identity_breaks; /* a slot's track became someone else */
 } vg_slots_stats;
 
 /* The whole state; plain value, no allocation. */
@@ -86,6 +119,9 @@ typedef struct vg_slots {
     int64_t frame;
     vg_slot slot[VG_SLOTS];
     int64_t last_seen[VG_SLOTS]; /* frame the slot's person was last seen */
+    float ref[VG_SLOTS][VG_SLOTS_MAX_DIM]; /* the slot person's embedding */
+    int64_t ref_frame[VG_SLOTS];           /* when taken; 0: none */
+    int waiting[VG_SLOTS];
     vg_slots_candidate cand[VG_SLOTS_MAX_CANDIDATES];
     int n_cand;
     vg_slots_stats stats;
@@ -100,16 +136,29 @@ int vg_slots_init(vg_slots *s, const vg_slots_opts *o);
 /* Advances one frame with its faces (n may be 0). Rules, in order:
  * 1. a slot whose person is among faces stays with it (whatever the
  *    positions: people may cross); absent longer than release_s it is freed;
- * 2. free slots take the faces in no slot seen in >= min_frames frames, the
+ * 2. free slots take the faces in no slot seen in >= min_frames frames and
+ *    at least min_relative_size of the frame's largest face (side), the
  *    most principal first (smoothed area x frames seen, capped at
  *    persist_s); when both slots are free and two faces qualify, the one
  *    further left goes left; a single face into two free slots goes to the
  *    side of the picture it is on;
- * 3. a face never displaces a slot's person, present or absent.
+ * 3. a face never displaces a slot's person, present or absent, with one
+ *    exception: with embeddings (embed_dim > 0), a face in no slot whose
+ *    embedding matches the person of a slot whose person is away (cosine
+ *    >= reid_threshold, the best match) is that person back under a new
+ *    track id: the slot takes the new id at once (reidentified = 1). This
+ *    runs before rule 2.
  * Writes both slots to out[0..VG_SLOTS). Returns 0 or VG_EINVAL (NULL
  * arguments, n < 0, an id < 1). Allocates nothing. */
 int vg_slots_update(vg_slots *s, const vg_slot_face *faces, int n,
                     vg_slot *out);
+
+/* Which of the faces the next vg_slots_update would use an embedding for
+ * (conditional re-identification: only when embed_dim > 0 and identity is
+ * at stake). Sets want[i] to 0 or 1 for i < n; returns how many are 1.
+ * Pure (does not change s). */
+int vg_slots_want(const vg_slots *s, const vg_slot_face *faces, int n,
+                  int *want);
 
 void vg_slots_stats_get(const vg_slots *s, vg_slots_stats *out);
 
@@ -145,11 +194,12 @@ typedef struct vg_faces_config {
     float alpha;               /* EMA of the crop box, (0, 1] (0.25) */
     float zoom;                /* crop height / face height (2.6) */
     double hold_s;    /* a slot with no face shows its last crop this long
-                         (1.5 s), then the empty frame */
+                         (3 s), then the empty frame */
     int empty;        /* enum vg_faces_empty: what a slot shows after hold_s */
-    double release_s; /* vg_slots_opts.release_s (4 s) */
-    int min_frames;   /* vg_slots_opts.min_frames (3) */
-    float face_score; /* BlazeFace threshold (0.7) */
+    double release_s; /* vg_slots_opts.release_s (5 s) */
+    float min_relative_size; /* vg_slots_opts.min_relative_size (0.6) */
+    int min_frames;          /* vg_slots_opts.min_frames (3) */
+    float face_score;        /* BlazeFace threshold (0.7) */
     char encoder[32]; /* libavcodec encoder: "libx264" (default), h264_nvenc */
     int crf;          /* 0..51 (23) */
     char preset[16];  /* x264 preset (superfast) */
@@ -223,6 +273,8 @@ typedef struct vg_faces_report {
     int64_t frames_slot_filled[VG_SLOTS + 1]; /* 0, 1 or 2 slots present */
     int64_t faces_detected;
     vg_slots_stats slots;
+    int64_t slot_embeddings; /* MobileFaceNet runs for the slots */
+    int64_t faces_tracked;   /* confirmed tracks matched, over all frames */
     int64_t reid_detections, reid_embedded, reid_rescued; /* tracker's */
     int reid_available; /* the tracker takes embeddings */
     char encoder[32];   /* the encoder in use */

@@ -19,9 +19,10 @@ void vg_faces_config_default(vg_faces_config *c)
     c->out_height = 720;
     c->alpha = 0.25f;
     c->zoom = 2.6f;
-    c->hold_s = 1.5;
+    c->hold_s = 3.0;
     c->empty = VG_FACES_EMPTY_GREY;
-    c->release_s = 4.0;
+    c->release_s = 5.0;
+    c->min_relative_size = 0.6f;
     c->min_frames = 3;
     c->face_score = 0.7f;
     snprintf(c->encoder, sizeof(c->encoder), "libx264");
@@ -194,6 +195,10 @@ static int load_section(floader *l, yaml_node_t *map)
         } else if (!strcmp(key, "release_s")) {
             rc = vgi_yaml_get_double(l->ctx, l->path, v, key, 0.0, 3600.0,
                                      &c->release_s);
+        } else if (!strcmp(key, "min_relative_size")) {
+            rc = vgi_yaml_get_double(l->ctx, l->path, v, key, 0.0, 1.0, &d);
+            if (rc == 0)
+                c->min_relative_size = (float)d;
         } else if (!strcmp(key, "min_frames")) {
             rc = vgi_yaml_get_long(l->ctx, l->path, v, key, 1, 1000, &x);
             if (rc == 0)
@@ -246,6 +251,7 @@ static int load_section(floader *l, yaml_node_t *map)
             rc = at(l, k,
                     "unknown key '%.64s' in 'faces' (expected out_width, "
                     "out_height, alpha, zoom, hold_s, release_s, min_frames, "
+                    "min_relative_size, "
                     "face_score, empty, encoder, preset, crf, reid, "
                     "max_frames, threads, detector_model, embedder_model)",
                     key);

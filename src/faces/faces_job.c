@@ -60,8 +60,9 @@ typedef struct job {
     int stride;
     vg_face faces[MAX_FACES];
     int n_faces;
-    int embedded[MAX_FACES]; /* ReID embedded this detection */
-    float emb[MAX_EMBED];
+    int embedded[MAX_FACES];              /* ReID embedded this detection */
+    float slot_emb[MAX_FACES][MAX_EMBED]; /* embeddings for the slots */
+    int want[MAX_FACES];
 } job;
 
 /* Fills a slot's crop with the empty frame. */
@@ -137,23 +138,30 @@ static void write_line(job *j, const vg_frame *f, const vg_slot *slots,
                        int n_tracks)
 {
     FILE *o = j->jsonl;
-    fprintf(o, "{\"frame\": %lld, \"time\": %.3f, \"faces\": %d, \"slots\": [",
+    fprintf(o, "{\"frame\": %lld, \"time\": %.3f, \"faces\": %d, \"tracks\": [",
             (long long)f->index, f->time_s, j->n_faces);
+    for (int i = 0; i < n_tracks; i++)
+        fprintf(o, "%s%lld", i ? ", " : "", (long long)tracks[i].id);
+    fputs("], \"slots\": [", o);
     for (int k = 0; k < VG_SLOTS; k++) {
         const vg_slot *s = &slots[k];
         int reid_ran = 0;
         float score = 0.0f;
         if (s->present && s->face >= 0 && s->face < n_tracks) {
             score = tracks[s->face].score;
+            reid_ran = j->want[s->face] && j->fe != NULL;
 #ifdef VG_FACES_HAVE_REID
             reid_ran = tracks[s->face].reid_ran;
 #endif
         }
         fprintf(o,
                 "%s{\"slot\": %d, \"side\": \"%s\", \"track\": %lld, "
-                "\"present\": %s, \"shown\": \"%s\"",
+                "\"present\": %s, \"shown\": \"%s\", \"reidentified\": %s, "
+                "\"waiting\": %s",
                 k ? ", " : "", k, k == 0 ? "left" : "right", (long long)s->id,
-                s->present ? "true" : "false", shown[k]);
+                s->present ? "true" : "false", shown[k],
+                s->reidentified ? "true" : "false",
+                s->waiting ? "true" : "false");
         if (s->present)
             fprintf(o,
                     ", \"box\": [%.1f, %.1f, %.1f, %.1f], \"score\": %.3f, "
@@ -327,7 +335,34 @@ static int one_frame(job *j, vg_frame *f, int64_t *t)
             sf[i].id = tracks[i].id;
             sf[i].box = tracks[i].det_box;
             sf[i].score = tracks[i].score;
+            sf[i].embedding = NULL;
         }
+        /* re-identification at the slots, only where identity is at stake
+         * (vg_slots_want): a person back under a new track id */
+        memset(j->want, 0, sizeof(j->want));
+        if (j->fe != NULL &&
+            vg_slots_want(&j->slots, sf, n_tracks, j->want) > 0) {
+            int64_t t0 = vg_clock_ns();
+            for (int i = 0; i < n_tracks; i++) {
+                vg_face face;
+                int dim = 0;
+                if (!j->want[i])
+                    continue;
+                memset(&face, 0, sizeof(face));
+                face.box = sf[i].box;
+                face.score = sf[i].score;
+                if (vg_face_embed(j->fe, j->rgb, f->width, f->height,
+                                  f->image_stride, &face, j->slot_emb[i],
+                                  MAX_EMBED, &dim) == 0) {
+                    sf[i].embedding = j->slot_emb[i];
+                    rep->slot_embeddings++;
+                } else {
+                    j->want[i] = 0;
+                }
+            }
+            rep->stage_s[ST_REID] += (double)(vg_clock_ns() - t0) / 1e9;
+        }
+        rep->faces_tracked += n_tracks;
         rc = vg_slots_update(&j->slots, sf, n_tracks, slots);
         if (rc < 0)
             return vg_fail(j->ctx, rc, "faces: slots: %s", vg_strerror(rc));
@@ -435,6 +470,8 @@ int vg_faces_run(vg_context *ctx, const vg_faces_config *c, const char *input,
     sl.fps = j.fps;
     sl.release_s = c->release_s;
     sl.min_frames = c->min_frames;
+    sl.min_relative_size = c->min_relative_size;
+    sl.embed_dim = j.fe != NULL ? vg_face_embedder_dim(j.fe) : 0;
     rc = vg_slots_init(&j.slots, &sl);
     if (rc < 0) {
         rc = vg_fail(ctx, rc, "faces: bad slot options");
@@ -564,11 +601,19 @@ void vg_faces_report_json(const vg_faces_report *r, const char *input, FILE *f)
     if (r->frames_with_faces == 0)
         fprintf(f, "  \"note\": \"no face in the input: every frame is the "
                    "empty frame\",\n");
-    fprintf(f,
-            "  \"slots\": {\"assignments\": %lld, \"releases\": %lld, "
-            "\"swaps\": %lld},\n",
-            (long long)r->slots.assignments, (long long)r->slots.releases,
-            (long long)r->slots.swaps);
+    fprintf(
+        f,
+        "  \"slots\": {\"assignments\": %lld, \"releases\": %lld, "
+        "\"swaps\": %lld, \"reidentified\": %lld, \"identity_breaks\": %lld, "
+        "\"embeddings\": %lld, "
+        "\"faces_tracked\": %lld, \"embedding_ratio\": %.4f},\n",
+        (long long)r->slots.assignments, (long long)r->slots.releases,
+        (long long)r->slots.swaps, (long long)r->slots.reidentified,
+        (long long)r->slots.identity_breaks, (long long)r->slot_embeddings,
+        (long long)r->faces_tracked,
+        r->faces_tracked > 0
+            ? (double)r->slot_embeddings / (double)r->faces_tracked
+            : 0.0);
     fprintf(f,
             "  \"reid\": {\"available\": %s, \"detections\": %lld, "
             "\"embedded\": %lld, \"rescued\": %lld, \"activation_ratio\": "
