@@ -246,7 +246,7 @@ typedef struct vg_faces_plan {
 /* Pool sizes of the job (the run and the plan both use these). */
 #define VG_FACES_PICTURE_POOL 3
 #define VG_FACES_CROP_POOL VG_SLOTS
-#define VG_FACES_COMPOSED_POOL 2
+#define VG_FACES_COMPOSED_POOL 3
 
 /* Plans c on a width x height input of codec (decoder name, "" unknown).
  * Returns 0, VG_EINVAL, VG_EIO (calibration file unreadable) or VG_ENOMEM;

@@ -1,9 +1,11 @@
 /* vg_faces_run: the two-face split-screen job (include/vigil/faces.h,
  * docs/faces.md). decode -> BlazeFace -> ByteTrack -> slots -> crop + EMA
- * -> compose -> H.264, one frame at a time on the caller's thread; every
+ * -> compose on the caller's thread, H.264 on an encoder thread fed
+ * through a queue of pooled composed frames; every
  * buffer is taken before the first frame. */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -12,6 +14,7 @@
 #include "vigil/faces.h"
 #include "vigil/fsutil.h"
 #include "vigil/pool.h"
+#include "vigil/queue.h"
 #include "vigil/session.h"
 #include "vigil/source.h"
 #include "vigil/track.h"
@@ -38,6 +41,12 @@ typedef struct slot_view {
     int shown_empty;   /* crop holds the empty frame */
 } slot_view;
 
+/* A composed frame on its way to the encoder thread. */
+typedef struct enc_item {
+    vg_buf *buf;
+    int64_t index;
+} enc_item;
+
 typedef struct job {
     vg_context *ctx;
     const vg_faces_config *c;
@@ -49,6 +58,14 @@ typedef struct job {
     vg_tracker *tr;
     vg_pool *crops, *composed;
     vg_video_writer *vw;
+    /* the encoder thread: composed frames in through encq; the counters
+     * are its own until it is joined */
+    vg_queue *encq;
+    pthread_t enc_thread;
+    int enc_started;
+    double enc_s;
+    int64_t enc_written, enc_failed;
+    char enc_err[256];
     FILE *jsonl;
     vg_slots slots;
     slot_view view[VG_SLOTS];
@@ -113,12 +130,54 @@ static const char *draw_slot(job *j, int k, const vg_slot *s, int64_t frame)
     return "empty";
 }
 
+static void *encode_main(void *arg)
+{
+    job *j = arg;
+    enc_item it;
+    for (;;) {
+        int64_t t0;
+        int rc = vg_queue_pop(j->encq, &it, 100);
+        if (rc == VG_EAGAIN)
+            continue;
+        if (rc < 0)
+            break; /* closed and drained */
+        t0 = vg_clock_ns();
+        rc = vg_video_writer_write(j->vw, vg_buf_data(it.buf),
+                                   j->c->out_width * 3, it.index);
+        vg_buf_unref(&it.buf);
+        if (rc == 0) {
+            j->enc_written++;
+        } else if (j->enc_failed++ == 0) {
+            snprintf(j->enc_err, sizeof(j->enc_err), "frame %lld: %s",
+                     (long long)it.index, vg_video_writer_errmsg(j->vw));
+        }
+        j->enc_s += (double)(vg_clock_ns() - t0) / 1e9;
+    }
+    return NULL;
+}
+
+/* Ends the encoder thread once it has written what it was given. */
+static void encoder_join(job *j)
+{
+    if (j->encq != NULL)
+        vg_queue_close(j->encq);
+    if (j->enc_started)
+        pthread_join(j->enc_thread, NULL);
+    j->enc_started = 0;
+    vg_queue_destroy(&j->encq);
+}
+
 static int compose(job *j, vg_buf **out)
 {
     vg_buf *b = NULL;
-    int rc = vg_pool_get(j->composed, 1000, &b);
     uint8_t *dst;
     size_t row = (size_t)j->slot_w * 3;
+    int rc;
+    /* waits while the encoder is behind (every buffer out), polling for a
+     * stop */
+    while ((rc = vg_pool_get(j->composed, 100, &b)) == VG_EAGAIN)
+        if (vg_context_stop_requested(j->ctx))
+            return VG_EINTR;
     if (rc < 0)
         return vg_fail(j->ctx, rc, "faces: no composed frame free (%s)",
                        vg_strerror(rc));
@@ -286,6 +345,14 @@ static int open_outputs(job *j, const char *out_dir)
         return rc;
     snprintf(j->rep->encoder, sizeof(j->rep->encoder), "%s",
              vg_video_writer_codec(j->vw));
+    rc = vg_queue_create(j->ctx, sizeof(enc_item), VG_FACES_COMPOSED_POOL,
+                         VG_QUEUE_BLOCK, NULL, NULL, &j->encq);
+    if (rc < 0)
+        return rc;
+    if (pthread_create(&j->enc_thread, NULL, encode_main, j) != 0)
+        return vg_fail(j->ctx, VG_ENOMEM,
+                       "faces: cannot start the encoder thread");
+    j->enc_started = 1;
     snprintf(path, sizeof(path), "%s/faces.jsonl", out_dir);
     return vg_fopen_output(j->ctx, path, "w", &j->jsonl);
 }
@@ -380,27 +447,25 @@ static int one_frame(job *j, vg_frame *f, int64_t *t)
         rep->frames_slot_filled[filled]++;
     }
     rc = compose(j, &out);
+    if (rc == VG_EINTR)
+        return 0; /* the loop sees the stop */
     if (rc < 0)
         return rc;
     write_line(j, f, slots, shown, tracks, n_tracks);
     now = vg_clock_ns();
     rep->stage_s[ST_COMPOSE] += (double)(now - *t) / 1e9;
     *t = now;
-    rc = vg_video_writer_write(j->vw, vg_buf_data(out), j->c->out_width * 3,
-                               f->index);
-    vg_buf_unref(&out);
-    if (rc == 0) {
-        rep->encoder_written++;
-    } else {
-        rep->encoder_failed++;
-        if (rep->encoder_failed == 1)
-            vg_log(j->ctx, VG_LOG_WARN, "faces: frame %lld not encoded: %s",
-                   (long long)f->index, vg_video_writer_errmsg(j->vw));
+    {
+        /* never full: it holds at most the pool's frames */
+        enc_item it = {out, f->index};
+        rc = vg_queue_push(j->encq, &it, -1);
+        if (rc < 0) {
+            vg_buf_unref(&out);
+            return vg_fail(j->ctx, rc, "faces: encoder queue: %s",
+                           vg_strerror(rc));
+        }
     }
-    rep->frames_out++;
-    now = vg_clock_ns();
-    rep->stage_s[ST_ENCODE] += (double)(now - *t) / 1e9;
-    *t = now;
+    *t = vg_clock_ns();
     return 0;
 }
 
@@ -511,6 +576,14 @@ int vg_faces_run(vg_context *ctx, const vg_faces_config *c, const char *input,
     }
 
 out:
+    encoder_join(&j);
+    rep->encoder_written = j.enc_written;
+    rep->encoder_failed = j.enc_failed;
+    rep->frames_out = j.enc_written + j.enc_failed;
+    rep->stage_s[ST_ENCODE] = j.enc_s;
+    if (j.enc_failed > 0)
+        vg_log(ctx, VG_LOG_WARN, "faces: %lld frames not encoded, first %s",
+               (long long)j.enc_failed, j.enc_err);
     if (j.vw != NULL) {
         int crc = vg_video_writer_close(j.vw);
         if (crc < 0 && rc == 0)
