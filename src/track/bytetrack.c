@@ -18,7 +18,7 @@
 /* ReID: tracks' embeddings are an EMA with this weight on the past (as
  * FairMOT / BoT-SORT); "about to cross" looks this many frames ahead. */
 #define REID_EMA 0.9f
-#define REID_LOOKAHEAD 5.0f
+#define REID_LOOKAHEAD 2.0f
 #define REID_MAX_DIM 4096
 
 typedef struct track_slot {
@@ -98,7 +98,7 @@ void vg_reid_opts_default(vg_reid_opts *o)
     o->dim = 128;
     o->weight = 0.5f;
     o->max_cos_distance = 0.3f;
-    o->risk_iou = 0.0f;
+    o->risk_iou = 0.1f;
 }
 
 static int check_unit(vg_context *ctx, const char *name, float v)
@@ -385,9 +385,8 @@ static void associate(vg_tracker *t, const int *rows, int nr, const int *cols,
                                       t->det_emb + (size_t)cols[c] * dim, dim);
                 appearance = 1;
                 if (cd > t->ro.max_cos_distance)
-                    line[c] = FORBIDDEN_COST;
-                else
-                    line[c] = (1.0f - t->ro.weight) * cost + t->ro.weight * cd;
+                    cd = 1.0f; /* another's look: as far as orthogonal */
+                line[c] = (1.0f - t->ro.weight) * cost + t->ro.weight * cd;
             }
         }
     }
@@ -398,8 +397,9 @@ static void associate(vg_tracker *t, const int *rows, int nr, const int *cols,
                       t->col_to_row_iou, t->lap);
         for (int r = 0; r < nr; r++)
             if (t->row_to_col[r] != t->row_to_col_iou[r] &&
-                t->row_to_col[r] >= 0)
+                t->row_to_col[r] >= 0) {
                 t->reid_rescued++;
+            }
     }
     for (int r = 0; r < nr; r++) {
         int c = t->row_to_col[r];
@@ -559,7 +559,8 @@ static vg_box ahead(const track_slot *s)
 
 /* Conditional ReID: marks the tracked tracks whose predicted boxes overlap
  * (now or REID_LOOKAHEAD frames ahead) more than risk_iou, then embeds the
- * high detections that overlap such a track or a lost track. */
+ * high detections that touch such a track, or that overlap a lost track's
+ * prediction by more than 1 - match_thresh (those IoU could give it). */
 static void embed_at_risk(vg_tracker *t, const vg_detection *dets,
                           const int *high, int nh)
 {
@@ -597,7 +598,11 @@ static void embed_at_risk(vg_tracker *t, const vg_detection *dets,
                 continue;
             if (!t->o.class_agnostic && s->class_id != d->class_id)
                 continue;
-            risk = vg_box_iou(&s->pred, &d->box) > 0;
+            /* a lost track: the detections IoU could give it; a
+             * track at risk: any that touches it */
+            risk =
+                vg_box_iou(&s->pred, &d->box) >
+                (s->state == VG_TRACK_LOST ? 1.0f - t->o.match_thresh : 0.0f);
         }
         if (!risk)
             continue;
