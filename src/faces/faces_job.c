@@ -79,6 +79,7 @@ typedef struct job {
     int n_faces;
     int embedded[MAX_FACES];              /* ReID embedded this detection */
     float slot_emb[MAX_FACES][MAX_EMBED]; /* embeddings for the slots */
+    float det_emb[MAX_FACES][MAX_EMBED];  /* the tracker's (ReID ran) */
     int want[MAX_FACES];
 } job;
 
@@ -209,9 +210,7 @@ static void write_line(job *j, const vg_frame *f, const vg_slot *slots,
         if (s->present && s->face >= 0 && s->face < n_tracks) {
             score = tracks[s->face].score;
             reid_ran = j->want[s->face] && j->fe != NULL;
-#ifdef VG_FACES_HAVE_REID
-            reid_ran = tracks[s->face].reid_ran;
-#endif
+            reid_ran |= tracks[s->face].reid_ran;
         }
         fprintf(o,
                 "%s{\"slot\": %d, \"side\": \"%s\", \"track\": %lld, "
@@ -232,7 +231,6 @@ static void write_line(job *j, const vg_frame *f, const vg_slot *slots,
     fputs("]}\n", o);
 }
 
-#ifdef VG_FACES_HAVE_REID
 /* The tracker asks for an embedding of detection det_index of this frame
  * only when identity is at risk (conditional ReID). */
 static int reid_embed(void *user, int det_index, float *out, int dim)
@@ -247,10 +245,11 @@ static int reid_embed(void *user, int det_index, float *out, int dim)
     if (rc == 0 && got != dim)
         rc = VG_ERANGE;
     j->embedded[det_index] = rc == 0;
+    if (rc == 0) /* the slots may use it too */
+        memcpy(j->det_emb[det_index], out, (size_t)dim * sizeof(float));
     j->rep->stage_s[ST_REID] += (double)(vg_clock_ns() - t0) / 1e9;
     return rc;
 }
-#endif
 
 static int open_models(job *j)
 {
@@ -298,7 +297,6 @@ static int open_tracker(job *j)
     rc = vg_tracker_create(j->ctx, &to, &j->tr);
     if (rc < 0)
         return rc;
-#ifdef VG_FACES_HAVE_REID
     if (j->fe != NULL) {
         vg_reid_opts ro;
         vg_reid_opts_default(&ro);
@@ -310,7 +308,6 @@ static int open_tracker(job *j)
             return rc;
         j->rep->reid_available = 1;
     }
-#endif
     return 0;
 }
 
@@ -395,6 +392,11 @@ static int one_frame(job *j, vg_frame *f, int64_t *t)
     {
         double reid_before = rep->stage_s[ST_REID];
         rc = vg_tracker_update(j->tr, dets, n, tracks, MAX_FACES, &n_tracks);
+        if (rc < 0 && rc != VG_EINVAL && rc != VG_ERANGE) {
+            /* an embedding failed: that detection went by IoU alone, the
+             * frame is complete (counted as reid_failed) */
+            rc = 0;
+        }
         if (rc < 0)
             return vg_fail(j->ctx, rc, "faces: frame %lld: tracker: %s",
                            (long long)f->index, vg_strerror(rc));
@@ -414,6 +416,13 @@ static int one_frame(job *j, vg_frame *f, int64_t *t)
                 vg_face face;
                 int dim = 0;
                 if (!j->want[i])
+                    continue;
+                /* the tracker's ReID may have embedded this detection */
+                for (int d = 0; d < j->n_faces; d++)
+                    if (j->embedded[d] &&
+                        !memcmp(&j->faces[d].box, &sf[i].box, sizeof(vg_box)))
+                        sf[i].embedding = j->det_emb[d];
+                if (sf[i].embedding != NULL)
                     continue;
                 memset(&face, 0, sizeof(face));
                 face.box = sf[i].box;
@@ -594,13 +603,11 @@ out:
         rc = vg_fail(ctx, VG_EIO, "%s/faces.jsonl: write failed", out_dir);
     j.jsonl = NULL;
     if (j.tr != NULL) {
-#ifdef VG_FACES_HAVE_REID
         vg_tracker_stats ts;
         vg_tracker_stats_get(j.tr, &ts);
         rep->reid_detections = ts.reid_detections;
         rep->reid_embedded = ts.reid_embedded;
         rep->reid_rescued = ts.reid_rescued;
-#endif
     }
     vg_slots_stats_get(&j.slots, &rep->slots);
     if (rep->stage_s[ST_DETECT] > 0.0)
@@ -690,10 +697,17 @@ void vg_faces_report_json(const vg_faces_report *r, const char *input, FILE *f)
     fprintf(f,
             "  \"reid\": {\"available\": %s, \"detections\": %lld, "
             "\"embedded\": %lld, \"rescued\": %lld, \"activation_ratio\": "
-            "%.4f},\n",
+            "%.4f, \"slot_embedded\": %lld, \"faces_detected\": %lld, "
+            "\"mobilefacenet_runs\": %lld, \"mobilefacenet_ratio\": %.4f},\n",
             r->reid_available ? "true" : "false", (long long)dets,
             (long long)r->reid_embedded, (long long)r->reid_rescued,
-            dets > 0 ? (double)r->reid_embedded / (double)dets : 0.0);
+            dets > 0 ? (double)r->reid_embedded / (double)dets : 0.0,
+            (long long)r->slot_embeddings, (long long)r->faces_detected,
+            (long long)(r->reid_embedded + r->slot_embeddings),
+            r->faces_detected > 0
+                ? (double)(r->reid_embedded + r->slot_embeddings) /
+                      (double)r->faces_detected
+                : 0.0);
     fprintf(f,
             "  \"encoder\": {\"name\": \"%s\", \"frames_written\": %lld, "
             "\"frames_failed\": %lld},\n",
