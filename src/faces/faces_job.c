@@ -259,6 +259,9 @@ static int open_models(job *j)
 
     vg_session_opts_default(&so);
     so.intra_threads = j->c->threads;
+    /* sleep, not spin, between operators: the cores go to decoding,
+     * composing and the encoder thread (as vigil run does) */
+    so.spin = 0;
     rc = vg_session_create(j->ctx, j->c->detector_model, &so, &j->sd);
     if (rc < 0)
         return rc;
