@@ -244,9 +244,10 @@ typedef struct vg_faces_plan {
 } vg_faces_plan;
 
 /* Pool sizes of the job (the run and the plan both use these). */
-#define VG_FACES_PICTURE_POOL 3
+#define VG_FACES_PICTURE_POOL 6 /* 3 queued to the encoder thread */
 #define VG_FACES_CROP_POOL VG_SLOTS
-#define VG_FACES_COMPOSED_POOL 3
+#define VG_FACES_QUEUE 3 /* frames waiting for the encoder thread */
+#define VG_FACES_COMPOSED_POOL 2
 
 /* Plans c on a width x height input of codec (decoder name, "" unknown).
  * Returns 0, VG_EINVAL, VG_EIO (calibration file unreadable) or VG_ENOMEM;

@@ -32,8 +32,11 @@ const char *vg_faces_stage_name(int i)
     return i >= 0 && i < 6 ? names[i] : "?";
 }
 
+enum { SHOW_FACE, SHOW_HOLD, SHOW_EMPTY };
+static const char *const show_names[3] = {"face", "hold", "empty"};
+
+/* What the main thread decided a slot shows (the encoder thread draws). */
 typedef struct slot_view {
-    vg_buf *crop;      /* slot_w x out_height RGB24, from the crop pool */
     vg_box box;        /* smoothed crop box, picture pixels */
     int have_box;      /* box follows the slot's current person */
     int have_crop;     /* crop holds a picture of the slot's person */
@@ -41,10 +44,14 @@ typedef struct slot_view {
     int shown_empty;   /* crop holds the empty frame */
 } slot_view;
 
-/* A composed frame on its way to the encoder thread. */
+/* A frame on its way to the encoder thread: the picture (a reference,
+ * NULL when no slot shows a face) and what each slot shows. */
 typedef struct enc_item {
-    vg_buf *buf;
+    vg_buf *pic;
+    int stride;
     int64_t index;
+    int show[VG_SLOTS];
+    vg_box box[VG_SLOTS];
 } enc_item;
 
 typedef struct job {
@@ -66,6 +73,10 @@ typedef struct job {
     double enc_s;
     int64_t enc_written, enc_failed;
     char enc_err[256];
+    double enc_compose_s;
+    vg_buf *crop[VG_SLOTS]; /* slot_w x out_height RGB24 (crop pool), drawn
+                               by the encoder thread */
+    int crop_empty[VG_SLOTS];
     FILE *jsonl;
     vg_slots slots;
     slot_view view[VG_SLOTS];
@@ -83,18 +94,18 @@ typedef struct job {
     int want[MAX_FACES];
 } job;
 
-/* Fills a slot's crop with the empty frame. */
-static void fill_empty(job *j, slot_view *v)
+/* Fills a slot's crop with the empty frame (encoder thread). */
+static void fill_empty(job *j, int k)
 {
     uint8_t value = j->c->empty == VG_FACES_EMPTY_BLACK ? 0 : 128;
-    memset(vg_buf_data(v->crop), value,
+    memset(vg_buf_data(j->crop[k]), value,
            (size_t)j->slot_w * 3 * (size_t)j->c->out_height);
-    v->shown_empty = 1;
-    v->have_crop = 0;
+    j->crop_empty[k] = 1;
 }
 
-/* Draws slot k for this frame; returns "face", "hold" or "empty". */
-static const char *draw_slot(job *j, int k, const vg_slot *s, int64_t frame)
+/* Decides what slot k shows in this frame (SHOW_*) and its crop box. */
+static int decide_slot(job *j, int k, const vg_slot *s, int64_t frame,
+                       vg_box *box)
 {
     slot_view *v = &j->view[k];
     const vg_faces_config *c = j->c;
@@ -115,27 +126,27 @@ static const char *draw_slot(job *j, int k, const vg_slot *s, int64_t frame)
         else
             vg_faces_crop_ema(&v->box, &target, c->alpha);
         v->have_box = 1;
-        if (vg_faces_resize(j->rgb, j->width, j->height, j->stride, &v->box,
-                            vg_buf_data(v->crop), j->slot_w, c->out_height,
-                            j->slot_w * 3) == 0) {
-            v->have_crop = 1;
-            v->shown_empty = 0;
-            v->last_good = frame;
-            return "face";
-        }
+        v->have_crop = 1;
+        v->shown_empty = 0;
+        v->last_good = frame;
+        *box = v->box;
+        return SHOW_FACE;
     }
     if (v->have_crop && frame - v->last_good <= hold_frames)
-        return "hold";
-    if (!v->shown_empty)
-        fill_empty(j, v);
-    return "empty";
+        return SHOW_HOLD;
+    v->have_crop = 0;
+    v->shown_empty = 1;
+    return SHOW_EMPTY;
 }
+
+static int compose(job *j, vg_buf **out);
 
 static void *encode_main(void *arg)
 {
     job *j = arg;
     enc_item it;
     for (;;) {
+        vg_buf *out = NULL;
         int64_t t0;
         int rc = vg_queue_pop(j->encq, &it, 100);
         if (rc == VG_EAGAIN)
@@ -143,9 +154,24 @@ static void *encode_main(void *arg)
         if (rc < 0)
             break; /* closed and drained */
         t0 = vg_clock_ns();
-        rc = vg_video_writer_write(j->vw, vg_buf_data(it.buf),
-                                   j->c->out_width * 3, it.index);
-        vg_buf_unref(&it.buf);
+        for (int k = 0; k < VG_SLOTS; k++) {
+            if (it.show[k] == SHOW_FACE && it.pic != NULL &&
+                vg_faces_resize(vg_buf_data(it.pic), j->width, j->height,
+                                it.stride, &it.box[k], vg_buf_data(j->crop[k]),
+                                j->slot_w, j->c->out_height,
+                                j->slot_w * 3) == 0)
+                j->crop_empty[k] = 0;
+            else if (it.show[k] == SHOW_EMPTY && !j->crop_empty[k])
+                fill_empty(j, k);
+        }
+        vg_buf_unref(&it.pic);
+        rc = compose(j, &out);
+        j->enc_compose_s += (double)(vg_clock_ns() - t0) / 1e9;
+        t0 = vg_clock_ns();
+        if (rc == 0)
+            rc = vg_video_writer_write(j->vw, vg_buf_data(out),
+                                       j->c->out_width * 3, it.index);
+        vg_buf_unref(&out);
         if (rc == 0) {
             j->enc_written++;
         } else if (j->enc_failed++ == 0) {
@@ -174,17 +200,13 @@ static int compose(job *j, vg_buf **out)
     uint8_t *dst;
     size_t row = (size_t)j->slot_w * 3;
     int rc;
-    /* waits while the encoder is behind (every buffer out), polling for a
-     * stop */
-    while ((rc = vg_pool_get(j->composed, 100, &b)) == VG_EAGAIN)
-        if (vg_context_stop_requested(j->ctx))
-            return VG_EINTR;
+    /* encoder thread: the only user of the pool */
+    rc = vg_pool_get(j->composed, 1000, &b);
     if (rc < 0)
-        return vg_fail(j->ctx, rc, "faces: no composed frame free (%s)",
-                       vg_strerror(rc));
+        return rc;
     dst = vg_buf_data(b);
     for (int k = 0; k < VG_SLOTS; k++) {
-        const uint8_t *src = vg_buf_data(j->view[k].crop);
+        const uint8_t *src = vg_buf_data(j->crop[k]);
         for (int y = 0; y < j->c->out_height; y++)
             memcpy(dst + (size_t)y * (size_t)j->c->out_width * 3 + k * row,
                    src + (size_t)y * row, row);
@@ -328,9 +350,9 @@ static int open_outputs(job *j, const char *out_dir)
         rc = vg_pool_create(j->ctx, "faces.composed", frame_bytes,
                             VG_FACES_COMPOSED_POOL, &j->composed);
     for (int k = 0; rc == 0 && k < VG_SLOTS; k++) {
-        rc = vg_pool_get(j->crops, 0, &j->view[k].crop);
+        rc = vg_pool_get(j->crops, 0, &j->crop[k]);
         if (rc == 0)
-            fill_empty(j, &j->view[k]);
+            fill_empty(j, k);
     }
     if (rc < 0)
         return rc == VG_ENOMEM ? rc : vg_fail(j->ctx, rc, "faces: pools");
@@ -345,7 +367,7 @@ static int open_outputs(job *j, const char *out_dir)
         return rc;
     snprintf(j->rep->encoder, sizeof(j->rep->encoder), "%s",
              vg_video_writer_codec(j->vw));
-    rc = vg_queue_create(j->ctx, sizeof(enc_item), VG_FACES_COMPOSED_POOL,
+    rc = vg_queue_create(j->ctx, sizeof(enc_item), VG_FACES_QUEUE,
                          VG_QUEUE_BLOCK, NULL, NULL, &j->encq);
     if (rc < 0)
         return rc;
@@ -365,7 +387,6 @@ static int one_frame(job *j, vg_frame *f, int64_t *t)
     vg_slot_face sf[MAX_FACES];
     vg_slot slots[VG_SLOTS];
     const char *shown[VG_SLOTS];
-    vg_buf *out = NULL;
     vg_faces_report *rep = j->rep;
     int n = 0, n_tracks = 0, rc;
     int64_t now;
@@ -451,28 +472,33 @@ static int one_frame(job *j, vg_frame *f, int64_t *t)
         *t = now;
     }
     {
-        int filled = 0;
+        enc_item it;
+        int filled = 0, any_face = 0;
+        memset(&it, 0, sizeof(it));
         for (int k = 0; k < VG_SLOTS; k++) {
-            shown[k] = draw_slot(j, k, &slots[k], f->index);
+            it.show[k] = decide_slot(j, k, &slots[k], f->index, &it.box[k]);
+            shown[k] = show_names[it.show[k]];
+            any_face |= it.show[k] == SHOW_FACE;
             filled += slots[k].present;
         }
         rep->frames_slot_filled[filled]++;
-    }
-    rc = compose(j, &out);
-    if (rc == VG_EINTR)
-        return 0; /* the loop sees the stop */
-    if (rc < 0)
-        return rc;
-    write_line(j, f, slots, shown, tracks, n_tracks);
-    now = vg_clock_ns();
-    rep->stage_s[ST_COMPOSE] += (double)(now - *t) / 1e9;
-    *t = now;
-    {
-        /* never full: it holds at most the pool's frames */
-        enc_item it = {out, f->index};
-        rc = vg_queue_push(j->encq, &it, -1);
+        write_line(j, f, slots, shown, tracks, n_tracks);
+        now = vg_clock_ns();
+        rep->stage_s[ST_COMPOSE] += (double)(now - *t) / 1e9;
+        *t = now;
+        /* to the encoder thread, with a reference to the picture when a
+         * slot crops from it; waits while the queue is full (the encoder
+         * is behind), polling for a stop */
+        it.pic = any_face ? vg_buf_ref(f->image) : NULL;
+        it.stride = f->image_stride;
+        it.index = f->index;
+        while ((rc = vg_queue_push(j->encq, &it, 100)) == VG_EAGAIN)
+            if (vg_context_stop_requested(j->ctx))
+                break;
         if (rc < 0) {
-            vg_buf_unref(&out);
+            vg_buf_unref(&it.pic);
+            if (rc == VG_EAGAIN)
+                return 0; /* stopped: the loop sees it */
             return vg_fail(j->ctx, rc, "faces: encoder queue: %s",
                            vg_strerror(rc));
         }
@@ -593,6 +619,7 @@ out:
     rep->encoder_failed = j.enc_failed;
     rep->frames_out = j.enc_written + j.enc_failed;
     rep->stage_s[ST_ENCODE] = j.enc_s;
+    rep->stage_s[ST_COMPOSE] += j.enc_compose_s;
     if (j.enc_failed > 0)
         vg_log(ctx, VG_LOG_WARN, "faces: %lld frames not encoded, first %s",
                (long long)j.enc_failed, j.enc_err);
@@ -620,7 +647,7 @@ out:
         rep->end_to_end_fps = (double)rep->frames_in / rep->wall_s;
     rep->peak_rss_bytes = vg_peak_rss_bytes();
     for (int k = 0; k < VG_SLOTS; k++)
-        vg_buf_unref(&j.view[k].crop);
+        vg_buf_unref(&j.crop[k]);
     vg_video_writer_destroy(&j.vw);
     vg_pool_destroy(&j.composed);
     vg_pool_destroy(&j.crops);
