@@ -970,8 +970,8 @@ int vg_plan_print_json(const vg_plan *p, FILE *f)
 
 /* ---- the split-screen faces job (include/vigil/faces.h) ------------------ */
 
-static int faces_model(vg_plan *p, const char *path, const char *name,
-                       int kind, uint64_t *out)
+static int faces_model(vg_plan *p, const char *path, const char *name, int kind,
+                       uint64_t *out)
 {
     vg_model_decl d;
     vg_plan_model m;
@@ -1020,17 +1020,16 @@ int vg_faces_plan_build(vg_context *ctx, const vg_faces_config *c, int width,
                          VG_MODEL_FACE_EMBEDDER, &out->embedder);
     if (rc < 0)
         goto done;
-    out->decoder =
-        vg_sizing_decoder_shared_bytes(codec) +
-        vg_sizing_decoder_bytes(codec, width, height,
-                                decoder_frame_threads(codec));
+    out->decoder = vg_sizing_decoder_shared_bytes(codec) +
+                   vg_sizing_decoder_bytes(codec, width, height,
+                                           decoder_frame_threads(codec));
     out->pictures = (uint64_t)VG_FACES_PICTURE_POOL *
                     vg_sizing_picture_bytes(width, height);
     slot_w = c->out_width / VG_SLOTS;
     out->crops = (uint64_t)VG_FACES_CROP_POOL * (uint64_t)slot_w * 3 *
                  (uint64_t)c->out_height;
-    out->composed = (uint64_t)VG_FACES_COMPOSED_POOL *
-                    (uint64_t)c->out_width * 3 * (uint64_t)c->out_height;
+    out->composed = (uint64_t)VG_FACES_COMPOSED_POOL * (uint64_t)c->out_width *
+                    3 * (uint64_t)c->out_height;
     /* the writer's own: 2 encoder threads by default */
     out->encoder =
         vg_sizing_encoder_shared_bytes(c->preset) +
@@ -1040,7 +1039,8 @@ int vg_faces_plan_build(vg_context *ctx, const vg_faces_config *c, int width,
     to.max_tracks = 64;
     to.max_detections = 16;
     to.class_agnostic = 1;
-    out->tables = VG_SIZING_STREAM_TABLES_BYTES + VG_SIZING_STREAM_THREADS_BYTES;
+    out->tables =
+        VG_SIZING_STREAM_TABLES_BYTES + VG_SIZING_STREAM_THREADS_BYTES;
     if (vg_tracker_create(ctx, &to, &t) == 0) {
         vg_tracker_stats ts;
         vg_tracker_stats_get(t, &ts);
