@@ -235,7 +235,7 @@ static void run(const char *preset, int reid, vg_mot_run_result *r)
     assert_int_equal(vg_mot_scene_preset(preset, &o), 0);
     assert_int_equal(vg_mot_scene_generate(ctx, &o, &sc), 0);
     vg_reid_opts_default(&ro);
-    assert_int_equal(vg_mot_run(ctx, sc, NULL, reid ? &ro : NULL, r), 0);
+    assert_int_equal(vg_mot_run(ctx, sc, NULL, reid ? &ro : NULL, 1, r), 0);
     assert_int_equal(r->update_allocs, 0); /* none per frame */
     vg_mot_scene_destroy(ctx, &sc);
     vg_context_alloc_stats(ctx, &st);

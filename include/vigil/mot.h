@@ -122,7 +122,7 @@ typedef struct vg_mot_run_result {
     vg_mot_metrics m;
     vg_tracker_stats stats;
     double activation;      /* reid_embedded / reid_detections (0 without) */
-    double update_ns;       /* mean wall time of one vg_tracker_update */
+    double update_ns;       /* mean CPU time of one vg_tracker_update */
     uint64_t update_allocs; /* vigil heap allocations during the updates */
     int64_t frames;
 } vg_mot_run_result;
@@ -132,10 +132,11 @@ typedef struct vg_mot_run_result {
  * by frame, and scores its tracks (Kalman boxes) against the ground truth.
  * reid non-NULL turns re-identification on with those options (dim and
  * embed are set here: the scene's appearance vectors are the embedder).
+ * score 0 skips the evaluation (out->m stays zero: timing runs).
  * Returns 0, or a code of vg_tracker_create / vg_tracker_set_reid /
  * vg_mot_evaluate / VG_ENOMEM. */
 int vg_mot_run(vg_context *ctx, const vg_mot_scene *sc,
-               const vg_tracker_opts *to, const vg_reid_opts *reid,
+               const vg_tracker_opts *to, const vg_reid_opts *reid, int score,
                vg_mot_run_result *out);
 
 #endif

@@ -25,6 +25,7 @@ int cmd_detect(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_bench_track(int argc, char **argv); /* vigil bench track */
 int cmd_track(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_plan(int argc, char **argv);

@@ -24,6 +24,7 @@ typedef struct ev {
     /* per frame */
     int *fg, *ft; /* rows of the frame */
     double *sim;  /* max_g x max_t */
+    double *row_sum, *col_sum;
     float *cost;
     int *r2c, *c2r;
     void *lap;
@@ -130,7 +131,8 @@ static void ev_free(ev *e)
                  e->gt_order, e->trk_order, e->fg,      e->ft,
                  e->sim,      e->cost,      e->r2c,     e->c2r,
                  e->lap,      e->hota_pot,  e->id_pot,  e->match_counts,
-                 e->gt_count, e->trk_count, e->prev_id, e->prev_step_id};
+                 e->gt_count, e->trk_count, e->prev_id, e->prev_step_id,
+                 e->row_sum,  e->col_sum};
     for (size_t i = 0; i < sizeof(p) / sizeof(p[0]); i++)
         vg_free(e->ctx, p[i]);
 }
@@ -207,6 +209,8 @@ int vg_mot_evaluate(vg_context *ctx, const vg_mot_row *gt, int n_gt,
     e.cost = vg_malloc(ctx, (size_t)(e.max_g + 1) * (size_t)(e.max_t + 1) *
                                 sizeof(float));
     e.r2c = vg_malloc(ctx, (size_t)(e.max_g + 1) * sizeof(int));
+    e.row_sum = vg_malloc(ctx, (size_t)(e.max_g + 1) * sizeof(double));
+    e.col_sum = vg_malloc(ctx, (size_t)(e.max_t + 1) * sizeof(double));
     e.c2r = vg_malloc(ctx, (size_t)(e.max_t + 1) * sizeof(int));
     e.lap = vg_malloc(ctx, vgi_lap_scratch_bytes(e.max_g + 1, e.max_t + 1));
     e.hota_pot = vg_calloc(ctx, gt_pairs, sizeof(double));
@@ -216,9 +220,10 @@ int vg_mot_evaluate(vg_context *ctx, const vg_mot_row *gt, int n_gt,
     e.trk_count = vg_calloc(ctx, (size_t)(T + 1), sizeof(int));
     e.prev_id = vg_malloc(ctx, (size_t)(G + 1) * sizeof(int));
     e.prev_step_id = vg_malloc(ctx, (size_t)(G + 1) * sizeof(int));
-    if (!e.fg || !e.ft || !e.sim || !e.cost || !e.r2c || !e.c2r || !e.lap ||
-        !e.hota_pot || !e.id_pot || !e.match_counts || !e.gt_count ||
-        !e.trk_count || !e.prev_id || !e.prev_step_id) {
+    if (!e.row_sum || !e.col_sum || !e.fg || !e.ft || !e.sim || !e.cost ||
+        !e.r2c || !e.c2r || !e.lap || !e.hota_pot || !e.id_pot ||
+        !e.match_counts || !e.gt_count || !e.trk_count || !e.prev_id ||
+        !e.prev_step_id) {
         rc =
             vg_fail(ctx, VG_ENOMEM,
                     "mot evaluate: out of memory for %d x %d identities", G, T);
@@ -249,15 +254,21 @@ int vg_mot_evaluate(vg_context *ctx, const vg_mot_row *gt, int n_gt,
         }
         /* HOTA: sim_iou = sim / (row sum + column sum - sim) */
         for (int i = 0; i < ng; i++) {
+            e.row_sum[i] = 0;
+            for (int j = 0; j < nt; j++)
+                e.row_sum[i] += e.sim[i * nt + j];
+        }
+        for (int j = 0; j < nt; j++) {
+            e.col_sum[j] = 0;
+            for (int i = 0; i < ng; i++)
+                e.col_sum[j] += e.sim[i * nt + j];
+        }
+        for (int i = 0; i < ng; i++) {
             for (int j = 0; j < nt; j++) {
-                double s = e.sim[i * nt + j], rs = 0, cs = 0, den;
+                double s = e.sim[i * nt + j],
+                       den = e.row_sum[i] + e.col_sum[j] - s;
                 size_t pair =
                     (size_t)e.gt_of[e.fg[i]] * T + (size_t)e.trk_of[e.ft[j]];
-                for (int k = 0; k < nt; k++)
-                    rs += e.sim[i * nt + k];
-                for (int k = 0; k < ng; k++)
-                    cs += e.sim[k * nt + j];
-                den = rs + cs - s;
                 if (den > EPS)
                     e.hota_pot[pair] += s / den;
                 if (s >= CLEAR_THRESHOLD)
@@ -277,7 +288,12 @@ int vg_mot_evaluate(vg_context *ctx, const vg_mot_row *gt, int n_gt,
                 e.cost[i * nt + j] = (float)(CLEAR_CONTINUE_BONUS + 1.0 - v);
             }
         }
-        vgi_lap_solve(e.cost, ng, nt, INFINITY, e.r2c, e.c2r, e.lap);
+        /* a pair of score 0 (cost bonus + 1) is never a match: leaving it
+         * out of the problem (cost limit just below) changes no result and
+         * spares the solver its ties */
+        vgi_lap_solve(e.cost, ng, nt,
+                      nextafterf((float)(CLEAR_CONTINUE_BONUS + 1.0), 0.0f),
+                      e.r2c, e.c2r, e.lap);
         for (int i = 0; i < ng; i++) {
             int j = e.r2c[i], g = e.gt_of[e.fg[i]], tid;
             if (j >= 0 && e.sim[i * nt + j] < CLEAR_THRESHOLD - EPS)
@@ -376,7 +392,10 @@ int vg_mot_evaluate(vg_context *ctx, const vg_mot_row *gt, int n_gt,
                         (float)(top - e.hota_pot[(size_t)e.gt_of[e.fg[i]] * T +
                                                  e.trk_of[e.ft[j]]] *
                                           e.sim[i * nt + j]);
-            vgi_lap_solve(e.cost, ng, nt, INFINITY, e.r2c, e.c2r, e.lap);
+            /* pairs of score 0 (IoU 0) never pass an alpha: out of the
+             * problem, as in CLEAR */
+            vgi_lap_solve(e.cost, ng, nt, nextafterf((float)top, 0.0f), e.r2c,
+                          e.c2r, e.lap);
         }
         for (int a = 0; a < VG_MOT_ALPHAS; a++) {
             double alpha = 0.05 * (a + 1);
