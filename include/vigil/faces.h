@@ -221,6 +221,12 @@ void vg_faces_config_default(vg_faces_config *c);
  * file), VG_ENOMEM. c is partly filled on failure. */
 int vg_faces_config_load(vg_context *ctx, const char *path, vg_faces_config *c);
 
+/* The declaration of the job's model of kind (VG_MODEL_FACE_DETECTOR or
+ * VG_MODEL_FACE_EMBEDDER) as the run loads it: path, batch 1, session
+ * options. The plan looks its calibration up under this declaration's key,
+ * and the run stores what it measured under the same key. */
+void vg_faces_model_decl(const vg_faces_config *c, int kind, vg_model_decl *d);
+
 /* Checks a config built in code the way the loader checks a file: returns 0
  * or VG_EINVAL with "faces: ..." in ctx. */
 int vg_faces_config_check(vg_context *ctx, const vg_faces_config *c);

@@ -11,6 +11,7 @@
 #include "core/yaml_doc.h"
 #include "vigil/config.h"
 #include "vigil/faces.h"
+#include "vigil/session.h"
 
 void vg_faces_config_default(vg_faces_config *c)
 {
@@ -36,6 +37,23 @@ void vg_faces_config_default(vg_faces_config *c)
             sizeof(c->detector_model) - strlen(c->detector_model) - 1);
     strncat(c->embedder_model, "/mobilefacenet.onnx",
             sizeof(c->embedder_model) - strlen(c->embedder_model) - 1);
+}
+
+void vg_faces_model_decl(const vg_faces_config *c, int kind, vg_model_decl *d)
+{
+    int emb = kind == VG_MODEL_FACE_EMBEDDER;
+    memset(d, 0, sizeof(*d));
+    snprintf(d->name, sizeof(d->name), "%s",
+             emb ? "face_embedder" : "face_detector");
+    snprintf(d->path, sizeof(d->path), "%s",
+             emb ? c->embedder_model : c->detector_model);
+    d->kind = emb ? VG_MODEL_FACE_EMBEDDER : VG_MODEL_FACE_DETECTOR;
+    d->batch = 1;
+    vg_session_opts_default(&d->session);
+    d->session.intra_threads = c->threads;
+    /* sleep, not spin, between operators: the cores go to decoding and the
+     * encoder thread (as vigil run does) */
+    d->session.spin = 0;
 }
 
 /* Why a side is refused, or NULL. */

@@ -15,6 +15,7 @@
 #include "vigil/fsutil.h"
 #include "vigil/pool.h"
 #include "vigil/queue.h"
+#include "vigil/residency.h"
 #include "vigil/session.h"
 #include "vigil/source.h"
 #include "vigil/track.h"
@@ -273,18 +274,47 @@ static int reid_embed(void *user, int det_index, float *out, int dim)
     return rc;
 }
 
+/* Stores the embedder's footprint measured at its load (RSS before the
+ * session, after it, after its reference inference) under its calibration
+ * key, when the file has none yet: later plans use it. The ONNX Runtime
+ * environment already exists then (the detector made it). Failing to store
+ * is not an error of the job. */
+static void calibrate_embedder(job *j, uint64_t r0, uint64_t r1, uint64_t r2,
+                               int64_t load_ns)
+{
+    vg_model_decl d;
+    vg_calibration cal;
+    char key[VG_PATH_MAX + 256], file[VG_PATH_MAX];
+    vg_faces_model_decl(j->c, VG_MODEL_FACE_EMBEDDER, &d);
+    vg_calibration_default_path(file, sizeof(file));
+    if (vg_calibration_key(&d, key, sizeof(key)) < 0 ||
+        vg_calibration_lookup(j->ctx, file, key, &cal) != VG_ENOENT) {
+        vg_context_clear_error(j->ctx);
+        return;
+    }
+    memset(&cal, 0, sizeof(cal));
+    cal.weights_bytes = r1 > r0 ? r1 - r0 : 0;
+    cal.work_bytes = r2 > r1 ? r2 - r1 : 0;
+    cal.load_ms = (double)load_ns / 1e6;
+    cal.batch = 1;
+    snprintf(cal.provider, sizeof(cal.provider), "cpu");
+    if (vg_calibration_store(j->ctx, file, key, &cal) < 0) {
+        vg_log(j->ctx, VG_LOG_WARN, "faces: calibration not stored: %s",
+               vg_context_errmsg(j->ctx));
+        vg_context_clear_error(j->ctx);
+    }
+}
+
 static int open_models(job *j)
 {
-    vg_session_opts so;
+    vg_model_decl d;
     vg_face_detector_opts fo;
+    uint64_t r0, r1, r2;
+    int64_t t0;
     int rc;
 
-    vg_session_opts_default(&so);
-    so.intra_threads = j->c->threads;
-    /* sleep, not spin, between operators: the cores go to decoding,
-     * composing and the encoder thread (as vigil run does) */
-    so.spin = 0;
-    rc = vg_session_create(j->ctx, j->c->detector_model, &so, &j->sd);
+    vg_faces_model_decl(j->c, VG_MODEL_FACE_DETECTOR, &d);
+    rc = vg_session_create(j->ctx, d.path, &d.session, &j->sd);
     if (rc < 0)
         return rc;
     vg_face_detector_opts_default(&fo);
@@ -296,15 +326,23 @@ static int open_models(job *j)
         return rc;
     if (!j->c->reid)
         return 0;
-    rc = vg_session_create(j->ctx, j->c->embedder_model, &so, &j->se);
+    vg_faces_model_decl(j->c, VG_MODEL_FACE_EMBEDDER, &d);
+    t0 = vg_clock_ns();
+    r0 = vg_rss_bytes();
+    rc = vg_session_create(j->ctx, d.path, &d.session, &j->se);
     if (rc < 0)
         return rc;
+    r1 = vg_rss_bytes();
     rc = vg_face_embedder_create(j->ctx, j->se, &j->fe);
     if (rc == 0 && vg_face_embedder_dim(j->fe) > MAX_EMBED)
         rc = vg_fail(j->ctx, VG_EMODEL, "%s: embedding of %d > %d values",
                      j->c->embedder_model, vg_face_embedder_dim(j->fe),
                      MAX_EMBED);
-    return rc;
+    if (rc < 0)
+        return rc;
+    r2 = vg_rss_bytes();
+    calibrate_embedder(j, r0, r1, r2, vg_clock_ns() - t0);
+    return 0;
 }
 
 static int open_tracker(job *j)

@@ -970,20 +970,15 @@ int vg_plan_print_json(const vg_plan *p, FILE *f)
 
 /* ---- the split-screen faces job (include/vigil/faces.h) ------------------ */
 
-static int faces_model(vg_plan *p, const char *path, const char *name, int kind,
+static int faces_model(vg_plan *p, const vg_faces_config *c, int kind,
                        uint64_t *out)
 {
     vg_model_decl d;
     vg_plan_model m;
     int rc;
-    memset(&d, 0, sizeof(d));
     memset(&m, 0, sizeof(m));
-    snprintf(d.name, sizeof(d.name), "%s", name);
-    snprintf(d.path, sizeof(d.path), "%s", path);
-    d.kind = kind;
-    d.batch = 1;
-    vg_session_opts_default(&d.session);
-    rc = plan_model(p, &d, path, &m);
+    vg_faces_model_decl(c, kind, &d);
+    rc = plan_model(p, &d, d.path, &m);
     *out = m.host_bytes;
     return rc;
 }
@@ -1013,11 +1008,9 @@ int vg_faces_plan_build(vg_context *ctx, const vg_faces_config *c, int width,
     else
         goto done;
     out->runtime += VG_PLAN_ORT_ENV_BYTES;
-    rc = faces_model(p, c->detector_model, "face_detector",
-                     VG_MODEL_FACE_DETECTOR, &out->detector);
+    rc = faces_model(p, c, VG_MODEL_FACE_DETECTOR, &out->detector);
     if (rc == 0 && c->reid)
-        rc = faces_model(p, c->embedder_model, "face_embedder",
-                         VG_MODEL_FACE_EMBEDDER, &out->embedder);
+        rc = faces_model(p, c, VG_MODEL_FACE_EMBEDDER, &out->embedder);
     if (rc < 0)
         goto done;
     out->decoder = vg_sizing_decoder_shared_bytes(codec) +
