@@ -6,6 +6,8 @@
  * tests/noalloc_hook.h); the window opens after frame WARMUP of a short run
  * on Megamind.avi (two faces) at a small output size, and closes at its
  * last frame. Skipped under VG_SANITIZE (the hook conflicts with ASan).
+ * Two tests run in every build (the sanitizers' included): a short run's
+ * outputs, and allocation failures injected across a short run.
  */
 /* ctest-cost: 20 */
 #include <setjmp.h>
@@ -189,10 +191,67 @@ static void test_faces_job_short_run_writes_every_output(void **s)
     nftw(out_tmpl, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* In every build: allocation failures (vg_context_fail_alloc, persistent)
+ * at points spread over a short run's set-up, frames and teardown end it
+ * with an error code or complete it, never crash; under the sanitizers
+ * LeakSanitizer checks that every failure path gave back what it took. */
+static void test_faces_job_allocation_failures_are_clean(void **s)
+{
+    enum { POINTS = 8 };
+    char video[1024];
+    char out_tmpl[] = "/tmp/vigil-faces-faults-XXXXXX";
+    vg_faces_config c;
+    vg_faces_report rep;
+    vg_context *ctx;
+    vg_alloc_stats a;
+    uint64_t total;
+    int failed = 0;
+    (void)s;
+
+    if (!io_cache_video(video, sizeof(video), "Megamind.avi"))
+        skip();
+    vg_faces_config_default(&c);
+    if (access(c.detector_model, R_OK) != 0 ||
+        access(c.embedder_model, R_OK) != 0)
+        skip();
+    assert_non_null(mkdtemp(out_tmpl));
+    c.out_width = 160;
+    c.out_height = 90;
+    c.max_frames = 6;
+    /* census: how many points a clean run passes */
+    assert_int_equal(vg_context_create(&ctx), 0);
+    vg_context_set_log_level(ctx, VG_LOG_QUIET);
+    assert_int_equal(vg_faces_run(ctx, &c, video, out_tmpl, NULL, NULL, &rep),
+                     0);
+    vg_context_alloc_stats(ctx, &a);
+    total = a.allocs + a.failures + a.fault_points;
+    vg_context_destroy(&ctx);
+    assert_true(total > POINTS);
+    for (int i = 0; i < POINTS; i++) {
+        uint64_t nth = 1 + (uint64_t)i * (total - 1) / (POINTS - 1);
+        int rc;
+        assert_int_equal(vg_context_create(&ctx), 0);
+        vg_context_set_log_level(ctx, VG_LOG_QUIET);
+        vg_context_fail_alloc(ctx, nth, 1);
+        rc = vg_faces_run(ctx, &c, video, out_tmpl, NULL, NULL, &rep);
+        assert_true(rc == 0 || rc < 0);
+        if (rc < 0) {
+            failed++;
+            assert_true(vg_context_errmsg(ctx)[0] != '\0');
+        }
+        vg_context_destroy(&ctx);
+    }
+    printf("%d of %d runs failed cleanly (points 1..%llu)\n", failed, POINTS,
+           (unsigned long long)total);
+    assert_true(failed > 0);
+    nftw(out_tmpl, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_faces_job_short_run_writes_every_output),
+        cmocka_unit_test(test_faces_job_allocation_failures_are_clean),
         cmocka_unit_test(
             test_faces_job_allocates_nothing_in_vigil_after_warmup),
     };
