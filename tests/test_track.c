@@ -639,6 +639,86 @@ static void test_lost_track_expires_over_predicted_frames(void **state)
                      VG_EINVAL);
 }
 
+/* ByteTrack's fuse_score: in the first association the cost is 1 - IoU x
+ * score, so a confident detection beats a slightly better-placed doubtful
+ * one (A: IoU 0.8, score 0.55, cost 0.56; B: IoU 0.7, score 0.95, cost
+ * 0.335). Without it (MOT20 mode) IoU alone decides. */
+static void test_fuse_score_prefers_the_confident_detection(void **state)
+{
+    fixture *fx = *state;
+    vg_detection d = det(100, 50, 40, 80, 0.9f, 0);
+    /* IoU of a 40-wide box shifted by s: (40 - s) / (40 + s) */
+    vg_detection two[2] = {det(100 + 40 * 0.2f / 1.8f, 50, 40, 80, 0.55f, 0),
+                           det(100 - 40 * 0.3f / 1.7f, 50, 40, 80, 0.95f, 0)};
+    for (int fuse = 1; fuse >= 0; fuse--) {
+        fx->o.fuse_score = fuse;
+        make(fx);
+        for (int f = 0; f < 3; f++)
+            step(fx, &d, 1);
+        step(fx, two, 2);
+        assert_int_equal(fx->n_out, 1);
+        assert_int_equal(fx->out[0].id, 1);
+        assert_float_equal(fx->out[0].det_box.x,
+                           fuse ? two[1].box.x : two[0].box.x, 1e-4);
+        vg_tracker_destroy(&fx->t);
+    }
+}
+
+/* remove_duplicate_stracks: two tracks on one person (IoU 0.9); when the
+ * detector reports the person once, one track is matched and the other
+ * lost, and the pair (IoU distance < 0.15) is one object: the track tracked
+ * for fewer frames goes at once instead of lingering in the lost buffer. */
+static void test_duplicate_lost_track_is_removed(void **state)
+{
+    fixture *fx = *state;
+    vg_detection pair[2] = {det(100, 50, 40, 80, 0.9f, 0),
+                            det(102, 50, 40, 80, 0.9f, 0)};
+    vg_tracker_stats st;
+    const int64_t *gone;
+    int n_gone;
+    make(fx);
+    step(fx, pair, 2);
+    step(fx, pair, 2);
+    assert_int_equal(fx->n_out, 2);
+    step(fx, pair, 1); /* only the box at x = 100 */
+    assert_int_equal(fx->n_out, 1);
+    assert_int_equal(fx->out[0].id, 1);
+    vg_tracker_removed(fx->t, &gone, &n_gone);
+    assert_int_equal(n_gone, 1);
+    assert_int_equal(gone[0], 2); /* lost, and tracked for fewer frames */
+    vg_tracker_stats_get(fx->t, &st);
+    assert_int_equal(st.duplicates, 1);
+    assert_int_equal(st.lost, 0);
+}
+
+/* ... and when the matched one is the younger, the older lost one stays and
+ * the younger goes, as the reference (it keeps the longer history). */
+static void test_duplicate_keeps_the_older_track(void **state)
+{
+    fixture *fx = *state;
+    vg_detection old_box = det(102, 50, 40, 80, 0.9f, 0);
+    vg_detection both[2] = {det(100, 50, 40, 80, 0.9f, 0), old_box};
+    vg_tracker_stats st;
+    const int64_t *gone;
+    int n_gone;
+    make(fx);
+    for (int f = 0; f < 3; f++)
+        step(fx, &old_box, 1); /* id 1 from frame 1 */
+    for (int f = 0; f < 3; f++)
+        step(fx, both, 2); /* id 2 at x = 100 from frame 4 */
+    assert_int_equal(fx->n_out, 2);
+    step(fx, both, 1); /* x = 100 only: id 2 matched, id 1 lost */
+    assert_int_equal(fx->n_out, 0);
+    vg_tracker_removed(fx->t, &gone, &n_gone);
+    assert_int_equal(n_gone, 1);
+    assert_int_equal(gone[0], 2);
+    vg_tracker_stats_get(fx->t, &st);
+    assert_int_equal(st.lost, 1);
+    step(fx, both, 1);
+    assert_int_equal(fx->n_out, 1);
+    assert_int_equal(fx->out[0].id, 1); /* the older one comes back */
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -664,6 +744,9 @@ int main(void)
         T(test_detection_every_fifth_frame_keeps_one_id),
         T(test_predict_does_not_count_as_a_miss),
         T(test_lost_track_expires_over_predicted_frames),
+        T(test_fuse_score_prefers_the_confident_detection),
+        T(test_duplicate_lost_track_is_removed),
+        T(test_duplicate_keeps_the_older_track),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -90,8 +90,17 @@ if run stdout 0 "$VIGIL" track --dets "$DETS" -q; then
   cmp -s "$T/stdout.out" "$T/tracks.txt" && pass "stdout: same results" || fail "stdout: results differ from --out"
 fi
 
-# a short lost buffer ends the tracks in the empty frame: new ids after it
-if run short_buffer 0 "$VIGIL" track --dets "$DETS" --fps 25 --lost-seconds 0 -q; then
+# a lost buffer of 0 frames still bridges one empty frame: as ByteTrack's
+# reference, a track lost in an update is first checked for expiry in the next
+# one, after that update's association
+if run zero_buffer 0 "$VIGIL" track --dets "$DETS" --fps 25 --lost-seconds 0 -q; then
+  n=$(cut -d, -f2 "$T/zero_buffer.out" | sort -u | wc -l)
+  [ "$n" = 2 ] && pass "zero buffer: one empty frame bridged" || fail "zero buffer: $n ids, expected 2"
+fi
+# a buffer of one frame (0.04 s at 25 fps) ends the tracks in a gap of three
+# empty frames (20..22): new ids after it
+grep -vE '^(21|22),' "$DETS" >"$T/det_gap.txt"
+if run short_buffer 0 "$VIGIL" track --dets "$T/det_gap.txt" --fps 25 --lost-seconds 0.04 -q; then
   n=$(cut -d, -f2 "$T/short_buffer.out" | sort -u | wc -l)
   [ "$n" = 4 ] && pass "short buffer: ids renewed after the gap" || fail "short buffer: $n ids, expected 4"
 fi

@@ -27,6 +27,11 @@
  * Boxes: the box of an output track is the Kalman-filtered box (as ByteTrack
  * reports it); det_box is the detection matched this frame.
  *
+ * ByteTrack as published (Zhang et al. 2022 and the authors' code): steps,
+ * constants and the few deliberate differences are listed in
+ * docs/tracking.md; lost_seconds * fps plays the role of the reference's
+ * max_time_lost = frame_rate / 30 * track_buffer frames.
+ *
  * Classes: by default a detection only matches a track of its own class
  * (class_agnostic = 1 matches across classes; the track then takes the class
  * of its latest detection).
@@ -70,6 +75,8 @@ typedef struct vg_tracker_opts {
     int max_tracks;         /* slots: tentative + tracked + lost (512) */
     int max_detections;     /* most detections per update (512) */
     int class_agnostic;     /* 0 (default): match within a class only */
+    int fuse_score; /* 1 (default): IoU x score in the first association and
+                       the tentative stage, as ByteTrack (0 = MOT20 mode) */
 } vg_tracker_opts;
 
 typedef struct vg_track {
@@ -82,6 +89,7 @@ typedef struct vg_track {
     int64_t age;               /* frames since the track started (1 = new) */
     int64_t hits;              /* detections matched, the first included */
     int64_t time_since_update; /* frames since the last match (0 = now) */
+    int reid_ran; /* 1: its detection of this update was embedded (ReID) */
 } vg_track;
 
 typedef struct vg_tracker_stats {
@@ -96,9 +104,57 @@ typedef struct vg_tracker_stats {
     int64_t refused;     /* new tracks not started: every slot was busy */
     size_t bytes_held;   /* heap held by the tracker; fixed at create */
     int max_lost_frames; /* lost_seconds * fps, rounded */
+    int64_t duplicates;  /* tracks dropped as duplicates of another */
+    /* re-identification (vg_tracker_set_reid), counted while it is on */
+    int64_t reid_detections; /* valid detections seen */
+    int64_t reid_embedded;   /* embeddings computed (embed calls that worked) */
+    int64_t reid_rescued;    /* tracks whose match appearance changed */
+    int64_t reid_failed;     /* embed calls that returned an error */
 } vg_tracker_stats;
 
 void vg_tracker_opts_default(vg_tracker_opts *o);
+
+/* ---- conditional re-identification ---------------------------------------
+ * The tracker asks for an appearance embedding only for the detections whose
+ * identity is at risk: a detection that could match a confirmed track whose
+ * predicted box overlaps another track's (now, or within a few frames at
+ * their velocities: they are about to cross), or that could match a lost
+ * track (it may be coming back). Each track keeps an exponential moving
+ * average of its embeddings (in storage taken by vg_tracker_set_reid); in the
+ * first association a pair where both sides have an embedding costs
+ * (1 - weight) * IoU cost + weight * cosine distance, and a pair farther apart
+ * than max_cos_distance may not match. docs/tracking.md has the details. */
+
+/* Fills out[0..dim) with the L2-normalised embedding of dets[det_index] of the
+ * vg_tracker_update call in progress (called from inside it, on its thread,
+ * at most once per detection and update). Returns 0 or a negative VG_E*
+ * code. */
+typedef int (*vg_reid_embed_fn)(void *user, int det_index, float *out, int dim);
+
+typedef struct vg_reid_opts {
+    int dim;                /* embedding length, 1..4096 (128) */
+    vg_reid_embed_fn embed; /* required */
+    void *user;             /* passed to embed */
+    float weight;           /* appearance weight in the cost, [0, 1] (0.5) */
+    float max_cos_distance; /* farther pairs may not match, [0, 2] (0.3) */
+    float risk_iou; /* predicted boxes overlapping more than this = at risk,
+                       [0, 1) (0.1) */
+} vg_reid_opts;
+
+void vg_reid_opts_default(vg_reid_opts *o);
+
+/* Turns re-identification on with o (copied), or off with o NULL. Takes
+ * max_tracks + max_detections embeddings and a second cost matrix from the
+ * heap here (so update still allocates nothing); turning it off or on again
+ * frees them and forgets every track's embedding. Returns 0, VG_EINVAL (t
+ * NULL, embed NULL, an option out of range: the message names it) or
+ * VG_ENOMEM; on failure re-identification is off. Not while an update runs.
+ *
+ * An embed error does not stop the update: the detection is associated by
+ * IoU alone, the error is counted (reid_failed) and vg_tracker_update returns
+ * the first such code after completing the frame (out and the tracker are
+ * valid). */
+int vg_tracker_set_reid(vg_tracker *t, const vg_reid_opts *o);
 
 /* Creates a tracker with every buffer it will use. o NULL takes the defaults.
  * Returns 0, VG_EINVAL (thresholds outside [0, 1], low > high, fps <= 0,

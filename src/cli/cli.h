@@ -25,10 +25,12 @@ int cmd_detect(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_bench_track(int argc, char **argv); /* vigil bench track */
 int cmd_track(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_faces(int argc, char **argv);
 
 /* Prints "vigil: error: <msg>" on stderr and returns VG_EXIT_ERROR. */
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

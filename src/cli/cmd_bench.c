@@ -18,6 +18,8 @@ static void bench_usage(FILE *f)
         "       vigil bench run [INPUT] [-c CONFIG] [--out DIR] [--json] "
         "[--frames N]\n"
         "                       [--streams N] [--batch B] [--max-wait-ms MS]\n"
+        "       vigil bench track [--json] [--write DIR]   (tracker on "
+        "synthetic scenes)\n"
         "\n"
         "Measures, in one run and with the same model and threads:\n"
         "  decode_fps  decode + pre-process alone (the decode thread's stage)\n"
@@ -229,6 +231,8 @@ int cmd_bench(int argc, char **argv)
     memset(&frame, 0, sizeof(frame));
     memset(&rules, 0, sizeof(rules));
     memset(&rs, 0, sizeof(rs));
+    if (argc >= 2 && !strcmp(argv[1], "track"))
+        return cmd_bench_track(argc - 1, argv + 1);
     if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
         bench_usage(stdout);
         return VG_EXIT_OK;

@@ -25,6 +25,8 @@ static void usage(FILE *f)
         "  track --dets FILE\n"
         "                   run the tracker alone on MOTChallenge detections;\n"
         "                   writes MOTChallenge tracks\n"
+        "  faces INPUT      the two-face split-screen job: split.mp4,\n"
+        "                   faces.jsonl and report.json (docs/faces.md)\n"
         "  info INPUT       print a stream's properties\n"
         "  probe            print the CPU, memory and GPUs found and the\n"
         "                   configuration vigil would choose\n"
@@ -77,6 +79,8 @@ int main(int argc, char **argv)
         return cmd_track(argc - 1, argv + 1);
     if (!strcmp(cmd, "serve"))
         return cmd_serve(argc - 1, argv + 1);
+    if (!strcmp(cmd, "faces"))
+        return cmd_faces(argc - 1, argv + 1);
     if (!strcmp(cmd, "bench"))
         return cmd_bench(argc - 1, argv + 1);
     fprintf(stderr, "vigil: unknown command '%s'\n", cmd);

@@ -8,6 +8,7 @@
 #include <libavcodec/avcodec.h>
 #include <libavutil/cpu.h>
 
+#include "vigil/faces.h"
 #include "vigil/sizing.h"
 #include "vigil/source.h"
 #include "vigil/track.h"
@@ -965,4 +966,105 @@ int vg_plan_print_json(const vg_plan *p, FILE *f)
     }
     fprintf(f, "]}");
     return ferror(f) ? VG_EIO : 0;
+}
+
+/* ---- the split-screen faces job (include/vigil/faces.h) ------------------ */
+
+static int faces_model(vg_plan *p, const vg_faces_config *c, int kind,
+                       uint64_t *out)
+{
+    vg_model_decl d;
+    vg_plan_model m;
+    int rc;
+    memset(&m, 0, sizeof(m));
+    vg_faces_model_decl(c, kind, &d);
+    rc = plan_model(p, &d, d.path, &m);
+    *out = m.host_bytes;
+    return rc;
+}
+
+int vg_faces_plan_build(vg_context *ctx, const vg_faces_config *c, int width,
+                        int height, const char *codec, vg_faces_plan *out)
+{
+    vg_plan *p;
+    vg_calibration cal;
+    vg_tracker_opts to;
+    vg_tracker *t = NULL;
+    int slot_w, rc;
+
+    if (ctx == NULL || c == NULL || out == NULL || width < 1 || height < 1)
+        return vg_fail(ctx, VG_EINVAL, "faces plan: missing argument");
+    memset(out, 0, sizeof(*out));
+    p = vg_calloc(ctx, 1, sizeof(*p));
+    if (p == NULL)
+        return vg_fail(ctx, VG_ENOMEM, "faces plan: out of memory");
+    p->ctx = ctx;
+    vg_calibration_default_path(p->calibration, sizeof(p->calibration));
+    rc = vg_calibration_lookup(ctx, p->calibration, "runtime:faces", &cal);
+    if (rc == 0)
+        out->runtime = cal.weights_bytes;
+    else if (rc == VG_ENOENT)
+        out->runtime = VG_PLAN_RUNTIME_ESTIMATE_BYTES;
+    else
+        goto done;
+    out->runtime += VG_PLAN_ORT_ENV_BYTES;
+    rc = faces_model(p, c, VG_MODEL_FACE_DETECTOR, &out->detector);
+    if (rc == 0 && c->reid)
+        rc = faces_model(p, c, VG_MODEL_FACE_EMBEDDER, &out->embedder);
+    if (rc < 0)
+        goto done;
+    out->decoder = vg_sizing_decoder_shared_bytes(codec) +
+                   vg_sizing_decoder_bytes(codec, width, height,
+                                           decoder_frame_threads(codec));
+    out->pictures = (uint64_t)VG_FACES_PICTURE_POOL *
+                    vg_sizing_picture_bytes(width, height);
+    slot_w = c->out_width / VG_SLOTS;
+    out->crops = (uint64_t)VG_FACES_CROP_POOL * (uint64_t)slot_w * 3 *
+                 (uint64_t)c->out_height;
+    out->composed = (uint64_t)VG_FACES_COMPOSED_POOL * (uint64_t)c->out_width *
+                    3 * (uint64_t)c->out_height;
+    /* the writer's own: 2 encoder threads by default */
+    out->encoder =
+        vg_sizing_encoder_shared_bytes(c->preset) +
+        vg_sizing_encoder_bytes(c->preset, c->out_width, c->out_height, 2);
+    /* the tracker as the job creates it (its arena is fixed at create) */
+    vg_tracker_opts_default(&to);
+    to.max_tracks = 64;
+    to.max_detections = 16;
+    to.class_agnostic = 1;
+    out->tables =
+        VG_SIZING_STREAM_TABLES_BYTES + VG_SIZING_STREAM_THREADS_BYTES;
+    if (vg_tracker_create(ctx, &to, &t) == 0) {
+        vg_tracker_stats ts;
+        vg_tracker_stats_get(t, &ts);
+        out->tables += ts.bytes_held;
+        vg_tracker_destroy(&t);
+    }
+    out->total = out->runtime + out->detector + out->embedder + out->decoder +
+                 out->pictures + out->crops + out->composed + out->encoder +
+                 out->tables;
+    rc = 0;
+done:
+    vg_free(ctx, p);
+    return rc;
+}
+
+void vg_faces_plan_print(const vg_faces_plan *p, FILE *f)
+{
+    const struct {
+        const char *name;
+        uint64_t v;
+    } rows[] = {{"runtime (process + ONNX Runtime)", p->runtime},
+                {"face detector (BlazeFace)", p->detector},
+                {"face embedder (MobileFaceNet)", p->embedder},
+                {"decoder", p->decoder},
+                {"pictures (source pool)", p->pictures},
+                {"crops (slot pool)", p->crops},
+                {"composed frames (pool)", p->composed},
+                {"H.264 encoder", p->encoder},
+                {"tracker, tables, threads", p->tables},
+                {"peak host (predicted)", p->total}};
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+        fprintf(f, "  %-34s %8.1f MiB\n", rows[i].name,
+                (double)rows[i].v / (1024.0 * 1024.0));
 }

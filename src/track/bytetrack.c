@@ -1,4 +1,7 @@
-/* ByteTrack over a fixed track store: see include/vigil/track.h. */
+/* ByteTrack over a fixed track store, step by step as the authors'
+ * reference (ifzhang/ByteTrack, yolox/tracker/byte_tracker.py), with
+ * conditional re-identification: see include/vigil/track.h and
+ * docs/tracking.md (every step and constant). */
 #include <math.h>
 #include <stdalign.h>
 #include <string.h>
@@ -9,6 +12,14 @@
 /* Cost of a pair that may not match (other class): above every gate. */
 #define FORBIDDEN_COST 2.0f
 #define MAX_SIZE_OPT 65536
+/* remove_duplicate_stracks: a tracked and a lost track closer than this
+ * IoU distance are one object; the one tracked longer stays. */
+#define DUPLICATE_IOU_DISTANCE 0.15f
+/* ReID: tracks' embeddings are an EMA with this weight on the past (as
+ * FairMOT / BoT-SORT); "about to cross" looks this many frames ahead. */
+#define REID_EMA 0.9f
+#define REID_LOOKAHEAD 2.0f
+#define REID_MAX_DIM 4096
 
 typedef struct track_slot {
     vgi_kalman kf;
@@ -16,9 +27,14 @@ typedef struct track_slot {
     vg_box det_box;
     int64_t id; /* 0 while tentative */
     int64_t start_frame, last_frame, hits;
+    int64_t lost_frame; /* the update that made it lost */
     float score;
     int class_id;
     int state;
+    int has_emb;  /* emb (ReID) holds an average */
+    int reid_ran; /* its detection of the last update was embedded */
+    int risk;     /* this update: its box overlaps another track's */
+    int dup;      /* this update: a duplicate to drop */
 } track_slot;
 
 struct vg_tracker {
@@ -42,8 +58,21 @@ struct vg_tracker {
     unsigned char *det_used;
     void *lap;
 
+    /* ReID (vg_tracker_set_reid): one heap block, NULL while off */
+    int reid_on;
+    vg_reid_opts ro;
+    void *reid_arena;
+    size_t reid_bytes;
+    float *track_emb;            /* max_tracks x dim */
+    float *det_emb;              /* max_detections x dim */
+    unsigned char *det_embedded; /* per detection */
+    float *cost_iou; /* the first association by IoU alone, to compare */
+    int *row_to_col_iou, *col_to_row_iou;
+    int reid_error;
+
     int64_t frame, next_id;
-    int64_t created, removed_total, evicted, refused;
+    int64_t created, removed_total, evicted, refused, duplicates;
+    int64_t reid_detections, reid_embedded, reid_rescued, reid_failed;
 };
 
 void vg_tracker_opts_default(vg_tracker_opts *o)
@@ -60,6 +89,16 @@ void vg_tracker_opts_default(vg_tracker_opts *o)
     o->max_tracks = 512;
     o->max_detections = 512;
     o->class_agnostic = 0;
+    o->fuse_score = 1;
+}
+
+void vg_reid_opts_default(vg_reid_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->dim = 128;
+    o->weight = 0.5f;
+    o->max_cos_distance = 0.3f;
+    o->risk_iou = 0.1f;
 }
 
 static int check_unit(vg_context *ctx, const char *name, float v)
@@ -208,6 +247,7 @@ void vg_tracker_destroy(vg_tracker **tp)
     if (!tp || !*tp)
         return;
     t = *tp;
+    vg_free(t->ctx, t->reid_arena);
     vg_free(t->ctx, t->arena);
     vg_free(t->ctx, t);
     *tp = NULL;
@@ -253,13 +293,24 @@ static void fill_track(const vg_tracker *t, const track_slot *s, vg_track *o)
     o->age = t->frame - s->start_frame + 1;
     o->hits = s->hits;
     o->time_since_update = t->frame - s->last_frame;
+    o->reid_ran = s->reid_ran && s->last_frame == t->frame;
 }
 
 /* ---- association ------------------------------------------------------------
  */
 
-static void apply_match(vg_tracker *t, track_slot *s, const vg_detection *d)
+static float dot(const float *a, const float *b, int dim)
 {
+    float sum = 0;
+    for (int i = 0; i < dim; i++)
+        sum += a[i] * b[i];
+    return sum;
+}
+
+static void apply_match(vg_tracker *t, track_slot *s, int slot,
+                        const vg_detection *dets, int di)
+{
+    const vg_detection *d = &dets[di];
     double z[4];
     box_to_z(&d->box, z);
     if (vgi_kalman_update(&s->kf, z) < 0)
@@ -274,32 +325,87 @@ static void apply_match(vg_tracker *t, track_slot *s, const vg_detection *d)
     if (s->state == VG_TRACK_NEW)
         s->id = t->next_id++;
     s->state = VG_TRACK_TRACKED;
+    s->reid_ran = 0;
+    if (t->reid_on && t->det_embedded[di]) {
+        int dim = t->ro.dim;
+        float *e = t->track_emb + (size_t)slot * (size_t)dim;
+        const float *de = t->det_emb + (size_t)di * (size_t)dim;
+        float norm = 0;
+        s->reid_ran = 1;
+        if (!s->has_emb) {
+            memcpy(e, de, (size_t)dim * sizeof(float));
+            s->has_emb = 1;
+            return;
+        }
+        for (int i = 0; i < dim; i++) {
+            e[i] = REID_EMA * e[i] + (1.0f - REID_EMA) * de[i];
+            norm += e[i] * e[i];
+        }
+        norm = sqrtf(norm);
+        if (norm > 0)
+            for (int i = 0; i < dim; i++)
+                e[i] /= norm;
+    }
 }
 
-/* Matches tracks slots[rows[0..nr)] to dets[cols[0..nc)] by 1 - IoU with the
- * gate; applies the matches and marks the detections used. */
+/* Matches tracks slots[rows[0..nr)] to dets[cols[0..nc)] by 1 - IoU (times
+ * the detection's score with fuse: ByteTrack's fuse_score), plus appearance
+ * where both sides have an embedding when reid is set, gated at gate (lapjv's
+ * cost_limit); applies the matches and marks the detections used. */
 static void associate(vg_tracker *t, const int *rows, int nr, const int *cols,
-                      int nc, const vg_detection *dets, float gate)
+                      int nc, const vg_detection *dets, float gate, int fuse,
+                      int reid)
 {
+    int appearance = 0;
     if (nr == 0 || nc == 0)
         return;
+    reid = reid && t->reid_on;
     for (int r = 0; r < nr; r++) {
         const track_slot *s = &t->slots[rows[r]];
         float *line = t->cost + (size_t)r * (size_t)nc;
+        float *line_iou = reid ? t->cost_iou + (size_t)r * (size_t)nc : NULL;
         for (int c = 0; c < nc; c++) {
             const vg_detection *d = &dets[cols[c]];
-            if (!t->o.class_agnostic && d->class_id != s->class_id)
+            float iou, cost;
+            if (!t->o.class_agnostic && d->class_id != s->class_id) {
                 line[c] = FORBIDDEN_COST;
-            else
-                line[c] = 1.0f - vg_box_iou(&s->pred, &d->box);
+                if (line_iou)
+                    line_iou[c] = FORBIDDEN_COST;
+                continue;
+            }
+            iou = vg_box_iou(&s->pred, &d->box);
+            cost = 1.0f - (fuse ? iou * d->score : iou);
+            line[c] = cost;
+            if (!line_iou)
+                continue;
+            line_iou[c] = cost;
+            if (s->has_emb && t->det_embedded[cols[c]] && iou > 0) {
+                int dim = t->ro.dim;
+                float cd = 1.0f - dot(t->track_emb + (size_t)rows[r] * dim,
+                                      t->det_emb + (size_t)cols[c] * dim, dim);
+                appearance = 1;
+                if (cd > t->ro.max_cos_distance)
+                    cd = 1.0f; /* another's look: as far as orthogonal */
+                line[c] = (1.0f - t->ro.weight) * cost + t->ro.weight * cd;
+            }
         }
     }
     vgi_lap_solve(t->cost, nr, nc, gate, t->row_to_col, t->col_to_row, t->lap);
+    if (appearance) {
+        /* the swaps appearance prevented: where IoU alone matched otherwise */
+        vgi_lap_solve(t->cost_iou, nr, nc, gate, t->row_to_col_iou,
+                      t->col_to_row_iou, t->lap);
+        for (int r = 0; r < nr; r++)
+            if (t->row_to_col[r] != t->row_to_col_iou[r] &&
+                t->row_to_col[r] >= 0) {
+                t->reid_rescued++;
+            }
+    }
     for (int r = 0; r < nr; r++) {
         int c = t->row_to_col[r];
         if (c < 0)
             continue;
-        apply_match(t, &t->slots[rows[r]], &dets[cols[c]]);
+        apply_match(t, &t->slots[rows[r]], rows[r], dets, cols[c]);
         t->det_used[cols[c]] = 1;
     }
 }
@@ -348,12 +454,15 @@ static int take_slot(vg_tracker *t)
     return t->free_slots[--t->n_free];
 }
 
-/* Predicts every track one frame on; a track not matched last frame does
- * not keep growing or shrinking. */
+/* Predicts the confirmed tracks one frame on (STrack.multi_predict over the
+ * tracked and lost pool; a tentative track is not predicted); a track not
+ * tracked does not keep growing or shrinking. */
 static void predict_all(vg_tracker *t)
 {
     for (int k = 0; k < t->n_active; k++) {
         track_slot *s = &t->slots[t->active[k]];
+        if (s->state == VG_TRACK_NEW)
+            continue;
         if (s->state != VG_TRACK_TRACKED)
             s->kf.mean[7] = 0;
         vgi_kalman_predict(&s->kf);
@@ -361,14 +470,58 @@ static void predict_all(vg_tracker *t)
     }
 }
 
-/* Ends the lost tracks unmatched for more than lost_seconds of frames. */
+/* Ends the lost tracks unmatched for more than max_lost_frames frames; a
+ * track lost in this very update is not checked (as the reference, which
+ * checks the lost set before merging this frame's lost tracks into it). */
 static void end_expired(vg_tracker *t)
 {
     for (int k = 0; k < t->n_active; k++) {
         track_slot *s = &t->slots[t->active[k]];
-        if (s->state == VG_TRACK_LOST &&
+        if (s->state == VG_TRACK_LOST && s->lost_frame != t->frame &&
             t->frame - s->last_frame > t->max_lost_frames)
             end_track(t, t->active[k], 1);
+    }
+    compact_active(t);
+}
+
+static int may_match(const vg_tracker *t, const track_slot *a,
+                     const track_slot *b)
+{
+    return t->o.class_agnostic || a->class_id == b->class_id;
+}
+
+/* remove_duplicate_stracks: a tracked (or tentative) track and a lost one
+ * within DUPLICATE_IOU_DISTANCE are one object; the one tracked for fewer
+ * frames (last match - start) goes, the tracked one on a tie. */
+static void remove_duplicates(vg_tracker *t)
+{
+    int any = 0;
+    for (int i = 0; i < t->n_active; i++)
+        t->slots[t->active[i]].dup = 0;
+    for (int i = 0; i < t->n_active; i++) {
+        track_slot *p = &t->slots[t->active[i]];
+        if (p->state != VG_TRACK_TRACKED && p->state != VG_TRACK_NEW)
+            continue;
+        for (int j = 0; j < t->n_active; j++) {
+            track_slot *q = &t->slots[t->active[j]];
+            if (q->state != VG_TRACK_LOST || !may_match(t, p, q))
+                continue;
+            if (1.0f - vg_box_iou(&p->pred, &q->pred) >= DUPLICATE_IOU_DISTANCE)
+                continue;
+            if (p->last_frame - p->start_frame > q->last_frame - q->start_frame)
+                q->dup = 1;
+            else
+                p->dup = 1;
+            any = 1;
+        }
+    }
+    if (!any)
+        return;
+    for (int i = 0; i < t->n_active; i++) {
+        if (t->slots[t->active[i]].dup) {
+            end_track(t, t->active[i], 1);
+            t->duplicates++;
+        }
     }
     compact_active(t);
 }
@@ -395,6 +548,84 @@ int vg_tracker_predict(vg_tracker *t, vg_track *out, int cap, int *n_out)
     return 0;
 }
 
+/* The box b moved on by its track's velocity for REID_LOOKAHEAD frames. */
+static vg_box ahead(const track_slot *s)
+{
+    vg_box b = s->pred;
+    b.x += (float)(REID_LOOKAHEAD * s->kf.mean[4]);
+    b.y += (float)(REID_LOOKAHEAD * s->kf.mean[5]);
+    return b;
+}
+
+/* Conditional ReID: marks the tracked tracks whose predicted boxes overlap
+ * (now or REID_LOOKAHEAD frames ahead) more than risk_iou, then embeds the
+ * high detections that touch such a track, or that overlap a lost track's
+ * prediction by more than 1 - match_thresh (those IoU could give it). */
+static void embed_at_risk(vg_tracker *t, const vg_detection *dets,
+                          const int *high, int nh)
+{
+    int dim = t->ro.dim;
+    for (int i = 0; i < t->n_active; i++)
+        t->slots[t->active[i]].risk = 0;
+    for (int i = 0; i < t->n_active; i++) {
+        track_slot *a = &t->slots[t->active[i]];
+        vg_box aa;
+        if (a->state != VG_TRACK_TRACKED)
+            continue;
+        aa = ahead(a);
+        for (int j = i + 1; j < t->n_active; j++) {
+            track_slot *b = &t->slots[t->active[j]];
+            vg_box ba;
+            if (b->state != VG_TRACK_TRACKED || !may_match(t, a, b))
+                continue;
+            if (vg_box_iou(&a->pred, &b->pred) > t->ro.risk_iou) {
+                a->risk = b->risk = 1;
+                continue;
+            }
+            ba = ahead(b);
+            if (vg_box_iou(&aa, &ba) > t->ro.risk_iou)
+                a->risk = b->risk = 1;
+        }
+    }
+    for (int k = 0; k < nh; k++) {
+        int di = high[k], risk = 0;
+        const vg_detection *d = &dets[di];
+        float *e, norm = 0;
+        int rc;
+        for (int i = 0; i < t->n_active && !risk; i++) {
+            const track_slot *s = &t->slots[t->active[i]];
+            if (!(s->risk || s->state == VG_TRACK_LOST))
+                continue;
+            if (!t->o.class_agnostic && s->class_id != d->class_id)
+                continue;
+            /* a lost track: the detections IoU could give it; a
+             * track at risk: any that touches it */
+            risk =
+                vg_box_iou(&s->pred, &d->box) >
+                (s->state == VG_TRACK_LOST ? 1.0f - t->o.match_thresh : 0.0f);
+        }
+        if (!risk)
+            continue;
+        e = t->det_emb + (size_t)di * (size_t)dim;
+        rc = t->ro.embed(t->ro.user, di, e, dim);
+        if (rc < 0) {
+            t->reid_failed++;
+            if (t->reid_error == 0)
+                t->reid_error = rc;
+            continue;
+        }
+        for (int i = 0; i < dim; i++)
+            norm += e[i] * e[i];
+        if (!(norm > 0) || !isfinite(norm))
+            continue;
+        norm = sqrtf(norm);
+        for (int i = 0; i < dim; i++)
+            e[i] /= norm;
+        t->det_embedded[di] = 1;
+        t->reid_embedded++;
+    }
+}
+
 int vg_tracker_update(vg_tracker *t, const vg_detection *dets, int n,
                       vg_track *out, int cap, int *n_out)
 {
@@ -411,18 +642,27 @@ int vg_tracker_update(vg_tracker *t, const vg_detection *dets, int n,
                        n, t->o.max_detections);
     t->frame++;
     t->n_removed = 0;
+    t->reid_error = 0;
 
-    predict_all(t);
-
+    /* detections: high above high_thresh (the reference's track_thresh),
+     * low in (low_thresh, high_thresh); strict bounds as the reference */
     for (int i = 0; i < n; i++) {
         t->det_used[i] = 0;
-        if (!valid_det(&dets[i]) || dets[i].score < t->o.low_thresh)
+        if (t->reid_on)
+            t->det_embedded[i] = 0;
+        if (!valid_det(&dets[i]) || !(dets[i].score > t->o.low_thresh))
             continue;
-        if (dets[i].score >= t->o.high_thresh)
+        if (t->reid_on)
+            t->reid_detections++;
+        if (dets[i].score > t->o.high_thresh)
             t->high[nh++] = i;
-        else
+        else if (dets[i].score < t->o.high_thresh)
             t->low[nl++] = i;
     }
+
+    predict_all(t);
+    if (t->reid_on)
+        embed_at_risk(t, dets, t->high, nh);
 
     /* 1: high-score detections against confirmed tracks, tracked and lost */
     for (int k = 0; k < t->n_active; k++) {
@@ -430,19 +670,23 @@ int vg_tracker_update(vg_tracker *t, const vg_detection *dets, int n,
         if (st == VG_TRACK_TRACKED || st == VG_TRACK_LOST)
             t->pool[np++] = t->active[k];
     }
-    associate(t, t->pool, np, t->high, nh, dets, t->o.match_thresh);
+    associate(t, t->pool, np, t->high, nh, dets, t->o.match_thresh,
+              t->o.fuse_score, 1);
 
-    /* 2: low-score detections against the tracked ones still unmatched */
+    /* 2: low-score detections against the tracked ones still unmatched (by
+     * IoU alone); those left unmatched become lost */
     for (int k = 0; k < np; k++) {
         track_slot *s = &t->slots[t->pool[k]];
         if (s->state == VG_TRACK_TRACKED && s->last_frame != t->frame)
             t->pool2[np2++] = t->pool[k];
     }
-    associate(t, t->pool2, np2, t->low, nl, dets, t->o.low_match_thresh);
+    associate(t, t->pool2, np2, t->low, nl, dets, t->o.low_match_thresh, 0, 0);
     for (int k = 0; k < np2; k++) {
         track_slot *s = &t->slots[t->pool2[k]];
-        if (s->last_frame != t->frame)
+        if (s->last_frame != t->frame) {
             s->state = VG_TRACK_LOST;
+            s->lost_frame = t->frame;
+        }
     }
 
     /* 3: tentative tracks against the high detections left; a tentative
@@ -458,21 +702,25 @@ int vg_tracker_update(vg_tracker *t, const vg_detection *dets, int n,
                 t->high[nrest++] = t->high[k];
         nh = nrest;
     }
-    associate(t, t->pool, np, t->high, nh, dets, t->o.new_match_thresh);
+    associate(t, t->pool, np, t->high, nh, dets, t->o.new_match_thresh,
+              t->o.fuse_score, 0);
     for (int k = 0; k < np; k++)
         if (t->slots[t->pool[k]].state == VG_TRACK_NEW)
             end_track(t, t->pool[k], 0);
 
-    /* 4: lost too long */
+    /* 4: lost too long (the reference's step 5; first here so that the
+     * slots free up for the new tracks) */
     end_expired(t);
 
-    /* 5: new tracks from the confident high detections left */
+    /* 5: new tracks from the high detections left scoring new_track_thresh
+     * (det_thresh) or more */
     for (int k = 0; k < nh; k++) {
-        const vg_detection *d = &dets[t->high[k]];
+        int di = t->high[k];
+        const vg_detection *d = &dets[di];
         track_slot *s;
         double z[4];
         int slot;
-        if (t->det_used[t->high[k]] || d->score < t->o.new_track_thresh)
+        if (t->det_used[di] || d->score < t->o.new_track_thresh)
             continue;
         slot = take_slot(t);
         if (slot < 0) {
@@ -490,9 +738,19 @@ int vg_tracker_update(vg_tracker *t, const vg_detection *dets, int n,
         s->state = VG_TRACK_NEW;
         s->start_frame = s->last_frame = t->frame;
         s->hits = 1;
+        if (t->reid_on && t->det_embedded[di]) {
+            memcpy(t->track_emb + (size_t)slot * (size_t)t->ro.dim,
+                   t->det_emb + (size_t)di * (size_t)t->ro.dim,
+                   (size_t)t->ro.dim * sizeof(float));
+            s->has_emb = 1;
+            s->reid_ran = 1;
+        }
         t->active[t->n_active++] = slot;
         t->created++;
     }
+
+    /* 6: duplicates between the tracked and the lost sets */
+    remove_duplicates(t);
 
     for (int k = 0; k < t->n_active; k++) {
         const track_slot *s = &t->slots[t->active[k]];
@@ -503,6 +761,80 @@ int vg_tracker_update(vg_tracker *t, const vg_detection *dets, int n,
     }
     if (n_out)
         *n_out = nout;
+    return t->reid_error;
+}
+
+/* ---- re-identification setup --------------------------------------------- */
+
+static void reid_off(vg_tracker *t)
+{
+    vg_free(t->ctx, t->reid_arena);
+    t->reid_arena = NULL;
+    t->reid_bytes = 0;
+    t->reid_on = 0;
+    t->track_emb = t->det_emb = t->cost_iou = NULL;
+    t->det_embedded = NULL;
+    t->row_to_col_iou = t->col_to_row_iou = NULL;
+    for (int i = 0; i < t->o.max_tracks; i++)
+        t->slots[i].has_emb = 0;
+}
+
+int vg_tracker_set_reid(vg_tracker *t, const vg_reid_opts *o)
+{
+    size_t off = 0, o_temb, o_demb, o_flag, o_cost, o_r2c, o_c2r;
+    size_t nt, nd, dim;
+    unsigned char *base;
+
+    if (!t)
+        return VG_EINVAL;
+    reid_off(t);
+    if (!o)
+        return 0;
+    if (!o->embed)
+        return vg_fail(t->ctx, VG_EINVAL,
+                       "tracker reid: embed is NULL: expected a function");
+    if (o->dim < 1 || o->dim > REID_MAX_DIM)
+        return vg_fail(t->ctx, VG_EINVAL,
+                       "tracker reid option dim = %d: expected 1..%d", o->dim,
+                       REID_MAX_DIM);
+    if (!(o->weight >= 0 && o->weight <= 1))
+        return vg_fail(t->ctx, VG_EINVAL,
+                       "tracker reid option weight = %g: expected [0, 1]",
+                       (double)o->weight);
+    if (!(o->max_cos_distance >= 0 && o->max_cos_distance <= 2))
+        return vg_fail(t->ctx, VG_EINVAL,
+                       "tracker reid option max_cos_distance = %g: expected "
+                       "[0, 2]",
+                       (double)o->max_cos_distance);
+    if (!(o->risk_iou >= 0 && o->risk_iou < 1))
+        return vg_fail(t->ctx, VG_EINVAL,
+                       "tracker reid option risk_iou = %g: expected [0, 1)",
+                       (double)o->risk_iou);
+    nt = (size_t)t->o.max_tracks;
+    nd = (size_t)t->o.max_detections;
+    dim = (size_t)o->dim;
+    o_temb = take(&off, nt * dim * sizeof(float));
+    o_demb = take(&off, nd * dim * sizeof(float));
+    o_flag = take(&off, nd);
+    o_cost = take(&off, nt * nd * sizeof(float));
+    o_r2c = take(&off, nt * sizeof(int));
+    o_c2r = take(&off, nd * sizeof(int));
+    t->reid_arena = vg_calloc(t->ctx, 1, off);
+    if (!t->reid_arena)
+        return vg_fail(t->ctx, VG_ENOMEM,
+                       "tracker reid: out of memory reserving %zu bytes for "
+                       "%d-float embeddings",
+                       off, o->dim);
+    base = t->reid_arena;
+    t->reid_bytes = off;
+    t->track_emb = (float *)(base + o_temb);
+    t->det_emb = (float *)(base + o_demb);
+    t->det_embedded = base + o_flag;
+    t->cost_iou = (float *)(base + o_cost);
+    t->row_to_col_iou = (int *)(base + o_r2c);
+    t->col_to_row_iou = (int *)(base + o_c2r);
+    t->ro = *o;
+    t->reid_on = 1;
     return 0;
 }
 
@@ -560,6 +892,12 @@ void vg_tracker_stats_get(const vg_tracker *t, vg_tracker_stats *out)
     out->refused = t->refused;
     out->bytes_held = t->bytes;
     out->max_lost_frames = t->max_lost_frames;
+    out->bytes_held += t->reid_bytes;
+    out->duplicates = t->duplicates;
+    out->reid_detections = t->reid_detections;
+    out->reid_embedded = t->reid_embedded;
+    out->reid_rescued = t->reid_rescued;
+    out->reid_failed = t->reid_failed;
 }
 
 void vg_tracker_reset(vg_tracker *t)

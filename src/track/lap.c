@@ -41,86 +41,18 @@ static inline double at(const lap_problem *p, int i, int j)
 size_t vgi_lap_scratch_bytes(int max_rows, int max_cols)
 {
     size_t n = (size_t)max_rows + (size_t)max_cols;
-    /* v, d (double); x, y, pred, free, rmap + cmap (int); done (char) */
-    return n * (2 * sizeof(double) + 5 * sizeof(int) + 1);
+    /* v, d (double); x, y, pred, free, rmap + cmap, parent, has_pair,
+     * row_end, col_end (int); done (char) */
+    return n * (2 * sizeof(double) + 9 * sizeof(int) + 1);
 }
 
-int vgi_lap_solve(const float *cost, int rows, int cols, float cost_limit,
-                  int *row_to_col, int *col_to_row, void *scratch)
+/* Solves the square problem of side p->rows + p->cols (real rows and
+ * columns through p->rmap / p->cmap, dummies beyond) into x / y. */
+static void jv_solve(const lap_problem *pp, double *v, double *d, int *x,
+                     int *y, int *pred, int *freel, unsigned char *done)
 {
-    lap_problem p;
-    int n, nfree = 0, pairs = 0;
-    double *v, *d;
-    int *x, *y, *pred, *freel, *rmap, *cmap;
-    unsigned char *done;
-
-    for (int i = 0; i < rows; i++)
-        row_to_col[i] = -1;
-    for (int j = 0; j < cols; j++)
-        col_to_row[j] = -1;
-    if (rows <= 0 || cols <= 0)
-        return 0;
-
-    v = scratch;
-    d = v + (rows + cols);
-    x = (int *)(d + (rows + cols));
-    y = x + (rows + cols);
-    pred = y + (rows + cols);
-    freel = pred + (rows + cols);
-    rmap = freel + (rows + cols);
-    cmap = rmap + rows;
-    done = (unsigned char *)(cmap + cols);
-
-    p.cost = cost;
-    p.stride = cols;
-    p.rmap = rmap;
-    p.cmap = cmap;
-    p.rows = 0;
-    p.cols = 0;
-    if (isinf(cost_limit) && cost_limit > 0) {
-        double lo = INFINITY, hi = -INFINITY;
-        int k = rows < cols ? rows : cols;
-        for (size_t i = 0; i < (size_t)rows * (size_t)cols; i++) {
-            lo = fmin(lo, cost[i]);
-            hi = fmax(hi, cost[i]);
-        }
-        /* Dummies priced so that every extra real pair pays: (k + 1) times
-         * the cost range is more than any k-pair total can differ by. */
-        for (int i = 0; i < rows; i++)
-            rmap[p.rows++] = i;
-        for (int j = 0; j < cols; j++)
-            cmap[p.cols++] = j;
-        p.shift = lo;
-        p.limit = INFINITY;
-        p.half = 0.5 * ((double)(k + 1) * (hi - lo) + 1.0);
-        p.forbid = 0;
-    } else {
-        /* A row or column with no pair within the limit stays unassigned in
-         * every optimum: leave it out of the problem. */
-        for (int j = 0; j < cols; j++)
-            done[j] = 0;
-        for (int i = 0; i < rows; i++) {
-            const float *line = cost + (size_t)i * (size_t)cols;
-            int any = 0;
-            for (int j = 0; j < cols; j++) {
-                if (line[j] <= cost_limit) {
-                    any = 1;
-                    done[j] = 1;
-                }
-            }
-            if (any)
-                rmap[p.rows++] = i;
-        }
-        for (int j = 0; j < cols; j++)
-            if (done[j])
-                cmap[p.cols++] = j;
-        if (p.rows == 0)
-            return 0;
-        p.shift = 0;
-        p.limit = cost_limit;
-        p.half = 0.5 * (double)cost_limit;
-        p.forbid = 2.0 * fabs((double)cost_limit) + 1.0;
-    }
+    const lap_problem p = *pp;
+    int n, nfree = 0;
 
     n = p.rows + p.cols;
     for (int i = 0; i < n; i++) {
@@ -133,9 +65,9 @@ int vgi_lap_solve(const float *cost, int rows, int cols, float cost_limit,
      * the least of one column only takes that column. */
     for (int j = n - 1; j >= 0; j--) {
         int imin = 0;
-        double m = at(&p, 0, j);
+        double m = at(pp, 0, j);
         for (int i = 1; i < n; i++) {
-            double c = at(&p, i, j);
+            double c = at(pp, i, j);
             if (c < m) {
                 m = c;
                 imin = i;
@@ -159,7 +91,7 @@ int vgi_lap_solve(const float *cost, int rows, int cols, float cost_limit,
             continue;
         for (int j = 0; j < n; j++)
             if (j != j1)
-                mu = fmin(mu, at(&p, i, j) - v[j]);
+                mu = fmin(mu, at(pp, i, j) - v[j]);
         if (isfinite(mu))
             v[j1] -= mu;
     }
@@ -180,7 +112,7 @@ int vgi_lap_solve(const float *cost, int rows, int cols, float cost_limit,
             int i = freel[k++], j1 = -1, j2 = -1, i0;
             double u1 = INFINITY, u2 = INFINITY;
             for (int j = 0; j < n; j++) {
-                double h = at(&p, i, j) - v[j];
+                double h = at(pp, i, j) - v[j];
                 if (h < u2) {
                     if (h < u1) {
                         u2 = u1;
@@ -225,7 +157,7 @@ int vgi_lap_solve(const float *cost, int rows, int cols, float cost_limit,
         int row = freel[f], end = -1;
         double mu = 0;
         for (int j = 0; j < n; j++) {
-            d[j] = at(&p, row, j) - v[j];
+            d[j] = at(pp, row, j) - v[j];
             pred[j] = row;
             done[j] = 0;
         }
@@ -248,12 +180,12 @@ int vgi_lap_solve(const float *cost, int rows, int cols, float cost_limit,
             }
             done[jmin] = 1;
             i = y[jmin];
-            ui = at(&p, i, jmin) - v[jmin];
+            ui = at(pp, i, jmin) - v[jmin];
             for (int j = 0; j < n; j++) {
                 double nd;
                 if (done[j])
                     continue;
-                nd = mu + at(&p, i, j) - v[j] - ui;
+                nd = mu + at(pp, i, j) - v[j] - ui;
                 if (nd < d[j]) {
                     d[j] = nd;
                     pred[j] = i;
@@ -272,18 +204,159 @@ int vgi_lap_solve(const float *cost, int rows, int cols, float cost_limit,
             j = next;
         }
     }
+}
 
-    for (int i = 0; i < p.rows; i++) {
+/* Union-find root with path halving. */
+static int root(int *parent, int i)
+{
+    while (parent[i] != i) {
+        parent[i] = parent[parent[i]];
+        i = parent[i];
+    }
+    return i;
+}
+
+/* Writes the real pairs of the solved problem p (x over its rows) within
+ * the limit to the caller's arrays; returns how many. */
+static int write_pairs(const lap_problem *p, const int *x, const float *cost,
+                       int cols, int *row_to_col, int *col_to_row)
+{
+    int pairs = 0;
+    for (int i = 0; i < p->rows; i++) {
         int j = x[i], ri, cj;
-        if (j < 0 || j >= p.cols)
+        if (j < 0 || j >= p->cols)
             continue;
-        ri = rmap[i];
-        cj = cmap[j];
-        if ((double)cost[(size_t)ri * (size_t)cols + cj] <= p.limit) {
+        ri = p->rmap[i];
+        cj = p->cmap[j];
+        if ((double)cost[(size_t)ri * (size_t)cols + cj] <= p->limit) {
             row_to_col[ri] = cj;
             col_to_row[cj] = ri;
             pairs++;
         }
+    }
+    return pairs;
+}
+
+int vgi_lap_solve(const float *cost, int rows, int cols, float cost_limit,
+                  int *row_to_col, int *col_to_row, void *scratch)
+{
+    lap_problem p;
+    int pairs = 0, nr = 0;
+    double *v, *d;
+    int *x, *y, *pred, *freel, *rmap, *cmap, *parent, *comp, *rend, *cend;
+    unsigned char *done;
+
+    for (int i = 0; i < rows; i++)
+        row_to_col[i] = -1;
+    for (int j = 0; j < cols; j++)
+        col_to_row[j] = -1;
+    if (rows <= 0 || cols <= 0)
+        return 0;
+
+    v = scratch;
+    d = v + (rows + cols);
+    x = (int *)(d + (rows + cols));
+    y = x + (rows + cols);
+    pred = y + (rows + cols);
+    freel = pred + (rows + cols);
+    rmap = freel + (rows + cols);
+    cmap = rmap + rows;
+    parent = cmap + cols;
+    comp = parent + (rows + cols);
+    rend = comp + (rows + cols);
+    cend = rend + (rows + cols);
+    done = (unsigned char *)(cend + (rows + cols));
+
+    p.cost = cost;
+    p.stride = cols;
+    if (isinf(cost_limit) && cost_limit > 0) {
+        double lo = INFINITY, hi = -INFINITY;
+        int k = rows < cols ? rows : cols;
+        for (size_t i = 0; i < (size_t)rows * (size_t)cols; i++) {
+            lo = fmin(lo, cost[i]);
+            hi = fmax(hi, cost[i]);
+        }
+        /* Dummies priced so that every extra real pair pays: (k + 1) times
+         * the cost range is more than any k-pair total can differ by. */
+        p.rows = p.cols = 0;
+        for (int i = 0; i < rows; i++)
+            rmap[p.rows++] = i;
+        for (int j = 0; j < cols; j++)
+            cmap[p.cols++] = j;
+        p.rmap = rmap;
+        p.cmap = cmap;
+        p.shift = lo;
+        p.limit = INFINITY;
+        p.half = 0.5 * ((double)(k + 1) * (hi - lo) + 1.0);
+        p.forbid = 0;
+        jv_solve(&p, v, d, x, y, pred, freel, done);
+        return write_pairs(&p, x, cost, cols, row_to_col, col_to_row);
+    }
+
+    /* With a limit, the problem splits into the connected components of
+     * the pairs within it (rows and columns joined by such a pair): a pair
+     * across components is never taken, and a row or column with no pair
+     * stays unassigned in every optimum. Each component is solved alone, so
+     * that sparse scenes (many objects, few overlaps) cost about linear
+     * time instead of cubic. parent: rows 0..rows-1, columns after. */
+    for (int i = 0; i < rows + cols; i++) {
+        parent[i] = i;
+        comp[i] = 0; /* here: has a pair within the limit */
+    }
+    for (int i = 0; i < rows; i++) {
+        const float *line = cost + (size_t)i * (size_t)cols;
+        for (int j = 0; j < cols; j++) {
+            int a, b;
+            if (!(line[j] <= cost_limit))
+                continue;
+            comp[i] = comp[rows + j] = 1;
+            a = root(parent, i);
+            b = root(parent, rows + j);
+            if (a != b)
+                parent[a < b ? b : a] = a < b ? a : b;
+        }
+    }
+    /* rows, then columns, of each component contiguous in rmap / cmap,
+     * components in the order of their root (a counting sort); rend[r] /
+     * cend[r] end root r's slices. A component's root is its smallest
+     * index, always a row. */
+    for (int i = 0; i < rows; i++)
+        rend[i] = cend[i] = 0;
+    for (int i = 0; i < rows; i++)
+        if (comp[i])
+            rend[root(parent, i)]++;
+    for (int j = 0; j < cols; j++)
+        if (comp[rows + j])
+            cend[root(parent, rows + j)]++;
+    for (int i = 0, ra = 0, ca = 0; i < rows; i++) {
+        int rc = rend[i], cc = cend[i];
+        rend[i] = ra;
+        cend[i] = ca;
+        ra += rc;
+        ca += cc;
+        nr = ra;
+    }
+    for (int i = 0; i < rows; i++)
+        if (comp[i])
+            rmap[rend[root(parent, i)]++] = i;
+    for (int j = 0; j < cols; j++)
+        if (comp[rows + j])
+            cmap[cend[root(parent, rows + j)]++] = j;
+    p.shift = 0;
+    p.limit = cost_limit;
+    p.half = 0.5 * (double)cost_limit;
+    p.forbid = 2.0 * fabs((double)cost_limit) + 1.0;
+    for (int r = 0, r0 = 0, c0 = 0; r < rows && r0 < nr; r++) {
+        if (!comp[r] || root(parent, r) != r)
+            continue;
+        p.rmap = rmap + r0;
+        p.cmap = cmap + c0;
+        p.rows = rend[r] - r0;
+        p.cols = cend[r] - c0;
+        jv_solve(&p, v, d, x, y, pred, freel, done);
+        pairs += write_pairs(&p, x, cost, cols, row_to_col, col_to_row);
+        r0 = rend[r];
+        c0 = cend[r];
     }
     return pairs;
 }
