@@ -136,7 +136,7 @@ typedef struct vg_reid_opts {
     vg_reid_embed_fn embed; /* required */
     void *user;             /* passed to embed */
     float weight;           /* appearance weight in the cost, [0, 1] (0.5) */
-    float max_cos_distance; /* farther pairs may not match, [0, 2] (0.3) */
+    float max_cos_distance; /* farther pairs may not match, [0, 2] (0.5) */
     float risk_iou; /* predicted boxes overlapping more than this = at risk,
                        [0, 1) (0.1) */
 } vg_reid_opts;

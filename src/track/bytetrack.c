@@ -97,7 +97,7 @@ void vg_reid_opts_default(vg_reid_opts *o)
     memset(o, 0, sizeof(*o));
     o->dim = 128;
     o->weight = 0.5f;
-    o->max_cos_distance = 0.3f;
+    o->max_cos_distance = 0.5f;
     o->risk_iou = 0.1f;
 }
 
@@ -385,8 +385,9 @@ static void associate(vg_tracker *t, const int *rows, int nr, const int *cols,
                                       t->det_emb + (size_t)cols[c] * dim, dim);
                 appearance = 1;
                 if (cd > t->ro.max_cos_distance)
-                    cd = 1.0f; /* another's look: as far as orthogonal */
-                line[c] = (1.0f - t->ro.weight) * cost + t->ro.weight * cd;
+                    line[c] = FORBIDDEN_COST; /* another person's look */
+                else
+                    line[c] = (1.0f - t->ro.weight) * cost + t->ro.weight * cd;
             }
         }
     }
