@@ -270,8 +270,8 @@ static void test_bytetrack_stays_above_its_floors(void **state)
 }
 
 /* On the crossing-heavy scene, conditional ReID switches identities less
- * than plain ByteTrack (14 -> 5 at the first measurement) while embedding
- * under half of the detections (0.38). */
+ * than plain ByteTrack (14 -> 5 at the first measurement, IDF1 0.823 ->
+ * 0.846) while embedding under half of the detections (0.38). */
 static void test_reid_lowers_id_switches_on_crossings(void **state)
 {
     vg_mot_run_result plain, reid;

@@ -108,6 +108,11 @@ fi
 # --- help and usage --------------------------------------------------------------
 run help 0 "$VIGIL" track --help && grep -q 'usage: vigil track' "$T/help.out" \
   && pass "track --help" || fail "track --help"
+# vigil bench track (its figures are asserted by test_mot, in C): usage only
+run bench_help 0 "$VIGIL" bench track --help && grep -q 'usage: vigil bench track' "$T/bench_help.out" \
+  && pass "bench track --help" || fail "bench track --help"
+run bench_bad 2 "$VIGIL" bench track --nope && grep -q "unknown option '--nope'" "$T/bench_bad.err" \
+  && pass "bench track --nope: exit 2" || fail "bench track --nope: $(cat "$T/bench_bad.err")"
 run no_dets 2 "$VIGIL" track && pass "no --dets: exit 2"
 run bad_fps 2 "$VIGIL" track --dets "$DETS" --fps 0 && pass "--fps 0: exit 2"
 run bad_high 2 "$VIGIL" track --dets "$DETS" --high 1.5 && pass "--high 1.5: exit 2"

@@ -136,7 +136,7 @@ typedef struct vg_reid_opts {
     vg_reid_embed_fn embed; /* required */
     void *user;             /* passed to embed */
     float weight;           /* appearance weight in the cost, [0, 1] (0.5) */
-    float max_cos_distance; /* farther pairs may not match, [0, 2] (0.3) */
+    float max_cos_distance; /* farther pairs may not match, [0, 2] (0.5) */
     float risk_iou; /* predicted boxes overlapping more than this = at risk,
                        [0, 1) (0.1) */
 } vg_reid_opts;
@@ -170,8 +170,9 @@ int vg_tracker_create(vg_context *ctx, const vg_tracker_opts *o,
  * beyond cap are tracked but not written; out may be NULL when cap is 0).
  * Detections with a score below low_thresh, or a non-finite or non-positive
  * size, are ignored. Returns 0, or VG_EINVAL (NULL arguments, n < 0) or
- * VG_ERANGE (n > max_detections) leaving the tracker as it was. Never
- * allocates. */
+ * VG_ERANGE (n > max_detections) leaving the tracker as it was, or, with
+ * re-identification on, the first error an embed call returned (the frame
+ * is complete: see vg_tracker_set_reid). Never allocates. */
 int vg_tracker_update(vg_tracker *t, const vg_detection *dets, int n,
                       vg_track *out, int cap, int *n_out);
 

@@ -97,7 +97,7 @@ void vg_reid_opts_default(vg_reid_opts *o)
     memset(o, 0, sizeof(*o));
     o->dim = 128;
     o->weight = 0.5f;
-    o->max_cos_distance = 0.3f;
+    o->max_cos_distance = 0.5f;
     o->risk_iou = 0.1f;
 }
 
@@ -385,8 +385,9 @@ static void associate(vg_tracker *t, const int *rows, int nr, const int *cols,
                                       t->det_emb + (size_t)cols[c] * dim, dim);
                 appearance = 1;
                 if (cd > t->ro.max_cos_distance)
-                    cd = 1.0f; /* another's look: as far as orthogonal */
-                line[c] = (1.0f - t->ro.weight) * cost + t->ro.weight * cd;
+                    line[c] = FORBIDDEN_COST; /* another person's look */
+                else
+                    line[c] = (1.0f - t->ro.weight) * cost + t->ro.weight * cd;
             }
         }
     }
@@ -495,18 +496,28 @@ static int may_match(const vg_tracker *t, const track_slot *a,
  * frames (last match - start) goes, the tracked one on a tie. */
 static void remove_duplicates(vg_tracker *t)
 {
-    int any = 0;
-    for (int i = 0; i < t->n_active; i++)
-        t->slots[t->active[i]].dup = 0;
+    int nl = 0, any = 0;
+    for (int i = 0; i < t->n_active; i++) {
+        track_slot *q = &t->slots[t->active[i]];
+        q->dup = 0;
+        if (q->state == VG_TRACK_LOST)
+            t->pool2[nl++] = t->active[i];
+    }
+    if (nl == 0)
+        return;
     for (int i = 0; i < t->n_active; i++) {
         track_slot *p = &t->slots[t->active[i]];
         if (p->state != VG_TRACK_TRACKED && p->state != VG_TRACK_NEW)
             continue;
-        for (int j = 0; j < t->n_active; j++) {
-            track_slot *q = &t->slots[t->active[j]];
-            if (q->state != VG_TRACK_LOST || !may_match(t, p, q))
+        for (int k = 0; k < nl; k++) {
+            track_slot *q = &t->slots[t->pool2[k]];
+            const vg_box *a = &p->pred, *b = &q->pred;
+            /* disjoint boxes first: the common case, without the IoU */
+            if (a->x >= b->x + b->w || b->x >= a->x + a->w ||
+                a->y >= b->y + b->h || b->y >= a->y + a->h ||
+                !may_match(t, p, q))
                 continue;
-            if (1.0f - vg_box_iou(&p->pred, &q->pred) >= DUPLICATE_IOU_DISTANCE)
+            if (1.0f - vg_box_iou(a, b) >= DUPLICATE_IOU_DISTANCE)
                 continue;
             if (p->last_frame - p->start_frame > q->last_frame - q->start_frame)
                 q->dup = 1;
