@@ -28,7 +28,16 @@
  *   motion:   {enabled: bool, pixel_threshold: 1..255, min_area: 0..1,
  *              max_idle_s: S, frame_height: 16..1080,
  *              masks: [{polygon: [[x, y], ...], units: pixels|normalized}]}
+ *   serve:    {listen, token, token_env, mjpeg_fps, mjpeg_width,
+ *              max_connections, max_body_bytes, idle_timeout_s}
+ *   mqtt:     {enabled, host, port, client_id, topic_prefix, qos,
+ *              outbox_max, keepalive_s}
  *   zones, rules, rules_options: read by vg_rules_load (include/vigil/rules.h)
+ *   cameras: read by vg_cameras_load (include/vigil/cameras.h)
+ * Every key of these sections is declared once, with its type, default,
+ * range and help, in the schema table (include/vigil/schema.h,
+ * vg_settings_schema), which drives the loader, `vigil probe` and
+ * docs/config.md; an unknown key is refused with the closest one suggested.
  * The settings hold plain values only (names, numbers, enum vg_head_kind):
  * vg_session_opts_from_settings (include/vigil/session.h) turns them into
  * session options. Class names are checked against the COCO table

@@ -77,6 +77,31 @@ typedef struct vg_option {
     const char *help;      /* one line for --config-doc and probe */
 } vg_option;
 
+/* Rows of a table over struct T (C11 designated initializers):
+ *   VG_OPT_ROW(vg_settings, "runtime", "threads", VG_OPT_INT, VG_STORE_INT,
+ *              threads, .min = 1, .max = 256, .def_num = 1, .help = "...")
+ * the value in T's member f; VG_OPT_LIST_ROW: a VG_STORE_NAMES list in the
+ * array f (its size: max_items) with its count in the int member count;
+ * VG_OPT_DOC_ROW: a key the module reads itself (documented only). */
+#define VG_OPT_ROW(T, sec, k, ty, st, f, ...)                                  \
+    {                                                                          \
+        .section = (sec), .key = (k), .type = (ty), .store = (st),             \
+        .offset = offsetof(T, f), .size = sizeof(((T *)0)->f), __VA_ARGS__     \
+    }
+#define VG_OPT_LIST_ROW(T, sec, k, f, count, ...)                              \
+    {                                                                          \
+        .section = (sec), .key = (k), .type = VG_OPT_LIST,                     \
+        .store = VG_STORE_NAMES, .offset = offsetof(T, f),                     \
+        .size = sizeof(((T *)0)->f[0]), .count_offset = offsetof(T, count),    \
+        .max_items = (int)(sizeof(((T *)0)->f) / sizeof(((T *)0)->f[0])),      \
+        __VA_ARGS__                                                            \
+    }
+#define VG_OPT_DOC_ROW(sec, k, ty, ...)                                        \
+    {                                                                          \
+        .section = (sec), .key = (k), .type = (ty), .store = VG_STORE_NONE,    \
+        __VA_ARGS__                                                            \
+    }
+
 /* The vg_settings table: VG_SETTINGS_N_KEYS rows, row i describing the key
  * whose origin is s->origin.key[i]. *n (may be NULL) receives the count. */
 const vg_option *vg_settings_schema(int *n);
