@@ -77,8 +77,12 @@ typedef struct vg_source_opts {
      * indexes and times keep increasing (the first frame of a new pass
      * comes one frame step after the last of the previous one), and
      * vg_source_read never returns VG_EOF. A pass that ends truncated or
-     * gives no frame at all ends the source as without loop. Default 0;
-     * taken by vg_source_configure too. */
+     * gives no frame at all ends the source as without loop. A looping
+     * file stands for a camera, so it is also played at its frame rate:
+     * vg_source_read waits (polling the stop flag) until a frame's time has
+     * come on the monotonic clock, and a reader more than a second late
+     * starts the schedule again from the frame it is at (never a burst).
+     * Default 0; taken by vg_source_configure too. */
     int loop;
 } vg_source_opts;
 

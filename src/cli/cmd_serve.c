@@ -161,6 +161,12 @@ int cmd_serve(int argc, char **argv)
         jo.model_name = d->name;
         jo.model_path = d->path;
         jo.per_stream_dirs = 1;
+        /* An always-on service writes no annotated video unless the config
+         * asks for it: one MP4 per camera that never ends would grow without
+         * bound, its index in memory until it is closed. The live view and
+         * the event snapshots show what the video would. */
+        if (a.settings.origin.key[VG_KEY_VIDEO_ENABLED] == VG_ORIGIN_BUILTIN)
+            jo.run.write_video = 0;
         jo.telemetry = telemetry;
         if (vg_job_create(ctx, &jo, &job) < 0) {
             cli_error("%s", vg_context_errmsg(ctx));

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
@@ -24,6 +25,7 @@
 #include <libswscale/swscale.h>
 
 #include "io/source_internal.h"
+#include "vigil/clock.h"
 #include "vigil/sizing.h"
 
 #define VG_SOURCE_ERRMSG_MAX 512
@@ -73,6 +75,8 @@ struct vg_source {
     int64_t next_index;
     int64_t pass_start; /* looping: index of the current pass's first frame */
     int64_t passes;     /* looping: passes started after the first */
+    int64_t pace_t0_ns; /* looping: clock at the schedule's anchor frame */
+    double pace_time0;  /* looping: that frame's time; pace_t0_ns 0: none */
     int demux_done;     /* flush packet sent */
     int demux_error;    /* demuxer stopped on an error other than EOF */
     int bad_tail;       /* the decoder rejected the latest packet(s) */
@@ -1148,6 +1152,36 @@ static int rewind_input(vg_source *s)
     return 0;
 }
 
+/* A looping file plays at its frame rate: waits until frame time t is due
+ * on the monotonic clock, in slices of at most 50 ms that poll the stop
+ * flag. More than a second late (a slow reader), the schedule restarts at
+ * t. Returns 0 or VG_EINTR. */
+static int pace(vg_source *s, double t)
+{
+    int64_t now = vg_clock_ns(), due;
+
+    if (s->pace_t0_ns == 0) {
+        s->pace_t0_ns = now;
+        s->pace_time0 = t;
+        return 0;
+    }
+    due = s->pace_t0_ns + (int64_t)((t - s->pace_time0) * 1e9);
+    if (now - due > 1000000000LL) {
+        s->pace_t0_ns = now;
+        s->pace_time0 = t;
+        return 0;
+    }
+    while (now < due) {
+        int64_t left = due - now;
+        struct timespec ts = {0, left > 50000000 ? 50000000 : (long)left};
+        if (vg_context_stop_requested(s->ctx))
+            return VG_EINTR;
+        nanosleep(&ts, NULL);
+        now = vg_clock_ns();
+    }
+    return 0;
+}
+
 static int can_loop(const vg_source *s)
 {
     return s->opts.loop && !s->info.is_live && !s->info.is_pipe &&
@@ -1177,6 +1211,9 @@ int vg_source_read(vg_source *s, vg_frame *f)
         ret = avcodec_receive_frame(s->dec, s->frame);
         if (ret == 0) {
             rc = emit_frame(s, f);
+            /* a stop cuts the wait short; the next read reports it */
+            if (rc == 0 && can_loop(s))
+                (void)pace(s, f->time_s);
             if (rc < 0) {
                 av_frame_unref(s->frame);
                 vg_frame_release(f);
