@@ -169,7 +169,7 @@ else
         # plans with the calibration and is the one compared
         for r in 1 2; do
             rm -rf "$T/run_$name"
-            if ! "$VIGIL" run -c "$cfg" --out "$T/run_$name" --max-frames 150 --no-progress -q \
+            if ! "$VIGIL" run -c "$cfg" --out "$T/run_$name" --max-frames 60 --no-progress -q \
                 >"$T/run_$name.out" 2>"$T/run_$name.err"; then
                 fail "run $name ($r): $(tail -3 "$T/run_$name.err")"
                 ok=0

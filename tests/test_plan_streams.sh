@@ -84,7 +84,7 @@ PYEOF
 # file; the second is the one compared, planned with that calibration
 ok=1
 for r in 1 2; do
-    if ! run one 150 "$VIDEO"; then
+    if ! run one 60 "$VIDEO"; then
         fail "vigil run, 1 stream ($r): $(tail -3 "$T/one.err")"
         ok=0
         break
@@ -118,7 +118,7 @@ else
     fail "plan --streams 4: exit $rc: $(cat "$T/plan4.err")"
 fi
 if [ $ok = 1 ]; then
-    if ! run four 100 "$VIDEO" "$VIDEO" "$VIDEO" "$VIDEO"; then
+    if ! run four 50 "$VIDEO" "$VIDEO" "$VIDEO" "$VIDEO"; then
         fail "vigil run, 4 streams: $(tail -3 "$T/four.err")"
     elif ! "$PY" -c 'import json, sys; sys.exit(0 if json.load(open(sys.argv[1])).get("concurrent") is True else 1)' \
         "$T/four/report.json"; then
