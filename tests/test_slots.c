@@ -410,6 +410,11 @@ static void test_config_refuses_bad_sizes_and_alpha_at_their_place(void **s)
     expect_error("faces:\n  alpha: fast\n", "2:10", "alpha");
     expect_error("faces:\n  colour: red\n", "2:3", "unknown key 'colour'");
     expect_error("faces:\n  empty: pink\n", "2:10", "grey or black");
+    expect_error("faces:\n  out_widht: 640\n", "2:3",
+                 "did you mean 'out_width'?");
+    expect_error("faces:\n  zoom: 25\n", "2:9", "'zoom' expects a number in");
+    expect_error("faces:\n  crf: 52\n", "2:8", "'crf' expects an integer");
+    expect_error("faces:\n  reid: maybe\n", "2:9", "true or false");
 }
 
 static void test_config_check_refuses_what_the_loader_would(void **state)
@@ -418,12 +423,34 @@ static void test_config_check_refuses_what_the_loader_would(void **state)
     vg_context *ctx = NULL;
     (void)state;
     assert_int_equal(vg_context_create(&ctx), 0);
+    /* the defaults come from the schema table and pass the check */
     vg_faces_config_default(&c);
+    assert_int_equal(c.out_width, 1280);
+    assert_int_equal(c.out_height, 720);
+    assert_float_equal(c.zoom, 2.6f, 1e-6);
+    assert_int_equal(c.empty, VG_FACES_EMPTY_GREY);
+    assert_int_equal(c.reid, 1);
+    assert_string_equal(c.preset, "superfast");
+    assert_non_null(strstr(c.detector_model, "/models/blazeface.onnx"));
+    assert_non_null(strstr(c.embedder_model, "/models/mobilefacenet.onnx"));
+    assert_int_equal(vg_faces_config_check(ctx, &c), 0);
     c.out_width = 1279;
     assert_int_equal(vg_faces_config_check(ctx, &c), VG_EINVAL);
     assert_non_null(strstr(vg_context_errmsg(ctx), "out_width 1279"));
     vg_faces_config_default(&c);
     c.alpha = 0.0f;
+    assert_int_equal(vg_faces_config_check(ctx, &c), VG_EINVAL);
+    /* every other key against its schema row */
+    vg_faces_config_default(&c);
+    c.zoom = 25.0f;
+    assert_int_equal(vg_faces_config_check(ctx, &c), VG_EINVAL);
+    assert_non_null(strstr(vg_context_errmsg(ctx), "faces: 'zoom'"));
+    vg_faces_config_default(&c);
+    c.encoder[0] = '\0';
+    assert_int_equal(vg_faces_config_check(ctx, &c), VG_EINVAL);
+    assert_non_null(strstr(vg_context_errmsg(ctx), "'encoder'"));
+    vg_faces_config_default(&c);
+    c.empty = 7;
     assert_int_equal(vg_faces_config_check(ctx, &c), VG_EINVAL);
     vg_context_destroy(&ctx);
 }

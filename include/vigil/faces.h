@@ -31,6 +31,7 @@
 #include "vigil/context.h"
 #include "vigil/detect.h"
 #include "vigil/job.h"
+#include "vigil/schema.h"
 
 /* ---- slots ----------------------------------------------------------- */
 
@@ -210,6 +211,12 @@ typedef struct vg_faces_config {
     int threads;                      /* inference threads; 0: runtime's */
 } vg_faces_config;
 
+/* The faces: keys (include/vigil/schema.h; offsets into vg_faces_config),
+ * the defaults of vg_faces_config_default. *n (may be NULL): the count. */
+const vg_option *vg_faces_schema(int *n);
+
+/* Sets every key to its default (the table's; model files in the model
+ * cache). */
 void vg_faces_config_default(vg_faces_config *c);
 
 /* Reads the `faces:` section of the YAML file path into c (keys not given
@@ -227,8 +234,9 @@ int vg_faces_config_load(vg_context *ctx, const char *path, vg_faces_config *c);
  * and the run stores what it measured under the same key. */
 void vg_faces_model_decl(const vg_faces_config *c, int kind, vg_model_decl *d);
 
-/* Checks a config built in code the way the loader checks a file: returns 0
- * or VG_EINVAL with "faces: ..." in ctx. */
+/* Checks a config built in code the way the loader checks a file (each
+ * value in its row's range, even sizes, alpha in (0, 1]): returns 0 or
+ * VG_EINVAL with one line "faces: ..." in ctx. */
 int vg_faces_config_check(vg_context *ctx, const vg_faces_config *c);
 
 /* ---- the plan ---------------------------------------------------------------

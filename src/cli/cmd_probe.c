@@ -3,6 +3,7 @@
 
 #include "cli/cli.h"
 #include "vigil/cameras.h"
+#include "vigil/faces.h"
 #include "vigil/job.h"
 #include "vigil/rules.h"
 #include "vigil/schema.h"
@@ -38,6 +39,8 @@ static int print_config_doc(void)
     o = vg_cameras_schema(&n);
     rc |= vg_schema_markdown(o, n, md, sizeof(md), &len);
     o = vg_job_staged_schema(&n);
+    rc |= vg_schema_markdown(o, n, md, sizeof(md), &len);
+    o = vg_faces_schema(&n);
     rc |= vg_schema_markdown(o, n, md, sizeof(md), &len);
     if (rc != 0)
         return cli_error("config reference: more than %zu bytes", sizeof(md));

@@ -1,6 +1,8 @@
-/* The `faces:` section of a config file (include/vigil/faces.h). Kept
- * self-contained: one function per key kind, in the style of the job
- * loader (src/pipeline/job_config.c). */
+/* The `faces:` section of a config file (include/vigil/faces.h): every key
+ * declared once in a vg_option table (include/vigil/schema.h), read through
+ * vg_option_parse like the settings and the staged job's keys; what a row's
+ * range cannot say (even sizes, alpha in (0, 1]) is checked by one function
+ * the loader (at the value) and vg_faces_config_check share. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,32 +13,92 @@
 #include "core/yaml_doc.h"
 #include "vigil/config.h"
 #include "vigil/faces.h"
+#include "vigil/schema.h"
 #include "vigil/session.h"
+
+static const char *const empty_names[] = {"grey", "black", NULL};
+
+/* The faces: keys (defaults of vg_faces_config_default). */
+static const vg_option faces_schema[] = {
+    VG_OPT_ROW(vg_faces_config, "faces", "out_width", VG_OPT_INT, VG_STORE_INT,
+               out_width, .min = -1e9, .max = 1e9, .def_num = 1280,
+               .expect = "an even size, 64 .. 4096",
+               .help = "width of the composed split-screen frame, pixels"),
+    VG_OPT_ROW(vg_faces_config, "faces", "out_height", VG_OPT_INT, VG_STORE_INT,
+               out_height, .min = -1e9, .max = 1e9, .def_num = 720,
+               .expect = "an even size, 64 .. 4096",
+               .help = "height of the composed split-screen frame, pixels"),
+    VG_OPT_ROW(vg_faces_config, "faces", "alpha", VG_OPT_DOUBLE, VG_STORE_FLOAT,
+               alpha, .max = 1, .def_num = 0.25, .expect = "a number in (0, 1]",
+               .help = "weight of the new crop box in its moving average"),
+    VG_OPT_ROW(vg_faces_config, "faces", "zoom", VG_OPT_DOUBLE, VG_STORE_FLOAT,
+               zoom, .min = 1, .max = 20, .def_num = 2.6,
+               .help = "crop height / face height"),
+    VG_OPT_ROW(vg_faces_config, "faces", "hold_s", VG_OPT_DOUBLE,
+               VG_STORE_DOUBLE, hold_s, .max = 3600, .def_num = 3,
+               .help = "a slot with no face shows its last crop this long, "
+                       "seconds"),
+    VG_OPT_ROW(vg_faces_config, "faces", "empty", VG_OPT_ENUM, VG_STORE_INT,
+               empty, .def_num = VG_FACES_EMPTY_GREY, .names = empty_names,
+               .help = "what a slot shows after hold_s"),
+    VG_OPT_ROW(vg_faces_config, "faces", "release_s", VG_OPT_DOUBLE,
+               VG_STORE_DOUBLE, release_s, .max = 3600, .def_num = 5,
+               .help = "a slot's person unseen this long frees it, seconds"),
+    VG_OPT_ROW(vg_faces_config, "faces", "min_relative_size", VG_OPT_DOUBLE,
+               VG_STORE_FLOAT, min_relative_size, .max = 1, .def_num = 0.6,
+               .help = "a face smaller than this share of the largest gets "
+                       "no slot"),
+    VG_OPT_ROW(vg_faces_config, "faces", "min_frames", VG_OPT_INT, VG_STORE_INT,
+               min_frames, .min = 1, .max = 1000, .def_num = 3,
+               .help = "frames a face is seen before it gets a slot"),
+    VG_OPT_ROW(vg_faces_config, "faces", "face_score", VG_OPT_DOUBLE,
+               VG_STORE_FLOAT, face_score, .max = 1, .def_num = 0.7,
+               .help = "minimum face detection score"),
+    VG_OPT_ROW(vg_faces_config, "faces", "encoder", VG_OPT_STRING,
+               VG_STORE_CHARS, encoder, .def_str = "libx264",
+               .help = "libavcodec H.264 encoder (libx264, h264_nvenc)"),
+    VG_OPT_ROW(vg_faces_config, "faces", "crf", VG_OPT_INT, VG_STORE_INT, crf,
+               .max = 51, .def_num = 23,
+               .help = "constant rate factor (lower: better, larger)"),
+    VG_OPT_ROW(vg_faces_config, "faces", "preset", VG_OPT_STRING,
+               VG_STORE_CHARS, preset, .def_str = "superfast",
+               .help = "x264 preset"),
+    VG_OPT_ROW(vg_faces_config, "faces", "reid", VG_OPT_BOOL, VG_STORE_INT,
+               reid, .max = 1, .def_num = 1,
+               .help = "re-identify a returning face with the embedder"),
+    VG_OPT_ROW(vg_faces_config, "faces", "max_frames", VG_OPT_INT,
+               VG_STORE_INT64, max_frames, .max = 1000000000,
+               .help = "frames read (0: the whole input)"),
+    VG_OPT_ROW(vg_faces_config, "faces", "threads", VG_OPT_INT, VG_STORE_INT,
+               threads, .max = 256,
+               .help = "inference threads (0: the runtime's choice)"),
+    VG_OPT_ROW(vg_faces_config, "faces", "detector_model", VG_OPT_STRING,
+               VG_STORE_CHARS, detector_model, .def_str = "blazeface.onnx",
+               .def_doc = "$VIGIL_CACHE/models/blazeface.onnx",
+               .flags = VG_OPTF_PATH | VG_OPTF_MODEL,
+               .help = "face detector (ONNX): as given, beside the config or "
+                       "in the model cache"),
+    VG_OPT_ROW(vg_faces_config, "faces", "embedder_model", VG_OPT_STRING,
+               VG_STORE_CHARS, embedder_model, .def_str = "mobilefacenet.onnx",
+               .def_doc = "$VIGIL_CACHE/models/mobilefacenet.onnx",
+               .flags = VG_OPTF_PATH | VG_OPTF_MODEL,
+               .help = "face embedder (ONNX): as given, beside the config or "
+                       "in the model cache"),
+};
+
+#define N_FACES_KEYS (int)(sizeof(faces_schema) / sizeof(faces_schema[0]))
+
+const vg_option *vg_faces_schema(int *n)
+{
+    if (n)
+        *n = N_FACES_KEYS;
+    return faces_schema;
+}
 
 void vg_faces_config_default(vg_faces_config *c)
 {
     memset(c, 0, sizeof(*c));
-    c->out_width = 1280;
-    c->out_height = 720;
-    c->alpha = 0.25f;
-    c->zoom = 2.6f;
-    c->hold_s = 3.0;
-    c->empty = VG_FACES_EMPTY_GREY;
-    c->release_s = 5.0;
-    c->min_relative_size = 0.6f;
-    c->min_frames = 3;
-    c->face_score = 0.7f;
-    snprintf(c->encoder, sizeof(c->encoder), "libx264");
-    c->crf = 23;
-    snprintf(c->preset, sizeof(c->preset), "superfast");
-    c->reid = 1;
-    vg_cache_path("models", c->detector_model, sizeof(c->detector_model));
-    snprintf(c->embedder_model, sizeof(c->embedder_model), "%s",
-             c->detector_model);
-    strncat(c->detector_model, "/blazeface.onnx",
-            sizeof(c->detector_model) - strlen(c->detector_model) - 1);
-    strncat(c->embedder_model, "/mobilefacenet.onnx",
-            sizeof(c->embedder_model) - strlen(c->embedder_model) - 1);
+    vg_options_defaults(faces_schema, N_FACES_KEYS, c);
 }
 
 void vg_faces_model_decl(const vg_faces_config *c, int kind, vg_model_decl *d)
@@ -71,30 +133,47 @@ static const char *bad_side(long v)
     return NULL;
 }
 
-int vg_faces_config_check(vg_context *ctx, const vg_faces_config *c)
+/* What the row of key cannot say about its value in c (a side is even,
+ * 64..4096; alpha is in (0, 1]) as "641 must be even ..." in buf, or NULL
+ * when the value is fine. */
+static const char *value_problem(const vg_faces_config *c, const char *key,
+                                 char *buf, size_t cap)
 {
     const char *why;
-    if ((why = bad_side(c->out_width)) != NULL)
-        return vg_fail(ctx, VG_EINVAL, "faces: out_width %d %s", c->out_width,
-                       why);
-    if ((why = bad_side(c->out_height)) != NULL)
-        return vg_fail(ctx, VG_EINVAL, "faces: out_height %d %s", c->out_height,
-                       why);
-    if (!(c->alpha > 0.0f && c->alpha <= 1.0f))
-        return vg_fail(ctx, VG_EINVAL, "faces: alpha %g is outside (0, 1]",
-                       (double)c->alpha);
-    if (!(c->zoom >= 1.0f && c->zoom <= 20.0f))
-        return vg_fail(ctx, VG_EINVAL, "faces: zoom %g is outside [1, 20]",
-                       (double)c->zoom);
-    if (!(c->hold_s >= 0.0) || !(c->release_s >= 0.0) || c->min_frames < 1)
-        return vg_fail(ctx, VG_EINVAL,
-                       "faces: hold_s and release_s must be >= 0, "
-                       "min_frames >= 1");
-    if (c->crf < 0 || c->crf > 51)
-        return vg_fail(ctx, VG_EINVAL, "faces: crf %d is outside 0..51",
-                       c->crf);
-    if (c->encoder[0] == '\0')
-        return vg_fail(ctx, VG_EINVAL, "faces: encoder is empty");
+    if (!strcmp(key, "out_width") || !strcmp(key, "out_height")) {
+        int v = !strcmp(key, "out_width") ? c->out_width : c->out_height;
+        if ((why = bad_side(v)) == NULL)
+            return NULL;
+        snprintf(buf, cap, "%d %s", v, why);
+        return buf;
+    }
+    if (!strcmp(key, "alpha") && !(c->alpha > 0.0f && c->alpha <= 1.0f)) {
+        snprintf(buf, cap,
+                 "%g is outside (0, 1] (the weight of the new crop box in "
+                 "its moving average)",
+                 (double)c->alpha);
+        return buf;
+    }
+    return NULL;
+}
+
+int vg_faces_config_check(vg_context *ctx, const vg_faces_config *c)
+{
+    vg_faces_config scratch;
+    char text[VG_PATH_MAX + 16], why[384];
+
+    for (int i = 0; i < N_FACES_KEYS; i++) {
+        const vg_option *o = &faces_schema[i];
+        if (value_problem(c, o->key, why, sizeof(why)) != NULL)
+            return vg_fail(ctx, VG_EINVAL, "faces: %s %s", o->key, why);
+    }
+    /* every value as the loader would read it: in its row's range */
+    for (int i = 0; i < N_FACES_KEYS; i++) {
+        const vg_option *o = &faces_schema[i];
+        if (vg_option_format(o, c, text, sizeof(text)) < 0 ||
+            vg_option_parse(o, text, &scratch, why, sizeof(why)) < 0)
+            return vg_fail(ctx, VG_EINVAL, "faces: %s", why);
+    }
     return 0;
 }
 
@@ -117,46 +196,19 @@ static int at(floader *l, const yaml_node_t *n, const char *fmt, ...)
     return rc;
 }
 
-static int get_side(floader *l, const yaml_node_t *v, const char *key, int *out)
-{
-    long x;
-    const char *why;
-    int rc = vgi_yaml_get_long(l->ctx, l->path, v, key, -1000000000L,
-                               1000000000L, &x);
-    if (rc < 0)
-        return rc;
-    if ((why = bad_side(x)) != NULL)
-        return at(l, v, "'%s' %ld %s (expected an even size, 64..%d)", key, x,
-                  why, VG_FACES_MAX_SIDE);
-    *out = (int)x;
-    return 0;
-}
-
-static int get_string(floader *l, const yaml_node_t *v, const char *key,
-                      char *out, size_t size)
-{
-    const char *s = vgi_yaml_scalar(v);
-    if (s == NULL || s[0] == '\0' || strlen(s) >= size)
-        return at(l, v, "'%s' expects a name of 1..%zu characters", key,
-                  size - 1);
-    snprintf(out, size, "%s", s);
-    return 0;
-}
-
 static int file_exists(const char *p)
 {
     struct stat sb;
     return stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
 }
 
-/* A model file: as given, beside the config, in the model cache. */
-static int get_model(floader *l, const yaml_node_t *v, const char *key,
-                     char *out, size_t size)
+/* The model file s of row o (node v): as given when absolute, beside the
+ * config, in the model cache; stored into l->c. */
+static int resolve_model(floader *l, const vg_option *o, const yaml_node_t *v,
+                         const char *s)
 {
     char beside[VG_PATH_MAX], cache[VG_PATH_MAX];
-    const char *s = vgi_yaml_scalar(v);
-    if (s == NULL || s[0] == '\0')
-        return at(l, v, "'%s' expects a model file name", key);
+    char *out = (char *)l->c + o->offset;
     vgi_path_beside(l->path, s, beside, sizeof(beside));
     vg_cache_path("models", cache, sizeof(cache));
     if (strlen(cache) + 1 + strlen(s) < sizeof(cache)) {
@@ -164,115 +216,64 @@ static int get_model(floader *l, const yaml_node_t *v, const char *key,
         strcat(cache, s);
     }
     if (s[0] == '/' && file_exists(s))
-        snprintf(out, size, "%s", s);
+        snprintf(out, o->size, "%s", s);
     else if (file_exists(beside))
-        snprintf(out, size, "%s", beside);
+        snprintf(out, o->size, "%s", beside);
     else if (file_exists(cache))
-        snprintf(out, size, "%s", cache);
+        snprintf(out, o->size, "%s", cache);
     else
         return at(l, v,
                   "'%s': model file '%.200s' not found (looked beside the "
                   "config and in the model cache)",
-                  key, s);
+                  o->key, s);
+    return 0;
+}
+
+/* One key through its row: parsed, then checked beyond the row's range. */
+static int load_key(floader *l, const vg_option *o, const yaml_node_t *v)
+{
+    char why[384];
+    if (o->flags & VG_OPTF_PATH) {
+        char tmp[VG_PATH_MAX];
+        const vg_option t = {.key = o->key,
+                             .type = VG_OPT_STRING,
+                             .store = VG_STORE_CHARS,
+                             .size = sizeof(tmp)};
+        if (vg_option_parse(&t, vgi_yaml_scalar(v), tmp, why, sizeof(why)) < 0)
+            return at(l, v, "%s", why);
+        return resolve_model(l, o, v, tmp);
+    }
+    if (vg_option_parse(o, vgi_yaml_scalar(v), l->c, why, sizeof(why)) < 0)
+        return at(l, v, "%s", why);
+    if (value_problem(l->c, o->key, why, sizeof(why)) != NULL)
+        return at(l, v, "'%s' %s", o->key, why);
     return 0;
 }
 
 static int load_section(floader *l, yaml_node_t *map)
 {
-    vg_faces_config *c = l->c;
     int rc = 0;
     for (yaml_node_pair_t *p = map->data.mapping.pairs.start;
          rc == 0 && p < map->data.mapping.pairs.top; p++) {
         yaml_node_t *k = yaml_document_get_node(l->doc, p->key);
         yaml_node_t *v = yaml_document_get_node(l->doc, p->value);
         const char *key = vgi_yaml_scalar(k);
-        long x;
-        double d;
+        const vg_option *o =
+            key ? vg_schema_find(faces_schema, N_FACES_KEYS, "faces", key)
+                : NULL;
         if (key == NULL) {
             rc = at(l, k, "expected a key in 'faces'");
-        } else if (!strcmp(key, "out_width")) {
-            rc = get_side(l, v, key, &c->out_width);
-        } else if (!strcmp(key, "out_height")) {
-            rc = get_side(l, v, key, &c->out_height);
-        } else if (!strcmp(key, "alpha")) {
-            rc = vgi_yaml_get_double(l->ctx, l->path, v, key, -1e9, 1e9, &d);
-            if (rc == 0 && !(d > 0.0 && d <= 1.0))
-                rc = at(l, v,
-                        "'alpha' %g is outside (0, 1] (the weight of the "
-                        "new crop box in its moving average)",
-                        d);
-            if (rc == 0)
-                c->alpha = (float)d;
-        } else if (!strcmp(key, "zoom")) {
-            rc = vgi_yaml_get_double(l->ctx, l->path, v, key, 1.0, 20.0, &d);
-            if (rc == 0)
-                c->zoom = (float)d;
-        } else if (!strcmp(key, "hold_s")) {
-            rc = vgi_yaml_get_double(l->ctx, l->path, v, key, 0.0, 3600.0,
-                                     &c->hold_s);
-        } else if (!strcmp(key, "release_s")) {
-            rc = vgi_yaml_get_double(l->ctx, l->path, v, key, 0.0, 3600.0,
-                                     &c->release_s);
-        } else if (!strcmp(key, "min_relative_size")) {
-            rc = vgi_yaml_get_double(l->ctx, l->path, v, key, 0.0, 1.0, &d);
-            if (rc == 0)
-                c->min_relative_size = (float)d;
-        } else if (!strcmp(key, "min_frames")) {
-            rc = vgi_yaml_get_long(l->ctx, l->path, v, key, 1, 1000, &x);
-            if (rc == 0)
-                c->min_frames = (int)x;
-        } else if (!strcmp(key, "face_score")) {
-            rc = vgi_yaml_get_double(l->ctx, l->path, v, key, 0.0, 1.0, &d);
-            if (rc == 0)
-                c->face_score = (float)d;
-        } else if (!strcmp(key, "empty")) {
-            const char *s = vgi_yaml_scalar(v);
-            if (s && !strcmp(s, "grey"))
-                c->empty = VG_FACES_EMPTY_GREY;
-            else if (s && !strcmp(s, "black"))
-                c->empty = VG_FACES_EMPTY_BLACK;
-            else
-                rc = at(l, v, "'empty' expects grey or black, got '%.64s'",
-                        s ? s : "(not a scalar)");
-        } else if (!strcmp(key, "encoder")) {
-            rc = get_string(l, v, key, c->encoder, sizeof(c->encoder));
-        } else if (!strcmp(key, "preset")) {
-            rc = get_string(l, v, key, c->preset, sizeof(c->preset));
-        } else if (!strcmp(key, "crf")) {
-            rc = vgi_yaml_get_long(l->ctx, l->path, v, key, 0, 51, &x);
-            if (rc == 0)
-                c->crf = (int)x;
-        } else if (!strcmp(key, "reid")) {
-            const char *s = vgi_yaml_scalar(v);
-            if (s && (!strcmp(s, "true") || !strcmp(s, "on")))
-                c->reid = 1;
-            else if (s && (!strcmp(s, "false") || !strcmp(s, "off")))
-                c->reid = 0;
-            else
-                rc = at(l, v, "'reid' expects true or false, got '%.64s'",
-                        s ? s : "(not a scalar)");
-        } else if (!strcmp(key, "max_frames")) {
-            rc = vgi_yaml_get_long(l->ctx, l->path, v, key, 0, 1000000000L, &x);
-            if (rc == 0)
-                c->max_frames = x;
-        } else if (!strcmp(key, "threads")) {
-            rc = vgi_yaml_get_long(l->ctx, l->path, v, key, 0, 256, &x);
-            if (rc == 0)
-                c->threads = (int)x;
-        } else if (!strcmp(key, "detector_model")) {
-            rc = get_model(l, v, key, c->detector_model,
-                           sizeof(c->detector_model));
-        } else if (!strcmp(key, "embedder_model")) {
-            rc = get_model(l, v, key, c->embedder_model,
-                           sizeof(c->embedder_model));
+        } else if (o) {
+            rc = load_key(l, o, v);
         } else {
-            rc = at(l, k,
-                    "unknown key '%.64s' in 'faces' (expected out_width, "
-                    "out_height, alpha, zoom, hold_s, release_s, min_frames, "
-                    "min_relative_size, "
-                    "face_score, empty, encoder, preset, crf, reid, "
-                    "max_frames, threads, detector_model, embedder_model)",
-                    key);
+            char keys[512];
+            const char *near =
+                vg_schema_suggest_key(faces_schema, N_FACES_KEYS, "faces", key);
+            vg_schema_key_list(faces_schema, N_FACES_KEYS, "faces", keys,
+                               sizeof(keys));
+            rc = at(l, k, "unknown key '%.64s' in 'faces' (expected %s)%s%s%s",
+                    key, keys, near ? "; did you mean '" : "", near ? near : "",
+                    near ? "'?" : "");
         }
     }
     return rc;
