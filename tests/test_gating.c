@@ -388,7 +388,13 @@ static void test_detect_fps_runs_one_frame_in_five(void **state)
                 assert_int_equal(rows[fr + k][id], 1);
             checked++;
         }
-    assert_true(checked > 20);
+    /* Pairs bridged on this clip: 8 with ByteTrack's score fusion in the
+     * first association (the default, as published), 31 without it: at
+     * 2 detections a second the predicted box overlaps the next detection
+     * less, and IoU x score more often misses match_thresh
+     * (docs/tracking.md). */
+    printf("track pairs 5 frames apart, filled between: %d\n", checked);
+    assert_true(checked >= 5);
 }
 
 /* vigil's own allocations (through the context) are the same for a short
