@@ -158,6 +158,7 @@ static void test_cctv_job_allocates_nothing_in_vigil_after_warmup(void **state)
         o.max_frames = RUN_FRAMES;
         o.write_video = 1;
         o.write_snapshots = 1;
+        o.reid_enabled = 1; /* conditional ReID, colour histogram */
         o.progress = window_progress;
         o.user = &w;
         w.closed = 0;
@@ -175,6 +176,10 @@ static void test_cctv_job_allocates_nothing_in_vigil_after_warmup(void **state)
                (long long)st.frames, (long long)st.events,
                (long long)st.snapshots);
         assert_true(st.events > 0 && st.snapshots > 0); /* sinks ran */
+        printf("run %d: reid embedded %lld of %lld detections\n", runs,
+               (long long)st.tracker.reid_embedded,
+               (long long)st.tracker.reid_detections);
+        assert_true(st.tracker.reid_embedded > 0); /* the embedder ran */
         runs++;
     }
 

@@ -18,7 +18,8 @@
  *              providers: [cuda, cpu], queue_depth: N}
  *   input:    {timeout_ms: N}
  *   tracker:  {lost_seconds: S, high_threshold: T, low_threshold: T,
- *              new_track_threshold: T}
+ *              new_track_threshold: T, reid: bool, reid_model: PATH,
+ *              reid_weight: 0..1, reid_max_cos_distance: 0..2}
  *   events:   {batch: N, max_delay_ms: N}
  *   snapshots: {enabled: bool, max_age_days: D, max_total_bytes: N}
  *   video:    {enabled: bool, crf: N, preset: NAME}
@@ -96,6 +97,10 @@ enum vg_setting_key {
     VG_KEY_TRACK_HIGH,
     VG_KEY_TRACK_LOW,
     VG_KEY_TRACK_NEW,
+    VG_KEY_TRACK_REID,
+    VG_KEY_TRACK_REID_MODEL,
+    VG_KEY_TRACK_REID_WEIGHT,
+    VG_KEY_TRACK_REID_MAX_COS,
     VG_KEY_EVENTS_BATCH,
     VG_KEY_EVENTS_DELAY_MS,
     VG_KEY_SNAP_ENABLED,
@@ -176,6 +181,11 @@ typedef struct vg_settings {
         int pixels; /* 1: source pixels; 0: fractions 0..1 (normalized) */
         float xy[VG_SETTINGS_MAX_MASK_POINTS][2];
     } motion_masks[VG_SETTINGS_MAX_MASKS];
+    /* tracker: conditional re-identification (include/vigil/reid.h) */
+    int reid_enabled;             /* (false) */
+    char reid_model[VG_PATH_MAX]; /* ONNX ReID model; "": colour histogram */
+    float reid_weight;            /* appearance weight in the cost (0.5) */
+    float reid_max_cos_distance;  /* farther pairs may not match (0.5) */
     /* vigil serve (issue 10): the HTTP service */
     char serve_listen[64];       /* "127.0.0.1:8080" */
     char serve_token[128];       /* bearer token ("" none; required off

@@ -61,6 +61,17 @@ typedef struct vg_run_opts {
     const char *suffix; /* appended to tracks/annotated file names, or NULL */
     const vg_rules_config *rules; /* NULL: no rules (tracks only) */
     vg_tracker_opts tracker;      /* fps is taken from the stream when 0 */
+    /* Conditional re-identification (include/vigil/track.h): with
+     * reid_enabled the run creates a person embedder at the stream's start
+     * (include/vigil/reid.h: reid_model "" the colour histogram, else that
+     * ONNX ReID model) and the tracker embeds, from the frame's picture,
+     * the detections whose identity is at risk. reid.weight,
+     * .max_cos_distance and .risk_iou apply; .dim, .embed and .user are
+     * the run's. An embed that fails leaves that detection to IoU (counted
+     * in tracker.reid_failed, the first one logged). Default off. */
+    int reid_enabled;
+    char reid_model[VG_PATH_MAX];
+    vg_reid_opts reid;
     vg_events_opts events;
     vg_snapshots_opts snapshots;
     int write_snapshots; /* default 1 */
@@ -206,7 +217,9 @@ typedef struct vg_run_stats {
      * (latency_frame), and each of its events added to the event store
      * (latency_event; the store commits it within events.max_delay_ms). */
     vg_latency_stats latency_frame, latency_event;
-    vg_tracker_stats tracker;
+    vg_tracker_stats tracker; /* reid_* counted while ReID is on */
+    int reid_enabled;         /* 1: conditional ReID ran */
+    char reid_embedder[16];   /* "histogram" or "onnx"; "" when off */
     vg_rules_stats rules;
     vg_events_stats store;
     vg_snapshots_stats snapshot_store;
@@ -228,10 +241,10 @@ typedef struct vg_run_stats {
 void vg_run_opts_default(vg_run_opts *o);
 
 /* Resets *o to vg_run_opts_default and applies the settings of the CCTV
- * job (queue depth, input timeout, tracker, events, snapshots, video,
- * detection rate, motion gating): the one settings -> run options mapping
- * every caller uses; the caller then sets what is not a setting (out_dir,
- * rules, stream name, callbacks). Never fails. */
+ * job (queue depth, input timeout, tracker and its ReID, events, snapshots,
+ * video, detection rate, motion gating): the one settings -> run options
+ * mapping every caller uses; the caller then sets what is not a setting
+ * (out_dir, rules, stream name, callbacks). Never fails. */
 void vg_run_opts_from_settings(const vg_settings *s, vg_run_opts *o);
 
 /* Runs the job on input with detector det (shared: it is only used from the

@@ -249,10 +249,14 @@ static int load_key(loader *l, const vg_option *o, yaml_node_t *v)
         const vg_option t = {.key = o->key,
                              .type = VG_OPT_STRING,
                              .store = VG_STORE_CHARS,
-                             .size = sizeof(tmp)};
+                             .size = sizeof(tmp),
+                             .flags = o->flags & VG_OPTF_EMPTY_OK};
         if (vg_option_parse(&t, vgi_yaml_scalar(v), tmp, why, sizeof(why)) < 0)
             return at(l, v, "%s", why);
-        vgi_path_beside(l->path, tmp, (char *)l->s + o->offset, o->size);
+        if (!tmp[0]) /* "" (allowed): no file */
+            *((char *)l->s + o->offset) = '\0';
+        else
+            vgi_path_beside(l->path, tmp, (char *)l->s + o->offset, o->size);
         return 0;
     }
     if (vg_option_parse(o, vgi_yaml_scalar(v), l->s, why, sizeof(why)) < 0)

@@ -108,6 +108,25 @@ static const vg_option settings_schema[VG_SETTINGS_N_KEYS] = {
         VG_OPT_ROW(vg_settings, "tracker", "new_track_threshold", VG_OPT_DOUBLE,
                    VG_STORE_FLOAT, track_new, .max = 1, .def_num = 0.6,
                    .help = "an unmatched detection above it starts a track"),
+    [VG_KEY_TRACK_REID] = VG_OPT_ROW(
+        vg_settings, "tracker", "reid", VG_OPT_BOOL, VG_STORE_INT, reid_enabled,
+        .max = 1,
+        .help = "appearance embeddings where identity is at risk (crossings, "
+                "returns)"),
+    [VG_KEY_TRACK_REID_MODEL] = VG_OPT_ROW(
+        vg_settings, "tracker", "reid_model", VG_OPT_STRING, VG_STORE_CHARS,
+        reid_model, .def_str = "", .def_doc = "colour histogram",
+        .flags = VG_OPTF_PATH | VG_OPTF_EMPTY_OK,
+        .help = "ONNX person ReID model, input [1,3,H,W]; relative to the "
+                "config file"),
+    [VG_KEY_TRACK_REID_WEIGHT] = VG_OPT_ROW(
+        vg_settings, "tracker", "reid_weight", VG_OPT_DOUBLE, VG_STORE_FLOAT,
+        reid_weight, .max = 1, .def_num = 0.5,
+        .help = "weight of the appearance distance in the matching cost"),
+    [VG_KEY_TRACK_REID_MAX_COS] = VG_OPT_ROW(
+        vg_settings, "tracker", "reid_max_cos_distance", VG_OPT_DOUBLE,
+        VG_STORE_FLOAT, reid_max_cos_distance, .max = 2, .def_num = 0.5,
+        .help = "embeddings farther apart (cosine distance) may not match"),
     [VG_KEY_EVENTS_BATCH] =
         VG_OPT_ROW(vg_settings, "events", "batch", VG_OPT_INT, VG_STORE_INT,
                    events_batch, .min = 1, .max = 1024, .def_num = 16,

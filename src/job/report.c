@@ -229,10 +229,22 @@ static void write_report(FILE *f, vg_job *j, const vg_job_report_extra *mem,
         fprintf(f,
                 "     \"tracker\": {\"confirmed\": %lld, \"removed\": %lld, "
                 "\"evicted\": %lld, \"refused\": %lld, \"tracked_now\": %d, "
-                "\"lost_now\": %d, \"bytes_held\": %zu},\n",
+                "\"lost_now\": %d, \"bytes_held\": %zu, \"reid\": %s, "
+                "\"reid_embedder\": \"%s\", \"reid_detections\": %lld, "
+                "\"reid_embedded\": %lld, \"reid_rescued\": %lld, "
+                "\"reid_failed\": %lld, \"reid_activation\": %.4f},\n",
                 (long long)s->tracker.confirmed, (long long)s->tracker.removed,
                 (long long)s->tracker.evicted, (long long)s->tracker.refused,
-                s->tracker.tracked, s->tracker.lost, s->tracker.bytes_held);
+                s->tracker.tracked, s->tracker.lost, s->tracker.bytes_held,
+                s->reid_enabled ? "true" : "false", s->reid_embedder,
+                (long long)s->tracker.reid_detections,
+                (long long)s->tracker.reid_embedded,
+                (long long)s->tracker.reid_rescued,
+                (long long)s->tracker.reid_failed,
+                s->tracker.reid_detections > 0
+                    ? (double)s->tracker.reid_embedded /
+                          (double)s->tracker.reid_detections
+                    : 0.0);
         fprintf(f,
                 "     \"rule_state\": {\"entries\": %d, \"capacity\": %d, "
                 "\"evictions\": %llu, \"expirations\": %llu, \"forgotten\": "

@@ -17,6 +17,7 @@
 #include "vigil/fsutil.h"
 #include "vigil/overlay.h"
 #include "vigil/pipeline.h"
+#include "vigil/reid.h"
 #include "vigil/sizing.h"
 
 #define MAX_ZONES 32
@@ -65,6 +66,10 @@ typedef struct job {
     vg_detector *det;
     vg_source *src;
     vg_tracker *tracker;
+    vg_reid_embedder *reid;     /* conditional ReID on; NULL: off */
+    const vg_frame *reid_frame; /* the picture of the update in progress */
+    int reid_failed_now;        /* an embed failed in this update */
+    int reid_logged;            /* the first failure was logged */
     vg_rules *rules;
     vg_events *events;
     vg_snapshots *snaps;
@@ -197,6 +202,7 @@ void vg_run_opts_default(vg_run_opts *o)
     o->out_dir = "out";
     vg_tracker_opts_default(&o->tracker);
     o->tracker.fps = 0; /* from the stream */
+    vg_reid_opts_default(&o->reid);
     vg_events_opts_default(&o->events);
     vg_snapshots_opts_default(&o->snapshots);
     vg_video_writer_opts_default(&o->video);
@@ -224,6 +230,10 @@ void vg_run_opts_from_settings(const vg_settings *s, vg_run_opts *o)
     o->tracker.high_thresh = s->track_high;
     o->tracker.low_thresh = s->track_low;
     o->tracker.new_track_thresh = s->track_new;
+    o->reid_enabled = s->reid_enabled;
+    snprintf(o->reid_model, sizeof(o->reid_model), "%s", s->reid_model);
+    o->reid.weight = s->reid_weight;
+    o->reid.max_cos_distance = s->reid_max_cos_distance;
     o->events.batch = s->events_batch;
     o->events.max_delay_ms = s->events_delay_ms;
     o->events.outbox = s->mqtt_enabled;
@@ -891,6 +901,35 @@ static int want_detection(job *j, const vgi_frame_item *it)
     return 1;
 }
 
+/* vg_reid_embed_fn of the run: dets[det_index] of the frame being tracked,
+ * embedded from its picture. */
+static int reid_embed(void *user, int det_index, float *out, int dim)
+{
+    job *j = user;
+    const vg_frame *f = j->reid_frame;
+    int rc;
+
+    if (!f || !f->image || det_index < 0 || det_index >= VG_MAX_DETECTIONS)
+        rc = VG_EINVAL;
+    else
+        rc = vg_reid_embedder_embed(j->reid, vg_buf_data(f->image), f->width,
+                                    f->height, f->image_stride,
+                                    &j->dets[det_index].box, out, dim);
+    if (rc < 0) {
+        j->reid_failed_now = 1;
+        if (!j->reid_logged) {
+            j->reid_logged = 1;
+            vg_log(j->ctx, VG_LOG_WARN,
+                   "%s: reid: %s (that detection is matched by overlap; "
+                   "further failures are counted only)",
+                   j->stream,
+                   f ? vg_reid_embedder_errmsg(j->reid) : "no picture");
+        }
+        return rc;
+    }
+    return 0;
+}
+
 /* The caller's thread: detect, track, rules, hand over. Returns 0 or the
  * failing stage's code; *end gets the decoder's end code. */
 static int process(job *j, vgi_decoder *dec, vg_run_stats *st, int *end)
@@ -946,8 +985,17 @@ static int process(job *j, vgi_decoder *dec, vg_run_stats *st, int *end)
          * detection is missed */
         if (detect) {
             j->frames_detected++;
+            j->reid_frame = &it.frame;
+            j->reid_failed_now = 0;
             rc = vg_tracker_update(j->tracker, j->dets, n_dets, out->tracks,
                                    VG_RUN_MAX_TRACKS, &n_tracks);
+            j->reid_frame = NULL;
+            /* a failed embed: the frame is complete, matched by overlap
+             * (counted in reid_failed) */
+            if (rc < 0 && j->reid_failed_now) {
+                vg_context_clear_error(j->ctx);
+                rc = 0;
+            }
         } else {
             rc = vg_tracker_predict(j->tracker, out->tracks, VG_RUN_MAX_TRACKS,
                                     &n_tracks);
@@ -1318,6 +1366,21 @@ static int run_source(vg_context *ctx, vg_source **srcp, vg_detector *det,
     rc = vg_tracker_create(ctx, &to, &j->tracker);
     if (rc < 0)
         goto out;
+    if (o->reid_enabled) {
+        vg_reid_opts ro = o->reid;
+        rc = vg_reid_embedder_create(ctx, o->reid_model, NULL, &j->reid);
+        if (rc < 0)
+            goto out;
+        ro.dim = vg_reid_embedder_dim(j->reid);
+        ro.embed = reid_embed;
+        ro.user = j;
+        rc = vg_tracker_set_reid(j->tracker, &ro);
+        if (rc < 0)
+            goto out;
+        st.reid_enabled = 1;
+        snprintf(st.reid_embedder, sizeof(st.reid_embedder), "%s",
+                 vg_reid_embedder_kind(j->reid));
+    }
     rc = setup_gating(j, &si, st.fps);
     if (rc < 0)
         goto out;
@@ -1494,6 +1557,7 @@ out:
     vg_overlay_destroy(&j->overlay);
     vg_rules_destroy(&j->rules);
     vg_tracker_destroy(&j->tracker);
+    vg_reid_embedder_destroy(&j->reid);
     vg_motion_destroy(&j->motion);
     vg_source_close(&j->src);
     vg_reconnect_destroy(&j->reconnect);
