@@ -309,6 +309,13 @@ static void test_events_with_gating_match_events_without(void **state)
     ev a[64], b[64];
     int na, nb;
 
+#ifdef VG_SANITIZE
+    /* Two whole runs of the clip compared event by event: a property of the
+     * gate's decisions, not of memory. The gated run's code runs under the
+     * sanitizers in this program's other parts. */
+    (void)state, (void)plain, (void)gated, (void)a, (void)b, (void)na, (void)nb;
+    skip();
+#endif
     if (!f)
         skip();
     run(f, "plain", 0, 0, &plain);
