@@ -4,9 +4,9 @@
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
 JOBS       ?= $(shell nproc)
-# Tests: one more than the cores, as several tests spend their time waiting
-# (camera timeouts, reconnect backoff, servers starting).
-CTEST_JOBS ?= $(shell echo $$(( $$(nproc) + 1 )))
+# Tests: two more than the cores, as several tests spend their time waiting
+# (camera timeouts, reconnect backoff, servers and a browser starting).
+CTEST_JOBS ?= $(shell echo $$(( $$(nproc) + 2 )))
 VIGIL_CACHE ?= $(HOME)/.cache/vigil
 export VIGIL_CACHE
 DEMO_OUT   ?= out

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# sanitizer-build: skip (one process per bad config, refused before any model loads; the loaders' C runs under ASan in test_config.c, test_schema.c, test_cameras.c and test_rules_config.c)
 # Bad configs and bad option values, one table: each must end with the exit
 # code the CLI gives that kind of fault (1: the config; 2: the command line),
 # exactly one line on stderr, and that line exactly as expected (with
