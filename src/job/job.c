@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "pipeline/pipeline_internal.h"
+#include "vigil/cameras.h"
 #include "vigil/fsutil.h"
 #include "vigil/session.h"
 #include "vigil/sizing.h"
@@ -325,17 +326,10 @@ static void join_stream(vg_job *j, job_stream *s)
     s->joined = 1;
 }
 
-static int name_ok(const char *n)
-{
-    size_t len = strlen(n);
-    if (len == 0 || len >= VG_STREAM_NAME_MAX)
-        return 0;
-    for (const char *p = n; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-              (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
-            return 0;
-    return 1;
-}
+/* camera names: vg_camera_name_valid (include/vigil/cameras.h), whose bound
+ * is the stream name's */
+_Static_assert(sizeof(((vg_camera_config *)0)->name) == VG_STREAM_NAME_MAX,
+               "camera and stream names share one bound");
 
 /* A slot for a new stream: a fresh one, else the first removed or ended
  * one (its record goes; its finished thread is joined here); j->lock held
@@ -375,7 +369,7 @@ int vg_job_add_stream(vg_job *j, const vg_job_stream_opts *so, int *index)
     if (rc == 0 && strlen(so->input) >= VG_PATH_MAX)
         rc = vg_fail(j->ctx, VG_EINVAL, "%.80s...: input name too long",
                      so->input);
-    if (rc == 0 && so->name && !name_ok(so->name))
+    if (rc == 0 && so->name && !vg_camera_name_valid(so->name))
         rc = vg_fail(j->ctx, VG_EINVAL,
                      "%s: camera name '%s' must be 1-%d characters of "
                      "A-Z a-z 0-9 _ -",

@@ -243,19 +243,6 @@ typedef struct request {
     int too_large;
 } request;
 
-static int name_ok(const char *n, size_t len)
-{
-    if (len == 0 || len >= 64)
-        return 0;
-    for (size_t i = 0; i < len; i++) {
-        char ch = n[i];
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-              (ch >= '0' && ch <= '9') || ch == '_' || ch == '-'))
-            return 0;
-    }
-    return 1;
-}
-
 /* Parses url into r; R_NONE for anything not served (404). */
 static void route_of(const char *url, request *r)
 {
@@ -282,10 +269,14 @@ static void route_of(const char *url, request *r)
         p = url + 13;
         slash = strchr(p, '/');
         n = slash ? (size_t)(slash - p) : strlen(p);
-        if (!name_ok(p, n))
+        if (n >= sizeof(r->name))
             return;
         memcpy(r->name, p, n);
         r->name[n] = '\0';
+        if (!vg_camera_name_valid(r->name)) {
+            r->name[0] = '\0';
+            return;
+        }
         if (!slash)
             r->route = R_CAMERA;
         else if (!strcmp(slash, "/rules"))

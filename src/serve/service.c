@@ -373,20 +373,6 @@ out:
     return rc;
 }
 
-static int name_ok(const char *n)
-{
-    size_t len = strlen(n);
-    if (len == 0 || len >= 64)
-        return 0;
-    for (size_t i = 0; i < len; i++) {
-        char ch = n[i];
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-              (ch >= '0' && ch <= '9') || ch == '_' || ch == '-'))
-            return 0;
-    }
-    return 1;
-}
-
 int vg_serve_add_camera(vg_serve *s, const char *name, const char *input,
                         int loop, char *msg, size_t cap)
 {
@@ -394,7 +380,7 @@ int vg_serve_add_camera(vg_serve *s, const char *name, const char *input,
     int rc;
     if (!s || !name || !input)
         return VG_EINVAL;
-    if (!name_ok(name)) {
+    if (!vg_camera_name_valid(name)) {
         snprintf(msg, cap, "name: '%.64s' is not [A-Za-z0-9_-]{1,63}", name);
         return VG_EINVAL;
     }
