@@ -474,6 +474,20 @@ static void test_long_error_is_truncated(void **state)
     vg_reconnect_destroy(&rc);
 }
 
+/* A camera that gave up ends as a network failure when its last
+ * connection ended or was cut mid-packet (never as a truncated file, exit
+ * 3); other failures keep their code. */
+static void test_give_up_code_is_a_network_failure(void **state)
+{
+    (void)state;
+    assert_int_equal(vg_reconnect_give_up_code(VG_ETRUNCATED), VG_ENET);
+    assert_int_equal(vg_reconnect_give_up_code(VG_EOF), VG_ENET);
+    assert_int_equal(vg_reconnect_give_up_code(0), VG_ENET);
+    assert_int_equal(vg_reconnect_give_up_code(VG_ETIMEOUT), VG_ETIMEOUT);
+    assert_int_equal(vg_reconnect_give_up_code(VG_ENOMEM), VG_ENOMEM);
+    assert_int_equal(vg_reconnect_give_up_code(VG_ENET), VG_ENET);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -494,6 +508,7 @@ int main(void)
         T(test_bad_options_are_refused),
         T(test_create_fails_cleanly_without_memory),
         T(test_long_error_is_truncated),
+        T(test_give_up_code_is_a_network_failure),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -180,6 +180,12 @@ int vg_reconnect_wait(vg_reconnect *rc);
 /* Fills *out as of now. */
 void vg_reconnect_stats_get(vg_reconnect *rc, vg_reconnect_stats *out);
 
+/* The code a camera that gave up ends with, from the code that ended its
+ * last connection: VG_ENET when that was the stream ending (VG_EOF) or data
+ * cut mid-packet (VG_ETRUNCATED, which for a file means a truncated input,
+ * exit 3); any other failure (VG_ENOMEM, VG_ETIMEOUT, ...) as it is. */
+int vg_reconnect_give_up_code(int last_code);
+
 /* "connecting", "live", "stalled", "dropped", "backoff", "stopped", "?". */
 const char *vg_reconnect_state_name(int state);
 

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "vigil/clock.h"
+#include "vigil/err.h"
 
 struct vg_reconnect {
     vg_context *ctx;
@@ -357,4 +358,11 @@ const char *vg_reconnect_state_name(int state)
     static const char *const names[VG_RECONNECT_NSTATES] = {
         "connecting", "live", "stalled", "dropped", "backoff", "stopped"};
     return state >= 0 && state < VG_RECONNECT_NSTATES ? names[state] : "?";
+}
+
+int vg_reconnect_give_up_code(int last_code)
+{
+    if (last_code >= 0 || last_code == VG_EOF || last_code == VG_ETRUNCATED)
+        return VG_ENET;
+    return last_code;
 }

@@ -97,7 +97,7 @@ static int connect_live(vgi_decoder *d, int last_code)
             snprintf(d->message, sizeof(d->message),
                      "%.60s: gave up after %llu connection attempts: %.120s",
                      d->name, (unsigned long long)rs.attempts, rs.last_error);
-            return last_code < 0 && last_code != VG_EOF ? last_code : VG_ENET;
+            return vg_reconnect_give_up_code(last_code);
         }
         default: /* READ without a source: cannot happen */
             return VG_EINVAL;

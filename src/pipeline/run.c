@@ -1188,9 +1188,10 @@ static int connect_first(vg_context *ctx, const char *input,
             if (vg_context_stop_requested(ctx))
                 return vg_fail(ctx, VG_EINTR, "%s: interrupted", name);
             vg_reconnect_stats_get(rcm, &rs);
-            return vg_fail(
-                ctx, last, "%s: gave up after %llu connection attempts: %s",
-                name, (unsigned long long)rs.attempts, rs.last_error);
+            return vg_fail(ctx, vg_reconnect_give_up_code(last),
+                           "%s: gave up after %llu connection attempts: %s",
+                           name, (unsigned long long)rs.attempts,
+                           rs.last_error);
         default:
             return vg_fail(ctx, VG_EINVAL, "%s: reconnect state", name);
         }
