@@ -13,7 +13,7 @@ PY=${VIGIL_PYTHON:-/usr/bin/python3}
 VTEST=$CACHE/videos/vtest.avi
 CONFIG=${VIGIL_SRC:?}/examples/site.yaml
 export VIGIL_DATA=$VIGIL_SRC
-FRAMES=${VIGIL_TEST_FRAMES:-320}
+FRAMES=${VIGIL_TEST_FRAMES:-160}
 [ -f "$VTEST" ] && [ -f "$CACHE/models/nanodet.onnx" ] || { echo "skip: run scripts/bootstrap first"; exit 77; }
 
 T=$(mktemp -d)
@@ -29,12 +29,15 @@ fails=0
 pass() { printf 'ok   %s\n' "$1"; }
 fail() { printf 'FAIL %s\n' "$1"; fails=$((fails + 1)); }
 
-run() { # OUT LOG
-    "$VIGIL" run "$VTEST" -c "$CONFIG" --out "$1" --max-frames "$FRAMES" \
-        --no-progress >"$2.out" 2>"$2.err"
+run() { # OUT LOG [OPTION...]
+    local out=$1 log=$2
+    shift 2
+    "$VIGIL" run "$VTEST" -c "$CONFIG" --out "$out" --max-frames "$FRAMES" \
+        --no-progress "$@" >"$log.out" 2>"$log.err"
 }
 
-run "$T/base" "$T/base"
+# the reference for the events (its video is not compared: not written)
+run "$T/base" "$T/base" --no-video
 rc=$?
 [ $rc = 0 ] && pass "unconstrained run: exit 0" || fail "unconstrained run exit $rc: $(tail -3 "$T/base.err")"
 

@@ -265,18 +265,24 @@ int cmd_detect(int argc, char **argv)
     }
     if (cli_resolve_settings(ctx, &a) != 0)
         goto out;
-    if (cli_open_detector(ctx, &a.settings, &job.det) != 0)
-        goto out;
-
-    vg_detect_opts_default(&dopts);
-    dopts.queue_depth = (unsigned)a.settings.queue_depth;
-    dopts.max_frames = a.max_frames;
+    /* The input is opened before the model loads: a missing, empty or
+     * undecodable input fails at once; the pre-processing is set once the
+     * model's input is known. */
     vg_source_opts_default(&so);
-    vg_detector_input_spec(job.det, &so.tensor);
-    so.pool_size = vg_detect_pool_size(&dopts);
     so.keep_image = want_preview;
     so.timeout_ms = a.settings.timeout_ms;
     if (vg_source_open(ctx, a.input, &so, &src) < 0) {
+        cli_error("%s", vg_context_errmsg(ctx));
+        goto out;
+    }
+    if (cli_open_detector(ctx, &a.settings, &job.det) != 0)
+        goto out;
+    vg_detect_opts_default(&dopts);
+    dopts.queue_depth = (unsigned)a.settings.queue_depth;
+    dopts.max_frames = a.max_frames;
+    vg_detector_input_spec(job.det, &so.tensor);
+    so.pool_size = vg_detect_pool_size(&dopts);
+    if (vg_source_configure(src, &so) < 0) {
         cli_error("%s", vg_context_errmsg(ctx));
         goto out;
     }
