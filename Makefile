@@ -6,15 +6,14 @@ BUILD_ASAN ?= build-asan
 # One compile more than the cores: the build keeps its share of the machine
 # when another job runs beside it.
 JOBS       ?= $(shell echo $$(( $$(nproc) + 1 )))
-# Tests: three per two cores and two more, as many tests spend their time
-# waiting (camera timeouts, reconnect backoff, servers and a browser
-# starting) and the suite keeps its share of a machine that runs other work.
-CTEST_JOBS ?= $(shell echo $$(( $$(nproc) * 3 / 2 + 2 )))
+# Tests: two more than the cores, as several tests spend their time waiting
+# (camera timeouts, reconnect backoff, servers and a browser starting).
+CTEST_JOBS ?= $(shell echo $$(( $$(nproc) + 2 )))
 VIGIL_CACHE ?= $(HOME)/.cache/vigil
 export VIGIL_CACHE
 DEMO_OUT   ?= out
 
-.PHONY: all bootstrap build asan asan-tree check check-fast faults-full demo bench soak soak-live format clean
+.PHONY: all bootstrap build asan check check-fast faults-full demo bench soak soak-live format clean
 
 all: build
 
@@ -35,27 +34,15 @@ build: bootstrap $(BUILD)/CMakeCache.txt
 $(BUILD_ASAN)/CMakeCache.txt: CMakeLists.txt
 	@$(call configure,$(BUILD_ASAN),-DCMAKE_BUILD_TYPE=Debug -DVG_SANITIZE=ON)
 
-asan: bootstrap asan-tree
-
-asan-tree: $(BUILD_ASAN)/CMakeCache.txt
+asan: bootstrap $(BUILD_ASAN)/CMakeCache.txt
 	cmake --build $(BUILD_ASAN) -j$(JOBS)
 
 # Every test, in the normal build and again under ASan + UBSan. Each test
 # has a time limit (CMakeLists.txt) that a loaded machine does not reach but
 # a hang does; the fault sweep runs a stratified sample of its fault points
 # (tests/test_run_faults.c).
-# The sanitizer build compiles while the normal build's tests run (several
-# of them wait on servers, cameras and a browser); its log is shown when it
-# fails.
-check: build
-	@mkdir -p $(BUILD_ASAN); rm -f $(BUILD_ASAN)/build.rc
-	@echo "make check: building $(BUILD_ASAN) beside the tests (log: $(BUILD_ASAN)/build.log)"
-	@( $(MAKE) --no-print-directory asan-tree >$(BUILD_ASAN)/build.log 2>&1; \
-	   echo $$? >$(BUILD_ASAN)/build.rc ) & \
-	cd $(BUILD) && ctest --output-on-failure -j$(CTEST_JOBS); rc=$$?; wait; \
-	if [ "$$(cat $(abspath $(BUILD_ASAN))/build.rc 2>/dev/null)" != 0 ]; then \
-	  cat $(abspath $(BUILD_ASAN))/build.log; echo "make check: the sanitizer build failed"; exit 1; fi; \
-	exit $$rc
+check: build asan
+	cd $(BUILD) && ctest --output-on-failure -j$(CTEST_JOBS)
 	cd $(BUILD_ASAN) && ctest --output-on-failure -j$(CTEST_JOBS)
 
 # Only the normal build (quicker while developing).
