@@ -87,6 +87,7 @@ static const char site[] =
     "    input: rtsp://10.0.0.5/stream1\n"
     "    detect: {fps: 5}\n"
     "    motion: {enabled: true}\n"
+    "    tracker: {reid: true}\n"
     "    zones:\n"
     "      - name: plaza\n"
     "        polygon: [[300, 240], [760, 240], [760, 420]]\n"
@@ -110,6 +111,7 @@ static void test_cameras_load_reads_each_camera(void **state)
     assert_string_equal(f->cams.cam[0].input, "rtsp://10.0.0.5/stream1");
     assert_true(f->cams.cam[0].detect_fps == 5);
     assert_int_equal(f->cams.cam[0].motion_enabled, 1);
+    assert_int_equal(f->cams.cam[0].reid_enabled, 1);
     assert_int_equal(f->cams.cam[0].loop, 0);
     assert_int_equal(f->cams.cam[0].has_rules, 1);
     assert_int_equal(f->cams.cam[0].rules.n_zones, 1);
@@ -119,6 +121,7 @@ static void test_cameras_load_reads_each_camera(void **state)
     assert_int_equal(f->cams.cam[1].loop, 1);
     assert_true(f->cams.cam[1].detect_fps == -2);
     assert_int_equal(f->cams.cam[1].motion_enabled, -1);
+    assert_int_equal(f->cams.cam[1].reid_enabled, -1);
     assert_int_equal(f->cams.cam[1].has_rules, 0);
     assert_ptr_equal(vg_cameras_find(&f->cams, "yard"), &f->cams.cam[1]);
     assert_null(vg_cameras_find(&f->cams, "nope"));
@@ -203,6 +206,23 @@ static void test_cameras_load_refuses_bad_detect_fps(void **state)
                       "    input: x.mp4\n"
                       "    detect: {fps: fast}\n",
                       "4:19", "'detect.fps' expects a number");
+}
+
+static void test_cameras_load_refuses_bad_tracker_reid(void **state)
+{
+    expect_load_error(*state,
+                      "cameras:\n"
+                      "  - name: a\n"
+                      "    input: x.mp4\n"
+                      "    tracker: {reid: often}\n",
+                      "4:21", "'tracker.reid' expects");
+    expect_load_error(*state,
+                      "cameras:\n"
+                      "  - name: a\n"
+                      "    input: x.mp4\n"
+                      "    tracker: {reid_model: x.onnx}\n",
+                      "4:15",
+                      "unknown key 'reid_model' in a camera's 'tracker'");
 }
 
 /* ---- request bodies ---- */
@@ -522,6 +542,7 @@ int main(void)
         T(test_cameras_load_refuses_unknown_key),
         T(test_cameras_load_reports_rules_errors_at_their_place),
         T(test_cameras_load_refuses_bad_detect_fps),
+        T(test_cameras_load_refuses_bad_tracker_reid),
         T(test_parse_text_reads_json_body),
         T(test_parse_text_names_field_path_of_short_polygon),
         T(test_parse_text_refuses_oversized_polygon),

@@ -5,7 +5,8 @@
 # were seen, no swap), one face only (one slot), vtest.avi (no faces: valid
 # video of neutral frames, the report says so, exit 0), and bad configs
 # (odd, zero or huge output size, alpha outside (0, 1]: one-line errors at
-# FILE:LINE:COL).
+# FILE:LINE:COL); `vigil plan --faces` prints the plan `vigil faces --plan`
+# prints.
 # ctest-part: megamind
 # ctest-part: oneface
 # ctest-part: noface
@@ -141,6 +142,31 @@ if part badconfig; then
     check "alpha 1.5" 'faces:\n  alpha: 1.5\n' 2:10 "(0, 1]"
     "$VIGIL" faces >/dev/null 2>"$T/usage.err"
     [ $? = 2 ] && pass "no input: usage error" || fail "no input: exit not 2"
+
+    # the planner knows the job: `vigil plan --faces` prints what
+    # `vigil faces --plan` prints, models and pools included
+    "$VIGIL" faces Megamind.avi -c "$T/small.yaml" --plan >"$T/p1.txt" 2>"$T/p1.err"
+    rc1=$?
+    "$VIGIL" plan --faces -c "$T/small.yaml" Megamind.avi >"$T/p2.txt" 2>"$T/p2.err"
+    rc2=$?
+    if [ $rc1 = 0 ] && [ $rc2 = 0 ] && cmp -s "$T/p1.txt" "$T/p2.txt" &&
+        grep -q "face detector (BlazeFace)" "$T/p2.txt" && grep -q "crops (slot pool)" "$T/p2.txt" &&
+        grep -q "peak host (predicted)" "$T/p2.txt"; then
+        pass "vigil plan --faces: the split-screen job's plan"
+    else
+        fail "vigil plan --faces: exit $rc1/$rc2: $(cat "$T/p2.err") $(diff "$T/p1.txt" "$T/p2.txt" | head -5)"
+    fi
+    printf 'faces:\n  out_width: 1281\n' >"$T/bad.yaml"
+    "$VIGIL" plan --faces -c "$T/bad.yaml" Megamind.avi >/dev/null 2>"$T/p3.err"
+    rc=$?
+    [ $rc = 1 ] && grep -qF "$T/bad.yaml:2:14: " "$T/p3.err" && pass "vigil plan --faces: a bad faces: section, exit 1 at FILE:LINE:COL" ||
+        fail "vigil plan --faces bad config: exit $rc: $(cat "$T/p3.err")"
+    "$VIGIL" plan --faces a.avi b.avi >/dev/null 2>"$T/p4.err"
+    rc=$?
+    "$VIGIL" plan --faces --json Megamind.avi >/dev/null 2>>"$T/p4.err"
+    rc2=$?
+    [ $rc = 2 ] && [ $rc2 = 2 ] && pass "vigil plan --faces: two inputs or --json are usage errors" ||
+        fail "vigil plan --faces usage: $(cat "$T/p4.err")"
 fi
 
 [ $fails = 0 ] || exit 1

@@ -2,7 +2,7 @@
 # sanitizer-build: skip (the cameras: reader runs under the sanitizers in test_cameras; the job in test_job)
 # `vigil run -c site.yaml` with a cameras: section and no input on the
 # command line runs the config's cameras, each with its own zones and rules,
-# detection rate and motion gate; inputs on the command line take
+# detection rate, motion gate and re-identification; inputs on the command line take
 # precedence. Two 2-second clips of vtest.avi.
 set -u
 VIGIL=${VIGIL_BIN:?}
@@ -38,6 +38,7 @@ cameras:
   - name: yard
     input: clip2.mp4
     motion: {enabled: true}
+    tracker: {reid: true}
 YAML
 
 "$VIGIL" run -c "$T/site.yaml" --out "$T/out" --no-progress >"$T/run.out" 2>"$T/run.err"
@@ -55,6 +56,9 @@ assert g["detection"]["detect_fps"] == 5, g["detection"]
 assert g["detection"]["motion"] is False, g["detection"]
 assert y["detection"]["motion"] is True, y["detection"]
 assert g["frames"] == 20 and y["frames"] == 20, (g["frames"], y["frames"])
+# the yard re-identifies (colour histograms), the gate keeps the default (off)
+assert y["tracker"]["reid"] is True and g["tracker"]["reid"] is False, (y["tracker"], g["tracker"])
+assert y["tracker"]["reid_embedder"] != "", y["tracker"]
 assert os.path.isdir(os.path.join(d, "gate")) and os.path.isdir(os.path.join(d, "yard"))
 db = sqlite3.connect(os.path.join(d, "events.db"))
 per = dict(db.execute("select stream, count(*) from events group by stream").fetchall())
@@ -63,7 +67,7 @@ rules = {r[0] for r in db.execute("select distinct rule from events")}
 assert rules == {"anyone"}, rules
 print("gate: %d events, detect_fps 5; yard: motion gate, no rules" % per["gate"])
 PYEOF
-then pass "each camera ran with its own name, rules, detect fps and motion gate"; else fail "camera outputs: $(cat "$T/out/report.json" 2>/dev/null | head -c 600)"; fi
+then pass "each camera ran with its own name, rules, detect fps, motion gate and ReID"; else fail "camera outputs: $(cat "$T/out/report.json" 2>/dev/null | head -c 600)"; fi
 
 # an input on the command line takes precedence over the cameras
 "$VIGIL" run "$T/clip1.mp4" -c "$T/site.yaml" --out "$T/cli" --no-progress >"$T/cli.out" 2>"$T/cli.err"

@@ -4,7 +4,8 @@
 # vtest.avi: report.json's tracker section counts the detections seen, the
 # ones embedded (never more) and the activation ratio, with the colour
 # histogram and with an ONNX ReID model given relative to the config; a
-# missing model stops the run with one line naming the file.
+# missing model stops the run with one line naming the file; `vigil plan`
+# counts each stream's ReID (reid_bytes) and refuses a missing model too.
 set -u
 VIGIL=${VIGIL_BIN:?}
 CACHE=${VIGIL_CACHE:?}
@@ -74,13 +75,57 @@ else
   echo "skip: python3-onnx missing, no ONNX ReID model"
 fi
 
+# --- the plan counts each stream's re-identification --------------------------------
+# reid_bytes: 0 without ReID; the tracker's embedding storage with the
+# histogram; with an ONNX model also its weights, working memory and input
+# (3 x 64 x 32 floats); the stream's total grows by exactly reid_bytes.
+plan_json() { # NAME CONFIG -> $T/NAME.plan.json
+  "$VIGIL" plan -c "$2" "$VTEST" --json >"$T/$1.plan.json" 2>"$T/$1.plan.err"
+}
+printf 'tracker: {reid: false}\n' >"$T/off.yaml"
+if plan_json off "$T/off.yaml" && plan_json hist "$T/hist/site.yaml" &&
+   { [ ! -f "$T/onnx/tiny_reid.onnx" ] || plan_json onnx "$T/onnx/site.yaml"; } &&
+   "$PY" - "$T" "$T/onnx/tiny_reid.onnx" <<'PYEOF'
+import json, os, sys
+d, model = sys.argv[1], sys.argv[2]
+def stream(name):
+    return json.load(open(os.path.join(d, name + ".plan.json")))["streams"][0]
+off, hist = stream("off"), stream("hist")
+assert off["reid_bytes"] == 0, off
+assert hist["reid_bytes"] > 0, hist
+assert hist["host_bytes"] - off["host_bytes"] == hist["reid_bytes"], (hist, off)
+msg = "histogram %d B" % hist["reid_bytes"]
+if os.path.exists(model):
+    onnx = stream("onnx")
+    assert onnx["reid_bytes"] >= 3 * 64 * 32 * 4 + os.path.getsize(model), onnx
+    assert onnx["host_bytes"] - off["host_bytes"] == onnx["reid_bytes"], onnx
+    msg += ", ONNX model %d B" % onnx["reid_bytes"]
+print("  planned per stream: " + msg)
+PYEOF
+then
+  pass "vigil plan counts each stream's ReID (embedder and embeddings)"
+else
+  fail "plan with ReID: $(cat "$T"/*.plan.err)"
+fi
+
 # --- a missing model: one line naming it, no run -----------------------------------
 run missing 'tracker: {reid: true, reid_model: nowhere.onnx}'
 rc=$?
-if [ $rc != 0 ] && grep -q 'nowhere.onnx' "$T/missing.err"; then
+# refused before any frame, with one line (not a warning from the plan too)
+if [ $rc = 1 ] && grep -q 'nowhere.onnx' "$T/missing.err" && [ "$(wc -l <"$T/missing.err")" = 1 ] &&
+   [ ! -e "$T/missing/out/tracks.txt" ]; then
   pass "a missing reid_model: exit $rc, $(grep -m1 nowhere.onnx "$T/missing.err")"
 else
   fail "missing reid_model: exit $rc: $(tail -3 "$T/missing.err")"
+fi
+
+printf 'tracker: {reid: true, reid_model: nowhere.onnx}\n' >"$T/missing-plan.yaml"
+"$VIGIL" plan -c "$T/missing-plan.yaml" "$VTEST" >/dev/null 2>"$T/missing-plan.err"
+rc=$?
+if [ $rc = 1 ] && grep -q 'nowhere.onnx' "$T/missing-plan.err"; then
+  pass "vigil plan with a missing reid_model: exit 1 naming it"
+else
+  fail "plan with a missing reid_model: exit $rc: $(cat "$T/missing-plan.err")"
 fi
 
 [ $fails = 0 ]

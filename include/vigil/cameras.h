@@ -10,6 +10,7 @@
  *       loop: false           # files: start again at the end
  *       detect: {fps: 5}
  *       motion: {enabled: true}
+ *       tracker: {reid: true} # conditional re-identification for this one
  *       zones: [...]          # as the top-level zones:/rules:
  *       rules: [...]
  *
@@ -33,6 +34,7 @@ typedef struct vg_camera_config {
     int loop;              /* files only: start again at the end */
     double detect_fps;     /* -2: inherit the top-level detect.fps */
     int motion_enabled;    /* -1: inherit */
+    int reid_enabled;      /* -1: inherit tracker.reid */
     int has_rules;         /* 1: zones/rules given for this camera */
     vg_rules_config rules; /* owned; vg_cameras_free releases */
     int line, column;      /* of the camera in the config file (1-based) */

@@ -178,7 +178,11 @@ typedef struct vg_plan_stream {
     uint64_t encoder_bytes;
     uint64_t other_bytes;   /* tables, queues, face input buffers */
     uint64_t threads_bytes; /* the stream's own threads (cctv) */
-    uint64_t host_bytes;    /* the sum of the six above */
+    /* cctv with tracker.reid: the stream's embedder (an ONNX ReID model's
+     * weights, working memory and input; nothing for the colour
+     * histogram) and the tracker's embedding storage */
+    uint64_t reid_bytes;
+    uint64_t host_bytes; /* the sum of the seven above */
     /* staged job: host bytes of this stream in each stage (0 for stages the
      * job does not have); cctv: stage_bytes[0] == host_bytes. */
     uint64_t stage_bytes[VG_PLAN_MAX_STAGES];

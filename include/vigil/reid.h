@@ -32,6 +32,7 @@
 #ifndef VIGIL_REID_H
 #define VIGIL_REID_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "vigil/context.h"
@@ -56,6 +57,11 @@ int vg_reid_embedder_create(vg_context *ctx, const char *model,
 
 /* The embedding length (VG_HIST_DIM for the histogram); 0 for NULL. */
 int vg_reid_embedder_dim(const vg_reid_embedder *e);
+
+/* Bytes of the model's input buffer the embedder holds (3 x H x W floats;
+ * 0 for the histogram and NULL): what the planner adds to the model's own
+ * footprint. */
+size_t vg_reid_embedder_input_bytes(const vg_reid_embedder *e);
 
 /* "histogram" or "onnx". */
 const char *vg_reid_embedder_kind(const vg_reid_embedder *e);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "vigil/config.h"
+#include "vigil/faces.h"
 #include "vigil/job.h"
 #include "vigil/sysinfo.h"
 #include "vigil/vigil.h"
@@ -31,6 +32,14 @@ int cmd_run(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_faces(int argc, char **argv);
+
+/* The faces job's input as given, else the name found in the videos cache
+ * (`vigil faces Megamind.avi`). */
+void cli_faces_input(const char *in, char *out, size_t size);
+/* Opens path briefly for its size and prints the split-screen job's memory
+ * plan for c (`vigil faces --plan`, `vigil plan --faces`). Returns the exit
+ * code (errors printed). */
+int cli_faces_plan(vg_context *ctx, const vg_faces_config *c, const char *path);
 
 /* Prints "vigil: error: <msg>" on stderr and returns VG_EXIT_ERROR. */
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -79,6 +88,11 @@ int cli_resolve_settings(vg_context *ctx, cli_detect_args *a);
 
 /* Detector options of the settings (session options point into s). */
 void cli_detector_opts(const vg_settings *s, vg_detector_opts *o);
+
+/* With tracker.reid and a reid_model: loads the model once to refuse a
+ * missing or unusable file before any frame (each stream loads its own
+ * later). Returns 0, or -1 with the error printed. */
+int cli_check_reid_model(vg_context *ctx, const vg_settings *s);
 
 /* Creates the detector of the settings; prints the error on failure. */
 int cli_open_detector(vg_context *ctx, const vg_settings *s, vg_detector **out);

@@ -36,7 +36,7 @@ static void faces_usage(FILE *f)
             "stopped.\n");
 }
 
-static void resolve_input(const char *in, char *out, size_t size)
+void cli_faces_input(const char *in, char *out, size_t size)
 {
     struct stat sb;
     char dir[VG_PATH_MAX];
@@ -51,6 +51,25 @@ static void resolve_input(const char *in, char *out, size_t size)
         if (stat(cand, &sb) == 0 && strlen(cand) < size)
             memcpy(out, cand, strlen(cand) + 1);
     }
+}
+
+int cli_faces_plan(vg_context *ctx, const vg_faces_config *c, const char *path)
+{
+    vg_source_opts so;
+    vg_source *src = NULL;
+    vg_source_info si;
+    vg_faces_plan p;
+    vg_source_opts_default(&so);
+    if (vg_source_open(ctx, path, &so, &src) < 0)
+        return cli_error("%s", vg_context_errmsg(ctx));
+    vg_source_get_info(src, &si);
+    vg_source_close(&src);
+    if (vg_faces_plan_build(ctx, c, si.width, si.height, si.codec, &p) < 0)
+        return cli_error("%s", vg_context_errmsg(ctx));
+    printf("faces job on %s (%dx%d %s) -> %dx%d %s\n", path, si.width,
+           si.height, si.codec, c->out_width, c->out_height, c->encoder);
+    vg_faces_plan_print(&p, stdout);
+    return VG_EXIT_OK;
 }
 
 int cmd_faces(int argc, char **argv)
@@ -99,7 +118,7 @@ int cmd_faces(int argc, char **argv)
     }
     if (input == NULL)
         return cli_usage_error("faces", "INPUT is required (see --help)");
-    resolve_input(input, path, sizeof(path));
+    cli_faces_input(input, path, sizeof(path));
 
     if (cli_context_create(&ctx, &sig) < 0)
         return cli_error("out of memory");
@@ -114,26 +133,8 @@ int cmd_faces(int argc, char **argv)
         cli_error("%s", vg_context_errmsg(ctx));
         return cli_context_destroy(&ctx, &sig, VG_EXIT_ERROR);
     }
-    if (plan_only) {
-        vg_source_opts so;
-        vg_source *src = NULL;
-        vg_source_info si;
-        vg_faces_plan p;
-        vg_source_opts_default(&so);
-        if (vg_source_open(ctx, path, &so, &src) < 0 ||
-            (vg_source_get_info(src, &si),
-             vg_faces_plan_build(ctx, &c, si.width, si.height, si.codec, &p) <
-                 0)) {
-            cli_error("%s", vg_context_errmsg(ctx));
-            vg_source_close(&src);
-            return cli_context_destroy(&ctx, &sig, VG_EXIT_ERROR);
-        }
-        vg_source_close(&src);
-        printf("faces job on %s (%dx%d %s) -> %dx%d %s\n", path, si.width,
-               si.height, si.codec, c.out_width, c.out_height, c.encoder);
-        vg_faces_plan_print(&p, stdout);
-        return cli_context_destroy(&ctx, &sig, VG_EXIT_OK);
-    }
+    if (plan_only)
+        return cli_context_destroy(&ctx, &sig, cli_faces_plan(ctx, &c, path));
 
     rc = vg_faces_run(ctx, &c, path, out_dir, NULL, NULL, &rep);
     if (rc < 0 && rc != VG_EINTR && rc != VG_ETRUNCATED) {

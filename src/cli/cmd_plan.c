@@ -39,6 +39,9 @@ static void plan_usage(FILE *f)
         "      --streams N         plan each input N times (N cameras like\n"
         "                          it; the streams run at the same time)\n"
         "      --json              one JSON object instead of the table\n"
+        "      --faces             plan the split-screen faces job (`vigil\n"
+        "                          faces`) on its one INPUT, with the\n"
+        "                          config's faces: section\n"
         "  -m, --model FILE, --threads N, --queue N   as for vigil run\n"
         "\n"
         "Exit status: 0 the plan was printed (whether or not it fits), 1 the\n"
@@ -62,6 +65,36 @@ static int parse_budget(const char *opt, const char *value, int64_t *out)
     return 0;
 }
 
+/* `vigil plan --faces [-c CONFIG] INPUT`: the split-screen job's plan. */
+static int plan_faces(const cli_detect_args *a, const char *const *inputs,
+                      int n_inputs, int json)
+{
+    vg_context *ctx = NULL;
+    cli_signals sig = {0};
+    vg_faces_config c;
+    char path[VG_PATH_MAX];
+    int rc;
+
+    if (n_inputs != 1)
+        return cli_usage_error("plan", "--faces plans one INPUT (got %d)",
+                               n_inputs);
+    if (json)
+        return cli_usage_error("plan", "--faces prints a table; --json is "
+                                       "for the CCTV and staged jobs");
+    if (cli_context_create(&ctx, &sig) < 0)
+        return cli_error("out of memory");
+    vg_context_set_log_level(ctx, VG_LOG_WARN);
+    vg_faces_config_default(&c);
+    if ((a->config && vg_faces_config_load(ctx, a->config, &c) < 0) ||
+        vg_faces_config_check(ctx, &c) < 0) {
+        cli_error("%s", vg_context_errmsg(ctx));
+        return cli_context_destroy(&ctx, &sig, VG_EXIT_ERROR);
+    }
+    cli_faces_input(inputs[0], path, sizeof(path));
+    rc = cli_faces_plan(ctx, &c, path);
+    return cli_context_destroy(&ctx, &sig, rc);
+}
+
 int cmd_plan(int argc, char **argv)
 {
     cli_detect_args a;
@@ -72,7 +105,7 @@ int cmd_plan(int argc, char **argv)
     cli_signals sig = {0};
     const char *inputs[VG_PLAN_MAX_STREAMS];
     char default_input[VG_PATH_MAX], default_config[VG_PATH_MAX];
-    int n_inputs = 0, json = 0, exit_code = VG_EXIT_ERROR;
+    int n_inputs = 0, json = 0, faces = 0, exit_code = VG_EXIT_ERROR;
     int64_t copies = 1;
     struct stat sb;
 
@@ -88,6 +121,10 @@ int cmd_plan(int argc, char **argv)
         }
         if (!strcmp(o, "--json")) {
             json = 1;
+            continue;
+        }
+        if (!strcmp(o, "--faces")) {
+            faces = 1;
             continue;
         }
         if (!strcmp(o, "--no-video")) {
@@ -133,6 +170,8 @@ int cmd_plan(int argc, char **argv)
     }
     if (a.config && stat(a.config, &sb) != 0)
         return plan_usage_error("config file not found:", a.config);
+    if (faces)
+        return plan_faces(&a, inputs, n_inputs, json);
     cli_default_job(default_input, sizeof(default_input), default_config,
                     sizeof(default_config));
     if (n_inputs == 0 && !a.config)

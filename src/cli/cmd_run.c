@@ -272,7 +272,8 @@ int cmd_run(int argc, char **argv)
         goto out;
     }
     /* Everything in the configuration is checked before any frame. */
-    if (cli_resolve_settings(ctx, &a) != 0)
+    if (cli_resolve_settings(ctx, &a) != 0 ||
+        cli_check_reid_model(ctx, &a.settings) != 0)
         goto out;
     /* The job shares two cores between inference, decoding and encoding:
      * inference threads that sleep instead of spinning leave the cycles to
@@ -513,6 +514,8 @@ int cmd_run(int argc, char **argv)
                 cam_run = jo.run;
                 if (cc->detect_fps > -2)
                     cam_run.detect_fps = cc->detect_fps;
+                if (cc->reid_enabled >= 0)
+                    cam_run.reid_enabled = cc->reid_enabled;
                 if (cc->motion_enabled >= 0)
                     cam_run.motion_enabled = cc->motion_enabled;
                 so.run = &cam_run;

@@ -96,7 +96,8 @@ int cmd_serve(int argc, char **argv)
         cli_error("%s", vg_context_errmsg(ctx));
         goto out;
     }
-    if (cli_resolve_settings(ctx, &a) != 0)
+    if (cli_resolve_settings(ctx, &a) != 0 ||
+        cli_check_reid_model(ctx, &a.settings) != 0)
         goto out;
     if (listen)
         snprintf(a.settings.serve_listen, sizeof(a.settings.serve_listen), "%s",

@@ -9,6 +9,7 @@
 #include "cli/cli.h"
 #include "vigil/fsutil.h"
 #include "vigil/parse.h"
+#include "vigil/reid.h"
 
 #ifndef VG_DATA_DIR
 #define VG_DATA_DIR "."
@@ -270,6 +271,19 @@ int cli_resolve_settings(vg_context *ctx, cli_detect_args *a)
 void cli_detector_opts(const vg_settings *s, vg_detector_opts *o)
 {
     vg_detector_opts_from_settings(s, o);
+}
+
+int cli_check_reid_model(vg_context *ctx, const vg_settings *s)
+{
+    vg_reid_embedder *e = NULL;
+    if (!s->reid_enabled || !s->reid_model[0])
+        return 0;
+    if (vg_reid_embedder_create(ctx, s->reid_model, NULL, &e) < 0) {
+        cli_error("%s", vg_context_errmsg(ctx));
+        return -1;
+    }
+    vg_reid_embedder_destroy(&e);
+    return 0;
 }
 
 int cli_open_detector(vg_context *ctx, const vg_settings *s, vg_detector **out)

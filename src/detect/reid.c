@@ -133,6 +133,13 @@ fail:
     return rc;
 }
 
+size_t vg_reid_embedder_input_bytes(const vg_reid_embedder *e)
+{
+    if (!e || !e->session)
+        return 0;
+    return (size_t)3 * (size_t)e->in_h * (size_t)e->in_w * sizeof(float);
+}
+
 int vg_reid_embedder_dim(const vg_reid_embedder *e)
 {
     return e ? e->dim : 0;

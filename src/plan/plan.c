@@ -9,6 +9,7 @@
 #include <libavutil/cpu.h>
 
 #include "vigil/faces.h"
+#include "vigil/reid.h"
 #include "vigil/sizing.h"
 #include "vigil/source.h"
 #include "vigil/track.h"
@@ -222,8 +223,72 @@ static void staged_stage(vg_plan_stream *st, int detector_stage,
 }
 
 /* The stream buffers of every stream in every stage. */
+static int no_embed(void *user, int det_index, float *out, int dim)
+{
+    (void)user, (void)det_index, (void)out, (void)dim;
+    return VG_ENOTSUP;
+}
+
+/* What one stream's re-identification holds (tracker.reid): the ONNX ReID
+ * model's weights and working memory (calibrated or estimated like any
+ * model) and its input, plus the embedding storage vg_tracker_set_reid
+ * takes, measured on a tracker made for the purpose. The model is loaded
+ * once to learn its embedding length and to refuse a bad file here.
+ * Returns 0 or a VG_E* code (message in ctx). */
+static int reid_bytes(vg_plan *p, const vg_settings *s, uint64_t *out)
+{
+    vg_reid_embedder *e = NULL;
+    vg_tracker *t = NULL;
+    vg_tracker_stats before, after;
+    vg_reid_opts ro;
+    uint64_t model = 0;
+    int rc;
+
+    *out = 0;
+    if (!s->reid_enabled)
+        return 0;
+    rc = vg_reid_embedder_create(p->ctx, s->reid_model, NULL, &e);
+    if (rc < 0)
+        return rc;
+    if (s->reid_model[0]) {
+        vg_model_decl d;
+        vg_plan_model m;
+        memset(&d, 0, sizeof(d));
+        memset(&m, 0, sizeof(m));
+        snprintf(d.name, sizeof(d.name), "reid");
+        snprintf(d.path, sizeof(d.path), "%s", s->reid_model);
+        d.kind = VG_MODEL_OTHER;
+        d.batch = 1;
+        vg_session_opts_default(&d.session);
+        d.session.intra_threads = 1; /* as vg_reid_embedder_create */
+        d.session.spin = 0;
+        rc = plan_model(p, &d, d.path, &m);
+        if (rc < 0)
+            goto done;
+        model = m.host_bytes + vg_reid_embedder_input_bytes(e);
+    }
+    rc = vg_tracker_create(p->ctx, NULL, &t);
+    if (rc < 0)
+        goto done;
+    vg_tracker_stats_get(t, &before);
+    vg_reid_opts_default(&ro);
+    ro.dim = vg_reid_embedder_dim(e);
+    ro.embed = no_embed;
+    rc = vg_tracker_set_reid(t, &ro);
+    if (rc < 0)
+        goto done;
+    vg_tracker_stats_get(t, &after);
+    *out = model + (after.bytes_held > before.bytes_held
+                        ? after.bytes_held - before.bytes_held
+                        : 0);
+done:
+    vg_tracker_destroy(&t);
+    vg_reid_embedder_destroy(&e);
+    return rc;
+}
+
 static void plan_streams(vg_plan *p, const vg_settings *s,
-                         uint64_t tracker_bytes)
+                         uint64_t tracker_bytes, uint64_t reid)
 {
     int det = run_model_of_kind(p, VG_MODEL_DETECTOR);
     uint64_t tensor = det >= 0 ? input_bytes(&p->models[det]) : 0;
@@ -271,6 +336,8 @@ static void plan_streams(vg_plan *p, const vg_settings *s,
             si->tracker_bytes = tracker_bytes;
             vg_sizing_stream_bytes(si, &b);
             stream_set(st, &b);
+            st->reid_bytes = reid;
+            st->host_bytes += reid;
             st->stage_bytes[0] = st->host_bytes;
             continue;
         }
@@ -516,7 +583,7 @@ int vg_plan_build(vg_context *ctx, const vg_job_config *job,
     vg_plan *p;
     vg_calibration rc_runtime;
     int shared[VG_PLAN_MAX_MODELS];
-    uint64_t tracker_bytes = 0;
+    uint64_t tracker_bytes = 0, reid = 0;
     int rc;
 
     if (out != NULL)
@@ -620,10 +687,13 @@ int vg_plan_build(vg_context *ctx, const vg_job_config *job,
             rc = vg_context_errcode(ctx);
             goto fail;
         }
+        rc = reid_bytes(p, s, &reid);
+        if (rc < 0)
+            goto fail;
     }
     for (int i = 0; i < n_inputs; i++)
         probe_stream(p, s, inputs[i], i, o, &p->streams[p->n_streams++]);
-    plan_streams(p, s, tracker_bytes);
+    plan_streams(p, s, tracker_bytes, reid);
     plan_totals(p, shared);
     plan_cut(p, shared);
     *out = p;
@@ -739,6 +809,10 @@ int vg_plan_print(const vg_plan *p, FILE *f)
                 vg_format_bytes(st->encoder_bytes, b[3], 32),
                 vg_format_bytes(st->other_bytes + st->threads_bytes, b[4], 32),
                 vg_format_bytes(st->host_bytes, b[5], 32));
+        if (st->reid_bytes > 0)
+            fprintf(f,
+                    "    re-identification (tracker.reid): %s of the total\n",
+                    vg_format_bytes(st->reid_bytes, b[0], 32));
         if (!st->opened)
             fprintf(f, "    could not open (%s): planned at %dx%d\n", st->error,
                     st->width, st->height);
@@ -947,10 +1021,11 @@ int vg_plan_print_json(const vg_plan *p, FILE *f)
                 ", \"picture_pool_bytes\": %" PRIu64
                 ", \"decoder_bytes\": %" PRIu64 ", \"encoder_bytes\": %" PRIu64
                 ", \"other_bytes\": %" PRIu64 ", \"threads_bytes\": %" PRIu64
-                ", \"host_bytes\": %" PRIu64 "}",
+                ", \"reid_bytes\": %" PRIu64 ", \"host_bytes\": %" PRIu64 "}",
                 st->decoder_threads, st->tensor_pool_bytes,
                 st->picture_pool_bytes, st->decoder_bytes, st->encoder_bytes,
-                st->other_bytes, st->threads_bytes, st->host_bytes);
+                st->other_bytes, st->threads_bytes, st->reid_bytes,
+                st->host_bytes);
     }
     fprintf(f, "], \"stages\": [");
     for (int k = 0; k < p->n_stages; k++) {

@@ -18,8 +18,8 @@
 #include "vigil/parse.h"
 #include "vigil/schema.h"
 
-/* The keys of one camera; loop, detect.fps and motion.enabled are read
- * through their rows. */
+/* The keys of one camera; loop, detect.fps, motion.enabled and
+ * tracker.reid are read through their rows. */
 static const vg_option camera_schema[] = {
     VG_OPT_ROW(vg_camera_config, "cameras[]", "name", VG_OPT_STRING,
                VG_STORE_NONE, name, .def_doc = "required",
@@ -38,6 +38,10 @@ static const vg_option camera_schema[] = {
                VG_STORE_INT, motion_enabled, .max = 1, .def_num = -1,
                .def_doc = "motion.enabled",
                .help = "this camera's motion gating"),
+    VG_OPT_ROW(vg_camera_config, "cameras[]", "tracker.reid", VG_OPT_BOOL,
+               VG_STORE_INT, reid_enabled, .max = 1, .def_num = -1,
+               .def_doc = "tracker.reid",
+               .help = "this camera's conditional re-identification"),
     VG_OPT_DOC_ROW("cameras[]", "zones", VG_OPT_LIST,
                    .max_items = VG_RULES_MAX_ZONES, .def_doc = "none",
                    .item = "zone",
@@ -154,7 +158,8 @@ static int get_opt(cloader *l, const yaml_node_t *v, const char *key,
     return 0;
 }
 
-/* A one-key section of a camera: detect: {fps: F} / motion: {enabled: B}. */
+/* A one-key section of a camera: detect: {fps: F} / motion: {enabled: B} /
+ * tracker: {reid: B}. */
 static int load_sub(cloader *l, yaml_node_t *v, const char *section,
                     const char *only_key, yaml_node_t **value)
 {
@@ -184,11 +189,12 @@ static int load_camera(cloader *l, yaml_node_t *map, vg_cameras *all)
     memset(c, 0, sizeof(*c));
     c->detect_fps = -2;
     c->motion_enabled = -1;
+    c->reid_enabled = -1;
     vg_rules_config_init(&c->rules);
     if (map->type != YAML_MAPPING_NODE)
         return at(l, map,
                   "a camera is expected as a mapping {name, input, loop, "
-                  "detect, motion, zones, rules}, got '%.64s'",
+                  "detect, motion, tracker, zones, rules}, got '%.64s'",
                   shown(map));
     c->line = (int)map->start_mark.line + 1;
     c->column = (int)map->start_mark.column + 1;
@@ -239,17 +245,22 @@ static int load_camera(cloader *l, yaml_node_t *map, vg_cameras *all)
             rc = load_sub(l, v, key, "enabled", &sub);
             if (rc == 0 && sub)
                 rc = get_opt(l, sub, "motion.enabled", c);
+        } else if (!strcmp(key, "tracker")) {
+            rc = load_sub(l, v, key, "reid", &sub);
+            if (rc == 0 && sub)
+                rc = get_opt(l, sub, "tracker.reid", c);
         } else if (!strcmp(key, "zones") || !strcmp(key, "rules") ||
                    !strcmp(key, "rules_options")) {
             c->has_rules = 1; /* read below */
         } else {
             static const char *const keys[] = {
-                "name",   "input", "loop",  "detect",
-                "motion", "zones", "rules", "rules_options"};
-            const char *near = vg_schema_suggest(key, keys, 8);
+                "name",    "input", "loop",  "detect",       "motion",
+                "tracker", "zones", "rules", "rules_options"};
+            const char *near = vg_schema_suggest(key, keys, 9);
             rc = at(l, k,
                     "unknown key '%.64s' in camera '%s' (expected name, input, "
-                    "loop, detect, motion, zones, rules, rules_options)%s%s%s",
+                    "loop, detect, motion, tracker, zones, rules, "
+                    "rules_options)%s%s%s",
                     key, c->name, near ? "; did you mean '" : "",
                     near ? near : "", near ? "'?" : "");
         }

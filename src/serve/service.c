@@ -17,6 +17,7 @@ typedef struct serve_camera {
     int loop;
     double detect_fps;
     int motion_enabled;
+    int reid_enabled;         /* -1: the config's tracker.reid */
     int in_file;              /* from the config file (PUT rules saves) */
     vg_rules_config *rules;   /* what the camera runs with (NULL: none) */
     vg_rules_config *given;   /* what it was added with (the stream borrows
@@ -193,6 +194,8 @@ static int add_to_job(vg_serve *s, serve_camera *c, char *msg, size_t cap)
         run.detect_fps = c->detect_fps;
     if (c->motion_enabled >= 0)
         run.motion_enabled = c->motion_enabled;
+    if (c->reid_enabled >= 0)
+        run.reid_enabled = c->reid_enabled;
     so.loop = c->loop;
     so.input = c->input;
     so.name = c->name;
@@ -210,7 +213,8 @@ static int camera_changed(const serve_camera *c, const vg_camera_config *n)
 {
     return strcmp(c->input, n->input) || c->loop != n->loop ||
            c->detect_fps != n->detect_fps ||
-           c->motion_enabled != n->motion_enabled;
+           c->motion_enabled != n->motion_enabled ||
+           c->reid_enabled != n->reid_enabled;
 }
 
 /* vg_serve_apply under the lock. */
@@ -293,6 +297,7 @@ static int apply_locked(vg_serve *s, vg_cameras *cams)
         c->loop = n->loop;
         c->detect_fps = n->detect_fps;
         c->motion_enabled = n->motion_enabled;
+        c->reid_enabled = n->reid_enabled;
         c->in_file = 1;
         c->rules = c->given = cfg;
         c->rules_own = c->given_own = n->has_rules;
@@ -406,6 +411,7 @@ int vg_serve_add_camera(vg_serve *s, const char *name, const char *input,
     c->loop = loop;
     c->detect_fps = -2;
     c->motion_enabled = -1;
+    c->reid_enabled = -1;
     c->rules = c->given = s->defaults;
     rc = add_to_job(s, c, msg, cap);
     if (rc < 0)
