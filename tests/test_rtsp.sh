@@ -18,10 +18,11 @@
 #   e  four cameras, one refusing connections from the start: the three
 #      others complete, exit 1 naming the dead one
 #   l  a camera down when vigil starts and up later: vigil keeps trying
-#      and processes it once it answers
+#      and processes it once it answers (normal build only)
 #   f  SIGINT during a reconnect backoff (30 s): exit 130 at once, gracefully
 #      (not the CLI's watchdog), and during a backoff after a drop too
-#   m  --metrics-port 0 while the camera's server is killed and restarted:
+#   m  (normal build only) --metrics-port 0 while the camera's server is
+#      killed and restarted:
 #      /metrics shows the stream live, then backoff or connecting while no
 #      frame flows, then live again with reconnects_total >= 1
 # Synchronisation is on files (the port file, tracks written, vigil's log,
@@ -242,6 +243,15 @@ PYEOF
 then pass "e: 3 cameras complete, the dead one fails: exit 1 naming it"; else fail "e: exit $rc: $(cat "$T/e.err")"; fi
 stop_server $srv
 
+# l and m run in the normal build only: their C (connect failures then a
+# connect, the reconnect machine, the metrics endpoint) runs under the
+# sanitizers in d, e, b and in test_reconnect, test_metrics_server and
+# test_rel_metrics; here they cost a minute of a loaded machine's time.
+SAN=0
+grep -q 'VG_SANITIZE:BOOL=ON' "${VIGIL_BUILD:-/nonexistent}/CMakeCache.txt" 2>/dev/null && SAN=1
+if [ $SAN = 1 ]; then
+  echo "skip l, m: sanitizer build (normal build only)"
+else
 # --- l: a camera that comes up after vigil started --------------------------------------
 late=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 "${RUN[@]}" --max-frames 20 --reconnect-backoff 0.3 --reconnect-attempts 200 --out "$T/l" \
@@ -261,6 +271,8 @@ PYEOF
   stop_server $srv
 else
   kill -9 $vp; fail "l: vigil never tried to connect"
+fi
+
 fi
 
 # --- f: SIGINT during the backoff ---------------------------------------------------------
@@ -295,6 +307,7 @@ else
   kill -9 $vp; fail "f2: no tracks written"
 fi
 
+if [ $SAN = 0 ]; then
 # --- m: the stream's state in the Prometheus metrics while the camera is down -------------
 # scrape: /metrics into $T/m.metrics; has LINE: the latest scrape has LINE
 scrape() {
@@ -340,6 +353,7 @@ if [ -n "$mport" ] && wait_for has 'vigil_stream_state{stream="cam",state="live"
 else
   kill -9 $vp; fail "m: no metrics port or never live: $(cat "$T/m.err")"
   stop_server $srv
+fi
 fi
 
 fi
