@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# ctest-cost: 250
 # The vigil CLI end to end: help, info, probe, detection on vtest.avi, and
 # every bad input the foundation issue names, each with a one-line error that
 # names the input, a non-zero exit code and no crash (the sanitizer build runs

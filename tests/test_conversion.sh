@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# ctest-cost: 350
 # Proof that vigil's TF.js -> ONNX conversion (tools/models/tfjs2onnx.py) is
 # numerically faithful: for nanodet, blazeface and mobilefacenet it converts
 # the TF.js models from the cache, runs each converted model through vigil

@@ -8,7 +8,7 @@
  * The fixture is built once into $VIGIL_BUILD/fixtures (about 20 s); the
  * parts skip without the model, vtest.avi, ffmpeg or numpy.
  */
-/* ctest-cost: 80 */
+/* ctest-cost: 150 */
 /* ctest-part: idle_stretches_skip_the_detector */
 /* ctest-part: events_with_gating_match_events_without */
 /* ctest-part: detect_fps_runs_one_frame_in_five */

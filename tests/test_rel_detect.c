@@ -7,6 +7,7 @@
  * declared shape never get read past their end; inf/NaN scores and boxes
  * are dropped before NMS and counted.
  */
+/* ctest-cost: 90 */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>

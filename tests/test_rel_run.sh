@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# ctest-cost: 200
 # Reliability cases of `vigil run` as a whole (tests/RELIABILITY.md lists every
 # case and where it is tested):
 #   names     two inputs with the same file name in different folders, and the

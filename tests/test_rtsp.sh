@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# ctest-cost: 300
 # `vigil run` on live RTSP cameras served by a real RTSP server
 # (tests/support/rtsp_server.py: GStreamer's RTSP server streaming a
 # pre-encoded H.264 file, no re-encoding):

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # sanitizer-build: skip (the whole job's C runs under the sanitizers in test_job, test_run_faults and test_gating)
+# ctest-cost: 400
 # `vigil run` end to end on vtest.avi with examples/site.yaml: every rule kind
 # raises events, every event has a snapshot that decodes, tracks keep their
 # ids, the annotated video has every input frame; config errors stop the run

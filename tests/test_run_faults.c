@@ -25,7 +25,7 @@
  * One ctest test per part (CMakeLists.txt reads the lines below); the program
  * without an argument runs them all.
  */
-/* ctest-cost: 80 */
+/* ctest-cost: 320 */
 /* ctest-part: cctv_once */
 /* ctest-part: cctv_persistent */
 /* ctest-part: staged_once */

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # sanitizer-build: skip (the staged job runs under the sanitizers in test_run_faults_staged_*)
+# ctest-cost: 250
 # The staged three-model job (examples/staged.yaml) under its host budget:
 # it completes by unloading each model after its stage, its measured peak
 # stays under the budget while all three resident would not fit, the faces
