@@ -270,8 +270,9 @@ static void test_bytetrack_stays_above_its_floors(void **state)
 }
 
 /* On the crossing-heavy scene, conditional ReID switches identities less
- * than plain ByteTrack (14 -> 5 at the first measurement, IDF1 0.823 ->
- * 0.846) while embedding under half of the detections (0.38). */
+ * than plain ByteTrack (14 -> 6, IDF1 0.823 -> 0.839) while embedding a
+ * small fraction of the detections (0.136 with risk_iou 0.3 and only the
+ * detections that could match a track at risk; 0.38 with the first rule). */
 static void test_reid_lowers_id_switches_on_crossings(void **state)
 {
     vg_mot_run_result plain, reid;
@@ -285,7 +286,7 @@ static void test_reid_lowers_id_switches_on_crossings(void **state)
                   (long long)reid.stats.reid_rescued);
     assert_true(reid.m.idsw * 2 <= plain.m.idsw);
     assert_true(reid.m.idf1 >= plain.m.idf1);
-    assert_true(reid.activation > 0 && reid.activation < 0.45);
+    assert_true(reid.activation > 0 && reid.activation < 0.2);
     assert_true(reid.stats.reid_rescued > 0);
     assert_int_equal(plain.stats.reid_embedded, 0);
 }

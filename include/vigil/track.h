@@ -138,7 +138,7 @@ typedef struct vg_reid_opts {
     float weight;           /* appearance weight in the cost, [0, 1] (0.5) */
     float max_cos_distance; /* farther pairs may not match, [0, 2] (0.5) */
     float risk_iou; /* predicted boxes overlapping more than this = at risk,
-                       [0, 1) (0.1) */
+                       [0, 1) (0.3) */
 } vg_reid_opts;
 
 void vg_reid_opts_default(vg_reid_opts *o);

@@ -98,7 +98,7 @@ void vg_reid_opts_default(vg_reid_opts *o)
     o->dim = 128;
     o->weight = 0.5f;
     o->max_cos_distance = 0.5f;
-    o->risk_iou = 0.1f;
+    o->risk_iou = 0.3f;
 }
 
 static int check_unit(vg_context *ctx, const char *name, float v)
@@ -570,8 +570,8 @@ static vg_box ahead(const track_slot *s)
 
 /* Conditional ReID: marks the tracked tracks whose predicted boxes overlap
  * (now or REID_LOOKAHEAD frames ahead) more than risk_iou, then embeds the
- * high detections that touch such a track, or that overlap a lost track's
- * prediction by more than 1 - match_thresh (those IoU could give it). */
+ * high detections that overlap such a track's or a lost track's prediction
+ * by more than 1 - match_thresh (those IoU could give it). */
 static void embed_at_risk(vg_tracker *t, const vg_detection *dets,
                           const int *high, int nh)
 {
@@ -609,11 +609,9 @@ static void embed_at_risk(vg_tracker *t, const vg_detection *dets,
                 continue;
             if (!t->o.class_agnostic && s->class_id != d->class_id)
                 continue;
-            /* a lost track: the detections IoU could give it; a
-             * track at risk: any that touches it */
-            risk =
-                vg_box_iou(&s->pred, &d->box) >
-                (s->state == VG_TRACK_LOST ? 1.0f - t->o.match_thresh : 0.0f);
+            /* the detections IoU could give to a lost track or to a
+             * track at risk (a pair farther apart cannot match) */
+            risk = vg_box_iou(&s->pred, &d->box) > 1.0f - t->o.match_thresh;
         }
         if (!risk)
             continue;
