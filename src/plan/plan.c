@@ -222,7 +222,6 @@ static void staged_stage(vg_plan_stream *st, int detector_stage,
     stream_set(st, &b);
 }
 
-/* The stream buffers of every stream in every stage. */
 static int no_embed(void *user, int det_index, float *out, int dim)
 {
     (void)user, (void)det_index, (void)out, (void)dim;
@@ -232,13 +231,13 @@ static int no_embed(void *user, int det_index, float *out, int dim)
 /* What one stream's re-identification holds (tracker.reid): the ONNX ReID
  * model's weights and working memory (calibrated or estimated like any
  * model) and its input, plus the embedding storage vg_tracker_set_reid
- * takes, measured on a tracker made for the purpose. The model is loaded
+ * takes on t (the plan's tracker, measured before). The model is loaded
  * once to learn its embedding length and to refuse a bad file here.
  * Returns 0 or a VG_E* code (message in ctx). */
-static int reid_bytes(vg_plan *p, const vg_settings *s, uint64_t *out)
+static int reid_bytes(vg_plan *p, const vg_settings *s, vg_tracker *t,
+                      uint64_t *out)
 {
     vg_reid_embedder *e = NULL;
-    vg_tracker *t = NULL;
     vg_tracker_stats before, after;
     vg_reid_opts ro;
     uint64_t model = 0;
@@ -267,9 +266,6 @@ static int reid_bytes(vg_plan *p, const vg_settings *s, uint64_t *out)
             goto done;
         model = m.host_bytes + vg_reid_embedder_input_bytes(e);
     }
-    rc = vg_tracker_create(p->ctx, NULL, &t);
-    if (rc < 0)
-        goto done;
     vg_tracker_stats_get(t, &before);
     vg_reid_opts_default(&ro);
     ro.dim = vg_reid_embedder_dim(e);
@@ -282,11 +278,11 @@ static int reid_bytes(vg_plan *p, const vg_settings *s, uint64_t *out)
                         ? after.bytes_held - before.bytes_held
                         : 0);
 done:
-    vg_tracker_destroy(&t);
     vg_reid_embedder_destroy(&e);
     return rc;
 }
 
+/* The stream buffers of every stream in every stage. */
 static void plan_streams(vg_plan *p, const vg_settings *s,
                          uint64_t tracker_bytes, uint64_t reid)
 {
@@ -678,16 +674,15 @@ int vg_plan_build(vg_context *ctx, const vg_job_config *job,
     if (p->job != VG_JOB_STAGED && n_inputs > 0) {
         /* the tracker's arena is fixed at create: measure it */
         vg_tracker *t = NULL;
-        if (vg_tracker_create(ctx, NULL, &t) == 0) {
-            vg_tracker_stats ts;
-            vg_tracker_stats_get(t, &ts);
-            tracker_bytes = ts.bytes_held;
-            vg_tracker_destroy(&t);
-        } else {
+        vg_tracker_stats ts;
+        if (vg_tracker_create(ctx, NULL, &t) < 0) {
             rc = vg_context_errcode(ctx);
             goto fail;
         }
-        rc = reid_bytes(p, s, &reid);
+        vg_tracker_stats_get(t, &ts);
+        tracker_bytes = ts.bytes_held;
+        rc = reid_bytes(p, s, t, &reid);
+        vg_tracker_destroy(&t);
         if (rc < 0)
             goto fail;
     }
