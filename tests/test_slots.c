@@ -1,6 +1,7 @@
 /* The split-screen job's pure pieces: slot assignment on synthetic tracks
  * (crossing, leaving and coming back, a third face), the crop boxes and the
  * resize, the `faces:` config section, and the person colour histogram. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -304,32 +305,89 @@ static void test_crop_ema_moves_alpha_of_the_way(void **state)
     assert_float_equal(s.x, 100.0f, 1e-4);
 }
 
+static void test_rgb_to_yuv_is_bt601_limited_range(void **state)
+{
+    /* the float formulas of BT.601 (limited range), to within 1 */
+    static const uint8_t colours[][3] = {
+        {0, 0, 0},   {255, 255, 255}, {255, 0, 0},   {0, 255, 0},
+        {0, 0, 255}, {128, 128, 128}, {200, 90, 17}, {12, 240, 99}};
+    (void)state;
+    for (size_t i = 0; i < sizeof(colours) / sizeof(colours[0]); i++) {
+        double r = colours[i][0], g = colours[i][1], b = colours[i][2];
+        double y = 16.0 + (65.481 * r + 128.553 * g + 24.966 * b) / 255.0;
+        double u = 128.0 + (-37.797 * r - 74.203 * g + 112.0 * b) / 255.0;
+        double v = 128.0 + (112.0 * r - 93.786 * g - 18.214 * b) / 255.0;
+        uint8_t yuv[3];
+        vg_faces_rgb_to_yuv(colours[i], yuv);
+        assert_true(fabs(yuv[0] - y) <= 1.0);
+        assert_true(fabs(yuv[1] - u) <= 1.0);
+        assert_true(fabs(yuv[2] - v) <= 1.0);
+    }
+}
+
 static void test_resize_keeps_a_uniform_colour_and_a_gradient(void **state)
 {
     enum { SW = 64, SH = 32, DW = 40, DH = 50 };
-    static uint8_t src[SH][SW * 3], dst[DH][DW * 3];
-    vg_box all = {0.0f, 0.0f, SW, SH};
+    static uint8_t src[SH][SW * 3], y[DH][DW], u[DH / 2][DW / 2],
+        v[DH / 2][DW / 2];
+    vg_faces_yuv dst = {&y[0][0], &u[0][0], &v[0][0], DW, DW / 2};
+    vg_box all = {0.0f, 0.0f, SW, SH}, part = {10.5f, 3.0f, 20.0f, 25.0f};
+    uint8_t grey[3] = {200, 90, 17}, want[3];
     (void)state;
-    for (int y = 0; y < SH; y++)
-        for (int x = 0; x < SW; x++) {
-            src[y][3 * x] = 200;
-            src[y][3 * x + 1] = (uint8_t)(4 * x); /* left to right */
-            src[y][3 * x + 2] = 17;
+    /* a uniform colour stays that colour, on every plane */
+    for (int r = 0; r < SH; r++)
+        for (int x = 0; x < SW; x++)
+            memcpy(&src[r][3 * x], grey, 3);
+    vg_faces_rgb_to_yuv(grey, want);
+    assert_int_equal(
+        vg_faces_resize_yuv420(&src[0][0], SW, SH, SW * 3, &part, DW, DH, &dst),
+        0);
+    for (int r = 0; r < DH; r++)
+        for (int x = 0; x < DW; x++)
+            assert_int_equal(y[r][x], want[0]);
+    for (int r = 0; r < DH / 2; r++)
+        for (int x = 0; x < DW / 2; x++) {
+            assert_int_equal(u[r][x], want[1]);
+            assert_int_equal(v[r][x], want[2]);
         }
-    assert_int_equal(vg_faces_resize(&src[0][0], SW, SH, SW * 3, &all,
-                                     &dst[0][0], DW, DH, DW * 3),
-                     0);
-    for (int y = 0; y < DH; y++)
-        for (int x = 0; x < DW; x++) {
-            assert_int_equal(dst[y][3 * x], 200);
-            assert_int_equal(dst[y][3 * x + 2], 17);
-            if (x > 0)
-                assert_true(dst[y][3 * x + 1] >= dst[y][3 * (x - 1) + 1]);
+    /* green rising left to right: luma rises, Cb and Cr fall */
+    for (int r = 0; r < SH; r++)
+        for (int x = 0; x < SW; x++)
+            src[r][3 * x + 1] = (uint8_t)(4 * x);
+    assert_int_equal(
+        vg_faces_resize_yuv420(&src[0][0], SW, SH, SW * 3, &all, DW, DH, &dst),
+        0);
+    assert_true(y[0][DW - 1] > y[0][0] + 100);
+    for (int r = 0; r < DH; r++)
+        for (int x = 1; x < DW; x++) {
+            assert_true(y[r][x] >= y[r][x - 1]);
+            assert_int_equal(y[r][x], y[0][x]); /* no change down a column */
+        }
+    for (int r = 0; r < DH / 2; r++)
+        for (int x = 1; x < DW / 2; x++) {
+            assert_true(u[r][x] <= u[r][x - 1]);
+            assert_true(v[r][x] <= v[r][x - 1]);
         }
     {
+        /* a one-pixel picture fills the crop with its colour */
+        vg_box dot = {0.0f, 0.0f, 1.0f, 1.0f};
+        assert_int_equal(
+            vg_faces_resize_yuv420(grey, 1, 1, 3, &dot, DW, DH, &dst), 0);
+        assert_int_equal(y[DH - 1][DW - 1], want[0]);
+        assert_int_equal(u[DH / 2 - 1][0], want[1]);
+        assert_int_equal(v[0][DW / 2 - 1], want[2]);
+    }
+    {
         vg_box none = {SW + 5.0f, 0.0f, 10.0f, 10.0f};
-        assert_int_equal(vg_faces_resize(&src[0][0], SW, SH, SW * 3, &none,
-                                         &dst[0][0], DW, DH, DW * 3),
+        assert_int_equal(vg_faces_resize_yuv420(&src[0][0], SW, SH, SW * 3,
+                                                &none, DW, DH, &dst),
+                         VG_EINVAL);
+        /* 4:2:0 wants even sides */
+        assert_int_equal(vg_faces_resize_yuv420(&src[0][0], SW, SH, SW * 3,
+                                                &all, DW - 1, DH, &dst),
+                         VG_EINVAL);
+        assert_int_equal(vg_faces_resize_yuv420(&src[0][0], SW, SH, SW * 3,
+                                                &all, DW, DH - 1, &dst),
                          VG_EINVAL);
     }
 }
@@ -380,13 +438,13 @@ static void test_config_reads_the_faces_section(void **state)
     vg_context *ctx;
     (void)state;
     ctx = load("detector:\n  model: x.onnx\nfaces:\n  out_width: 640\n"
-               "  out_height: 360\n  alpha: 0.5\n  hold_s: 2\n"
+               "  out_height: 362\n  alpha: 0.5\n  hold_s: 2\n"
                "  empty: black\n  encoder: h264_nvenc\n  crf: 30\n"
                "  preset: veryfast\n  reid: false\n",
                &c, &rc);
     assert_int_equal(rc, 0);
     assert_int_equal(c.out_width, 640);
-    assert_int_equal(c.out_height, 360);
+    assert_int_equal(c.out_height, 362);
     assert_float_equal(c.alpha, 0.5f, 1e-6);
     assert_float_equal(c.hold_s, 2.0, 1e-9);
     assert_int_equal(c.empty, VG_FACES_EMPTY_BLACK);
@@ -402,6 +460,7 @@ static void test_config_refuses_bad_sizes_and_alpha_at_their_place(void **s)
 {
     (void)s;
     expect_error("faces:\n  out_width: 641\n", "2:14", "even");
+    expect_error("faces:\n  out_width: 642\n", "2:14", "multiple of 4");
     expect_error("faces:\n  out_height: 0\n", "2:15", "positive");
     expect_error("faces:\n  out_width: 100000\n", "2:14", "above");
     expect_error("faces:\n  out_width: -2\n", "2:14", "positive");
@@ -611,6 +670,7 @@ int main(void)
         cmocka_unit_test(test_slots_refuse_bad_arguments),
         cmocka_unit_test(test_crop_target_keeps_aspect_and_stays_inside),
         cmocka_unit_test(test_crop_ema_moves_alpha_of_the_way),
+        cmocka_unit_test(test_rgb_to_yuv_is_bt601_limited_range),
         cmocka_unit_test(test_resize_keeps_a_uniform_colour_and_a_gradient),
         cmocka_unit_test(test_config_reads_the_faces_section),
         cmocka_unit_test(

@@ -165,6 +165,48 @@ static void test_written_frames_decode_back(void **state)
     assert_true(pr.centre[0] > 200);
 }
 
+/* YUV 4:2:0 planes go to the encoder as they are: a flat luma of 180 on
+ * the left half and 40 on the right decodes back to those values. */
+static void test_yuv420_planes_decode_back(void **state)
+{
+    struct fx *f = *state;
+    enum { YS = W + 16, CS = W / 2 + 8 };
+    static uint8_t y[H][YS], u[H / 2][CS], v[H / 2][CS];
+    const uint8_t *planes[3] = {&y[0][0], &u[0][0], &v[0][0]};
+    const int strides[3] = {YS, CS, CS};
+    const uint8_t *no_planes[3] = {&y[0][0], NULL, &v[0][0]};
+    const int narrow[3] = {W - 2, CS, CS};
+    vg_video_writer *vw;
+    struct probe pr;
+
+    for (int r = 0; r < H; r++)
+        for (int x = 0; x < YS; x++)
+            y[r][x] = x < W / 2 ? 180 : 40;
+    memset(u, 90, sizeof(u));
+    memset(v, 200, sizeof(v));
+    assert_int_equal(
+        vg_video_writer_open(f->ctx, f->path, W, H, FPS, NULL, &vw), 0);
+    assert_int_equal(vg_video_writer_write_yuv420(vw, no_planes, strides, 0),
+                     VG_EINVAL);
+    assert_int_equal(vg_video_writer_write_yuv420(vw, planes, narrow, 0),
+                     VG_EINVAL);
+    assert_non_null(strstr(vg_video_writer_errmsg(vw), "YUV"));
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(vg_video_writer_write_yuv420(vw, planes, strides, i),
+                         0);
+    /* the indices rule holds here too */
+    assert_int_equal(vg_video_writer_write_yuv420(vw, planes, strides, 9),
+                     VG_EINVAL);
+    assert_int_equal(vg_video_writer_close(vw), 0);
+    assert_int_equal(vg_video_writer_write_yuv420(vw, planes, strides, 10),
+                     VG_ECLOSED);
+    vg_video_writer_destroy(&vw);
+    assert_int_equal(probe_file(f->path, &pr), 0);
+    assert_int_equal(pr.frames, 10);
+    /* probe_file samples the luma at x 10, y 50: the left half */
+    assert_true(pr.centre[0] >= 176 && pr.centre[0] <= 184);
+}
+
 static void test_default_encoder_is_libx264(void **state)
 {
     struct fx *f = *state;
@@ -353,6 +395,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(
             test_steady_state_writes_do_not_allocate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_yuv420_planes_decode_back, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_invalid_arguments_are_refused,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_mpeg4_fallback_encoder_works,

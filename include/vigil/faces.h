@@ -175,13 +175,25 @@ void vg_faces_crop_target(const vg_box *face, float aspect, float zoom,
  * (1 - alpha) x state, per coordinate. */
 void vg_faces_crop_ema(vg_box *state, const vg_box *target, float alpha);
 
-/* Resizes region of an RGB24 picture (sw x sh, sstride) bilinearly into an
- * RGB24 dw x dh picture (dstride); the region is clamped to the picture.
- * Returns 0 or VG_EINVAL (bad sizes, dw > 8192, empty region). Allocates
- * nothing. */
-int vg_faces_resize(const uint8_t *src, int sw, int sh, int sstride,
-                    const vg_box *region, uint8_t *dst, int dw, int dh,
-                    int dstride);
+/* A crop of a slot: YUV 4:2:0 planes (BT.601, limited range, the output
+ * file's format), luma w x h, Cb and Cr (w / 2) x (h / 2); the caller owns
+ * the memory. */
+typedef struct vg_faces_yuv {
+    uint8_t *y, *u, *v;
+    int ystride, cstride;
+} vg_faces_yuv;
+
+/* The YUV of an RGB colour (BT.601, limited range). */
+void vg_faces_rgb_to_yuv(const uint8_t rgb[3], uint8_t yuv[3]);
+
+/* Resizes region of an RGB24 picture (sw x sh, sstride) bilinearly into a
+ * dw x dh YUV 4:2:0 crop, converting as it goes (each chroma sample the
+ * mean of its 2 x 2 pixels); the region is clamped to the picture. dw and
+ * dh are even, dw at most VG_FACES_MAX_SIDE. Returns 0 or VG_EINVAL (bad
+ * sizes, empty region). Allocates nothing (about 100 KiB of stack). */
+int vg_faces_resize_yuv420(const uint8_t *src, int sw, int sh, int sstride,
+                           const vg_box *region, int dw, int dh,
+                           const vg_faces_yuv *dst);
 
 /* ---- the job's config (the `faces:` section) ------------------------------
  */
@@ -258,9 +270,15 @@ typedef struct vg_faces_plan {
 } vg_faces_plan;
 
 /* Pool sizes of the job (the run and the plan both use these). */
-#define VG_FACES_PICTURE_POOL 6 /* 3 queued to the encoder thread */
+#define VG_FACES_DECODE_QUEUE 2 /* pictures decoded ahead */
+#define VG_FACES_QUEUE 3        /* frames waiting for the encoder thread */
+/* decoded ahead, being decoded, being detected, queued to the encoder and
+ * being cropped */
+#define VG_FACES_PICTURE_POOL (VG_FACES_DECODE_QUEUE + 3 + VG_FACES_QUEUE)
 #define VG_FACES_CROP_POOL VG_SLOTS
-#define VG_FACES_QUEUE 3 /* frames waiting for the encoder thread */
+/* The decoder's own threads: one, decoding has a thread of its own (more
+ * frame threads only compete with the detector for the cores). */
+#define VG_FACES_DECODER_THREADS 1
 #define VG_FACES_COMPOSED_POOL 2
 
 /* Plans c on a width x height input of codec (decoder name, "" unknown).

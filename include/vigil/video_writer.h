@@ -1,6 +1,6 @@
 /*
- * vg_video_writer: annotated output video. RGB24 pictures in, H.264
- * (libx264, yuv420p) in an MP4 file out; when libx264 is missing from
+ * vg_video_writer: annotated output video. RGB24 (or YUV 4:2:0) pictures in,
+ * H.264 (libx264, yuv420p) in an MP4 file out; when libx264 is missing from
  * libavcodec it falls back to MPEG-4 part 2 (see vg_video_writer_codec).
  *
  *   vg_video_writer_opts o;
@@ -96,6 +96,15 @@ int vg_video_writer_open(vg_context *ctx, const char *path, int width,
  * on failure). */
 int vg_video_writer_write(vg_video_writer *w, const uint8_t *rgb, int stride,
                           int64_t frame_index);
+
+/* The same for a picture already in YUV 4:2:0 (BT.601, limited range, the
+ * file's own format): planes[0] is width x height luma, planes[1] and
+ * planes[2] the (width / 2) x (height / 2) Cb and Cr, rows strides[k] bytes
+ * apart; only read, copied into the encoder's frame (no colour
+ * conversion). Same returns as vg_video_writer_write. */
+int vg_video_writer_write_yuv420(vg_video_writer *w,
+                                 const uint8_t *const planes[3],
+                                 const int strides[3], int64_t frame_index);
 
 /* Drains the encoder, writes the trailer and closes the file. Idempotent:
  * later calls return 0. Returns 0 or VG_EIO. w may be NULL. */

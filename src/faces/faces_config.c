@@ -22,7 +22,7 @@ static const char *const empty_names[] = {"grey", "black", NULL};
 static const vg_option faces_schema[] = {
     VG_OPT_ROW(vg_faces_config, "faces", "out_width", VG_OPT_INT, VG_STORE_INT,
                out_width, .min = -1e9, .max = 1e9, .def_num = 1280,
-               .expect = "an even size, 64 .. 4096",
+               .expect = "a multiple of 4, 64 .. 4096",
                .help = "width of the composed split-screen frame, pixels"),
     VG_OPT_ROW(vg_faces_config, "faces", "out_height", VG_OPT_INT, VG_STORE_INT,
                out_height, .min = -1e9, .max = 1e9, .def_num = 720,
@@ -118,13 +118,17 @@ void vg_faces_model_decl(const vg_faces_config *c, int kind, vg_model_decl *d)
     d->session.spin = 0;
 }
 
-/* Why a side is refused, or NULL. */
-static const char *bad_side(long v)
+/* Why a side is refused, or NULL. The width holds two slots, each of an
+ * even width (4:2:0 halves it): a multiple of 4. */
+static const char *bad_side(long v, int width)
 {
     if (v <= 0)
         return "must be positive";
     if (v % 2 != 0)
         return "must be even (H.264 4:2:0 halves it)";
+    if (width && v % 4 != 0)
+        return "must be a multiple of 4 (two slots of even width, as "
+               "4:2:0 halves them)";
     if (v < 64)
         return "is below 64";
     if (v > VG_FACES_MAX_SIDE)
@@ -134,15 +138,16 @@ static const char *bad_side(long v)
 }
 
 /* What the row of key cannot say about its value in c (a side is even,
- * 64..4096; alpha is in (0, 1]) as "641 must be even ..." in buf, or NULL
- * when the value is fine. */
+ * the width a multiple of 4, 64..4096; alpha is in (0, 1]) as "641 must be even
+ * ..." in buf, or NULL when the value is fine. */
 static const char *value_problem(const vg_faces_config *c, const char *key,
                                  char *buf, size_t cap)
 {
     const char *why;
     if (!strcmp(key, "out_width") || !strcmp(key, "out_height")) {
-        int v = !strcmp(key, "out_width") ? c->out_width : c->out_height;
-        if ((why = bad_side(v)) == NULL)
+        int width = !strcmp(key, "out_width");
+        int v = width ? c->out_width : c->out_height;
+        if ((why = bad_side(v, width)) == NULL)
             return NULL;
         snprintf(buf, cap, "%d %s", v, why);
         return buf;

@@ -1,7 +1,8 @@
 /* vg_faces_run: the two-face split-screen job (include/vigil/faces.h,
  * docs/faces.md). decode -> BlazeFace -> ByteTrack -> slots -> crop + EMA
- * -> compose on the caller's thread, H.264 on an encoder thread fed
- * through a queue of pooled composed frames; every
+ * on the caller's thread; crop resize (straight into YUV 4:2:0, the
+ * file's format), composition and H.264 on an encoder thread fed through
+ * a queue; every
  * buffer is taken before the first frame. */
 #include <errno.h>
 #include <math.h>
@@ -20,6 +21,8 @@
 #include "vigil/source.h"
 #include "vigil/track.h"
 #include "vigil/video_writer.h"
+
+#include "../pipeline/pipeline_internal.h" /* the decode thread */
 
 #define MAX_FACES 16
 #define MAX_EMBED 512
@@ -75,8 +78,8 @@ typedef struct job {
     int64_t enc_written, enc_failed;
     char enc_err[256];
     double enc_compose_s;
-    vg_buf *crop[VG_SLOTS]; /* slot_w x out_height RGB24 (crop pool), drawn
-                               by the encoder thread */
+    vg_buf *crop[VG_SLOTS]; /* slot_w x out_height YUV 4:2:0 (crop pool),
+                               drawn by the encoder thread */
     int crop_empty[VG_SLOTS];
     FILE *jsonl;
     vg_slots slots;
@@ -95,12 +98,31 @@ typedef struct job {
     int want[MAX_FACES];
 } job;
 
+/* The planes of slot k's crop (YUV 4:2:0 in one pooled buffer: luma,
+ * then Cb, then Cr). */
+static vg_faces_yuv crop_planes(const job *j, int k)
+{
+    vg_faces_yuv p;
+    size_t luma = (size_t)j->slot_w * (size_t)j->c->out_height;
+    p.y = vg_buf_data(j->crop[k]);
+    p.u = p.y + luma;
+    p.v = p.u + luma / 4;
+    p.ystride = j->slot_w;
+    p.cstride = j->slot_w / 2;
+    return p;
+}
+
 /* Fills a slot's crop with the empty frame (encoder thread). */
 static void fill_empty(job *j, int k)
 {
     uint8_t value = j->c->empty == VG_FACES_EMPTY_BLACK ? 0 : 128;
-    memset(vg_buf_data(j->crop[k]), value,
-           (size_t)j->slot_w * 3 * (size_t)j->c->out_height);
+    uint8_t rgb[3] = {value, value, value}, yuv[3];
+    vg_faces_yuv p = crop_planes(j, k);
+    size_t luma = (size_t)j->slot_w * (size_t)j->c->out_height;
+    vg_faces_rgb_to_yuv(rgb, yuv);
+    memset(p.y, yuv[0], luma);
+    memset(p.u, yuv[1], luma / 4);
+    memset(p.v, yuv[2], luma / 4);
     j->crop_empty[k] = 1;
 }
 
@@ -141,6 +163,7 @@ static int decide_slot(job *j, int k, const vg_slot *s, int64_t frame,
 }
 
 static int compose(job *j, vg_buf **out);
+static int write_composed(job *j, vg_buf *b, int64_t index);
 
 static void *encode_main(void *arg)
 {
@@ -156,11 +179,11 @@ static void *encode_main(void *arg)
             break; /* closed and drained */
         t0 = vg_clock_ns();
         for (int k = 0; k < VG_SLOTS; k++) {
+            vg_faces_yuv p = crop_planes(j, k);
             if (it.show[k] == SHOW_FACE && it.pic != NULL &&
-                vg_faces_resize(vg_buf_data(it.pic), j->width, j->height,
-                                it.stride, &it.box[k], vg_buf_data(j->crop[k]),
-                                j->slot_w, j->c->out_height,
-                                j->slot_w * 3) == 0)
+                vg_faces_resize_yuv420(vg_buf_data(it.pic), j->width, j->height,
+                                       it.stride, &it.box[k], j->slot_w,
+                                       j->c->out_height, &p) == 0)
                 j->crop_empty[k] = 0;
             else if (it.show[k] == SHOW_EMPTY && !j->crop_empty[k])
                 fill_empty(j, k);
@@ -170,8 +193,7 @@ static void *encode_main(void *arg)
         j->enc_compose_s += (double)(vg_clock_ns() - t0) / 1e9;
         t0 = vg_clock_ns();
         if (rc == 0)
-            rc = vg_video_writer_write(j->vw, vg_buf_data(out),
-                                       j->c->out_width * 3, it.index);
+            rc = write_composed(j, out, it.index);
         vg_buf_unref(&out);
         if (rc == 0) {
             j->enc_written++;
@@ -195,25 +217,46 @@ static void encoder_join(job *j)
     vg_queue_destroy(&j->encq);
 }
 
+/* The composed frame, YUV 4:2:0 in one pooled buffer (luma, then Cb,
+ * then Cr): each slot's crop planes copied side by side (encoder thread:
+ * the only user of the pool). */
 static int compose(job *j, vg_buf **out)
 {
     vg_buf *b = NULL;
-    uint8_t *dst;
-    size_t row = (size_t)j->slot_w * 3;
-    int rc;
-    /* encoder thread: the only user of the pool */
-    rc = vg_pool_get(j->composed, 1000, &b);
+    uint8_t *y;
+    int w = j->c->out_width, h = j->c->out_height, sw = j->slot_w;
+    size_t luma = (size_t)w * (size_t)h;
+    int rc = vg_pool_get(j->composed, 1000, &b);
     if (rc < 0)
         return rc;
-    dst = vg_buf_data(b);
+    y = vg_buf_data(b);
     for (int k = 0; k < VG_SLOTS; k++) {
-        const uint8_t *src = vg_buf_data(j->crop[k]);
-        for (int y = 0; y < j->c->out_height; y++)
-            memcpy(dst + (size_t)y * (size_t)j->c->out_width * 3 + k * row,
-                   src + (size_t)y * row, row);
+        vg_faces_yuv p = crop_planes(j, k);
+        uint8_t *u = y + luma, *v = u + luma / 4;
+        for (int r = 0; r < h; r++)
+            memcpy(y + (size_t)r * (size_t)w + (size_t)(k * sw),
+                   p.y + (size_t)r * (size_t)sw, (size_t)sw);
+        for (int r = 0; r < h / 2; r++) {
+            size_t at = (size_t)r * (size_t)(w / 2) + (size_t)(k * sw / 2);
+            memcpy(u + at, p.u + (size_t)r * (size_t)(sw / 2),
+                   (size_t)(sw / 2));
+            memcpy(v + at, p.v + (size_t)r * (size_t)(sw / 2),
+                   (size_t)(sw / 2));
+        }
     }
     *out = b;
     return 0;
+}
+
+/* Hands the composed frame to the writer (no colour conversion there). */
+static int write_composed(job *j, vg_buf *b, int64_t index)
+{
+    uint8_t *y = vg_buf_data(b);
+    size_t luma = (size_t)j->c->out_width * (size_t)j->c->out_height;
+    const uint8_t *planes[3] = {y, y + luma, y + luma + luma / 4};
+    const int strides[3] = {j->c->out_width, j->c->out_width / 2,
+                            j->c->out_width / 2};
+    return vg_video_writer_write_yuv420(j->vw, planes, strides, index);
 }
 
 static void write_line(job *j, const vg_frame *f, const vg_slot *slots,
@@ -378,8 +421,11 @@ static int open_outputs(job *j, const char *out_dir)
 {
     char path[VG_PATH_MAX + 32];
     vg_video_writer_opts wo;
-    size_t crop_bytes = (size_t)j->slot_w * 3 * (size_t)j->c->out_height;
-    size_t frame_bytes = (size_t)j->c->out_width * 3 * (size_t)j->c->out_height;
+    /* YUV 4:2:0: 1.5 bytes a pixel */
+    size_t crop_bytes = (size_t)j->slot_w * (size_t)j->c->out_height * 3 / 2;
+    /* YUV 4:2:0: 1.5 bytes a pixel */
+    size_t frame_bytes =
+        (size_t)j->c->out_width * (size_t)j->c->out_height * 3 / 2;
     int rc;
 
     rc = vg_pool_create(j->ctx, "faces.crops", crop_bytes, VG_FACES_CROP_POOL,
@@ -568,7 +614,8 @@ int vg_faces_run(vg_context *ctx, const vg_faces_config *c, const char *input,
     vg_source_info si;
     vg_slots_opts sl;
     job j;
-    int rc, end = 0, started = 0;
+    vgi_decoder dec;
+    int rc, end = 0, started = 0, dec_started = 0;
     int64_t t, t_start;
 
     if (rep == NULL)
@@ -592,6 +639,7 @@ int vg_faces_run(vg_context *ctx, const vg_faces_config *c, const char *input,
     so.keep_image = 1;
     so.pool_size = VG_FACES_PICTURE_POOL;
     so.image_pool_size = VG_FACES_PICTURE_POOL;
+    so.decoder_threads = VG_FACES_DECODER_THREADS;
     rc = vg_source_open(ctx, input, &so, &j.src);
     if (rc < 0)
         goto out;
@@ -620,21 +668,29 @@ int vg_faces_run(vg_context *ctx, const vg_faces_config *c, const char *input,
     }
     started = 1;
 
+    /* decoding runs ahead on its own thread (vgi_decoder): this thread
+     * waits for a picture only when the decoder is behind */
+    rc = vgi_decoder_start(ctx, &dec, j.src, VG_FACES_DECODE_QUEUE,
+                           c->max_frames);
+    if (rc < 0)
+        goto out;
+    dec_started = 1;
     t_start = t = vg_clock_ns();
     for (;;) {
-        vg_frame f;
+        vgi_frame_item it;
         int64_t now;
-        if (c->max_frames > 0 && rep->frames_in >= c->max_frames)
+        if (vg_queue_pop(dec.q, &it, -1) < 0)
+            break; /* closed: cannot happen before the end item */
+        if (it.end_code != 0) {
+            end = it.end_code;
             break;
-        end = vg_source_read(j.src, &f);
-        if (end != 0)
-            break;
+        }
         now = vg_clock_ns();
         rep->stage_s[ST_DECODE] += (double)(now - t) / 1e9;
         t = now;
         rep->frames_in++;
-        rc = one_frame(&j, &f, &t);
-        vg_frame_release(&f);
+        rc = one_frame(&j, &it.frame, &t);
+        vg_frame_release(&it.frame);
         if (rc < 0)
             break;
         if (progress != NULL)
@@ -645,13 +701,18 @@ int vg_faces_run(vg_context *ctx, const vg_faces_config *c, const char *input,
         }
     }
     rep->wall_s = (double)(vg_clock_ns() - t_start) / 1e9;
+    vgi_decoder_request_stop(&dec);
+    vgi_decoder_finish(&dec);
+    dec_started = 0;
     if (rc == 0 && end == VG_EINTR)
         rep->stopped = 1;
     if (rc == 0 && end != 0 && end != VG_EOF && end != VG_EINTR) {
-        rc = vg_fail(ctx, end, "%s: %s", input, vg_source_errmsg(j.src));
+        rc = vg_fail(ctx, end, "%s: %s", input, dec.message);
     }
 
 out:
+    if (dec_started)
+        vgi_decoder_finish(&dec);
     encoder_join(&j);
     rep->encoder_written = j.enc_written;
     rep->encoder_failed = j.enc_failed;

@@ -1,6 +1,6 @@
-/* Internal to the pipeline module: the decode stage shared by the detect
- * pipeline and the CCTV job, and detection under the residency's ladder
- * shared by the CCTV and staged jobs. */
+/* Internal to the library: the decode stage shared by the detect pipeline,
+ * the CCTV job and the faces job (src/faces), and detection under the
+ * residency's ladder shared by the CCTV and staged jobs. */
 #ifndef VIGIL_PIPELINE_INTERNAL_H
 #define VIGIL_PIPELINE_INTERNAL_H
 

@@ -1083,16 +1083,17 @@ int vg_faces_plan_build(vg_context *ctx, const vg_faces_config *c, int width,
         rc = faces_model(p, c, VG_MODEL_FACE_EMBEDDER, &out->embedder);
     if (rc < 0)
         goto done;
-    out->decoder = vg_sizing_decoder_shared_bytes(codec) +
-                   vg_sizing_decoder_bytes(codec, width, height,
-                                           decoder_frame_threads(codec));
+    out->decoder =
+        vg_sizing_decoder_shared_bytes(codec) +
+        vg_sizing_decoder_bytes(codec, width, height, VG_FACES_DECODER_THREADS);
     out->pictures = (uint64_t)VG_FACES_PICTURE_POOL *
                     vg_sizing_picture_bytes(width, height);
     slot_w = c->out_width / VG_SLOTS;
-    out->crops = (uint64_t)VG_FACES_CROP_POOL * (uint64_t)slot_w * 3 *
-                 (uint64_t)c->out_height;
+    /* crops and composed frames are YUV 4:2:0, 1.5 bytes a pixel */
+    out->crops = (uint64_t)VG_FACES_CROP_POOL * (uint64_t)slot_w *
+                 (uint64_t)c->out_height * 3 / 2;
     out->composed = (uint64_t)VG_FACES_COMPOSED_POOL * (uint64_t)c->out_width *
-                    3 * (uint64_t)c->out_height;
+                    (uint64_t)c->out_height * 3 / 2;
     /* the writer's own: 2 encoder threads by default */
     out->encoder =
         vg_sizing_encoder_shared_bytes(c->preset) +

@@ -430,35 +430,33 @@ static int check_space(vg_video_writer *w)
     return free_bytes < w->min_free ? stop_for_space(w, free_bytes, 0) : 0;
 }
 
-int vg_video_writer_write(vg_video_writer *w, const uint8_t *rgb, int stride,
-                          int64_t frame_index)
+/* The checks every write makes before touching the frame; on success the
+ * frame is writable and *frame_index the index it will carry. */
+static int write_begin(vg_video_writer *w, int64_t *frame_index)
 {
-    const uint8_t *src[4] = {rgb, NULL, NULL, NULL};
-    int src_stride[4] = {stride, 0, 0, 0};
     char eb[128];
     int ret;
-
-    if (!w)
-        return VG_EINVAL;
     if (w->stopped)
         return VG_ENOSPC; /* said once, when it stopped */
     if (w->closed)
         return set_err(w, VG_ECLOSED, "%s: writer is closed", w->path);
-    if (!rgb || stride < w->width * 3)
-        return set_err(w, VG_EINVAL, "%s: invalid picture (stride %d)", w->path,
-                       stride);
-    if (frame_index < 0)
-        frame_index = w->last_index + 1;
-    if (frame_index <= w->last_index)
+    if (*frame_index < 0)
+        *frame_index = w->last_index + 1;
+    if (*frame_index <= w->last_index)
         return set_err(
             w, VG_EINVAL, "%s: frame index %lld after %lld: not increasing",
-            w->path, (long long)frame_index, (long long)w->last_index);
+            w->path, (long long)*frame_index, (long long)w->last_index);
     ret = av_frame_make_writable(w->frame);
     if (ret < 0)
         return set_err(w, VG_ENOMEM, "%s: frame: %s", w->path,
                        averr(ret, eb, sizeof(eb)));
-    sws_scale(w->sws, src, src_stride, 0, w->height, w->frame->data,
-              w->frame->linesize);
+    return 0;
+}
+
+/* Encodes the filled frame as frame_index. */
+static int write_end(vg_video_writer *w, int64_t frame_index)
+{
+    int ret;
     if ((ret = check_space(w)) < 0)
         return ret;
     w->frame->pts = frame_index;
@@ -468,6 +466,49 @@ int vg_video_writer_write(vg_video_writer *w, const uint8_t *rgb, int stride,
     if (ret == VG_ENOSPC)
         return stop_for_space(w, 0, 1);
     return ret;
+}
+
+int vg_video_writer_write(vg_video_writer *w, const uint8_t *rgb, int stride,
+                          int64_t frame_index)
+{
+    const uint8_t *src[4] = {rgb, NULL, NULL, NULL};
+    int src_stride[4] = {stride, 0, 0, 0};
+    int rc;
+
+    if (!w)
+        return VG_EINVAL;
+    if (!w->stopped && !w->closed && (!rgb || stride < w->width * 3))
+        return set_err(w, VG_EINVAL, "%s: invalid picture (stride %d)", w->path,
+                       stride);
+    if ((rc = write_begin(w, &frame_index)) < 0)
+        return rc;
+    sws_scale(w->sws, src, src_stride, 0, w->height, w->frame->data,
+              w->frame->linesize);
+    return write_end(w, frame_index);
+}
+
+int vg_video_writer_write_yuv420(vg_video_writer *w,
+                                 const uint8_t *const planes[3],
+                                 const int strides[3], int64_t frame_index)
+{
+    int rc;
+
+    if (!w)
+        return VG_EINVAL;
+    if (!w->stopped && !w->closed &&
+        (!planes || !strides || !planes[0] || !planes[1] || !planes[2] ||
+         strides[0] < w->width || strides[1] < w->width / 2 ||
+         strides[2] < w->width / 2))
+        return set_err(w, VG_EINVAL, "%s: invalid YUV 4:2:0 picture", w->path);
+    if ((rc = write_begin(w, &frame_index)) < 0)
+        return rc;
+    for (int k = 0; k < 3; k++) {
+        int rows = k == 0 ? w->height : w->height / 2;
+        int bytes = k == 0 ? w->width : w->width / 2;
+        av_image_copy_plane(w->frame->data[k], w->frame->linesize[k], planes[k],
+                            strides[k], bytes, rows);
+    }
+    return write_end(w, frame_index);
 }
 
 int vg_video_writer_close(vg_video_writer *w)
