@@ -694,6 +694,48 @@ static void test_stream_buffers_staged(void **state)
     vg_plan_destroy(&p);
 }
 
+/* tracker.reid with an ONNX reid_model: the planner loads the model to
+ * learn its embedding length, unless the caller says what it learnt (the
+ * CLI's check before any frame): then the file is not loaded again. */
+static void test_reid_facts_spare_a_second_load(void **state)
+{
+    fixture *fx = *state;
+    const char *inputs[1];
+    char junk[VG_PATH_MAX];
+    vg_plan_opts o;
+    vg_plan *p = NULL;
+    uint64_t dim8, dim64;
+    if (!fx->have_clips)
+        skip();
+    add_model(fx, "detector", 0, VG_MODEL_DETECTOR, VG_POLICY_PINNED, 0);
+    inputs[0] = fx->clip;
+    snprintf(junk, sizeof(junk), "%s", fx->file[1]); /* not a model */
+    fx->settings.reid_enabled = 1;
+    snprintf(fx->settings.reid_model, sizeof(fx->settings.reid_model), "%s",
+             junk);
+    vg_plan_opts_default(&o);
+    o.video = 0;
+    /* loaded: the file is refused */
+    assert_true(
+        vg_plan_build(fx->ctx, &fx->job, &fx->settings, inputs, 1, &o, &p) < 0);
+    assert_null(p);
+    assert_non_null(strstr(vg_context_errmsg(fx->ctx), junk));
+    vg_context_clear_error(fx->ctx);
+    /* told: not loaded; the embedding storage follows the length given and
+     * the input is counted */
+    o.reid_dim = 8;
+    o.reid_input_bytes = 4096;
+    p = build(fx, inputs, 1, &o);
+    dim8 = p->streams[0].reid_bytes;
+    vg_plan_destroy(&p);
+    o.reid_dim = 64;
+    p = build(fx, inputs, 1, &o);
+    dim64 = p->streams[0].reid_bytes;
+    vg_plan_destroy(&p);
+    assert_true(dim8 > 4096);
+    assert_true(dim64 > dim8);
+}
+
 static void test_bad_arguments(void **state)
 {
     fixture *fx = *state;
@@ -757,6 +799,8 @@ int main(void)
             test_concurrent_streams_add_up_and_share_once, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_sequential_streams_take_the_largest, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reid_facts_spare_a_second_load,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_buffers_staged, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),

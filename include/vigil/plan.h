@@ -135,6 +135,11 @@ typedef struct vg_plan_opts {
      * (vg_run_stream called per input). A staged job runs its streams one
      * after another whatever this says. */
     int concurrent;
+    /* What the caller learnt loading the settings' tracker.reid_model
+     * (vg_reid_embedder_dim and _input_bytes): with reid_dim > 0 the
+     * planner does not load the model again; 0 (default): it loads it. */
+    int reid_dim;
+    size_t reid_input_bytes;
 } vg_plan_opts;
 
 /* A model as the plan sees it: the file the job runs, or one of its declared

@@ -10,6 +10,7 @@
 #include "vigil/config.h"
 #include "vigil/faces.h"
 #include "vigil/job.h"
+#include "vigil/plan.h"
 #include "vigil/sysinfo.h"
 #include "vigil/vigil.h"
 
@@ -36,6 +37,11 @@ int cmd_faces(int argc, char **argv);
 /* The faces job's input as given, else the name found in the videos cache
  * (`vigil faces Megamind.avi`). */
 void cli_faces_input(const char *in, char *out, size_t size);
+/* The faces job's settings: defaults, then config (a file, may be NULL),
+ * then max_frames (when >= 0), checked. Returns VG_EXIT_OK or
+ * VG_EXIT_ERROR (the one-line error printed). */
+int cli_faces_config(vg_context *ctx, const char *config, int64_t max_frames,
+                     vg_faces_config *c);
 /* Opens path briefly for its size and prints the split-screen job's memory
  * plan for c (`vigil faces --plan`, `vigil plan --faces`). Returns the exit
  * code (errors printed). */
@@ -91,8 +97,11 @@ void cli_detector_opts(const vg_settings *s, vg_detector_opts *o);
 
 /* With tracker.reid and a reid_model: loads the model once to refuse a
  * missing or unusable file before any frame (each stream loads its own
- * later). Returns 0, or -1 with the error printed. */
-int cli_check_reid_model(vg_context *ctx, const vg_settings *s);
+ * later). po (may be NULL) is told what the load learnt (reid_dim,
+ * reid_input_bytes), so the memory plan does not load it again. Returns 0,
+ * or -1 with the error printed. */
+int cli_check_reid_model(vg_context *ctx, const vg_settings *s,
+                         vg_plan_opts *po);
 
 /* Creates the detector of the settings; prints the error on failure. */
 int cli_open_detector(vg_context *ctx, const vg_settings *s, vg_detector **out);

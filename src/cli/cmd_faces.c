@@ -53,6 +53,19 @@ void cli_faces_input(const char *in, char *out, size_t size)
     }
 }
 
+int cli_faces_config(vg_context *ctx, const char *config, int64_t max_frames,
+                     vg_faces_config *c)
+{
+    vg_faces_config_default(c);
+    if (config != NULL && vg_faces_config_load(ctx, config, c) < 0)
+        return cli_error("%s", vg_context_errmsg(ctx));
+    if (max_frames >= 0)
+        c->max_frames = max_frames;
+    if (vg_faces_config_check(ctx, c) < 0)
+        return cli_error("%s", vg_context_errmsg(ctx));
+    return VG_EXIT_OK;
+}
+
 int cli_faces_plan(vg_context *ctx, const vg_faces_config *c, const char *path)
 {
     vg_source_opts so;
@@ -122,17 +135,8 @@ int cmd_faces(int argc, char **argv)
 
     if (cli_context_create(&ctx, &sig) < 0)
         return cli_error("out of memory");
-    vg_faces_config_default(&c);
-    if (config != NULL && vg_faces_config_load(ctx, config, &c) < 0) {
-        cli_error("%s", vg_context_errmsg(ctx));
-        return cli_context_destroy(&ctx, &sig, VG_EXIT_ERROR);
-    }
-    if (max_frames >= 0)
-        c.max_frames = max_frames;
-    if (vg_faces_config_check(ctx, &c) < 0) {
-        cli_error("%s", vg_context_errmsg(ctx));
-        return cli_context_destroy(&ctx, &sig, VG_EXIT_ERROR);
-    }
+    if ((rc = cli_faces_config(ctx, config, max_frames, &c)) != VG_EXIT_OK)
+        return cli_context_destroy(&ctx, &sig, rc);
     if (plan_only)
         return cli_context_destroy(&ctx, &sig, cli_faces_plan(ctx, &c, path));
 

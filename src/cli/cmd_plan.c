@@ -84,12 +84,8 @@ static int plan_faces(const cli_detect_args *a, const char *const *inputs,
     if (cli_context_create(&ctx, &sig) < 0)
         return cli_error("out of memory");
     vg_context_set_log_level(ctx, VG_LOG_WARN);
-    vg_faces_config_default(&c);
-    if ((a->config && vg_faces_config_load(ctx, a->config, &c) < 0) ||
-        vg_faces_config_check(ctx, &c) < 0) {
-        cli_error("%s", vg_context_errmsg(ctx));
-        return cli_context_destroy(&ctx, &sig, VG_EXIT_ERROR);
-    }
+    if ((rc = cli_faces_config(ctx, a->config, -1, &c)) != VG_EXIT_OK)
+        return cli_context_destroy(&ctx, &sig, rc);
     cli_faces_input(inputs[0], path, sizeof(path));
     rc = cli_faces_plan(ctx, &c, path);
     return cli_context_destroy(&ctx, &sig, rc);

@@ -169,6 +169,7 @@ int cmd_run(int argc, char **argv)
     vg_residency *residency = NULL;
     vg_staged_stats *staged = NULL;
     vg_plan *plan = NULL;
+    vg_plan_opts reid_facts; /* what checking tracker.reid_model learnt */
     int have_rules = 0, exit_code = VG_EXIT_ERROR, n_done = 0;
     vg_job_stream_status *ss = NULL;
     vg_mqtt *mqtt = NULL;
@@ -272,8 +273,9 @@ int cmd_run(int argc, char **argv)
         goto out;
     }
     /* Everything in the configuration is checked before any frame. */
+    vg_plan_opts_default(&reid_facts);
     if (cli_resolve_settings(ctx, &a) != 0 ||
-        cli_check_reid_model(ctx, &a.settings) != 0)
+        cli_check_reid_model(ctx, &a.settings, &reid_facts) != 0)
         goto out;
     /* The job shares two cores between inference, decoding and encoding:
      * inference threads that sleep instead of spinning leave the cycles to
@@ -333,6 +335,8 @@ int cmd_run(int argc, char **argv)
     {
         vg_plan_opts po;
         vg_plan_opts_default(&po);
+        po.reid_dim = reid_facts.reid_dim;
+        po.reid_input_bytes = reid_facts.reid_input_bytes;
         po.video = write_video && a.settings.video_enabled;
         /* Each input of the CCTV job is opened once, here: the plan reads
          * its size from the open source and the run takes it over. */

@@ -97,7 +97,7 @@ int cmd_serve(int argc, char **argv)
         goto out;
     }
     if (cli_resolve_settings(ctx, &a) != 0 ||
-        cli_check_reid_model(ctx, &a.settings) != 0)
+        cli_check_reid_model(ctx, &a.settings, NULL) != 0)
         goto out;
     if (listen)
         snprintf(a.settings.serve_listen, sizeof(a.settings.serve_listen), "%s",

@@ -273,7 +273,8 @@ void cli_detector_opts(const vg_settings *s, vg_detector_opts *o)
     vg_detector_opts_from_settings(s, o);
 }
 
-int cli_check_reid_model(vg_context *ctx, const vg_settings *s)
+int cli_check_reid_model(vg_context *ctx, const vg_settings *s,
+                         vg_plan_opts *po)
 {
     vg_reid_embedder *e = NULL;
     if (!s->reid_enabled || !s->reid_model[0])
@@ -281,6 +282,10 @@ int cli_check_reid_model(vg_context *ctx, const vg_settings *s)
     if (vg_reid_embedder_create(ctx, s->reid_model, NULL, &e) < 0) {
         cli_error("%s", vg_context_errmsg(ctx));
         return -1;
+    }
+    if (po != NULL) {
+        po->reid_dim = vg_reid_embedder_dim(e);
+        po->reid_input_bytes = vg_reid_embedder_input_bytes(e);
     }
     vg_reid_embedder_destroy(&e);
     return 0;

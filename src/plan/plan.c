@@ -232,23 +232,30 @@ static int no_embed(void *user, int det_index, float *out, int dim)
  * model's weights and working memory (calibrated or estimated like any
  * model) and its input, plus the embedding storage vg_tracker_set_reid
  * takes on t (the plan's tracker, measured before). The model is loaded
- * once to learn its embedding length and to refuse a bad file here.
+ * once to learn its embedding length and to refuse a bad file here, unless
+ * the caller says what it learnt loading it (o->reid_dim).
  * Returns 0 or a VG_E* code (message in ctx). */
 static int reid_bytes(vg_plan *p, const vg_settings *s, vg_tracker *t,
-                      uint64_t *out)
+                      const vg_plan_opts *o, uint64_t *out)
 {
     vg_reid_embedder *e = NULL;
     vg_tracker_stats before, after;
     vg_reid_opts ro;
     uint64_t model = 0;
-    int rc;
+    int rc = 0, dim = o->reid_dim;
+    size_t input = o->reid_input_bytes;
 
     *out = 0;
     if (!s->reid_enabled)
         return 0;
-    rc = vg_reid_embedder_create(p->ctx, s->reid_model, NULL, &e);
-    if (rc < 0)
-        return rc;
+    if (dim <= 0 || !s->reid_model[0]) {
+        rc = vg_reid_embedder_create(p->ctx, s->reid_model, NULL, &e);
+        if (rc < 0)
+            return rc;
+        dim = vg_reid_embedder_dim(e);
+        input = vg_reid_embedder_input_bytes(e);
+        vg_reid_embedder_destroy(&e);
+    }
     if (s->reid_model[0]) {
         vg_model_decl d;
         vg_plan_model m;
@@ -263,23 +270,21 @@ static int reid_bytes(vg_plan *p, const vg_settings *s, vg_tracker *t,
         d.session.spin = 0;
         rc = plan_model(p, &d, d.path, &m);
         if (rc < 0)
-            goto done;
-        model = m.host_bytes + vg_reid_embedder_input_bytes(e);
+            return rc;
+        model = m.host_bytes + input;
     }
     vg_tracker_stats_get(t, &before);
     vg_reid_opts_default(&ro);
-    ro.dim = vg_reid_embedder_dim(e);
+    ro.dim = dim;
     ro.embed = no_embed;
     rc = vg_tracker_set_reid(t, &ro);
     if (rc < 0)
-        goto done;
+        return rc;
     vg_tracker_stats_get(t, &after);
     *out = model + (after.bytes_held > before.bytes_held
                         ? after.bytes_held - before.bytes_held
                         : 0);
-done:
-    vg_reid_embedder_destroy(&e);
-    return rc;
+    return 0;
 }
 
 /* The stream buffers of every stream in every stage. */
@@ -681,7 +686,7 @@ int vg_plan_build(vg_context *ctx, const vg_job_config *job,
         }
         vg_tracker_stats_get(t, &ts);
         tracker_bytes = ts.bytes_held;
-        rc = reid_bytes(p, s, t, &reid);
+        rc = reid_bytes(p, s, t, o, &reid);
         vg_tracker_destroy(&t);
         if (rc < 0)
             goto fail;
