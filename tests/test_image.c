@@ -124,6 +124,60 @@ static void test_jpeg_round_trip_keeps_size_and_colours(void **state)
     free(back);
 }
 
+/* In memory (the live views): a buffer too small is replaced by libjpeg's,
+ * one large enough is kept; the JPEG decodes back to the picture. */
+static void test_jpeg_in_memory_grows_then_reuses_the_buffer(void **state)
+{
+    struct fx *f = *state;
+    struct jpeg_decompress_struct d;
+    struct jpeg_error_mgr err;
+    uint8_t *buf = malloc(16), *first, *back;
+    size_t cap = 16;
+    long n;
+
+    assert_non_null(buf);
+    vg_image_fill_rect(f->rgb, W, H, STRIDE, 0, 0, W, H, 20, 200, 40);
+    n = vg_image_encode_jpeg(f->rgb, W, H, STRIDE, 90, &buf, &cap);
+    assert_true(n > 16);
+    assert_true(cap >= (size_t)n);
+    first = buf;
+    /* the grown buffer is large enough for the same picture again */
+    assert_int_equal(vg_image_encode_jpeg(f->rgb, W, H, STRIDE, 90, &buf, &cap),
+                     n);
+    assert_ptr_equal(buf, first);
+    d.err = jpeg_std_error(&err);
+    jpeg_create_decompress(&d);
+    jpeg_mem_src(&d, buf, (unsigned long)n);
+    jpeg_read_header(&d, TRUE);
+    d.out_color_space = JCS_RGB;
+    jpeg_start_decompress(&d);
+    assert_int_equal(d.output_width, W);
+    assert_int_equal(d.output_height, H);
+    back = malloc((size_t)W * H * 3);
+    assert_non_null(back);
+    while (d.output_scanline < d.output_height) {
+        JSAMPROW row = back + (size_t)d.output_scanline * W * 3;
+        jpeg_read_scanlines(&d, &row, 1);
+    }
+    jpeg_finish_decompress(&d);
+    jpeg_destroy_decompress(&d);
+    assert_true(near(px(back, W * 3, W / 2, H / 2), 20, 200, 40, 8));
+    free(back);
+    free(buf);
+    /* no buffer yet: libjpeg's */
+    buf = NULL;
+    cap = 0;
+    assert_int_equal(vg_image_encode_jpeg(f->rgb, W, H, STRIDE, 90, &buf, &cap),
+                     n);
+    assert_non_null(buf);
+    assert_int_equal(
+        vg_image_encode_jpeg(f->rgb, W, H, W * 3 - 1, 90, &buf, &cap),
+        VG_EINVAL);
+    assert_int_equal(vg_image_encode_jpeg(NULL, W, H, STRIDE, 90, &buf, &cap),
+                     VG_EINVAL);
+    free(buf);
+}
+
 static void test_jpeg_to_missing_directory_is_eio(void **state)
 {
     struct fx *f = *state;
@@ -203,6 +257,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_rect_outline_has_the_colour_and_hollow_inside),
         T(test_jpeg_round_trip_keeps_size_and_colours),
+        T(test_jpeg_in_memory_grows_then_reuses_the_buffer),
         T(test_jpeg_to_missing_directory_is_eio),
         T(test_jpeg_rejects_bad_stride),
         T(test_rect_off_picture_is_clipped),

@@ -1,5 +1,6 @@
 /*
- * vg_image: JPEG writing and simple drawing on RGB24 pictures (3 bytes per
+ * vg_image: JPEG writing (a file, or memory) and simple drawing on RGB24
+ * pictures (3 bytes per
  * pixel, rows `stride` bytes apart), for snapshots and annotated output.
  *
  *   vg_image_draw_rect(rgb, w, h, stride, x, y, bw, bh, 2, 255, 0, 0);
@@ -28,6 +29,16 @@
  * read. */
 int vg_image_write_jpeg(vg_context *ctx, const char *path, const uint8_t *rgb,
                         int w, int h, int stride, int quality);
+
+/* Encodes the w x h RGB24 picture as a baseline JPEG of quality 1..100
+ * (clamped) into memory: into *buf (*cap bytes; *buf may be NULL) when it
+ * fits with a byte to spare; when it does not, into a new buffer (malloc) of
+ * twice the JPEG's length, which replaces *buf (the old one is freed with free)
+ * and *cap, so that the next pictures of a stream fit. *buf is the caller's:
+ * malloc'd or NULL, freed with free. Returns the JPEG's length, or
+ * VG_EINVAL (bad arguments) / VG_ENOMEM. For the live views. */
+long vg_image_encode_jpeg(const uint8_t *rgb, int w, int h, int stride,
+                          int quality, uint8_t **buf, size_t *cap);
 
 /* Draws the outline of the box (x, y, bw, bh) with lines `thickness` pixels
  * wide inside the box, in colour (r, g, b). */

@@ -1,11 +1,13 @@
 /*
- * JPEG writing (libjpeg-turbo) and drawing helpers on RGB24 pictures.
+ * JPEG writing and encoding into memory (libjpeg-turbo), and drawing
+ * helpers on RGB24 pictures.
  */
 #include "vigil/image.h"
 
 #include <errno.h>
 #include <setjmp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -33,9 +35,12 @@ static void on_jpeg_message(j_common_ptr cinfo)
     (void)cinfo; /* warnings are not printed */
 }
 
-/* Compresses into fp; returns 0 or -1 with fail->msg set. Kept apart from
- * the caller so that only locals of this frame live across setjmp. */
-static int compress_to(FILE *fp, const uint8_t *rgb, int w, int h, int stride,
+/* Compresses into fp, or into memory when fp is NULL (jpeg_mem_dest on
+ * *mem, *mem_size: the caller's buffer while it fits, else one of
+ * libjpeg's, malloc'd); returns 0 or -1 with fail->msg set. Kept apart from
+ * the callers so that only locals of this frame live across setjmp. */
+static int compress_to(FILE *fp, unsigned char **mem, unsigned long *mem_size,
+                       const uint8_t *rgb, int w, int h, int stride,
                        int quality, struct jpeg_fail *fail)
 {
     struct jpeg_compress_struct c;
@@ -49,7 +54,10 @@ static int compress_to(FILE *fp, const uint8_t *rgb, int w, int h, int stride,
         return -1;
     }
     jpeg_create_compress(&c);
-    jpeg_stdio_dest(&c, fp);
+    if (fp != NULL)
+        jpeg_stdio_dest(&c, fp);
+    else
+        jpeg_mem_dest(&c, mem, mem_size);
     c.image_width = (JDIMENSION)w;
     c.image_height = (JDIMENSION)h;
     c.input_components = 3;
@@ -66,6 +74,50 @@ static int compress_to(FILE *fp, const uint8_t *rgb, int w, int h, int stride,
     return 0;
 }
 
+static int clamp_quality(int quality)
+{
+    return quality < 1 ? 1 : quality > 100 ? 100 : quality;
+}
+
+long vg_image_encode_jpeg(const uint8_t *rgb, int w, int h, int stride,
+                          int quality, uint8_t **buf, size_t *cap)
+{
+    struct jpeg_fail fail;
+    unsigned char *out;
+    unsigned long size;
+
+    if (!rgb || w <= 0 || h <= 0 || w > 65500 || h > 65500 || stride < w * 3 ||
+        !buf || !cap)
+        return VG_EINVAL;
+    out = *buf;
+    size = *buf ? (unsigned long)*cap : 0;
+    fail.msg[0] = '\0';
+    if (compress_to(NULL, &out, &size, rgb, w, h, stride,
+                    clamp_quality(quality), &fail) < 0) {
+        if (out != *buf)
+            free(out);
+        return VG_ENOMEM;
+    }
+    if (out != *buf) {
+        /* it outgrew the caller's buffer (libjpeg grows as soon as a buffer
+         * is full, so an exact fit grows too): the JPEG moves to a buffer
+         * with room for the next ones, the old one and libjpeg's go */
+        size_t room = 2 * (size_t)size;
+        uint8_t *mine = malloc(room);
+        free(*buf);
+        if (mine != NULL) {
+            memcpy(mine, out, size);
+            free(out);
+            *buf = mine;
+            *cap = room;
+        } else {
+            *buf = out; /* exactly its length */
+            *cap = size;
+        }
+    }
+    return (long)size;
+}
+
 int vg_image_write_jpeg(vg_context *ctx, const char *path, const uint8_t *rgb,
                         int w, int h, int stride, int quality)
 {
@@ -79,10 +131,7 @@ int vg_image_write_jpeg(vg_context *ctx, const char *path, const uint8_t *rgb,
         stride < w * 3)
         return vg_fail(ctx, VG_EINVAL, "%s: invalid picture %dx%d stride %d",
                        path ? path : "(null)", w, h, stride);
-    if (quality < 1)
-        quality = 1;
-    if (quality > 100)
-        quality = 100;
+    quality = clamp_quality(quality);
     n = strlen(path);
     tmp = vg_malloc(ctx, n + 5);
     if (!tmp)
@@ -94,7 +143,7 @@ int vg_image_write_jpeg(vg_context *ctx, const char *path, const uint8_t *rgb,
     if ((rc = vg_fopen_output(ctx, tmp, "w", &fp)) < 0)
         goto out;
     fail.msg[0] = '\0';
-    if (compress_to(fp, rgb, w, h, stride, quality, &fail) < 0) {
+    if (compress_to(fp, NULL, NULL, rgb, w, h, stride, quality, &fail) < 0) {
         rc = vg_fail(ctx, VG_EIO, "%s: JPEG encoding failed: %s", path,
                      fail.msg);
         goto out;

@@ -28,6 +28,7 @@
 #include "serve/serve_internal.h"
 #include "vigil/clock.h"
 #include "vigil/err.h"
+#include "vigil/image.h"
 #include "vigil/reconnect.h"
 #include "vigil/serve.h"
 
@@ -124,8 +125,8 @@ static void *encoder_main(void *arg)
             pthread_mutex_unlock(&f->lock);
         }
         if (rc == 1) {
-            long n =
-                vgi_jpeg_encode(rgb, w, ht, JPEG_QUALITY, &jpeg, &jpeg_cap);
+            long n = vg_image_encode_jpeg(rgb, w, ht, w * 3, JPEG_QUALITY,
+                                          &jpeg, &jpeg_cap);
             if (n > 0) {
                 uint8_t *tb;
                 size_t tc;
@@ -1052,7 +1053,7 @@ static enum MHD_Result do_frame(struct vg_http *h, struct MHD_Connection *c,
         atomic_store(&f->full_w, w);
         atomic_store(&f->full_h, ht);
     }
-    n = vgi_jpeg_encode(rgb, w, ht, JPEG_QUALITY, &jpeg, &jpeg_cap);
+    n = vg_image_encode_jpeg(rgb, w, ht, w * 3, JPEG_QUALITY, &jpeg, &jpeg_cap);
     free(rgb);
     if (n <= 0) {
         free(jpeg);

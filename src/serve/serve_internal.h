@@ -23,12 +23,6 @@ void vgi_jbuf_str(vgi_jbuf *b, const char *s);
 /* A finite number (NaN and infinities as null). */
 void vgi_jbuf_num(vgi_jbuf *b, double v);
 
-/* Encodes the w x h packed RGB24 picture as a JPEG of the given quality
- * into *buf (*cap bytes; grown with realloc when too small, *buf and *cap
- * updated). Returns the JPEG's length, or VG_ENOMEM / VG_EINVAL. */
-long vgi_jpeg_encode(const uint8_t *rgb, int w, int h, int quality,
-                     uint8_t **buf, size_t *cap);
-
 /* The files of web/, embedded at build time (web_assets.c, generated). */
 typedef struct vgi_web_asset {
     const char *path; /* "/index.html", "/app.js", ... */
