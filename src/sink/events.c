@@ -15,6 +15,8 @@
 
 #include <sqlite3.h>
 
+#include "sink/sink_internal.h"
+
 #include "vigil/clock.h"
 #include "vigil/fsutil.h"
 
@@ -79,7 +81,7 @@ static int64_t wall_ms_now(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int code_of(int sqlite_rc)
+int vgi_sqlite_code(int sqlite_rc)
 {
     switch (sqlite_rc & 0xff) {
     case SQLITE_NOMEM:
@@ -170,7 +172,8 @@ static int setup_schema(vg_context *ctx, sqlite3 *db, const char *path)
 
     rc = exec(db, "BEGIN IMMEDIATE", msg, sizeof(msg));
     if (rc != SQLITE_OK)
-        return vg_fail(ctx, code_of(rc), "%s: cannot lock: %s", path, msg);
+        return vg_fail(ctx, vgi_sqlite_code(rc), "%s: cannot lock: %s", path,
+                       msg);
     rc =
         exec(db, "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value)",
              msg, sizeof(msg));
@@ -211,7 +214,7 @@ static int setup_schema(vg_context *ctx, sqlite3 *db, const char *path)
         return 0;
 fail:
     exec(db, "ROLLBACK", sql, sizeof(sql));
-    return vg_fail(ctx, code_of(rc), "%s: %s", path, msg);
+    return vg_fail(ctx, vgi_sqlite_code(rc), "%s: %s", path, msg);
 }
 
 /* ---- JSONL ----------------------------------------------------------------*/
@@ -352,8 +355,9 @@ static int append_jsonl(vg_events *es)
         lines++;
     }
     if (rc != SQLITE_DONE) {
-        ret = set_err(es, code_of(rc), "%s: reading events for JSONL: %s",
-                      es->db_path, sqlite3_errmsg(es->db));
+        ret =
+            set_err(es, vgi_sqlite_code(rc), "%s: reading events for JSONL: %s",
+                    es->db_path, sqlite3_errmsg(es->db));
         goto out;
     }
     if (used > 0 && write_all(es->jsonl_fd, es->jbuf, used) < 0)
@@ -394,9 +398,10 @@ static int commit(vg_events *es)
         return 0;
     rc = step_once(es->st_commit);
     if (rc != SQLITE_OK) {
-        int code = set_err(es, code_of(rc), "%s: commit of %llu events: %s",
-                           es->db_path, (unsigned long long)es->stats.pending,
-                           sqlite3_errmsg(es->db));
+        int code =
+            set_err(es, vgi_sqlite_code(rc), "%s: commit of %llu events: %s",
+                    es->db_path, (unsigned long long)es->stats.pending,
+                    sqlite3_errmsg(es->db));
         if (sqlite3_get_autocommit(es->db)) { /* rolled back: batch lost */
             es->in_txn = 0;
             es->stats.pending = 0;
@@ -439,7 +444,7 @@ static int ensure_txn(vg_events *es)
         return 0;
     rc = step_once(es->st_begin);
     if (rc != SQLITE_OK)
-        return set_err(es, code_of(rc), "%s: begin: %s", es->db_path,
+        return set_err(es, vgi_sqlite_code(rc), "%s: begin: %s", es->db_path,
                        sqlite3_errmsg(es->db));
     es->in_txn = 1;
     es->first_pending_ns = now_ns(es);
@@ -510,16 +515,16 @@ static int outbox_write(vg_events *es, const char *type, const vg_event *before,
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     if (rc != SQLITE_DONE)
-        return set_err(es, code_of(rc), "%s: outbox insert: %s", es->db_path,
-                       sqlite3_errmsg(es->db));
+        return set_err(es, vgi_sqlite_code(rc), "%s: outbox insert: %s",
+                       es->db_path, sqlite3_errmsg(es->db));
     id = sqlite3_last_insert_rowid(es->db);
     if (id > es->opts.outbox_max) {
         sqlite3_bind_int64(es->st_ob_trim, 1, id - es->opts.outbox_max);
         rc = step_once(es->st_ob_trim);
         sqlite3_clear_bindings(es->st_ob_trim);
         if (rc != SQLITE_OK)
-            return set_err(es, code_of(rc), "%s: outbox trim: %s", es->db_path,
-                           sqlite3_errmsg(es->db));
+            return set_err(es, vgi_sqlite_code(rc), "%s: outbox trim: %s",
+                           es->db_path, sqlite3_errmsg(es->db));
         es->ob_dropped_pending += (uint64_t)sqlite3_changes(es->db);
     }
     es->ob_rows_pending++;
@@ -592,7 +597,7 @@ static int outbox_step_end(vg_events *es, int rc)
             outbox_step_reset(es);
             return 0;
         }
-        rc = set_err(es, code_of(src), "%s: release: %s", es->db_path,
+        rc = set_err(es, vgi_sqlite_code(src), "%s: release: %s", es->db_path,
                      sqlite3_errmsg(es->db));
     }
     step_once(es->st_rollback_to);
@@ -606,8 +611,8 @@ static int outbox_step_begin(vg_events *es)
     int rc = step_once(es->st_savepoint);
     outbox_step_reset(es);
     if (rc != SQLITE_OK)
-        return set_err(es, code_of(rc), "%s: savepoint: %s", es->db_path,
-                       sqlite3_errmsg(es->db));
+        return set_err(es, vgi_sqlite_code(rc), "%s: savepoint: %s",
+                       es->db_path, sqlite3_errmsg(es->db));
     return 0;
 }
 
@@ -751,7 +756,7 @@ int vg_events_add(vg_events *es, vg_event *e)
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     if (rc != SQLITE_DONE) {
-        rc = set_err(es, code_of(rc), "%s: insert: %s", es->db_path,
+        rc = set_err(es, vgi_sqlite_code(rc), "%s: insert: %s", es->db_path,
                      sqlite3_errmsg(es->db));
         return es->opts.outbox ? outbox_step_end(es, rc) : rc;
     }
@@ -789,8 +794,9 @@ int vg_events_set_snapshot(vg_events *es, int64_t id, const char *relpath)
     rc = step_once(es->st_snapshot);
     sqlite3_clear_bindings(es->st_snapshot);
     if (rc != SQLITE_OK)
-        return set_err(es, code_of(rc), "%s: snapshot of event %lld: %s",
-                       es->db_path, (long long)id, sqlite3_errmsg(es->db));
+        return set_err(es, vgi_sqlite_code(rc),
+                       "%s: snapshot of event %lld: %s", es->db_path,
+                       (long long)id, sqlite3_errmsg(es->db));
     if (sqlite3_changes(es->db) != 1)
         return set_err(es, VG_EINVAL, "%s: no event %lld", es->db_path,
                        (long long)id);
@@ -846,8 +852,9 @@ static int prepare(vg_events *es, const char *sql, sqlite3_stmt **st)
     int rc = sqlite3_prepare_v3(es->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st,
                                 NULL);
     if (rc != SQLITE_OK)
-        return vg_fail(es->ctx, code_of(rc), "%s: preparing \"%.40s\": %s",
-                       es->db_path, sql, sqlite3_errmsg(es->db));
+        return vg_fail(es->ctx, vgi_sqlite_code(rc),
+                       "%s: preparing \"%.40s\": %s", es->db_path, sql,
+                       sqlite3_errmsg(es->db));
     return 0;
 }
 
@@ -950,7 +957,8 @@ int vg_events_open(vg_context *ctx, const char *dir, const vg_events_opts *o,
                              SQLITE_OPEN_NOFOLLOW,
                          NULL);
     if (rc != SQLITE_OK) {
-        rc = vg_fail(ctx, code_of(rc), "%s: cannot open: %s", es->db_path,
+        rc = vg_fail(ctx, vgi_sqlite_code(rc), "%s: cannot open: %s",
+                     es->db_path,
                      es->db ? sqlite3_errmsg(es->db) : sqlite3_errstr(rc));
         goto fail;
     }
@@ -960,7 +968,7 @@ int vg_events_open(vg_context *ctx, const char *dir, const vg_events_opts *o,
      * page_size only applies to a new database, before WAL is set. */
     rc = exec(es->db, "PRAGMA page_size=1024", msg, sizeof(msg));
     if (rc != SQLITE_OK) {
-        rc = vg_fail(ctx, code_of(rc), "%s: %s", es->db_path, msg);
+        rc = vg_fail(ctx, vgi_sqlite_code(rc), "%s: %s", es->db_path, msg);
         goto fail;
     }
     /* journal_mode answers with the mode in force: check it is WAL */
@@ -972,7 +980,7 @@ int vg_events_open(vg_context *ctx, const char *dir, const vg_events_opts *o,
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_OK) {
-        rc = vg_fail(ctx, code_of(rc), "%s: cannot use WAL journal: %s",
+        rc = vg_fail(ctx, vgi_sqlite_code(rc), "%s: cannot use WAL journal: %s",
                      es->db_path, sqlite3_errmsg(es->db));
         goto fail;
     }
@@ -981,7 +989,7 @@ int vg_events_open(vg_context *ctx, const char *dir, const vg_events_opts *o,
                                  : "PRAGMA synchronous=NORMAL",
               msg, sizeof(msg));
     if (rc != SQLITE_OK) {
-        rc = vg_fail(ctx, code_of(rc), "%s: %s", es->db_path, msg);
+        rc = vg_fail(ctx, vgi_sqlite_code(rc), "%s: %s", es->db_path, msg);
         goto fail;
     }
     /* Bounded state: SQLite's page cache grows with the database up to its
@@ -994,7 +1002,7 @@ int vg_events_open(vg_context *ctx, const char *dir, const vg_events_opts *o,
     if (rc == SQLITE_OK)
         rc = exec(es->db, "PRAGMA journal_size_limit=65536", msg, sizeof(msg));
     if (rc != SQLITE_OK) {
-        rc = vg_fail(ctx, code_of(rc), "%s: %s", es->db_path, msg);
+        rc = vg_fail(ctx, vgi_sqlite_code(rc), "%s: %s", es->db_path, msg);
         goto fail;
     }
     if ((rc = setup_schema(ctx, es->db, es->db_path)) < 0)
@@ -1032,7 +1040,7 @@ int vg_events_open(vg_context *ctx, const char *dir, const vg_events_opts *o,
         es->last_jsonl_id = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
     if (rc != SQLITE_OK) {
-        rc = vg_fail(ctx, code_of(rc), "%s: %s", es->db_path,
+        rc = vg_fail(ctx, vgi_sqlite_code(rc), "%s: %s", es->db_path,
                      sqlite3_errmsg(es->db));
         goto fail;
     }

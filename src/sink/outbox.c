@@ -10,6 +10,8 @@
 
 #include <sqlite3.h>
 
+#include "sink/sink_internal.h"
+
 struct vg_outbox {
     vg_context *ctx;
     sqlite3 *db;
@@ -17,22 +19,6 @@ struct vg_outbox {
     char path[512];
     char errmsg[256];
 };
-
-static int code_of(int sqlite_rc)
-{
-    switch (sqlite_rc & 0xff) {
-    case SQLITE_NOMEM:
-        return VG_ENOMEM;
-    case SQLITE_NOTADB:
-    case SQLITE_CORRUPT:
-        return VG_EFORMAT;
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-        return VG_EBUSY;
-    default:
-        return VG_EIO;
-    }
-}
 
 __attribute__((format(printf, 3, 4))) static int
 set_err(vg_outbox *ob, int code, const char *fmt, ...)
@@ -65,7 +51,7 @@ int vg_outbox_open(vg_context *ctx, const char *db_path, int busy_ms,
     rc = sqlite3_open_v2(db_path, &ob->db,
                          SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, NULL);
     if (rc != SQLITE_OK) {
-        rc = vg_fail(ctx, code_of(rc), "%s: cannot open: %s", db_path,
+        rc = vg_fail(ctx, vgi_sqlite_code(rc), "%s: cannot open: %s", db_path,
                      ob->db ? sqlite3_errmsg(ob->db) : sqlite3_errstr(rc));
         goto fail;
     }
@@ -82,7 +68,7 @@ int vg_outbox_open(vg_context *ctx, const char *db_path, int busy_ms,
         rc = sqlite3_prepare_v3(ob->db, "SELECT count(*) FROM outbox", -1,
                                 SQLITE_PREPARE_PERSISTENT, &ob->st_count, NULL);
     if (rc != SQLITE_OK) {
-        int code = code_of(rc);
+        int code = vgi_sqlite_code(rc);
         rc = vg_fail(ctx, code == VG_EIO ? VG_EFORMAT : code,
                      "%s: no outbox (not a vigil event store of schema 2 "
                      "or later?): %s",
@@ -130,8 +116,8 @@ int vg_outbox_next(vg_outbox *ob, int64_t after_id, vg_outbox_row *row)
     } else if (rc == SQLITE_DONE) {
         ret = 0;
     } else {
-        ret = set_err(ob, code_of(rc), "%s: reading the outbox: %s", ob->path,
-                      sqlite3_errmsg(ob->db));
+        ret = set_err(ob, vgi_sqlite_code(rc), "%s: reading the outbox: %s",
+                      ob->path, sqlite3_errmsg(ob->db));
     }
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
@@ -149,8 +135,9 @@ int vg_outbox_mark_published(vg_outbox *ob, int64_t id)
     sqlite3_reset(ob->st_delete);
     sqlite3_clear_bindings(ob->st_delete);
     if (rc != SQLITE_DONE)
-        return set_err(ob, code_of(rc), "%s: marking outbox row %lld: %s",
-                       ob->path, (long long)id, sqlite3_errmsg(ob->db));
+        return set_err(ob, vgi_sqlite_code(rc),
+                       "%s: marking outbox row %lld: %s", ob->path,
+                       (long long)id, sqlite3_errmsg(ob->db));
     return 0;
 }
 
@@ -163,7 +150,7 @@ int64_t vg_outbox_count(vg_outbox *ob)
         return VG_EINVAL;
     rc = sqlite3_step(ob->st_count);
     n = rc == SQLITE_ROW ? sqlite3_column_int64(ob->st_count, 0)
-                         : set_err(ob, code_of(rc), "%s: counting: %s",
+                         : set_err(ob, vgi_sqlite_code(rc), "%s: counting: %s",
                                    ob->path, sqlite3_errmsg(ob->db));
     sqlite3_reset(ob->st_count);
     return n;
