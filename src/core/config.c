@@ -107,18 +107,6 @@ typedef struct loader {
     vg_settings *s;
 } loader;
 
-static int at(loader *l, const yaml_node_t *n, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int at(loader *l, const yaml_node_t *n, const char *fmt, ...)
-{
-    va_list ap;
-    int rc;
-    va_start(ap, fmt);
-    rc = vgi_yaml_failv(l->ctx, l->path, n, fmt, ap);
-    va_end(ap);
-    return rc;
-}
-
 static int get_double(loader *l, const yaml_node_t *n, const char *key,
                       double lo, double hi, double *out)
 {
@@ -136,10 +124,11 @@ static int load_mask(loader *l, yaml_node_t *map, int i)
     int pixels = 1, rc;
 
     if (map->type != YAML_MAPPING_NODE)
-        return at(l, map,
-                  "a motion mask is expected as {polygon: [[x, y], ...], "
-                  "units: pixels|normalized}, got '%.64s'",
-                  vgi_yaml_scalar(map) ? vgi_yaml_scalar(map) : "a list");
+        return VGI_YAML_AT(
+            l, map,
+            "a motion mask is expected as {polygon: [[x, y], ...], "
+            "units: pixels|normalized}, got '%.64s'",
+            vgi_yaml_scalar(map) ? vgi_yaml_scalar(map) : "a list");
     for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
          p++) {
         yaml_node_t *k = yaml_document_get_node(l->doc, p->key);
@@ -155,20 +144,21 @@ static int load_mask(loader *l, yaml_node_t *map, int i)
                      (!strcmp(u, "normalized") || !strcmp(u, "normalised")))
                 pixels = 0;
             else
-                return at(l, v,
-                          "'units' expects pixels or normalized, got '%.64s'",
-                          u ? u : "(not a scalar)");
+                return VGI_YAML_AT(
+                    l, v, "'units' expects pixels or normalized, got '%.64s'",
+                    u ? u : "(not a scalar)");
         } else {
-            return at(l, k,
-                      "unknown key '%.64s' in a motion mask (expected "
-                      "polygon, units)",
-                      key ? key : "?");
+            return VGI_YAML_AT(l, k,
+                               "unknown key '%.64s' in a motion mask (expected "
+                               "polygon, units)",
+                               key ? key : "?");
         }
     }
     if (!poly)
-        return at(l, map, "a motion mask has no 'polygon'");
+        return VGI_YAML_AT(l, map, "a motion mask has no 'polygon'");
     if (poly->type != YAML_SEQUENCE_NODE)
-        return at(l, poly, "'polygon' expects a list of points [[x, y], ...]");
+        return VGI_YAML_AT(l, poly,
+                           "'polygon' expects a list of points [[x, y], ...]");
     s->motion_masks[i].n_points = 0;
     s->motion_masks[i].pixels = pixels;
     for (yaml_node_item_t *it = poly->data.sequence.items.start;
@@ -176,11 +166,11 @@ static int load_mask(loader *l, yaml_node_t *map, int i)
         yaml_node_t *c = yaml_document_get_node(l->doc, *it);
         int n = s->motion_masks[i].n_points;
         if (n >= VG_SETTINGS_MAX_MASK_POINTS)
-            return at(l, c, "a motion mask has more than %s points",
-                      VG_STR(VG_SETTINGS_MAX_MASK_POINTS));
+            return VGI_YAML_AT(l, c, "a motion mask has more than %s points",
+                               VG_STR(VG_SETTINGS_MAX_MASK_POINTS));
         if (c->type != YAML_SEQUENCE_NODE ||
             c->data.sequence.items.top - c->data.sequence.items.start != 2)
-            return at(l, c, "a point is expected as [x, y]");
+            return VGI_YAML_AT(l, c, "a point is expected as [x, y]");
         for (int a = 0; a < 2; a++) {
             yaml_node_t *xy =
                 yaml_document_get_node(l->doc, c->data.sequence.items.start[a]);
@@ -194,8 +184,9 @@ static int load_mask(loader *l, yaml_node_t *map, int i)
         s->motion_masks[i].n_points = n + 1;
     }
     if (s->motion_masks[i].n_points < 3)
-        return at(l, poly, "a motion mask polygon needs 3 to %s points",
-                  VG_STR(VG_SETTINGS_MAX_MASK_POINTS));
+        return VGI_YAML_AT(l, poly,
+                           "a motion mask polygon needs 3 to %s points",
+                           VG_STR(VG_SETTINGS_MAX_MASK_POINTS));
     return 0;
 }
 
@@ -203,15 +194,16 @@ static int load_masks(loader *l, yaml_node_t *v)
 {
     int n = 0, rc;
     if (v->type != YAML_SEQUENCE_NODE)
-        return at(l, v,
-                  "'masks' expects a list of {polygon: [[x, y], ...], units: "
-                  "pixels|normalized}");
+        return VGI_YAML_AT(
+            l, v,
+            "'masks' expects a list of {polygon: [[x, y], ...], units: "
+            "pixels|normalized}");
     for (yaml_node_item_t *it = v->data.sequence.items.start;
          it < v->data.sequence.items.top; it++) {
         yaml_node_t *c = yaml_document_get_node(l->doc, *it);
         if (n >= VG_SETTINGS_MAX_MASKS)
-            return at(l, c, "more than %s motion masks",
-                      VG_STR(VG_SETTINGS_MAX_MASKS));
+            return VGI_YAML_AT(l, c, "more than %s motion masks",
+                               VG_STR(VG_SETTINGS_MAX_MASKS));
         if ((rc = load_mask(l, c, n)) < 0)
             return rc;
         n++;
@@ -231,7 +223,7 @@ static int load_key(loader *l, const vg_option *o, yaml_node_t *v)
     if (o->store == VG_STORE_NAMES) {
         int count = 0;
         if (v->type != YAML_SEQUENCE_NODE)
-            return at(l, v, "'%s' expects %s", o->key, o->expect);
+            return VGI_YAML_AT(l, v, "'%s' expects %s", o->key, o->expect);
         count = 0;
         *(int *)((char *)l->s + o->count_offset) = 0;
         for (yaml_node_item_t *it = v->data.sequence.items.start;
@@ -240,7 +232,7 @@ static int load_key(loader *l, const vg_option *o, yaml_node_t *v)
             rc = vg_option_add_item(o, vgi_yaml_scalar(c), l->s, &count, why,
                                     sizeof(why));
             if (rc < 0)
-                return at(l, c, "%s", why);
+                return VGI_YAML_AT(l, c, "%s", why);
         }
         return 0;
     }
@@ -252,7 +244,7 @@ static int load_key(loader *l, const vg_option *o, yaml_node_t *v)
                              .size = sizeof(tmp),
                              .flags = o->flags & VG_OPTF_EMPTY_OK};
         if (vg_option_parse(&t, vgi_yaml_scalar(v), tmp, why, sizeof(why)) < 0)
-            return at(l, v, "%s", why);
+            return VGI_YAML_AT(l, v, "%s", why);
         if (!tmp[0]) /* "" (allowed): no file */
             *((char *)l->s + o->offset) = '\0';
         else
@@ -260,7 +252,7 @@ static int load_key(loader *l, const vg_option *o, yaml_node_t *v)
         return 0;
     }
     if (vg_option_parse(o, vgi_yaml_scalar(v), l->s, why, sizeof(why)) < 0)
-        return at(l, v, "%s", why);
+        return VGI_YAML_AT(l, v, "%s", why);
     return 0;
 }
 
@@ -281,7 +273,7 @@ static int load_section(loader *l, const char *section, yaml_node_t *map)
         const vg_option *o;
 
         if (!key)
-            return at(l, k, "expected a key");
+            return VGI_YAML_AT(l, k, "expected a key");
         o = vg_schema_find(opts, n, section, key);
         if (o) {
             l->s->origin.key[o - opts] = VG_ORIGIN_CONFIG;
@@ -290,9 +282,10 @@ static int load_section(loader *l, const char *section, yaml_node_t *map)
             char keys[512];
             const char *near = vg_schema_suggest_key(opts, n, section, key);
             vg_schema_key_list(opts, n, section, keys, sizeof(keys));
-            rc = at(l, k, "unknown key '%.64s' in '%s' (expected %s)%s%s%s",
-                    key, section, keys, near ? "; did you mean '" : "",
-                    near ? near : "", near ? "'?" : "");
+            rc = VGI_YAML_AT(l, k,
+                             "unknown key '%.64s' in '%s' (expected %s)%s%s%s",
+                             key, section, keys, near ? "; did you mean '" : "",
+                             near ? near : "", near ? "'?" : "");
         }
     }
     return rc;
@@ -342,9 +335,9 @@ static int unknown_section(loader *l, const yaml_node_t *k, const char *key)
             len += (size_t)w;
     }
     near = vg_schema_suggest(key, cands, m);
-    return at(l, k, "unknown section '%.64s' (expected %s)%s%s%s", key, list,
-              near ? "; did you mean '" : "", near ? near : "",
-              near ? "'?" : "");
+    return VGI_YAML_AT(l, k, "unknown section '%.64s' (expected %s)%s%s%s", key,
+                       list, near ? "; did you mean '" : "", near ? near : "",
+                       near ? "'?" : "");
 }
 
 int vg_settings_load(vg_context *ctx, const char *path, vg_settings *s)
@@ -366,8 +359,9 @@ int vg_settings_load(vg_context *ctx, const char *path, vg_settings *s)
     if (!root) /* empty file: nothing set */
         goto out_doc;
     if (root->type != YAML_MAPPING_NODE) {
-        rc = at(&l, root,
-                "expected a mapping of sections (detector, runtime, input)");
+        rc = VGI_YAML_AT(
+            &l, root,
+            "expected a mapping of sections (detector, runtime, input)");
         goto out_doc;
     }
     for (p = root->data.mapping.pairs.start;
@@ -376,13 +370,13 @@ int vg_settings_load(vg_context *ctx, const char *path, vg_settings *s)
         yaml_node_t *v = yaml_document_get_node(&doc, p->value);
         const char *key = vgi_yaml_scalar(k);
         if (!key)
-            rc = at(&l, k, "expected a section name");
+            rc = VGI_YAML_AT(&l, k, "expected a section name");
         else if (is_other_module_section(key))
             continue; /* read by the rules, cameras and job loaders */
         else if (!is_settings_section(key))
             rc = unknown_section(&l, k, key);
         else if (v->type != YAML_MAPPING_NODE)
-            rc = at(&l, v, "section '%.64s' expects a mapping", key);
+            rc = VGI_YAML_AT(&l, v, "section '%.64s' expects a mapping", key);
         else
             rc = load_section(&l, key, v);
     }

@@ -477,6 +477,17 @@ int vgi_yaml_failv(vg_context *ctx, const char *path, const yaml_node_t *n,
                    n->start_mark.line + 1, n->start_mark.column + 1, what);
 }
 
+int vgi_yaml_fail(vg_context *ctx, const char *path, const yaml_node_t *n,
+                  const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+    va_start(ap, fmt);
+    rc = vgi_yaml_failv(ctx, path, n, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
 void vgi_path_beside(const char *config_path, const char *name, char *out,
                      size_t size)
 {

@@ -59,6 +59,12 @@ int vgi_yaml_load_stats(vg_context *ctx, const char *path, yaml_document_t *doc,
  * in ctx and returns VG_ECONFIG. */
 int vgi_yaml_failv(vg_context *ctx, const char *path, const yaml_node_t *n,
                    const char *fmt, va_list ap);
+int vgi_yaml_fail(vg_context *ctx, const char *path, const yaml_node_t *n,
+                  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* vgi_yaml_fail for a loader l with the fields ctx and path (the config
+ * loaders' structs). */
+#define VGI_YAML_AT(l, n, ...)                                                 \
+    vgi_yaml_fail((l)->ctx, (l)->path, (n), __VA_ARGS__)
 
 /* Reads an integer in [lo, hi] / a finite number in [lo, hi] from scalar n
  * into *out. On failure records "PATH:LINE:COL: 'key' expects an integer in

@@ -189,18 +189,6 @@ typedef struct floader {
     vg_faces_config *c;
 } floader;
 
-static int at(floader *l, const yaml_node_t *n, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int at(floader *l, const yaml_node_t *n, const char *fmt, ...)
-{
-    va_list ap;
-    int rc;
-    va_start(ap, fmt);
-    rc = vgi_yaml_failv(l->ctx, l->path, n, fmt, ap);
-    va_end(ap);
-    return rc;
-}
-
 static int file_exists(const char *p)
 {
     struct stat sb;
@@ -227,10 +215,11 @@ static int resolve_model(floader *l, const vg_option *o, const yaml_node_t *v,
     else if (file_exists(cache))
         snprintf(out, o->size, "%s", cache);
     else
-        return at(l, v,
-                  "'%s': model file '%.200s' not found (looked beside the "
-                  "config and in the model cache)",
-                  o->key, s);
+        return VGI_YAML_AT(
+            l, v,
+            "'%s': model file '%.200s' not found (looked beside the "
+            "config and in the model cache)",
+            o->key, s);
     return 0;
 }
 
@@ -245,13 +234,13 @@ static int load_key(floader *l, const vg_option *o, const yaml_node_t *v)
                              .store = VG_STORE_CHARS,
                              .size = sizeof(tmp)};
         if (vg_option_parse(&t, vgi_yaml_scalar(v), tmp, why, sizeof(why)) < 0)
-            return at(l, v, "%s", why);
+            return VGI_YAML_AT(l, v, "%s", why);
         return resolve_model(l, o, v, tmp);
     }
     if (vg_option_parse(o, vgi_yaml_scalar(v), l->c, why, sizeof(why)) < 0)
-        return at(l, v, "%s", why);
+        return VGI_YAML_AT(l, v, "%s", why);
     if (value_problem(l->c, o->key, why, sizeof(why)) != NULL)
-        return at(l, v, "'%s' %s", o->key, why);
+        return VGI_YAML_AT(l, v, "'%s' %s", o->key, why);
     return 0;
 }
 
@@ -267,7 +256,7 @@ static int load_section(floader *l, yaml_node_t *map)
             key ? vg_schema_find(faces_schema, N_FACES_KEYS, "faces", key)
                 : NULL;
         if (key == NULL) {
-            rc = at(l, k, "expected a key in 'faces'");
+            rc = VGI_YAML_AT(l, k, "expected a key in 'faces'");
         } else if (o) {
             rc = load_key(l, o, v);
         } else {
@@ -276,9 +265,10 @@ static int load_section(floader *l, yaml_node_t *map)
                 vg_schema_suggest_key(faces_schema, N_FACES_KEYS, "faces", key);
             vg_schema_key_list(faces_schema, N_FACES_KEYS, "faces", keys,
                                sizeof(keys));
-            rc = at(l, k, "unknown key '%.64s' in 'faces' (expected %s)%s%s%s",
-                    key, keys, near ? "; did you mean '" : "", near ? near : "",
-                    near ? "'?" : "");
+            rc = VGI_YAML_AT(
+                l, k, "unknown key '%.64s' in 'faces' (expected %s)%s%s%s", key,
+                keys, near ? "; did you mean '" : "", near ? near : "",
+                near ? "'?" : "");
         }
     }
     return rc;
@@ -308,7 +298,7 @@ int vg_faces_config_load(vg_context *ctx, const char *path, vg_faces_config *c)
             if (key == NULL || strcmp(key, "faces") != 0)
                 continue;
             if (v->type != YAML_MAPPING_NODE)
-                rc = at(&l, v, "section 'faces' expects a mapping");
+                rc = VGI_YAML_AT(&l, v, "section 'faces' expects a mapping");
             else
                 rc = load_section(&l, v);
         }

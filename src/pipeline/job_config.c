@@ -23,18 +23,6 @@ typedef struct jloader {
     const vg_settings *s;
 } jloader;
 
-static int at(jloader *l, const yaml_node_t *n, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int at(jloader *l, const yaml_node_t *n, const char *fmt, ...)
-{
-    va_list ap;
-    int rc;
-    va_start(ap, fmt);
-    rc = vgi_yaml_failv(l->ctx, l->path, n, fmt, ap);
-    va_end(ap);
-    return rc;
-}
-
 static int get_long(jloader *l, const yaml_node_t *n, const char *key, long lo,
                     long hi, long *out)
 {
@@ -53,10 +41,11 @@ static int get_bytes(jloader *l, const yaml_node_t *n, const char *key,
     const char *v = vgi_yaml_scalar(n);
     if (v != NULL && vg_parse_size(v, 0, (uint64_t)INT64_MAX, out) == 0)
         return 0;
-    return at(l, n,
-              "'%s' expects a size such as 512MiB, 2GiB or a byte count, got "
-              "'%.64s'",
-              key, v ? v : "(not a scalar)");
+    return VGI_YAML_AT(
+        l, n,
+        "'%s' expects a size such as 512MiB, 2GiB or a byte count, got "
+        "'%.64s'",
+        key, v ? v : "(not a scalar)");
 }
 
 static int file_exists(const char *p)
@@ -94,7 +83,7 @@ static int load_memory(jloader *l, yaml_node_t *map)
         yaml_node_t *v = yaml_document_get_node(l->doc, p->value);
         const char *key = vgi_yaml_scalar(k);
         if (key == NULL) {
-            rc = at(l, k, "expected a key in 'memory'");
+            rc = VGI_YAML_AT(l, k, "expected a key in 'memory'");
         } else if (!strcmp(key, "host")) {
             rc = get_bytes(l, v, key, &c->budget.host_bytes);
             c->budget_host_set = 1;
@@ -106,15 +95,16 @@ static int load_memory(jloader *l, yaml_node_t *map)
         } else if (!strcmp(key, "calibration")) {
             const char *s = vgi_yaml_scalar(v);
             if (s == NULL || s[0] == '\0')
-                rc = at(l, v, "'calibration' expects a file path");
+                rc = VGI_YAML_AT(l, v, "'calibration' expects a file path");
             else
                 snprintf(c->budget.calibration, sizeof(c->budget.calibration),
                          "%s", s);
         } else {
-            rc = at(l, k,
-                    "unknown key '%.64s' in 'memory' (expected host, device, "
-                    "margin, calibration)",
-                    key);
+            rc = VGI_YAML_AT(
+                l, k,
+                "unknown key '%.64s' in 'memory' (expected host, device, "
+                "margin, calibration)",
+                key);
         }
     }
     return rc;
@@ -125,16 +115,18 @@ static int load_providers(jloader *l, yaml_node_t *v, vg_model_decl *d)
     const char *names[VG_MAX_PROVIDERS];
     int n = 0;
     if (v->type != YAML_SEQUENCE_NODE)
-        return at(l, v, "'providers' expects a list such as [cuda, cpu]");
+        return VGI_YAML_AT(l, v,
+                           "'providers' expects a list such as [cuda, cpu]");
     for (yaml_node_item_t *it = v->data.sequence.items.start;
          it < v->data.sequence.items.top; it++) {
         yaml_node_t *e = yaml_document_get_node(l->doc, *it);
         const char *s = vgi_yaml_scalar(e);
         if (s == NULL || (strcmp(s, "cuda") && strcmp(s, "cpu")))
-            return at(l, e, "unknown provider '%.64s' (expected cuda or cpu)",
-                      s ? s : "(not a scalar)");
+            return VGI_YAML_AT(
+                l, e, "unknown provider '%.64s' (expected cuda or cpu)",
+                s ? s : "(not a scalar)");
         if (n == VG_MAX_PROVIDERS)
-            return at(l, e, "at most %d providers", VG_MAX_PROVIDERS);
+            return VGI_YAML_AT(l, e, "at most %d providers", VG_MAX_PROVIDERS);
         names[n++] = s;
     }
     vg_model_decl_set_providers(d, names, n);
@@ -145,7 +137,8 @@ static int load_variants(jloader *l, yaml_node_t *v, vg_model_decl *d)
 {
     char models_dir[VG_PATH_MAX];
     if (v->type != YAML_MAPPING_NODE)
-        return at(l, v, "'variants' expects a mapping such as {fp16: FILE}");
+        return VGI_YAML_AT(l, v,
+                           "'variants' expects a mapping such as {fp16: FILE}");
     vg_default_model_dir(models_dir, sizeof(models_dir));
     for (yaml_node_pair_t *p = v->data.mapping.pairs.start;
          p < v->data.mapping.pairs.top; p++) {
@@ -155,14 +148,15 @@ static int load_variants(jloader *l, yaml_node_t *v, vg_model_decl *d)
         vg_model_variant *var;
         if (prec == NULL || (strcmp(prec, "fp32") && strcmp(prec, "fp16") &&
                              strcmp(prec, "int8")))
-            return at(l, k,
-                      "unknown precision '%.64s' (expected fp32, fp16, "
-                      "int8)",
-                      prec ? prec : "(not a scalar)");
+            return VGI_YAML_AT(
+                l, k,
+                "unknown precision '%.64s' (expected fp32, fp16, "
+                "int8)",
+                prec ? prec : "(not a scalar)");
         if (file == NULL || file[0] == '\0')
-            return at(l, f, "variant '%s' expects a model file", prec);
+            return VGI_YAML_AT(l, f, "variant '%s' expects a model file", prec);
         if (d->n_variants == VG_MAX_VARIANTS)
-            return at(l, k, "at most %d variants", VG_MAX_VARIANTS);
+            return VGI_YAML_AT(l, k, "at most %d variants", VG_MAX_VARIANTS);
         var = &d->variants[d->n_variants++];
         snprintf(var->precision, sizeof(var->precision), "%s", prec);
         /* A variant that is not there is listed by the planner as missing;
@@ -192,9 +186,10 @@ static int load_model(jloader *l, yaml_node_t *map)
     int rc = 0;
 
     if (map->type != YAML_MAPPING_NODE)
-        return at(l, map, "a model expects a mapping with name and path");
+        return VGI_YAML_AT(l, map,
+                           "a model expects a mapping with name and path");
     if (c->n_models == VG_MAX_MODELS)
-        return at(l, map, "at most %d models", VG_MAX_MODELS);
+        return VGI_YAML_AT(l, map, "at most %d models", VG_MAX_MODELS);
     decl_from_settings(&d, l->s); /* the runtime section's options */
     for (yaml_node_pair_t *p = map->data.mapping.pairs.start;
          rc == 0 && p < map->data.mapping.pairs.top; p++) {
@@ -203,32 +198,34 @@ static int load_model(jloader *l, yaml_node_t *map)
         const char *key = vgi_yaml_scalar(k), *s = vgi_yaml_scalar(v);
         long x;
         if (key == NULL) {
-            rc = at(l, k, "expected a key in a model");
+            rc = VGI_YAML_AT(l, k, "expected a key in a model");
         } else if (!strcmp(key, "name")) {
             if (s == NULL || s[0] == '\0' || strlen(s) >= VG_MODEL_NAME_MAX)
-                rc = at(l, v, "'name' expects a name of 1..%d characters",
-                        VG_MODEL_NAME_MAX - 1);
+                rc = VGI_YAML_AT(l, v,
+                                 "'name' expects a name of 1..%d characters",
+                                 VG_MODEL_NAME_MAX - 1);
             else
                 snprintf(d.name, sizeof(d.name), "%s", s);
         } else if (!strcmp(key, "path")) {
             if (s == NULL || s[0] == '\0')
-                rc = at(l, v, "'path' expects a model file");
+                rc = VGI_YAML_AT(l, v, "'path' expects a model file");
             file = s;
             path_node = v;
         } else if (!strcmp(key, "kind")) {
             d.kind = vg_model_kind_parse(s);
             if (d.kind < 0)
-                rc = at(l, v,
-                        "unknown kind '%.64s' (expected detector, "
-                        "face_detector, face_embedder, other)",
-                        s ? s : "(not a scalar)");
+                rc = VGI_YAML_AT(l, v,
+                                 "unknown kind '%.64s' (expected detector, "
+                                 "face_detector, face_embedder, other)",
+                                 s ? s : "(not a scalar)");
         } else if (!strcmp(key, "policy")) {
             d.policy = vg_model_policy_parse(s);
             if (d.policy < 0)
-                rc = at(l, v,
-                        "unknown policy '%.64s' (expected pinned, keep_alive, "
-                        "unload_after_stage)",
-                        s ? s : "(not a scalar)");
+                rc = VGI_YAML_AT(
+                    l, v,
+                    "unknown policy '%.64s' (expected pinned, keep_alive, "
+                    "unload_after_stage)",
+                    s ? s : "(not a scalar)");
         } else if (!strcmp(key, "keep_alive")) {
             rc = get_double(l, v, key, 0.0, 1e9, &d.keep_alive_s);
         } else if (!strcmp(key, "stage")) {
@@ -242,7 +239,7 @@ static int load_model(jloader *l, yaml_node_t *map)
             long wh[2];
             if (v->type != YAML_SEQUENCE_NODE ||
                 v->data.sequence.items.top - v->data.sequence.items.start != 2)
-                rc = at(l, v, "'input' expects [width, height]");
+                rc = VGI_YAML_AT(l, v, "'input' expects [width, height]");
             for (int i = 0; rc == 0 && i < 2; i++) {
                 it = v->data.sequence.items.start + i;
                 rc = get_long(l, yaml_document_get_node(l->doc, *it), "input",
@@ -260,28 +257,30 @@ static int load_model(jloader *l, yaml_node_t *map)
             rc = get_long(l, v, key, 0, 256, &x);
             d.session.intra_threads = (int)x;
         } else {
-            rc = at(l, k,
-                    "unknown key '%.64s' in a model (expected name, kind, "
-                    "path, policy, keep_alive, stage, batch, input, "
-                    "providers, variants, threads)",
-                    key);
+            rc = VGI_YAML_AT(
+                l, k,
+                "unknown key '%.64s' in a model (expected name, kind, "
+                "path, policy, keep_alive, stage, batch, input, "
+                "providers, variants, threads)",
+                key);
         }
     }
     if (rc < 0)
         return rc;
     if (d.name[0] == '\0')
-        return at(l, map, "a model needs a 'name'");
+        return VGI_YAML_AT(l, map, "a model needs a 'name'");
     if (file == NULL)
-        return at(l, map, "model '%s' needs a 'path'", d.name);
+        return VGI_YAML_AT(l, map, "model '%s' needs a 'path'", d.name);
     for (int i = 0; i < c->n_models; i++)
         if (!strcmp(c->models[i].name, d.name))
-            return at(l, map, "model name '%s' is used twice", d.name);
+            return VGI_YAML_AT(l, map, "model name '%s' is used twice", d.name);
     vg_default_model_dir(models_dir, sizeof(models_dir));
     if (resolve(l->path, models_dir, file, d.path, sizeof(d.path)) < 0)
-        return at(l, path_node,
-                  "model file '%.200s' not found (looked in %.200s and beside "
-                  "the config)",
-                  file, models_dir);
+        return VGI_YAML_AT(
+            l, path_node,
+            "model file '%.200s' not found (looked in %.200s and beside "
+            "the config)",
+            file, models_dir);
     vg_model_decl_copy(&c->models[c->n_models++], &d);
     return 0;
 }
@@ -330,20 +329,21 @@ static int load_staged(jloader *l, yaml_node_t *map)
                 : NULL;
         char why[384];
         if (key == NULL) {
-            rc = at(l, k, "expected a key in 'staged'");
+            rc = VGI_YAML_AT(l, k, "expected a key in 'staged'");
         } else if (o) {
             if (vg_option_parse(o, vgi_yaml_scalar(v), &l->c->staged, why,
                                 sizeof(why)) < 0)
-                rc = at(l, v, "%s", why);
+                rc = VGI_YAML_AT(l, v, "%s", why);
         } else {
             const char *near = vg_schema_suggest_key(
                 staged_schema, N_STAGED_KEYS, "staged", key);
-            rc = at(l, k,
-                    "unknown key '%.64s' in 'staged' (expected frame_step, "
-                    "max_frames, person_score, max_persons, face_score, "
-                    "max_faces)%s%s%s",
-                    key, near ? "; did you mean '" : "", near ? near : "",
-                    near ? "'?" : "");
+            rc = VGI_YAML_AT(
+                l, k,
+                "unknown key '%.64s' in 'staged' (expected frame_step, "
+                "max_frames, person_score, max_persons, face_score, "
+                "max_faces)%s%s%s",
+                key, near ? "; did you mean '" : "", near ? near : "",
+                near ? "'?" : "");
         }
     }
     return rc;
@@ -384,12 +384,14 @@ static int load_root(jloader *l, yaml_node_t *root)
             else if (s && !strcmp(s, "staged"))
                 l->c->kind = VG_JOB_STAGED;
             else
-                rc = at(l, v, "unknown job '%.64s' (expected cctv or staged)",
-                        s ? s : "(not a scalar)");
+                rc = VGI_YAML_AT(
+                    l, v, "unknown job '%.64s' (expected cctv or staged)",
+                    s ? s : "(not a scalar)");
         } else if (!strcmp(key, "inputs")) {
             char vdir[VG_PATH_MAX];
             if (v->type != YAML_SEQUENCE_NODE) {
-                rc = at(l, v, "'inputs' expects a list of files or URLs");
+                rc = VGI_YAML_AT(l, v,
+                                 "'inputs' expects a list of files or URLs");
                 continue;
             }
             vg_cache_path("videos", vdir, sizeof(vdir));
@@ -399,32 +401,35 @@ static int load_root(jloader *l, yaml_node_t *root)
                 const char *s = vgi_yaml_scalar(e);
                 char *dst;
                 if (s == NULL || s[0] == '\0') {
-                    rc = at(l, e, "an input expects a file name or URL");
+                    rc = VGI_YAML_AT(l, e,
+                                     "an input expects a file name or URL");
                     break;
                 }
                 if (l->c->n_inputs == VG_JOB_MAX_INPUTS) {
-                    rc = at(l, e, "at most %d inputs", VG_JOB_MAX_INPUTS);
+                    rc = VGI_YAML_AT(l, e, "at most %d inputs",
+                                     VG_JOB_MAX_INPUTS);
                     break;
                 }
                 dst = l->c->inputs[l->c->n_inputs++];
                 if (strstr(s, "://") != NULL)
                     snprintf(dst, VG_PATH_MAX, "%s", s);
                 else if (resolve(l->path, vdir, s, dst, VG_PATH_MAX) < 0)
-                    rc = at(l, e,
-                            "input '%.200s' not found (looked in %.200s and "
-                            "beside the config)",
-                            s, vdir);
+                    rc = VGI_YAML_AT(
+                        l, e,
+                        "input '%.200s' not found (looked in %.200s and "
+                        "beside the config)",
+                        s, vdir);
             }
         } else if (!strcmp(key, "memory") || !strcmp(key, "staged")) {
             if (v->type != YAML_MAPPING_NODE)
-                rc = at(l, v, "section '%s' expects a mapping", key);
+                rc = VGI_YAML_AT(l, v, "section '%s' expects a mapping", key);
             else if (!strcmp(key, "memory"))
                 rc = load_memory(l, v);
             else
                 rc = load_staged(l, v);
         } else if (!strcmp(key, "models")) {
             if (v->type != YAML_SEQUENCE_NODE) {
-                rc = at(l, v, "'models' expects a list of models");
+                rc = VGI_YAML_AT(l, v, "'models' expects a list of models");
                 continue;
             }
             for (yaml_node_item_t *it = v->data.sequence.items.start;

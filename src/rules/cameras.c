@@ -71,18 +71,6 @@ typedef struct cloader {
     yaml_document_t *doc;
 } cloader;
 
-static int at(cloader *l, const yaml_node_t *n, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int at(cloader *l, const yaml_node_t *n, const char *fmt, ...)
-{
-    va_list ap;
-    int rc;
-    va_start(ap, fmt);
-    rc = vgi_yaml_failv(l->ctx, l->path, n, fmt, ap);
-    va_end(ap);
-    return rc;
-}
-
 static yaml_node_t *node(yaml_document_t *doc, int id)
 {
     return yaml_document_get_node(doc, id);
@@ -154,7 +142,7 @@ static int get_opt(cloader *l, const yaml_node_t *v, const char *key,
         vg_schema_find(camera_schema, N_CAMERA_KEYS, "cameras[]", key);
     char why[384];
     if (vg_option_parse(o, vgi_yaml_scalar(v), c, why, sizeof(why)) < 0)
-        return at(l, v, "%s", why);
+        return VGI_YAML_AT(l, v, "%s", why);
     return 0;
 }
 
@@ -165,16 +153,17 @@ static int load_sub(cloader *l, yaml_node_t *v, const char *section,
 {
     *value = NULL;
     if (v->type != YAML_MAPPING_NODE)
-        return at(l, v, "'%s' expects a mapping {%s: ...}, got '%.64s'",
-                  section, only_key, shown(v));
+        return VGI_YAML_AT(l, v,
+                           "'%s' expects a mapping {%s: ...}, got '%.64s'",
+                           section, only_key, shown(v));
     for (yaml_node_pair_t *p = v->data.mapping.pairs.start;
          p < v->data.mapping.pairs.top; p++) {
         yaml_node_t *k = node(l->doc, p->key);
         const char *key = vgi_yaml_scalar(k);
         if (!key || strcmp(key, only_key) != 0)
-            return at(l, k,
-                      "unknown key '%.64s' in a camera's '%s' (expected %s)",
-                      key ? key : "?", section, only_key);
+            return VGI_YAML_AT(
+                l, k, "unknown key '%.64s' in a camera's '%s' (expected %s)",
+                key ? key : "?", section, only_key);
         *value = node(l->doc, p->value);
     }
     return 0;
@@ -192,27 +181,30 @@ static int load_camera(cloader *l, yaml_node_t *map, vg_cameras *all)
     c->reid_enabled = -1;
     vg_rules_config_init(&c->rules);
     if (map->type != YAML_MAPPING_NODE)
-        return at(l, map,
-                  "a camera is expected as a mapping {name, input, loop, "
-                  "detect, motion, tracker, zones, rules}, got '%.64s'",
-                  shown(map));
+        return VGI_YAML_AT(
+            l, map,
+            "a camera is expected as a mapping {name, input, loop, "
+            "detect, motion, tracker, zones, rules}, got '%.64s'",
+            shown(map));
     c->line = (int)map->start_mark.line + 1;
     c->column = (int)map->start_mark.column + 1;
     {
         yaml_node_t *n = map_get(l->doc, map, "name", &name_node);
         const char *s = vgi_yaml_scalar(n);
         if (n == NULL)
-            return at(l, map, "a camera has no 'name'");
+            return VGI_YAML_AT(l, map, "a camera has no 'name'");
         if (!s || !vg_camera_name_valid(s))
-            return at(l, n,
-                      "camera name '%.64s' is not 1 to %zu characters of "
-                      "A-Z, a-z, 0-9, '_' and '-'",
-                      shown(n), sizeof(c->name) - 1);
+            return VGI_YAML_AT(
+                l, n,
+                "camera name '%.64s' is not 1 to %zu characters of "
+                "A-Z, a-z, 0-9, '_' and '-'",
+                shown(n), sizeof(c->name) - 1);
         snprintf(c->name, sizeof(c->name), "%s", s);
         for (int i = 0; i < all->n; i++)
             if (!strcmp(all->cam[i].name, c->name))
-                return at(l, n, "camera '%s' is defined twice (first at %d:%d)",
-                          c->name, all->cam[i].line, all->cam[i].column);
+                return VGI_YAML_AT(
+                    l, n, "camera '%s' is defined twice (first at %d:%d)",
+                    c->name, all->cam[i].line, all->cam[i].column);
     }
     for (yaml_node_pair_t *p = map->data.mapping.pairs.start;
          p < map->data.mapping.pairs.top; p++) {
@@ -221,18 +213,19 @@ static int load_camera(cloader *l, yaml_node_t *map, vg_cameras *all)
         yaml_node_t *sub;
         rc = 0;
         if (!key) {
-            rc = at(l, k, "expected a key");
+            rc = VGI_YAML_AT(l, k, "expected a key");
         } else if (!strcmp(key, "name")) {
             continue;
         } else if (!strcmp(key, "input")) {
             const char *s = vgi_yaml_scalar(v);
             input = v;
             if (!s || !*s)
-                rc = at(l, v, "'input' expects a file name or URL, got '%.64s'",
-                        shown(v));
+                rc = VGI_YAML_AT(
+                    l, v, "'input' expects a file name or URL, got '%.64s'",
+                    shown(v));
             else if (strlen(s) >= sizeof(c->input))
-                rc = at(l, v, "'input' is longer than %zu characters",
-                        sizeof(c->input) - 1);
+                rc = VGI_YAML_AT(l, v, "'input' is longer than %zu characters",
+                                 sizeof(c->input) - 1);
             else
                 resolve_input(l->path, s, c->input, sizeof(c->input));
         } else if (!strcmp(key, "loop")) {
@@ -257,18 +250,19 @@ static int load_camera(cloader *l, yaml_node_t *map, vg_cameras *all)
                 "name",    "input", "loop",  "detect",       "motion",
                 "tracker", "zones", "rules", "rules_options"};
             const char *near = vg_schema_suggest(key, keys, 9);
-            rc = at(l, k,
-                    "unknown key '%.64s' in camera '%s' (expected name, input, "
-                    "loop, detect, motion, tracker, zones, rules, "
-                    "rules_options)%s%s%s",
-                    key, c->name, near ? "; did you mean '" : "",
-                    near ? near : "", near ? "'?" : "");
+            rc = VGI_YAML_AT(
+                l, k,
+                "unknown key '%.64s' in camera '%s' (expected name, input, "
+                "loop, detect, motion, tracker, zones, rules, "
+                "rules_options)%s%s%s",
+                key, c->name, near ? "; did you mean '" : "", near ? near : "",
+                near ? "'?" : "");
         }
         if (rc < 0)
             return rc;
     }
     if (!input)
-        return at(l, map, "camera '%s' has no 'input'", c->name);
+        return VGI_YAML_AT(l, map, "camera '%s' has no 'input'", c->name);
     if (c->has_rules) {
         rc = vgi_rules_read(l->ctx, l->path, l->doc, map, 0, &c->rules);
         if (rc < 0)
@@ -292,14 +286,15 @@ static int cameras_from_doc(vg_context *ctx, const char *path,
     if (list->type == YAML_SCALAR_NODE && !*vgi_yaml_scalar(list))
         return 0; /* "cameras:" with nothing under it */
     if (list->type != YAML_SEQUENCE_NODE)
-        return at(&l, list,
-                  "section 'cameras' expects a list of cameras, got '%.64s'",
-                  shown(list));
+        return VGI_YAML_AT(
+            &l, list,
+            "section 'cameras' expects a list of cameras, got '%.64s'",
+            shown(list));
     n = (int)(list->data.sequence.items.top - list->data.sequence.items.start);
     if (n > VG_CAMERAS_MAX)
-        return at(&l,
-                  node(doc, list->data.sequence.items.start[VG_CAMERAS_MAX]),
-                  "more than %d cameras", VG_CAMERAS_MAX);
+        return VGI_YAML_AT(
+            &l, node(doc, list->data.sequence.items.start[VG_CAMERAS_MAX]),
+            "more than %d cameras", VG_CAMERAS_MAX);
     if (n == 0)
         return 0;
     out->cam = vg_calloc(ctx, (size_t)n, sizeof(*out->cam));
