@@ -10,6 +10,7 @@
 #include "vigil/config.h"
 #include "vigil/faces.h"
 #include "vigil/job.h"
+#include "vigil/jobrun.h"
 #include "vigil/plan.h"
 #include "vigil/sysinfo.h"
 #include "vigil/vigil.h"
@@ -119,6 +120,25 @@ void cli_default_job(char *input, size_t input_size, char *config,
 int cli_load_job(vg_context *ctx, const cli_detect_args *a, vg_job_config **out,
                  const char **inputs, int *n_inputs, int max_inputs,
                  const char *default_input);
+
+/* The memory telemetry of the settings (interval, leak slope and window).
+ * Returns 0, or VG_EXIT_ERROR with the error printed. Caller destroys. */
+int cli_open_telemetry(vg_context *ctx, const vg_settings *s,
+                       vg_telemetry **out);
+
+/* The residency manager of job's budget, host_reserved bytes reserved,
+ * reporting to telemetry (may be NULL), with every model of the job, or
+ * only its detector when detector_only. Returns 0, or VG_EXIT_ERROR with
+ * the error printed (*out may then hold a manager to destroy). */
+int cli_open_residency(vg_context *ctx, const vg_job_config *job,
+                       uint64_t host_reserved, vg_telemetry *telemetry,
+                       int detector_only, vg_residency **out);
+
+/* The CCTV job's options as `vigil run`, `vigil serve` and `vigil bench
+ * job` share them: the settings, a->out_dir, the residency and the job's
+ * detector (job declares one). The caller sets the rest. */
+void cli_cctv_job_opts(const cli_detect_args *a, const vg_job_config *job,
+                       vg_residency *residency, vg_job_opts *jo);
 
 /* ---- progress ---- */
 typedef struct cli_progress {

@@ -135,28 +135,19 @@ static int bench_job(vg_context *ctx, const cli_detect_args *a,
                      vg_job **cctv, bench_job_result *st)
 {
     const char *inputs[1] = {a->input};
-    int n_inputs = 1, d;
-    vg_residency_opts ro;
+    int n_inputs = 1;
     vg_job_opts jo;
     vg_job_stats js;
     int64_t t0;
 
     if (cli_load_job(ctx, a, jobcfg, inputs, &n_inputs, 1, a->input) != 0)
         return VG_ECONFIG;
-    d = vg_job_config_find(*jobcfg, VG_MODEL_DETECTOR);
-    if (d < 0)
+    if (vg_job_config_find(*jobcfg, VG_MODEL_DETECTOR) < 0)
         return cli_error("%s: the job declares no detector", a->config);
-    vg_residency_opts_default(&ro);
-    ro.budget = (*jobcfg)->budget;
-    if (vg_residency_create(ctx, &ro, residency) < 0 ||
-        vg_residency_add(*residency, &(*jobcfg)->models[d]) < 0)
-        return cli_error("%s", vg_context_errmsg(ctx));
-    vg_job_opts_from_settings(&a->settings, &jo);
-    jo.out_dir = a->out_dir;
+    if (cli_open_residency(ctx, *jobcfg, 0, NULL, 1, residency) != 0)
+        return VG_EXIT_ERROR;
+    cli_cctv_job_opts(a, *jobcfg, *residency, &jo);
     jo.rules = rules;
-    jo.residency = *residency;
-    jo.model_name = (*jobcfg)->models[d].name;
-    jo.model_path = (*jobcfg)->models[d].path;
     jo.max_batch = batch;
     jo.max_wait_ms = max_wait_ms;
     jo.per_stream_dirs = n > 1;

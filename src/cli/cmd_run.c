@@ -177,7 +177,6 @@ int cmd_run(int argc, char **argv)
     char errbuf[512] = "", path[1100];
     run_cli r;
     vg_job_report_extra mem;
-    int rc_tel;
     int metrics_port = -1;
     int64_t rc_attempts = 0;
     double rc_backoff = 0;
@@ -314,18 +313,8 @@ int cmd_run(int argc, char **argv)
     }
     /* Memory telemetry: a report every 10 s at info level (-v), the figures
      * in report.json, and the Prometheus endpoint when asked for. */
-    {
-        vg_telemetry_opts to;
-        vg_telemetry_opts_default(&to);
-        to.interval_s = a.settings.telemetry_interval_s;
-        to.leak_slope_bytes_per_s = a.settings.leak_slope;
-        to.window_s = a.settings.leak_window_s;
-        rc_tel = vg_telemetry_create(ctx, &to, &r.telemetry);
-    }
-    if (rc_tel < 0) {
-        cli_error("%s", vg_context_errmsg(ctx));
+    if (cli_open_telemetry(ctx, &a.settings, &r.telemetry) != 0)
         goto out;
-    }
     /* The residency manager owns the models, under the budget. What the
      * process holds before any model or stream is its baseline; it is
      * recorded for the planner (key runtime:JOB). */
@@ -373,30 +362,20 @@ int cmd_run(int argc, char **argv)
         malloc_trim(0);
     }
     {
-        vg_residency_opts ro;
         vg_calibration rt;
-        vg_residency_opts_default(&ro);
-        ro.budget = job->budget;
         /* Reserved: the process as it is now, ONNX Runtime's environment
          * and the largest stream's buffers of the plan. */
-        ro.host_reserved = mem.baseline_rss;
+        uint64_t reserved = mem.baseline_rss;
         if (plan != NULL) {
             uint64_t streams = 0;
             for (int k = 0; k < plan->n_stages; k++)
                 if (plan->stages[k].stream_bytes > streams)
                     streams = plan->stages[k].stream_bytes;
-            ro.host_reserved += VG_PLAN_ORT_ENV_BYTES + streams;
+            reserved += VG_PLAN_ORT_ENV_BYTES + streams;
         }
-        ro.telemetry = r.telemetry;
-        if (vg_residency_create(ctx, &ro, &residency) < 0) {
-            cli_error("%s", vg_context_errmsg(ctx));
+        if (cli_open_residency(ctx, job, reserved, r.telemetry, 0,
+                               &residency) != 0)
             goto out;
-        }
-        for (int i = 0; i < job->n_models; i++)
-            if (vg_residency_add(residency, &job->models[i]) < 0) {
-                cli_error("%s", vg_context_errmsg(ctx));
-                goto out;
-            }
         memset(&rt, 0, sizeof(rt));
         rt.weights_bytes = mem.baseline_rss;
         snprintf(rt.provider, sizeof(rt.provider), "cpu");
@@ -480,15 +459,9 @@ int cmd_run(int argc, char **argv)
     /* The CCTV job: every input at the same time, one shared detector. */
     {
         vg_job_opts jo;
-        const vg_model_decl *d =
-            &job->models[vg_job_config_find(job, VG_MODEL_DETECTOR)];
         int64_t total = 0;
-        vg_job_opts_from_settings(&a.settings, &jo);
-        jo.out_dir = a.out_dir;
+        cli_cctv_job_opts(&a, job, residency, &jo);
         jo.rules = have_rules ? &rules : NULL;
-        jo.residency = residency;
-        jo.model_name = d->name;
-        jo.model_path = d->path;
         jo.per_stream_dirs = n_inputs > 1;
         jo.telemetry = r.telemetry;
         jo.progress = on_stream_progress;

@@ -125,42 +125,13 @@ int cmd_serve(int argc, char **argv)
         cli_error("%s: vigil serve runs the CCTV job only", a.config);
         goto out;
     }
+    if (cli_open_telemetry(ctx, &a.settings, &telemetry) != 0 ||
+        cli_open_residency(ctx, jobcfg, vg_rss_bytes(), telemetry, 0,
+                           &residency) != 0)
+        goto out;
     {
-        vg_telemetry_opts to;
-        vg_telemetry_opts_default(&to);
-        to.interval_s = a.settings.telemetry_interval_s;
-        to.leak_slope_bytes_per_s = a.settings.leak_slope;
-        to.window_s = a.settings.leak_window_s;
-        if (vg_telemetry_create(ctx, &to, &telemetry) < 0) {
-            cli_error("%s", vg_context_errmsg(ctx));
-            goto out;
-        }
-    }
-    {
-        vg_residency_opts ro;
-        vg_residency_opts_default(&ro);
-        ro.budget = jobcfg->budget;
-        ro.host_reserved = vg_rss_bytes();
-        ro.telemetry = telemetry;
-        if (vg_residency_create(ctx, &ro, &residency) < 0) {
-            cli_error("%s", vg_context_errmsg(ctx));
-            goto out;
-        }
-        for (int i = 0; i < jobcfg->n_models; i++)
-            if (vg_residency_add(residency, &jobcfg->models[i]) < 0) {
-                cli_error("%s", vg_context_errmsg(ctx));
-                goto out;
-            }
-    }
-    {
-        const vg_model_decl *d =
-            &jobcfg->models[vg_job_config_find(jobcfg, VG_MODEL_DETECTOR)];
-        vg_job_opts_from_settings(&a.settings, &jo);
-        jo.out_dir = a.out_dir;
+        cli_cctv_job_opts(&a, jobcfg, residency, &jo);
         jo.rules = NULL; /* each camera brings its own (vg_serve) */
-        jo.residency = residency;
-        jo.model_name = d->name;
-        jo.model_path = d->path;
         jo.per_stream_dirs = 1;
         /* An always-on service writes no annotated video unless the config
          * asks for it: one MP4 per camera that never ends would grow without

@@ -495,3 +495,47 @@ int cli_load_job(vg_context *ctx, const cli_detect_args *a, vg_job_config **out,
     *out = job;
     return 0;
 }
+
+int cli_open_telemetry(vg_context *ctx, const vg_settings *s,
+                       vg_telemetry **out)
+{
+    vg_telemetry_opts to;
+    vg_telemetry_opts_default(&to);
+    to.interval_s = s->telemetry_interval_s;
+    to.leak_slope_bytes_per_s = s->leak_slope;
+    to.window_s = s->leak_window_s;
+    if (vg_telemetry_create(ctx, &to, out) < 0)
+        return cli_error("%s", vg_context_errmsg(ctx));
+    return 0;
+}
+
+int cli_open_residency(vg_context *ctx, const vg_job_config *job,
+                       uint64_t host_reserved, vg_telemetry *telemetry,
+                       int detector_only, vg_residency **out)
+{
+    vg_residency_opts ro;
+    int d = vg_job_config_find(job, VG_MODEL_DETECTOR);
+    vg_residency_opts_default(&ro);
+    ro.budget = job->budget;
+    ro.host_reserved = host_reserved;
+    ro.telemetry = telemetry;
+    if (vg_residency_create(ctx, &ro, out) < 0)
+        return cli_error("%s", vg_context_errmsg(ctx));
+    for (int i = 0; i < job->n_models; i++)
+        if ((!detector_only || i == d) &&
+            vg_residency_add(*out, &job->models[i]) < 0)
+            return cli_error("%s", vg_context_errmsg(ctx));
+    return 0;
+}
+
+void cli_cctv_job_opts(const cli_detect_args *a, const vg_job_config *job,
+                       vg_residency *residency, vg_job_opts *jo)
+{
+    const vg_model_decl *d =
+        &job->models[vg_job_config_find(job, VG_MODEL_DETECTOR)];
+    vg_job_opts_from_settings(&a->settings, jo);
+    jo->out_dir = a->out_dir;
+    jo->residency = residency;
+    jo->model_name = d->name;
+    jo->model_path = d->path;
+}
