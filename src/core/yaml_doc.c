@@ -512,18 +512,6 @@ const char *vgi_yaml_scalar(const yaml_node_t *n)
                                             : NULL;
 }
 
-/* Records the failure of a number read (n's position). */
-static int bad_number(vg_context *ctx, const char *path, const yaml_node_t *n,
-                      const char *fmt, ...)
-{
-    va_list ap;
-    int rc;
-    va_start(ap, fmt);
-    rc = vgi_yaml_failv(ctx, path, n, fmt, ap);
-    va_end(ap);
-    return rc;
-}
-
 int vgi_yaml_get_long(vg_context *ctx, const char *path, const yaml_node_t *n,
                       const char *key, long lo, long hi, long *out)
 {
@@ -533,9 +521,9 @@ int vgi_yaml_get_long(vg_context *ctx, const char *path, const yaml_node_t *n,
         *out = (long)x;
         return 0;
     }
-    return bad_number(ctx, path, n,
-                      "'%s' expects an integer in [%ld, %ld], got '%.64s'", key,
-                      lo, hi, v ? v : "(not a scalar)");
+    return vgi_yaml_fail(ctx, path, n,
+                         "'%s' expects an integer in [%ld, %ld], got '%.64s'",
+                         key, lo, hi, v ? v : "(not a scalar)");
 }
 
 int vgi_yaml_get_double(vg_context *ctx, const char *path, const yaml_node_t *n,
@@ -547,7 +535,7 @@ int vgi_yaml_get_double(vg_context *ctx, const char *path, const yaml_node_t *n,
         *out = x;
         return 0;
     }
-    return bad_number(ctx, path, n,
-                      "'%s' expects a number in [%g, %g], got '%.64s'", key, lo,
-                      hi, v ? v : "(not a scalar)");
+    return vgi_yaml_fail(ctx, path, n,
+                         "'%s' expects a number in [%g, %g], got '%.64s'", key,
+                         lo, hi, v ? v : "(not a scalar)");
 }
