@@ -26,6 +26,11 @@
 #      killed and restarted:
 #      /metrics shows the stream live, then backoff or connecting while no
 #      frame flows, then live again with reconnects_total >= 1
+#   o  (normal build only) with mqtt (the outbox: no broker needed) the
+#      server is killed while an object is active and restarted: the
+#      drop ends the objects of the old tracks (an "end" row in the outbox
+#      right after the reconnection, events of later frames after it), not
+#      at the end of the stream
 # Synchronisation is on files (the port file, tracks written, vigil's log,
 # the server's log of clients); time limits are safety nets only.
 set -u
@@ -355,6 +360,73 @@ else
   kill -9 $vp; fail "m: no metrics port or never live: $(cat "$T/m.err")"
   stop_server $srv
 fi
+
+# --- o: a drop ends the old tracks' objects (MQTT "end") ----------------------------------
+# a port nothing listens on: the outbox keeps every row
+nobroker=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+{ cat "$SITE"; printf 'mqtt:\n  enabled: true\n  host: 127.0.0.1\n  port: %s\n' "$nobroker"; } >"$T/o.yaml"
+# active.py DB: prints the outbox's last id once an object of a track (not
+# occupancy) is active (a "new" without its "end"); fails before
+cat >"$T/active.py" <<'PYEOF'
+import json, sqlite3, sys
+try:
+    db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True)
+    rows = db.execute("select id, payload from outbox order by id").fetchall()
+except sqlite3.Error:
+    sys.exit(1)
+live = set()
+for i, p in rows:
+    m = json.loads(p)
+    a = m["after"]
+    if a["track_id"] <= 0:
+        continue
+    if m["type"] == "new":
+        live.add(a["id"])
+    elif m["type"] == "end":
+        live.discard(a["id"])
+if not live:
+    sys.exit(1)
+print(rows[-1][0])
+PYEOF
+start_server "$T/so" --mount cam="$CAM"
+"$VIGIL" run -q --no-video -c "$T/o.yaml" --max-frames 300 --reconnect-backoff 0.3 --reconnect-attempts 50 \
+  --out "$T/o" "rtsp://127.0.0.1:$port/cam" >"$T/o.out" 2>"$T/o.err" &
+vp=$!; pids+=("$vp")
+if wait_for "$PY" "$T/active.py" "$T/o/events.db" >"$T/o.k"; then
+  kill -9 $srv; wait $srv 2>/dev/null
+  wait_for grep -q "cam: stream lost" "$T/o.err" && start_server "$T/so2" --port "$port" --mount cam="$CAM"
+else
+  fail "o: no active object"
+fi
+wait $vp; rc=$?
+if [ $rc = 0 ] && "$PY" - "$T/o/events.db" "$(cat "$T/o.k")" <<'PYEOF'
+import json, sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+k = int(sys.argv[2])
+rows = [(i, json.loads(p)) for i, p in db.execute("select id, payload from outbox order by id")]
+# objects of tracks active when the server was killed
+active = {}
+for i, m in rows:
+    a = m["after"]
+    if i > k or a["track_id"] <= 0:
+        continue
+    if m["type"] == "new":
+        active[a["id"]] = a["track_id"]
+    elif m["type"] == "end":
+        active.pop(a["id"], None)
+assert active, "no object active at the kill"
+pre_tracks = set(active.values())
+for obj in active:
+    ends = [i for i, m in rows if m["type"] == "end" and m["after"]["id"] == obj]
+    assert len(ends) == 1, (obj, ends)
+    # ended at the drop: events of later frames (new tracks) come after it
+    later = [i for i, m in rows if i > ends[0] and m["type"] in ("new", "update")
+             and m["after"]["track_id"] not in pre_tracks]
+    assert later, ("ended only at the stream's end", obj, ends[0], len(rows))
+print("objects ended by the drop", len(active), "rows", len(rows))
+PYEOF
+then pass "o: the drop ends the old tracks' objects at once"; else fail "o: exit $rc: $(tail -3 "$T/o.err")"; fi
+stop_server $srv
 fi
 
 fi

@@ -66,6 +66,11 @@ typedef struct job {
     vg_detector *det;
     vg_source *src;
     vg_tracker *tracker;
+    /* tracks a live input's drop ended (the tracker's reset): they go to
+     * the sink with the next frame, so that their objects end (MQTT "end")
+     * after every event from before the drop */
+    int64_t drop_removed[VG_RUN_MAX_TRACKS];
+    int n_drop_removed;
     vg_reid_embedder *reid;     /* conditional ReID on; NULL: off */
     const vg_frame *reid_frame; /* the picture of the update in progress */
     int reid_failed_now;        /* an embed failed in this update */
@@ -837,9 +842,12 @@ static void on_marker(job *j, vgi_frame_item *it)
          * and the rules forget the old ones */
         vg_tracker_reset(j->tracker);
         vg_tracker_removed(j->tracker, &removed, &n_removed);
-        if (j->rules)
-            for (int i = 0; i < n_removed; i++)
+        for (int i = 0; i < n_removed; i++) {
+            if (j->rules)
                 vg_rules_forget(j->rules, removed[i]);
+            if (j->n_drop_removed < VG_RUN_MAX_TRACKS)
+                j->drop_removed[j->n_drop_removed++] = removed[i];
+        }
     } else if (it->marker == VGI_MARK_RECONNECTED && t && !j->telemetry_done) {
         vg_pool *tensor = NULL, *image = NULL;
         vg_source_pools(it->src, &tensor, &image);
@@ -1056,6 +1064,10 @@ static int process(job *j, vgi_decoder *dec, vg_run_stats *st, int *end)
         out->n_removed =
             n_removed < VG_RUN_MAX_TRACKS ? n_removed : VG_RUN_MAX_TRACKS;
         memcpy(out->removed, removed, sizeof(int64_t) * out->n_removed);
+        for (int i = 0; i < j->n_drop_removed; i++) /* ended by a drop */
+            if (out->n_removed < VG_RUN_MAX_TRACKS)
+                out->removed[out->n_removed++] = j->drop_removed[i];
+        j->n_drop_removed = 0;
         if (vg_queue_push(j->sink_q, out, -1) < 0) {
             vg_frame_release(&out->frame);
             rc = vg_fail(j->ctx, VG_EIO, "sink stage stopped");
