@@ -365,67 +365,99 @@ fi
 # a port nothing listens on: the outbox keeps every row
 nobroker=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 { cat "$SITE"; printf 'mqtt:\n  enabled: true\n  host: 127.0.0.1\n  port: %s\n' "$nobroker"; } >"$T/o.yaml"
-# active.py DB: prints the outbox's last id once an object of a track (not
-# occupancy) is active (a "new" without its "end"); fails before
-cat >"$T/active.py" <<'PYEOF'
-import json, sqlite3, sys
-try:
-    db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True)
-    rows = db.execute("select id, payload from outbox order by id").fetchall()
-except sqlite3.Error:
-    sys.exit(1)
-live = set()
-for i, p in rows:
-    m = json.loads(p)
-    a = m["after"]
-    if a["track_id"] <= 0:
-        continue
-    if m["type"] == "new":
-        live.add(a["id"])
-    elif m["type"] == "end":
-        live.discard(a["id"])
-if not live:
-    sys.exit(1)
-print(rows[-1][0])
+# o.py MODE DB PID [K] reads the outbox of DB (polling every 0.2 s while
+# vigil, PID, runs; once more after it ended):
+#   active  prints the last row's id once an object of a track (not
+#           occupancy) is active (a "new" without its "end")
+#   ended   succeeds once every object active at row K has its "end" and
+#           events of new tracks follow that end (so it ended at the drop,
+#           not at the stream's end); prints the figures
+cat >"$T/o.py" <<'PYEOF'
+import json, os, sqlite3, sys, time
+mode, path, pid = sys.argv[1], sys.argv[2], int(sys.argv[3])
+k = int(sys.argv[4]) if len(sys.argv) > 4 else 0
+
+def rows():
+    try:
+        db = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
+        r = db.execute("select id, payload from outbox order by id").fetchall()
+        db.close()
+        return [(i, json.loads(p)) for i, p in r]
+    except sqlite3.Error:
+        return []
+
+def active(rs, upto):
+    live = {}
+    for i, m in rs:
+        a = m["after"]
+        if i > upto or a["track_id"] <= 0:
+            continue
+        if m["type"] == "new":
+            live[a["id"]] = a["track_id"]
+        elif m["type"] == "end":
+            live.pop(a["id"], None)
+    return live
+
+def ended(rs):
+    act = active(rs, k)
+    if not act:
+        return "no object active at the kill"
+    old = set(act.values())
+    for obj in act:
+        ends = [i for i, m in rs if m["type"] == "end" and m["after"]["id"] == obj]
+        later = [i for i, m in rs if ends and i > ends[0] and m["type"] in ("new", "update")
+                 and m["after"]["track_id"] not in old]
+        if len(ends) != 1 or not later:
+            return "%s: end rows %s, %d events of new tracks after it" % (obj, ends, len(later))
+    print("objects ended by the drop", len(act), "rows", len(rs))
+    return None
+
+def alive():
+    try:
+        os.kill(pid, 0)
+        return True
+    except OSError:
+        return False
+
+while True:
+    running = alive()
+    rs = rows()
+    if mode == "active" and rs and active(rs, rs[-1][0]):
+        print(rs[-1][0])
+        sys.exit(0)
+    if mode == "ended":
+        why = ended(rs)
+        if why is None:
+            sys.exit(0)
+    if not running:
+        print(why if mode == "ended" else "vigil ended with no active object")
+        sys.exit(1)
+    time.sleep(0.2)
 PYEOF
 start_server "$T/so" --mount cam="$CAM"
-"$VIGIL" run -q --no-video -c "$T/o.yaml" --max-frames 300 --reconnect-backoff 0.3 --reconnect-attempts 50 \
+# stopped with SIGINT once the outbox shows what is checked (the frame
+# limit is a safety net)
+"$VIGIL" run -q --no-video -c "$T/o.yaml" --max-frames 1500 --reconnect-backoff 0.3 --reconnect-attempts 50 \
   --out "$T/o" "rtsp://127.0.0.1:$port/cam" >"$T/o.out" 2>"$T/o.err" &
 vp=$!; pids+=("$vp")
-if wait_for "$PY" "$T/active.py" "$T/o/events.db" >"$T/o.k"; then
+if "$PY" "$T/o.py" active "$T/o/events.db" $vp >"$T/o.k"; then
   kill -9 $srv; wait $srv 2>/dev/null
   wait_for grep -q "cam: stream lost" "$T/o.err" && start_server "$T/so2" --port "$port" --mount cam="$CAM"
+  if "$PY" "$T/o.py" ended "$T/o/events.db" $vp "$(cat "$T/o.k")" >"$T/o.check"; then
+    kill -INT $vp; wait $vp; rc=$?
+    if [ $rc = 130 ]; then
+      pass "o: the drop ends the old tracks' objects at once ($(cat "$T/o.check"))"
+    else
+      fail "o: exit $rc after SIGINT: $(tail -3 "$T/o.err")"
+    fi
+  else
+    wait $vp
+    fail "o: $(cat "$T/o.check"): $(tail -3 "$T/o.err")"
+  fi
 else
-  fail "o: no active object"
+  wait $vp
+  fail "o: $(cat "$T/o.k")"
 fi
-wait $vp; rc=$?
-if [ $rc = 0 ] && "$PY" - "$T/o/events.db" "$(cat "$T/o.k")" <<'PYEOF'
-import json, sqlite3, sys
-db = sqlite3.connect(sys.argv[1])
-k = int(sys.argv[2])
-rows = [(i, json.loads(p)) for i, p in db.execute("select id, payload from outbox order by id")]
-# objects of tracks active when the server was killed
-active = {}
-for i, m in rows:
-    a = m["after"]
-    if i > k or a["track_id"] <= 0:
-        continue
-    if m["type"] == "new":
-        active[a["id"]] = a["track_id"]
-    elif m["type"] == "end":
-        active.pop(a["id"], None)
-assert active, "no object active at the kill"
-pre_tracks = set(active.values())
-for obj in active:
-    ends = [i for i, m in rows if m["type"] == "end" and m["after"]["id"] == obj]
-    assert len(ends) == 1, (obj, ends)
-    # ended at the drop: events of later frames (new tracks) come after it
-    later = [i for i, m in rows if i > ends[0] and m["type"] in ("new", "update")
-             and m["after"]["track_id"] not in pre_tracks]
-    assert later, ("ended only at the stream's end", obj, ends[0], len(rows))
-print("objects ended by the drop", len(active), "rows", len(rows))
-PYEOF
-then pass "o: the drop ends the old tracks' objects at once"; else fail "o: exit $rc: $(tail -3 "$T/o.err")"; fi
 stop_server $srv
 fi
 
