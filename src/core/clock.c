@@ -13,6 +13,17 @@ int64_t vg_clock_ns(void)
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+void vg_clock_deadline(int clock_id, int64_t ms, struct timespec *ts)
+{
+    clock_gettime((clockid_t)clock_id, ts);
+    ts->tv_sec += (time_t)(ms / 1000);
+    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
 uint64_t vg_peak_rss_bytes(void)
 {
     struct rusage ru;

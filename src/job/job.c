@@ -10,6 +10,7 @@
 
 #include "pipeline/pipeline_internal.h"
 #include "vigil/cameras.h"
+#include "vigil/clock.h"
 #include "vigil/fsutil.h"
 #include "vigil/session.h"
 #include "vigil/sizing.h"
@@ -193,12 +194,7 @@ static void *infer_main(void *p)
             struct timespec ts;
             pthread_mutex_lock(&j->lock);
             if (!j->closing) {
-                clock_gettime(CLOCK_REALTIME, &ts);
-                ts.tv_nsec += 50 * 1000000L;
-                if (ts.tv_nsec >= 1000000000L) {
-                    ts.tv_sec++;
-                    ts.tv_nsec -= 1000000000L;
-                }
+                vg_clock_deadline(CLOCK_REALTIME, 50, &ts);
                 pthread_cond_timedwait(&j->cond, &j->lock, &ts);
             }
             pthread_mutex_unlock(&j->lock);
@@ -646,12 +642,7 @@ void vg_job_wait(vg_job *j)
         /* the telemetry is sampled at least every 500 ms, also while no
          * stream delivers frames (every camera down) */
         struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 500 * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        vg_clock_deadline(CLOCK_REALTIME, 500, &ts);
         pthread_cond_timedwait(&j->cond, &j->lock, &ts);
         pthread_mutex_unlock(&j->lock);
         vg_telemetry_tick(j->o.telemetry);

@@ -161,13 +161,7 @@ static int stopping(vg_mqtt *m)
 static void wait_ms(vg_mqtt *m, int64_t ms)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    vg_clock_deadline(CLOCK_REALTIME, ms, &ts);
     pthread_mutex_lock(&m->lock);
     if (!m->stop && !m->states_dirty)
         pthread_cond_timedwait(&m->wake, &m->lock, &ts);

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "vigil/clock.h"
+
 struct vg_queue {
     vg_context *ctx;
     size_t item_size;
@@ -75,17 +77,6 @@ fail:
     return vg_fail(ctx, rc, "queue: out of memory");
 }
 
-static void deadline_after(struct timespec *ts, int timeout_ms)
-{
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    ts->tv_sec += timeout_ms / 1000;
-    ts->tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
-
 /* Waits on cond; returns 0 or VG_EAGAIN on timeout. Called with the lock. */
 static int wait_on(vg_queue *q, pthread_cond_t *cond, int timeout_ms,
                    const struct timespec *deadline)
@@ -145,7 +136,7 @@ int vg_queue_push(vg_queue *q, const void *item, int timeout_ms)
     if (!q || !item)
         return VG_EINVAL;
     if (timeout_ms > 0)
-        deadline_after(&deadline, timeout_ms);
+        vg_clock_deadline(CLOCK_MONOTONIC, timeout_ms, &deadline);
     pthread_mutex_lock(&q->lock);
     while (!q->closed && q->length == q->capacity) {
         if (q->policy == VG_QUEUE_DROP_OLDEST && evict_oldest(q) == 0)
@@ -178,7 +169,7 @@ int vg_queue_pop(vg_queue *q, void *item, int timeout_ms)
     if (!q || !item)
         return VG_EINVAL;
     if (timeout_ms > 0)
-        deadline_after(&deadline, timeout_ms);
+        vg_clock_deadline(CLOCK_MONOTONIC, timeout_ms, &deadline);
     pthread_mutex_lock(&q->lock);
     while (q->length == 0) {
         if (q->closed) {

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "serve/http_internal.h"
+#include "vigil/clock.h"
 #include "vigil/image.h"
 
 static void *encoder_main(void *arg)
@@ -249,12 +250,7 @@ static ssize_t mjpeg_read(void *cls, uint64_t pos, char *buf, size_t max)
                 pthread_mutex_unlock(&f->lock);
                 return MHD_CONTENT_READER_END_OF_STREAM;
             }
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_nsec += 100 * 1000000L;
-            if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
-            }
+            vg_clock_deadline(CLOCK_REALTIME, 100, &ts);
             pthread_cond_timedwait(&f->cond, &f->lock, &ts);
         }
         hl = snprintf(head, sizeof(head),
