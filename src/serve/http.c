@@ -182,6 +182,19 @@ enum MHD_Result vgi_http_send_owned(struct MHD_Connection *c, unsigned status,
     return vgi_http_queue(c, status, resp, type);
 }
 
+enum MHD_Result vgi_http_send_stream(struct MHD_Connection *c, const char *type,
+                                     MHD_ContentReaderCallback read, void *cls,
+                                     MHD_ContentReaderFreeCallback free_cls)
+{
+    struct MHD_Response *resp = MHD_create_response_from_callback(
+        MHD_SIZE_UNKNOWN, 16 * 1024, read, cls, free_cls);
+    if (resp == NULL) {
+        free_cls(cls);
+        return MHD_NO;
+    }
+    return vgi_http_queue(c, 200, resp, type);
+}
+
 static int token_eq(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b);

@@ -374,7 +374,6 @@ static void sse_free(void *cls)
 enum MHD_Result vgi_http_do_sse(struct vg_http *h, struct MHD_Connection *c)
 {
     sse *e = calloc(1, sizeof(*e));
-    struct MHD_Response *resp;
     if (e)
         e->out = malloc(64 * 1024);
     if (e == NULL || e->out == NULL) {
@@ -388,11 +387,5 @@ enum MHD_Result vgi_http_do_sse(struct vg_http *h, struct MHD_Connection *c)
     e->len =
         (size_t)snprintf(e->out, e->cap, ": vigil events\nretry: 2000\n\n");
     e->last_sent = vgi_http_now_s();
-    resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024,
-                                             sse_read, e, sse_free);
-    if (resp == NULL) {
-        sse_free(e);
-        return MHD_NO;
-    }
-    return vgi_http_queue(c, 200, resp, "text/event-stream");
+    return vgi_http_send_stream(c, "text/event-stream", sse_read, e, sse_free);
 }

@@ -110,6 +110,12 @@ enum MHD_Result vgi_http_send_error(struct vg_http *h, struct MHD_Connection *c,
 /* A malloc'ed buffer handed to MHD (freed by it, also on failure). */
 enum MHD_Result vgi_http_send_owned(struct MHD_Connection *c, unsigned status,
                                     const char *type, char *data, size_t len);
+/* An endless reply read from read (cls its state) until it ends the
+ * stream; free_cls releases cls when the connection ends, also when the
+ * reply cannot be made. */
+enum MHD_Result vgi_http_send_stream(struct MHD_Connection *c, const char *type,
+                                     MHD_ContentReaderCallback read, void *cls,
+                                     MHD_ContentReaderFreeCallback free_cls);
 /* An integer query argument in [min, max]; 0 absent, 1 set, -1 malformed. */
 int vgi_http_arg_int(struct MHD_Connection *c, const char *key, long long min,
                      long long max, long long *out);

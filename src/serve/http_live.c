@@ -296,7 +296,6 @@ enum MHD_Result vgi_http_do_stream(struct vg_http *h, struct MHD_Connection *c,
                                    request *r)
 {
     viewer *v = calloc(1, sizeof(*v));
-    struct MHD_Response *resp;
     if (v == NULL)
         return vgi_http_send_error(h, c, 503, "out of memory");
     v->h = h;
@@ -306,14 +305,9 @@ enum MHD_Result vgi_http_do_stream(struct vg_http *h, struct MHD_Connection *c,
         return vgi_http_send_error(h, c, 404, "no camera '%s'", r->name);
     }
     v->last_frame = vgi_http_now_s();
-    resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024,
-                                             mjpeg_read, v, viewer_free);
-    if (resp == NULL) {
-        viewer_free(v);
-        return MHD_NO;
-    }
-    return vgi_http_queue(c, 200, resp,
-                          "multipart/x-mixed-replace; boundary=" BOUNDARY);
+    return vgi_http_send_stream(c,
+                                "multipart/x-mixed-replace; boundary=" BOUNDARY,
+                                mjpeg_read, v, viewer_free);
 }
 
 void vgi_http_feeds_stop(struct vg_http *h)
