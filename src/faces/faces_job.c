@@ -98,18 +98,23 @@ typedef struct job {
     int want[MAX_FACES];
 } job;
 
-/* The planes of slot k's crop (YUV 4:2:0 in one pooled buffer: luma,
- * then Cb, then Cr). */
-static vg_faces_yuv crop_planes(const job *j, int k)
+/* The planes of a w x h YUV 4:2:0 picture in one buffer: luma, then Cb,
+ * then Cr (the crops and the composed frames). */
+static vg_faces_yuv yuv_planes(vg_buf *b, int w, int h)
 {
     vg_faces_yuv p;
-    size_t luma = (size_t)j->slot_w * (size_t)j->c->out_height;
-    p.y = vg_buf_data(j->crop[k]);
+    size_t luma = (size_t)w * (size_t)h;
+    p.y = vg_buf_data(b);
     p.u = p.y + luma;
     p.v = p.u + luma / 4;
-    p.ystride = j->slot_w;
-    p.cstride = j->slot_w / 2;
+    p.ystride = w;
+    p.cstride = w / 2;
     return p;
+}
+
+static vg_faces_yuv crop_planes(const job *j, int k)
+{
+    return yuv_planes(j->crop[k], j->slot_w, j->c->out_height);
 }
 
 /* Fills a slot's crop with the empty frame (encoder thread). */
@@ -217,31 +222,29 @@ static void encoder_join(job *j)
     vg_queue_destroy(&j->encq);
 }
 
-/* The composed frame, YUV 4:2:0 in one pooled buffer (luma, then Cb,
- * then Cr): each slot's crop planes copied side by side (encoder thread:
- * the only user of the pool). */
+/* The composed frame (a pooled YUV 4:2:0 buffer): each slot's crop
+ * planes copied side by side (encoder thread: the only user of the
+ * pool). */
 static int compose(job *j, vg_buf **out)
 {
     vg_buf *b = NULL;
-    uint8_t *y;
-    int w = j->c->out_width, h = j->c->out_height, sw = j->slot_w;
-    size_t luma = (size_t)w * (size_t)h;
+    vg_faces_yuv o;
+    int h = j->c->out_height, sw = j->slot_w;
     int rc = vg_pool_get(j->composed, 1000, &b);
     if (rc < 0)
         return rc;
-    y = vg_buf_data(b);
+    o = yuv_planes(b, j->c->out_width, h);
     for (int k = 0; k < VG_SLOTS; k++) {
         vg_faces_yuv p = crop_planes(j, k);
-        uint8_t *u = y + luma, *v = u + luma / 4;
         for (int r = 0; r < h; r++)
-            memcpy(y + (size_t)r * (size_t)w + (size_t)(k * sw),
-                   p.y + (size_t)r * (size_t)sw, (size_t)sw);
+            memcpy(o.y + (size_t)r * (size_t)o.ystride + (size_t)(k * sw),
+                   p.y + (size_t)r * (size_t)p.ystride, (size_t)sw);
         for (int r = 0; r < h / 2; r++) {
-            size_t at = (size_t)r * (size_t)(w / 2) + (size_t)(k * sw / 2);
-            memcpy(u + at, p.u + (size_t)r * (size_t)(sw / 2),
-                   (size_t)(sw / 2));
-            memcpy(v + at, p.v + (size_t)r * (size_t)(sw / 2),
-                   (size_t)(sw / 2));
+            size_t at = (size_t)r * (size_t)o.cstride + (size_t)(k * sw / 2);
+            memcpy(o.u + at, p.u + (size_t)r * (size_t)p.cstride,
+                   (size_t)p.cstride);
+            memcpy(o.v + at, p.v + (size_t)r * (size_t)p.cstride,
+                   (size_t)p.cstride);
         }
     }
     *out = b;
@@ -251,11 +254,9 @@ static int compose(job *j, vg_buf **out)
 /* Hands the composed frame to the writer (no colour conversion there). */
 static int write_composed(job *j, vg_buf *b, int64_t index)
 {
-    uint8_t *y = vg_buf_data(b);
-    size_t luma = (size_t)j->c->out_width * (size_t)j->c->out_height;
-    const uint8_t *planes[3] = {y, y + luma, y + luma + luma / 4};
-    const int strides[3] = {j->c->out_width, j->c->out_width / 2,
-                            j->c->out_width / 2};
+    vg_faces_yuv o = yuv_planes(b, j->c->out_width, j->c->out_height);
+    const uint8_t *planes[3] = {o.y, o.u, o.v};
+    const int strides[3] = {o.ystride, o.cstride, o.cstride};
     return vg_video_writer_write_yuv420(j->vw, planes, strides, index);
 }
 
